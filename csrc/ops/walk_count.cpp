@@ -1,0 +1,45 @@
+// rankcore::walk_count — k simultaneous walk-count vectors through Â = A + I.
+//
+//   walk_count(rowptr, col, start, length) -> counts
+//
+// (rowptr, col) is the *in-neighbour* CSR of the graph: row j lists the sources i of the edges i -> j,
+// without self-loops (the self-loop of Â is implicit). start is [n, k] (vertex-major, so one vertex's
+// k counts are contiguous). One step computes y[j, :] = x[j, :] + sum_{i in row j} x[i, :]; after
+// `length` steps, counts[j, c] = sum_i start[i, c] * (Â^length)[i, j].
+// int64 is exact: an overflow raises an error whose message starts with "rankcore overflow:" and names
+// the walk length that overflowed. float64 is the approximate mode.
+#include "ops/walk_count.h"
+
+#include <torch/library.h>
+
+namespace rankcore::ops {
+
+void check_walk_count_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
+                           int64_t length) {
+  TORCH_CHECK_VALUE(length >= 0, "walk_count: length must be >= 0, got ", length);
+  TORCH_CHECK_VALUE(rowptr.dim() == 1 && rowptr.numel() >= 1,
+                    "walk_count: rowptr must be 1-D with num_nodes + 1 entries, got shape ",
+                    rowptr.sizes());
+  TORCH_CHECK_TYPE(rowptr.scalar_type() == at::kLong, "walk_count: rowptr must be int64, got ",
+                   rowptr.scalar_type());
+  TORCH_CHECK_VALUE(col.dim() == 1, "walk_count: col must be 1-D, got shape ", col.sizes());
+  TORCH_CHECK_TYPE(col.scalar_type() == at::kLong || col.scalar_type() == at::kInt,
+                   "walk_count: col must be int32 or int64, got ", col.scalar_type());
+  TORCH_CHECK_VALUE(start.dim() == 2, "walk_count: start must be 2-D [num_nodes, k], got shape ",
+                    start.sizes());
+  TORCH_CHECK_TYPE(start.scalar_type() == at::kLong || start.scalar_type() == at::kDouble,
+                   "walk_count: start must be int64 (exact) or float64, got ", start.scalar_type());
+  TORCH_CHECK_VALUE(start.size(0) == rowptr.numel() - 1, "walk_count: start has ", start.size(0),
+                    " rows but rowptr describes ", rowptr.numel() - 1, " vertices");
+  TORCH_CHECK_VALUE(rowptr.device() == col.device() && col.device() == start.device(),
+                    "walk_count: rowptr, col and start must be on one device, got ", rowptr.device(),
+                    ", ", col.device(), ", ", start.device());
+  TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX || col.scalar_type() == at::kLong,
+                    "walk_count: more than 2^31 - 1 vertices need int64 col");
+}
+
+TORCH_LIBRARY_FRAGMENT(rankcore, m) {
+  m.def("walk_count(Tensor rowptr, Tensor col, Tensor start, int length) -> Tensor");
+}
+
+}  // namespace rankcore::ops

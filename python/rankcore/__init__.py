@@ -1,0 +1,28 @@
+"""rankcore: walk counting, walk index and Walk Index Sparsification for GNNs, and tensor factorizations
+with their implicit low-rank bias, as fast PyTorch custom ops (C++ / CUDA).
+
+Graph API (see DESIGN section 2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, and the
+:class:`Graph` container that validates and normalises every accepted graph format once.
+"""
+
+import torch  # noqa: F401  (must load before the native library, which links against it)
+
+from . import _C
+from . import ops  # noqa: F401  (registers fake implementations)
+from .graph import Graph, boundary, count_walks, walk_index
+
+__version__ = _C.version()
+
+
+def build_info() -> dict:
+    """How this copy of rankcore was built: version, CUDA kernels compiled in, OpenMP threads."""
+    return {
+        "version": _C.version(),
+        "cuda_built": _C.cuda_built(),
+        "cuda_available": bool(_C.cuda_built() and torch.cuda.is_available()),
+        "openmp_threads": _C.openmp_threads(),
+        "torch": torch.__version__,
+    }
+
+
+__all__ = ["Graph", "boundary", "build_info", "count_walks", "walk_index", "__version__"]

@@ -1,0 +1,199 @@
+"""The one graph container: validates any accepted graph input once and keeps it as a CSR.
+
+Accepted inputs: a PyG-style ``edge_index`` (``[2, m]`` integer tensor or array, row 0 = source,
+row 1 = target) with ``num_nodes``; a ``torch_geometric.data.Data``; a scipy sparse matrix or array
+(non-zero pattern, row -> column); a networkx graph (vertices numbered in ``G.nodes`` order); or a
+:class:`Graph` (returned as is). Normalisation follows DESIGN section 2: input self-loops are dropped,
+duplicate edges merged, and the self-loops of Â = A + I stay implicit (never stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MAX_NODES = 2**31 - 1  # CSR columns are stored as int32
+
+
+def _check_num_nodes(num_nodes) -> int:
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
+        if isinstance(num_nodes, torch.Tensor) and num_nodes.numel() == 1 and not num_nodes.is_floating_point():
+            num_nodes = int(num_nodes)
+        else:
+            raise TypeError(f"num_nodes must be an int, got {type(num_nodes).__name__}")
+    num_nodes = int(num_nodes)
+    if num_nodes < 0:
+        raise ValueError(f"num_nodes must be >= 0, got {num_nodes}")
+    if num_nodes > MAX_NODES:
+        raise ValueError(f"num_nodes must be at most 2^31 - 1 = {MAX_NODES}, got {num_nodes}")
+    return num_nodes
+
+
+def _as_edge_index(edge_index) -> torch.Tensor:
+    if isinstance(edge_index, np.ndarray):
+        edge_index = torch.from_numpy(edge_index)
+    elif isinstance(edge_index, (list, tuple)):
+        edge_index = torch.as_tensor(edge_index)
+    if not isinstance(edge_index, torch.Tensor):
+        raise TypeError(
+            "expected edge_index as a [2, m] integer tensor, a torch_geometric Data, a scipy sparse "
+            f"matrix, a networkx graph or a rankcore.Graph; got {type(edge_index).__name__}"
+        )
+    if edge_index.dtype == torch.bool or edge_index.is_floating_point() or edge_index.is_complex():
+        raise TypeError(f"edge_index must have an integer dtype (int64), got {edge_index.dtype}")
+    if edge_index.layout != torch.strided:
+        raise TypeError(f"edge_index must be a dense (strided) tensor, got layout {edge_index.layout}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape [2, m], got {list(edge_index.shape)}")
+    if edge_index.dtype != torch.int64:
+        edge_index = edge_index.to(torch.int64)
+    return edge_index
+
+
+def _from_scipy(mat) -> tuple[torch.Tensor, int]:
+    if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
+        raise ValueError(f"a scipy adjacency matrix must be square, got shape {mat.shape}")
+    coo = mat.tocoo()
+    nz = coo.data != 0  # explicit zeros are not edges
+    ei = np.stack([coo.row[nz], coo.col[nz]]).astype(np.int64)
+    return torch.from_numpy(ei), int(mat.shape[0])
+
+
+def _from_networkx(g) -> tuple[torch.Tensor, int]:
+    index = {v: i for i, v in enumerate(g.nodes)}
+    pairs = [(index[u], index[v]) for u, v in g.edges()]
+    ei = torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2).t()
+    if not g.is_directed():
+        ei = torch.cat([ei, ei.flip(0)], dim=1)
+    return ei, len(index)
+
+
+def _is_pyg_data(obj) -> bool:
+    return hasattr(obj, "edge_index") and hasattr(obj, "num_nodes") and not isinstance(obj, torch.Tensor)
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A validated simple graph with its in-neighbour CSR.
+
+    Attributes:
+        num_nodes: number of vertices n.
+        rowptr: int64 ``[n + 1]``; row j of the CSR lists the sources i of the edges i -> j.
+        col: int32 ``[nnz]`` sources, sorted within each row; no self-loops, no duplicates.
+        undirected: True when every edge is present in both directions (then the CSR is symmetric).
+
+    Build one with :meth:`Graph.from_input` and pass it to any graph function in place of
+    ``edge_index`` to skip re-validation.
+    """
+
+    num_nodes: int
+    rowptr: torch.Tensor
+    col: torch.Tensor
+    undirected: bool
+
+    @property
+    def num_edges(self) -> int:
+        """Directed edges stored (an undirected edge counts twice)."""
+        return int(self.col.numel())
+
+    @property
+    def device(self) -> torch.device:
+        return self.rowptr.device
+
+    def edge_index(self) -> torch.Tensor:
+        """The normalised edges as a ``[2, nnz]`` int64 tensor (sorted by target, then source)."""
+        target = torch.repeat_interleave(
+            torch.arange(self.num_nodes, device=self.device), self.rowptr.diff()
+        )
+        return torch.stack([self.col.to(torch.int64), target])
+
+    def degree(self) -> torch.Tensor:
+        """In-degree of every vertex (the degree, for an undirected graph), int64 ``[n]``."""
+        return self.rowptr.diff()
+
+    def to(self, device) -> "Graph":
+        return Graph(self.num_nodes, self.rowptr.to(device), self.col.to(device), self.undirected)
+
+    @staticmethod
+    def from_input(
+        graph,
+        num_nodes=None,
+        *,
+        require_undirected: bool = False,
+        symmetrize: bool = False,
+    ) -> "Graph":
+        """Validate and normalise ``graph`` (see module docstring for the accepted formats).
+
+        Args:
+            graph: edge_index / Data / scipy sparse / networkx / Graph.
+            num_nodes: vertex count; inferred (max index + 1) when None and not given by ``graph``.
+            require_undirected: raise ``ValueError`` naming the first edge whose reverse is missing.
+            symmetrize: add every missing reverse edge instead of raising.
+        """
+        if isinstance(graph, Graph):
+            if num_nodes is not None and _check_num_nodes(num_nodes) != graph.num_nodes:
+                raise ValueError(f"num_nodes={num_nodes} but the Graph has {graph.num_nodes} vertices")
+            if require_undirected and not graph.undirected:
+                if not symmetrize:
+                    raise ValueError("this operation needs an undirected graph; pass symmetrize=True")
+                return Graph.from_input(graph.edge_index(), graph.num_nodes, symmetrize=True)
+            return graph
+
+        if _is_pyg_data(graph):
+            edge_index = graph.edge_index
+            if num_nodes is None:
+                num_nodes = graph.num_nodes
+        elif hasattr(graph, "tocoo") and hasattr(graph, "shape"):
+            edge_index, n = _from_scipy(graph)
+            num_nodes = n if num_nodes is None else num_nodes
+        elif hasattr(graph, "is_directed") and hasattr(graph, "nodes") and hasattr(graph, "edges"):
+            edge_index, n = _from_networkx(graph)
+            num_nodes = n if num_nodes is None else num_nodes
+        else:
+            edge_index = graph
+
+        edge_index = _as_edge_index(edge_index)
+        if num_nodes is None:
+            num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+        n = _check_num_nodes(num_nodes)
+        return _build(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
+
+
+def _build(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool) -> Graph:
+    device = edge_index.device
+    src, dst = edge_index[0], edge_index[1]
+    if edge_index.numel():
+        bad = (src < 0) | (src >= n) | (dst < 0) | (dst >= n)
+        if bool(bad.any()):
+            c = int(bad.nonzero()[0, 0])
+            u, v = int(src[c]), int(dst[c])
+            raise ValueError(
+                f"edge_index column {c} ({u} -> {v}) has a vertex index outside [0, {n}) "
+                f"(num_nodes={n})"
+            )
+    not_loop = src != dst
+    src, dst = src[not_loop], dst[not_loop]
+    if symmetrize:
+        src, dst = torch.cat([src, dst]), torch.cat([dst, src])
+    # key = dst * n + src < 2^62: sorting the unique keys sorts by target, then source (CSR order).
+    keys = torch.unique(dst * n + src, sorted=True)
+    undirected = True
+    if keys.numel():
+        reverse_present = torch.isin(src * n + dst, keys)
+        undirected = bool(reverse_present.all())
+        if require_undirected and not undirected:
+            i = int((~reverse_present).nonzero()[0, 0])
+            column = int(not_loop.nonzero()[i, 0])
+            u, v = int(src[i]), int(dst[i])
+            raise ValueError(
+                f"the graph must be undirected, but edge_index column {column} ({u} -> {v}) has no "
+                f"reverse edge ({v} -> {u}); pass symmetrize=True to add the missing directions"
+            )
+    col = (keys % n).to(torch.int32) if n else keys.to(torch.int32)
+    target = keys // n if n else keys
+    rowptr = torch.zeros(n + 1, dtype=torch.int64, device=device)
+    if n:
+        rowptr[1:] = torch.bincount(target, minlength=n).cumsum(0)
+    return Graph(num_nodes=n, rowptr=rowptr, col=col, undirected=undirected)

@@ -1,0 +1,155 @@
+"""Walk counting, partition boundaries and the walk index (DESIGN section 2).
+
+Everything here is sparse: one CSR, a few ``[n, k]`` blocks, never an n x n matrix.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import ops
+from .container import Graph
+
+_INT64_MAX = 2**63 - 1
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point() \
+                and value.dtype != torch.bool:
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_mask(name: str, mask, graph: Graph) -> tuple[torch.Tensor, bool]:
+    """Validate a bool mask ``[n]`` or ``[k, n]``; return it as ``[k, n]`` and whether it was 1-D."""
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a bool tensor of shape [n] or [k, n], got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{name} must be a bool mask (dtype torch.bool), got {mask.dtype}")
+    n = graph.num_nodes
+    if mask.dim() not in (1, 2) or mask.shape[-1] != n:
+        raise ValueError(f"{name} must have shape [{n}] or [k, {n}] for a graph of {n} vertices, "
+                         f"got {list(mask.shape)}")
+    if mask.device != graph.device:
+        raise ValueError(f"{name} is on {mask.device} but the graph is on {graph.device}")
+    return (mask.unsqueeze(0) if mask.dim() == 1 else mask), mask.dim() == 1
+
+
+def _check_dtype(dtype) -> torch.dtype:
+    if dtype not in (torch.int64, torch.float64):
+        raise ValueError(f"dtype must be torch.int64 (exact) or torch.float64 (approximate), got {dtype}")
+    return dtype
+
+
+def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
+    """[n, k] start counts -> [n, k] counts after `length` steps on Â (following edge direction)."""
+    return ops.walk_count(graph.rowptr, graph.col, start, length)
+
+
+def count_walks(edge_index, num_nodes, length, sources=None, *, dtype=torch.int64, symmetrize=False):
+    """Number of length-``length`` walks on Â = A + I ending at every vertex.
+
+    ``out[..., j] = ρ_length(S, {j}) = Σ_{i ∈ S} (Â^length)[i, j]`` where walks follow edge direction
+    (source -> target). Input self-loops are ignored and duplicate edges merged before Â is formed.
+
+    Args:
+        edge_index: ``[2, m]`` int64 edge_index, a PyG ``Data``, scipy sparse, networkx or :class:`Graph`.
+        num_nodes: number of vertices (None: inferred from the input).
+        length: walk length, ``>= 0``.
+        sources: None (every vertex is a source), a bool mask ``[n]``, or a batch of masks ``[k, n]``.
+        dtype: ``torch.int64`` (exact; raises :class:`OverflowError` naming the length that overflowed)
+            or ``torch.float64`` (approximate).
+
+    Returns:
+        ``[n]`` for ``sources`` None or ``[n]``; ``[k, n]`` for a ``[k, n]`` batch.
+    """
+    graph = Graph.from_input(edge_index, num_nodes, symmetrize=symmetrize)
+    length = _check_int("length", length, 0)
+    dtype = _check_dtype(dtype)
+    n = graph.num_nodes
+    if sources is None:
+        start = torch.ones(n, 1, dtype=dtype, device=graph.device)
+        squeeze = True
+    else:
+        masks, squeeze = _check_mask("sources", sources, graph)
+        start = masks.t().to(dtype).contiguous()  # [n, k]: a vertex's k counts are adjacent
+    counts = _walks_from(graph, start, length)
+    del start  # keep peak memory at CSR + (start, two step buffers) only inside the op
+    return counts[:, 0] if squeeze else counts.t().contiguous()
+
+
+def _boundary(graph: Graph, masks: torch.Tensor) -> torch.Tensor:
+    """[k, n] partitions -> [k, n] boundaries, via one length-1 walk count on 2k columns."""
+    k = masks.shape[0]
+    inside = masks.t().to(torch.int64)  # [n, k]
+    start = torch.cat([inside, 1 - inside], dim=1).contiguous()  # [n, 2k]: 1_I, then 1_{I^c}
+    # One step gives x + A x; subtracting x leaves the number of neighbours in I (resp. I^c).
+    neighbours = _walks_from(graph, start, 1) - start
+    has_outside_neighbour = neighbours[:, k:] > 0
+    has_inside_neighbour = neighbours[:, :k] > 0
+    inside_b = inside.bool()
+    return ((inside_b & has_outside_neighbour) | (~inside_b & has_inside_neighbour)).t().contiguous()
+
+
+def boundary(edge_index, num_nodes, partition, *, symmetrize=False):
+    """Boundary C_I of the partition (I, I^c): the vertices with a neighbour on the other side.
+
+    ``partition`` is a bool mask of I, ``[n]`` or a batch ``[k, n]``; returns a bool mask of the same
+    shape. The graph must be undirected (or pass ``symmetrize=True``).
+    """
+    graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
+    masks, squeeze = _check_mask("partition", partition, graph)
+    result = _boundary(graph, masks)
+    return result[0] if squeeze else result
+
+
+def _exact_masked_sums(masks: torch.Tensor, values: torch.Tensor, what: str) -> torch.Tensor:
+    """Σ_{i: masks[c, i]} values[i] for every row c, exact in int64 or OverflowError.
+
+    Values are non-negative int64 < 2^63. Split each into a high and a low 31-bit half: each half-sum
+    is below n * 2^32 < 2^63, so neither can wrap; the two halves are then combined in Python ints.
+    """
+    low = values & (2**31 - 1)
+    high = values >> 31
+    m = masks.to(torch.int64)
+    sums_low = (m * low).sum(dim=1).tolist()
+    sums_high = (m * high).sum(dim=1).tolist()
+    totals = [h * 2**31 + lo for h, lo in zip(sums_high, sums_low)]
+    for total in totals:
+        if total > _INT64_MAX:
+            raise OverflowError(f"{what} = {total} exceeds the int64 range (2^63 - 1)")
+    return torch.tensor(totals, dtype=torch.int64, device=values.device)
+
+
+def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetrize=False):
+    """Walk index of a depth-``depth`` GNN for the partition (I, I^c) (DESIGN section 2).
+
+    Graph prediction (``target`` None): WI_{L-1}(I) = ρ_{L-1}(C_I, V).
+    Vertex prediction at ``target`` t: WI_{L-1,t}(I) = ρ_{L-1}(C_I, {t}).
+
+    ``partition``: bool mask ``[n]`` (returns an int64 scalar tensor) or ``[k, n]`` (returns ``[k]``).
+    All k partitions share one walk count: since Â is symmetric, ρ(C, V) = Σ_{i ∈ C} (Â^{L-1} 1)_i and
+    ρ(C, {t}) = Σ_{i ∈ C} (Â^{L-1} e_t)_i, so one k = 1 walk vector serves the whole batch.
+    """
+    graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
+    depth = _check_int("depth", depth, 1)
+    masks, squeeze = _check_mask("partition", partition, graph)
+    n = graph.num_nodes
+    start = torch.zeros(n, 1, dtype=torch.int64, device=graph.device)
+    if target is None:
+        start.fill_(1)
+        what = f"the graph-prediction walk index (depth {depth})"
+    else:
+        t = _check_int("target", target, 0)
+        if t >= n:
+            raise ValueError(f"target must be a vertex in [0, {n}), got {t}")
+        start[t] = 1
+        what = f"the walk index at target {t} (depth {depth})"
+    walks = _walks_from(graph, start, depth - 1)[:, 0]
+    result = _exact_masked_sums(_boundary(graph, masks), walks, what)
+    return result[0] if squeeze else result
