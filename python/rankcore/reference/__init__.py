@@ -1,0 +1,14 @@
+"""Pure-PyTorch / Python reference implementations written straight from the definitions in DESIGN.
+
+They favour obviousness over speed (dense matrices, Python integers) and are meant for small test
+graphs only. Tests compare every fast path against them.
+"""
+
+from .walks import (
+    boundary_reference,
+    closed_adjacency_hat,
+    count_walks_reference,
+    walk_index_reference,
+)
+
+__all__ = ["boundary_reference", "closed_adjacency_hat", "count_walks_reference", "walk_index_reference"]

@@ -1,0 +1,31 @@
+"""Random test graphs (hypothesis strategies and seeded generators) shared by the test files."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import strategies as st
+
+
+@st.composite
+def edge_lists(draw, max_nodes: int = 12, max_edges: int = 40, undirected: bool | None = None,
+               min_nodes: int = 0):
+    """(edge_index [2, m] int64, num_nodes, undirected): duplicates, self-loops and isolated vertices
+    all occur. When undirected, every edge is present in both directions (in shuffled column order)."""
+    n = draw(st.integers(min_nodes, max_nodes))
+    if undirected is None:
+        undirected = draw(st.booleans())
+    if n == 0:
+        return torch.zeros(2, 0, dtype=torch.int64), 0, undirected
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=max_edges))
+    if undirected:
+        pairs = pairs + [(v, u) for u, v in pairs]
+        pairs = draw(st.permutations(pairs))
+    edge_index = torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2).t().contiguous()
+    return edge_index, n, undirected
+
+
+def masks(draw, k: int | None, n: int) -> torch.Tensor:
+    """A bool mask [n] (k None) or a batch [k, n], drawn with hypothesis."""
+    shape = (n,) if k is None else (k, n)
+    bits = draw(st.lists(st.booleans(), min_size=n * (k or 1), max_size=n * (k or 1)))
+    return torch.tensor(bits, dtype=torch.bool).reshape(shape)

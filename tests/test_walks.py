@@ -1,0 +1,179 @@
+"""count_walks, boundary and walk_index against the dense Python-int references."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rankcore
+from rankcore.reference import boundary_reference, count_walks_reference, walk_index_reference
+
+from graphs import edge_lists, masks
+
+SETTINGS = settings(max_examples=150, deadline=None)
+
+
+@SETTINGS
+@given(graph=edge_lists(), length=st.integers(0, 6), data=st.data())
+def test_count_walks_matches_reference(device, graph, length, data):
+    edge_index, n, _ = graph
+    k = data.draw(st.sampled_from([None, 1, 3, 37]))  # 37 spans a 32-wide block plus remainders
+    sources = None if data.draw(st.booleans()) else masks(data.draw, k, n)
+    expected = count_walks_reference(edge_index, n, length, sources)
+    got = rankcore.count_walks(edge_index.to(device), n, length,
+                               None if sources is None else sources.to(device))
+    assert got.device.type == device.type
+    got = got.cpu()
+    assert got.dtype == torch.int64
+    assert got.shape == expected.shape
+    assert torch.equal(got, expected)
+
+
+@SETTINGS
+@given(graph=edge_lists(min_nodes=1), length=st.integers(0, 5), data=st.data())
+def test_count_walks_float64_matches_int64(device, graph, length, data):
+    edge_index, n, _ = graph
+    edge_index, sources = edge_index.to(device), masks(data.draw, 4, n).to(device)
+    exact = rankcore.count_walks(edge_index, n, length, sources)
+    approx = rankcore.count_walks(edge_index, n, length, sources, dtype=torch.float64)
+    assert approx.dtype == torch.float64
+    assert torch.equal(approx, exact.to(torch.float64))  # small counts are exact in float64
+
+
+@SETTINGS
+@given(graph=edge_lists(undirected=True), data=st.data())
+def test_boundary_matches_reference(device, graph, data):
+    edge_index, n, _ = graph
+    partition = masks(data.draw, data.draw(st.sampled_from([None, 5])), n)
+    got = rankcore.boundary(edge_index.to(device), n, partition.to(device))
+    assert torch.equal(got.cpu(), boundary_reference(edge_index, n, partition))
+
+
+@SETTINGS
+@given(graph=edge_lists(undirected=True, min_nodes=1), depth=st.integers(1, 5), data=st.data())
+def test_walk_index_matches_reference(device, graph, depth, data):
+    edge_index, n, _ = graph
+    partition = masks(data.draw, data.draw(st.sampled_from([None, 4])), n)
+    target = data.draw(st.one_of(st.none(), st.integers(0, n - 1)))
+    expected = walk_index_reference(edge_index, n, partition, depth, target)
+    got = rankcore.walk_index(edge_index.to(device), n, partition.to(device), depth, target).cpu()
+    assert got.dtype == torch.int64 and got.shape == expected.shape
+    assert torch.equal(got, expected)
+
+
+def test_walk_counts_on_a_path_by_hand():
+    # Path 0-1-2: Â = [[1,1,0],[1,1,1],[0,1,1]]; column sums of Â^2 = [5, 7, 5].
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    assert rankcore.count_walks(ei, 3, 2).tolist() == [5, 7, 5]
+    # Directed 0 -> 1 -> 2: from vertex 0, walks of length 2 end at 0 (1 way), 1 (2 ways), 2 (1 way).
+    directed = torch.tensor([[0, 1], [1, 2]])
+    src = torch.tensor([True, False, False])
+    assert rankcore.count_walks(directed, 3, 2, src).tolist() == [1, 2, 1]
+
+
+def test_walk_index_closed_forms():
+    # A star with centre 0 and 5 leaves; I = {leaf 1}: boundary {0, 1}.
+    leaves = torch.arange(1, 6)
+    ei = torch.cat([torch.stack([torch.zeros(5, dtype=torch.long), leaves]),
+                    torch.stack([leaves, torch.zeros(5, dtype=torch.long)])], dim=1)
+    part = torch.zeros(6, dtype=torch.bool)
+    part[1] = True
+    # depth 1: ρ_0(C, V) = |C| = 2; depth 2: ρ_1(C, V) = (deg 0 + 1) + (deg 1 + 1) = 6 + 2.
+    assert int(rankcore.walk_index(ei, 6, part, 1)) == 2
+    assert int(rankcore.walk_index(ei, 6, part, 2)) == 8
+    # vertex prediction at leaf 2, depth 2: walks of length 1 from {0, 1} to 2: only 0 -> 2.
+    assert int(rankcore.walk_index(ei, 6, part, 2, target=2)) == 1
+
+
+def test_input_normalisation_is_invariant():
+    """Duplicates, self-loops and column order do not change the counts."""
+    g = torch.Generator().manual_seed(0)
+    ei = torch.randint(0, 30, (2, 80), generator=g)
+    base = rankcore.count_walks(ei, 30, 4)
+    noisy = torch.cat([ei, ei[:, :20], torch.arange(30).repeat(2, 1)], dim=1)
+    noisy = noisy[:, torch.randperm(noisy.shape[1], generator=g)]
+    assert torch.equal(rankcore.count_walks(noisy, 30, 4), base)
+
+
+def test_isolated_and_empty_graphs():
+    n = 5
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    assert rankcore.count_walks(empty, n, 7).tolist() == [1] * n
+    part = torch.tensor([1, 0, 1, 0, 0], dtype=torch.bool)
+    assert not rankcore.boundary(empty, n, part).any()
+    assert int(rankcore.walk_index(empty, n, part, 3)) == 0
+    assert rankcore.count_walks(empty, 0, 3).shape == (0,)
+    self_loops_only = torch.arange(n).repeat(2, 1)
+    assert rankcore.count_walks(self_loops_only, n, 3).tolist() == [1] * n
+
+
+def test_int64_overflow_is_detected_and_named(device):
+    # Complete graph K_20: every vertex has 20 closed-neighbourhood entries, so column sums of Â^s are
+    # 20^s. 20^14 < 2^63 < 20^15: length 14 is exact, length 15 overflows.
+    n = 20
+    u, v = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    ei = torch.stack([u.flatten(), v.flatten()]).to(device)
+    assert rankcore.count_walks(ei, n, 14).tolist() == [20**14] * n
+    with pytest.raises(OverflowError, match="length 15"):
+        rankcore.count_walks(ei, n, 15)
+    with pytest.raises(OverflowError, match="length 15"):
+        rankcore.count_walks(ei, n, 40)
+    with pytest.raises(OverflowError, match="length 15"):
+        count_walks_reference(ei.cpu(), n, 15)
+    approx = rankcore.count_walks(ei, n, 15, dtype=torch.float64)
+    assert torch.allclose(approx.cpu(), torch.full((n,), 20.0**15, dtype=torch.float64))
+
+
+def test_walk_index_sum_overflow():
+    # K_20, depth 15: every (Â^14 1)_i = 20^14 fits, but the sum over a 20-vertex boundary does not.
+    n = 20
+    u, v = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    ei = torch.stack([u.flatten(), v.flatten()])
+    part = torch.arange(n) < 10
+    assert int(rankcore.walk_index(ei, n, part, 14)) == n * 20**13
+    with pytest.raises(OverflowError, match="walk index"):
+        rankcore.walk_index(ei, n, part, 15)
+
+
+def test_inputs_in_other_formats_agree():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    nx = pytest.importorskip("networkx")
+    g = nx.karate_club_graph()
+    n = g.number_of_nodes()
+    ei = torch.tensor(list(g.edges())).t()
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    expected = rankcore.count_walks(ei, n, 3)
+    assert torch.equal(rankcore.count_walks(g, None, 3), expected)
+    adj = nx.to_scipy_sparse_array(g, format="csr")
+    assert torch.equal(rankcore.count_walks(adj, None, 3), expected)
+    assert torch.equal(rankcore.count_walks(scipy_sparse.coo_matrix(adj), n, 3), expected)
+
+    class Data:  # duck-typed torch_geometric.data.Data
+        def __init__(self, edge_index, num_nodes):
+            self.edge_index, self.num_nodes = edge_index, num_nodes
+
+    assert torch.equal(rankcore.count_walks(Data(ei, n), None, 3), expected)
+    graph = rankcore.Graph.from_input(ei, n)
+    assert torch.equal(rankcore.count_walks(graph, n, 3), expected)
+    part = torch.zeros(n, dtype=torch.bool)
+    part[:17] = True
+    assert torch.equal(rankcore.walk_index(g, None, part, 3),
+                       walk_index_reference(ei, n, part, 3))
+
+
+def test_walk_count_opcheck(device):
+    graph = rankcore.Graph.from_input(torch.tensor([[0, 1, 1, 2, 3, 0], [1, 0, 2, 1, 0, 3]], device=device), 5)
+    for dtype in (torch.int64, torch.float64):
+        start = torch.randint(0, 3, (5, 3), device=device).to(dtype)
+        torch.library.opcheck(torch.ops.rankcore.walk_count.default, (graph.rowptr, graph.col, start, 3))
+
+
+def test_walk_count_under_torch_compile():
+    graph = rankcore.Graph.from_input(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3)
+    start = torch.ones(3, 2, dtype=torch.float64)
+
+    def f(x):
+        return rankcore.ops.walk_count(graph.rowptr, graph.col, x * 2, 2).sum(0)
+
+    compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+    assert torch.equal(compiled(start), f(start))
