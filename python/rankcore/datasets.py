@@ -42,3 +42,28 @@ def karate_club() -> BuiltinGraph:
 
 
 BUILTIN = {"karate": karate_club}
+
+
+def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed: int = 0) -> torch.Tensor:
+    """A seeded Chung–Lu random graph with a power-law degree sequence, for tests and benchmarks.
+
+    Samples ``num_edges`` undirected edges whose endpoints are drawn with probability proportional to
+    w_i = (i + 1)^(-1 / (exponent - 1)) (so degrees follow a power law with that exponent), then
+    relabels the vertices with a random permutation so hubs are not clustered at low ids. Returns a
+    ``[2, 2 * num_edges]`` int64 edge_index holding both directions; a few self-loops and duplicate
+    edges occur, as in real edge lists (rankcore drops / merges them).
+    """
+    if num_nodes < 1 or num_edges < 0:
+        raise ValueError(f"need num_nodes >= 1 and num_edges >= 0, got {num_nodes}, {num_edges}")
+    if exponent <= 2:
+        raise ValueError(f"exponent must be > 2, got {exponent}")
+    gen = torch.Generator().manual_seed(seed)
+    weights = torch.arange(1, num_nodes + 1, dtype=torch.float64).pow(-1.0 / (exponent - 1.0))
+    cdf = weights.cumsum(0)
+    cdf /= cdf[-1].clone()
+    # Inverse-CDF sampling (torch.multinomial caps the number of categories at 2^24).
+    ends = torch.searchsorted(cdf, torch.rand(2 * num_edges, generator=gen, dtype=torch.float64))
+    ends = ends.clamp_(max=num_nodes - 1)
+    relabel = torch.randperm(num_nodes, generator=gen)
+    src, dst = relabel[ends[:num_edges]], relabel[ends[num_edges:]]
+    return torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])

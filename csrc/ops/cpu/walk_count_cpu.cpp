@@ -1,18 +1,30 @@
 // CPU implementation of rankcore::walk_count.
 //
-// Pull formulation over the in-neighbour CSR: each output row is written by exactly one thread, so no
-// atomics. Rows are split into chunks of equal (edges + rows) work, not equal row counts, because
-// power-law graphs put most edges on few rows. The k columns are processed in blocks whose width is
-// a compile-time constant (32, 16, ..., 1) so the inner loop over a block is unrolled and vectorised,
-// and a block of one vertex (<= 256 bytes) is what each gather touches.
+// Columns of the [n, k] start matrix are independent walk-count vectors, so they are processed in
+// column blocks of at most kBlock = 8 (one 64-byte cache line of int64/float64 per vertex): a block is
+// packed into a contiguous [n, W] buffer and run through all `length` steps before the next block.
+// Each edge then costs one cache-line gather, the working set of a pass is n * 64 bytes whatever k
+// is, and peak memory is start + output + two [n, W] step buffers.
+//
+// A step is a pull over the in-neighbour CSR: each output row is written by exactly one thread (no
+// atomics). Rows are split into chunks of equal (edges + rows) work because power-law graphs put most
+// edges on few rows.
+//
+// Exactness: counts are non-negative, so a row's sum is at most (deg + 1) * max(x). Rows for which
+// that bound is below 2^63 take a plain int64 add loop (vectorises like the float64 one); the rest
+// take the saturating loop of kernels::ExactCount, which detects any overflow without wrapping.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "kernels/walk_count.h"
@@ -21,11 +33,14 @@
 namespace rankcore::ops {
 namespace {
 
+constexpr int kBlock = 8;               // columns per block: 8 x 8 bytes = one cache line per vertex
+constexpr int64_t kPrefetchDistance = 16;  // edges ahead whose source rows are prefetched
+
 // Chunk boundaries (row indices) such that every chunk holds about the same rows + edges.
 std::vector<int64_t> balanced_row_chunks(const int64_t* rowptr, int64_t n) {
   const int64_t total = rowptr[n] + n;
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t chunks = std::clamp<int64_t>(total / 4096, 1, 16 * threads);
+  const int64_t chunks = std::clamp<int64_t>(total / 4096, 1, 32 * threads);
   std::vector<int64_t> bounds(chunks + 1, n);
   bounds[0] = 0;
   for (int64_t c = 1; c < chunks; ++c) {
@@ -41,62 +56,147 @@ std::vector<int64_t> balanced_row_chunks(const int64_t* rowptr, int64_t n) {
   return bounds;
 }
 
-struct StepErrors {
+// Step buffers are gathered at random: back them with transparent huge pages where the kernel allows
+// it (fewer TLB misses). Advisory only; failure is harmless.
+at::Tensor step_buffer(int64_t n, int64_t w, const at::TensorOptions& options) {
+  at::Tensor buf = at::empty({n, w}, options);
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  const auto begin = reinterpret_cast<uintptr_t>(buf.data_ptr());
+  const uintptr_t end = begin + static_cast<uintptr_t>(buf.nbytes());
+  const uintptr_t aligned = (begin + kHuge - 1) & ~(kHuge - 1);
+  if (end > aligned + kHuge) {
+    madvise(reinterpret_cast<void*>(aligned), (end - aligned) & ~(kHuge - 1), MADV_HUGEPAGE);
+  }
+  return buf;
+}
+
+struct StepState {
   std::atomic<bool> overflow{false};
   std::atomic<int64_t> bad_col{-1};  // position in col of an out-of-range index
 };
 
-// One step for the column block [offset, offset + W) of a [n, k] matrix.
+template <typename value_t>
+struct RowBound {
+  // Rows with deg + 1 <= max_safe_terms cannot overflow when every term is <= max(x).
+  static int64_t max_safe_terms(value_t xmax) {
+    if constexpr (std::is_same_v<value_t, int64_t>) {
+      return xmax <= 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::max() / xmax;
+    } else {
+      return std::numeric_limits<int64_t>::max();  // float64 never overflows to an error
+    }
+  }
+};
+
+// One step on a packed [n, W] block: y[j] = x[j] + sum_{e in row j} x[col[e]]. Returns max(y).
 template <typename Policy, typename index_t, int W>
-void step_block(const int64_t* rowptr, const index_t* col, const typename Policy::value_t* x,
-                typename Policy::value_t* y, int64_t n, int64_t k, int64_t offset, bool check_cols,
-                const std::vector<int64_t>& bounds, StepErrors& errors) {
+typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
+                                    const typename Policy::value_t* x, typename Policy::value_t* y,
+                                    int64_t n, typename Policy::value_t xmax, bool check_cols,
+                                    const std::vector<int64_t>& bounds, StepState& state) {
+  using value_t = typename Policy::value_t;
   using acc_t = typename Policy::acc_t;
-  at::parallel_for(0, static_cast<int64_t>(bounds.size()) - 1, 1, [&](int64_t c0, int64_t c1) {
+  const int64_t safe_terms = RowBound<value_t>::max_safe_terms(xmax);
+  const int64_t num_chunks = static_cast<int64_t>(bounds.size()) - 1;
+  std::vector<value_t> chunk_max(num_chunks, value_t(0));
+
+  at::parallel_for(0, num_chunks, 1, [&](int64_t c0, int64_t c1) {
     bool overflow = false;
     for (int64_t chunk = c0; chunk < c1; ++chunk) {
+      value_t local_max = value_t(0);
       for (int64_t j = bounds[chunk]; j < bounds[chunk + 1]; ++j) {
-        acc_t acc[W];
-        const auto* xj = x + j * k + offset;
-        for (int w = 0; w < W; ++w) acc[w] = Policy::load(xj[w]);
-        const int64_t e1 = rowptr[j + 1];
-        for (int64_t e = rowptr[j]; e < e1; ++e) {
-          const int64_t i = static_cast<int64_t>(col[e]);
-          if (check_cols && (i < 0 || i >= n)) {
-            int64_t none = -1;
-            errors.bad_col.compare_exchange_strong(none, e);
-            continue;
+        const int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
+        const value_t* xj = x + j * W;
+        value_t* yj = y + j * W;
+        if (check_cols) {
+          for (int64_t e = e0; e < e1; ++e) {
+            if (col[e] < 0 || static_cast<int64_t>(col[e]) >= n) {
+              int64_t none = -1;
+              state.bad_col.compare_exchange_strong(none, e);
+            }
           }
-          const auto* xi = x + i * k + offset;
-          for (int w = 0; w < W; ++w) acc[w] = Policy::add(acc[w], Policy::load(xi[w]));
+          if (state.bad_col.load(std::memory_order_relaxed) >= 0) continue;
         }
-        auto* yj = y + j * k + offset;
-        for (int w = 0; w < W; ++w) {
-          overflow |= Policy::overflowed(acc[w]);
-          yj[w] = Policy::store(acc[w]);
+        if (e1 - e0 + 1 <= safe_terms) {
+          // Cannot overflow: plain adds, vectorised over the W columns.
+          value_t acc[W];
+          for (int w = 0; w < W; ++w) acc[w] = xj[w];
+          for (int64_t e = e0; e < e1; ++e) {
+            if (e + kPrefetchDistance < e1) {
+              __builtin_prefetch(x + static_cast<int64_t>(col[e + kPrefetchDistance]) * W);
+            }
+            const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
+            for (int w = 0; w < W; ++w) acc[w] += xi[w];
+          }
+          for (int w = 0; w < W; ++w) {
+            yj[w] = acc[w];
+            local_max = std::max(local_max, acc[w]);
+          }
+        } else {
+          acc_t acc[W];
+          for (int w = 0; w < W; ++w) acc[w] = Policy::load(xj[w]);
+          for (int64_t e = e0; e < e1; ++e) {
+            const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
+            for (int w = 0; w < W; ++w) acc[w] = Policy::add(acc[w], Policy::load(xi[w]));
+          }
+          for (int w = 0; w < W; ++w) {
+            overflow |= Policy::overflowed(acc[w]);
+            yj[w] = Policy::store(acc[w]);
+            local_max = std::max(local_max, yj[w]);
+          }
         }
       }
+      chunk_max[chunk] = local_max;
     }
-    if (overflow) errors.overflow.store(true, std::memory_order_relaxed);
+    if (overflow) state.overflow.store(true, std::memory_order_relaxed);
   });
+  return *std::max_element(chunk_max.begin(), chunk_max.end());
 }
 
-template <typename Policy, typename index_t>
-void step(const int64_t* rowptr, const index_t* col, const typename Policy::value_t* x,
-          typename Policy::value_t* y, int64_t n, int64_t k, bool check_cols,
-          const std::vector<int64_t>& bounds, StepErrors& errors) {
-  // Split k into compile-time widths: as many 32-wide blocks as fit, then 16, 8, 4, 2, 1.
-  int64_t offset = 0;
-  auto run = [&]<int W>() {
-    step_block<Policy, index_t, W>(rowptr, col, x, y, n, k, offset, check_cols, bounds, errors);
-    offset += W;
-  };
-  while (k - offset >= 32) run.template operator()<32>();
-  if (k - offset >= 16) run.template operator()<16>();
-  if (k - offset >= 8) run.template operator()<8>();
-  if (k - offset >= 4) run.template operator()<4>();
-  if (k - offset >= 2) run.template operator()<2>();
-  if (k - offset >= 1) run.template operator()<1>();
+// All `length` steps for the columns [c0, c0 + W) of start, written to the same columns of out.
+template <typename Policy, typename index_t, int W>
+void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out,
+               int64_t c0, int64_t length, const std::vector<int64_t>& bounds, at::Tensor& buf_a,
+               at::Tensor& buf_b) {
+  using value_t = typename Policy::value_t;
+  const int64_t n = start.size(0), k = start.size(1);
+  const value_t* s = start.data_ptr<value_t>();
+  value_t* a = buf_a.data_ptr<value_t>();
+  value_t* b = buf_b.data_ptr<value_t>();
+
+  std::atomic<bool> negative{false};
+  at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
+    bool neg = false;
+    for (int64_t i = r0; i < r1; ++i) {
+      for (int w = 0; w < W; ++w) {
+        a[i * W + w] = s[i * k + c0 + w];
+        neg |= a[i * W + w] < 0;
+      }
+    }
+    if (neg) negative.store(true);
+  });
+  // The saturating exact add and the row bound assume non-negative counts.
+  TORCH_CHECK_VALUE(!(std::is_same_v<value_t, int64_t> && negative.load()),
+                    "walk_count: int64 start counts must be non-negative");
+  value_t xmax = value_t(0);
+  for (int64_t i = 0; i < n * W; ++i) xmax = std::max(xmax, a[i]);
+
+  for (int64_t step = 1; step <= length; ++step) {
+    StepState state;
+    xmax = step_block<Policy, index_t, W>(rowptr, col, a, b, n, xmax, /*check_cols=*/step == 1, bounds,
+                                          state);
+    const int64_t bad = state.bad_col.load();
+    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
+                      " is out of range for ", n, " vertices");
+    TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", step,
+                " exceed the int64 range (2^63 - 1); use dtype=torch.float64 for approximate counts");
+    std::swap(a, b);
+  }
+  value_t* o = out.data_ptr<value_t>();
+  at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      for (int w = 0; w < W; ++w) o[i * k + c0 + w] = a[i * W + w];
+    }
+  });
 }
 
 template <typename value_t, typename index_t>
@@ -114,33 +214,31 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     TORCH_CHECK_VALUE(rowptr[j] <= rowptr[j + 1], "walk_count: rowptr must be non-decreasing, but rowptr[",
                       j, "] = ", rowptr[j], " > rowptr[", j + 1, "] = ", rowptr[j + 1]);
   }
-  if constexpr (std::is_same_v<value_t, int64_t>) {
-    // The saturating exact add assumes non-negative counts.
-    const value_t* s = start.data_ptr<value_t>();
-    bool negative = false;
-    for (int64_t i = 0; i < n * k; ++i) negative |= s[i] < 0;
-    TORCH_CHECK_VALUE(!negative, "walk_count: int64 start counts must be non-negative");
+  if (length == 0 || n == 0 || k == 0) {
+    if constexpr (std::is_same_v<value_t, int64_t>) {
+      const value_t* s = start.data_ptr<value_t>();
+      TORCH_CHECK_VALUE(std::none_of(s, s + n * k, [](value_t v) { return v < 0; }),
+                        "walk_count: int64 start counts must be non-negative");
+    }
+    return start.clone();
   }
-
-  if (length == 0 || n == 0 || k == 0) return start.clone();
 
   const auto bounds = balanced_row_chunks(rowptr, n);
-  at::Tensor a = at::empty({n, k}, start.options());
-  at::Tensor b = length > 1 ? at::empty({n, k}, start.options()) : at::Tensor();
-  const value_t* x = start.data_ptr<value_t>();
-  for (int64_t s = 1; s <= length; ++s) {
-    at::Tensor& out = (s % 2 == 1) ? a : b;
-    StepErrors errors;
-    step<Policy, index_t>(rowptr, col, x, out.data_ptr<value_t>(), n, k, /*check_cols=*/s == 1, bounds,
-                          errors);
-    const int64_t bad = errors.bad_col.load();
-    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
-                      " is out of range for ", n, " vertices");
-    TORCH_CHECK(!errors.overflow.load(), kOverflowPrefix, " walk counts of length ", s,
-                " exceed the int64 range (2^63 - 1); use dtype=torch.float64 for approximate counts");
-    x = out.data_ptr<value_t>();
-  }
-  return (length % 2 == 1) ? a : b;
+  at::Tensor out = at::empty({n, k}, start.options());
+  const int64_t w_max = std::min<int64_t>(k, kBlock);
+  at::Tensor buf_a = step_buffer(n, w_max, start.options());
+  at::Tensor buf_b = step_buffer(n, w_max, start.options());
+  // Blocks of 8 columns, then one block of the remaining 4, 2, 1 (compile-time widths).
+  int64_t c0 = 0;
+  auto run = [&]<int W>() {
+    run_block<Policy, index_t, W>(rowptr, col, start, out, c0, length, bounds, buf_a, buf_b);
+    c0 += W;
+  };
+  while (k - c0 >= 8) run.template operator()<8>();
+  if (k - c0 >= 4) run.template operator()<4>();
+  if (k - c0 >= 2) run.template operator()<2>();
+  if (k - c0 >= 1) run.template operator()<1>();
+  return out;
 }
 
 at::Tensor walk_count_cpu(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,

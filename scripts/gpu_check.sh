@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Builds, tests and benchmarks the CUDA path of rankcore on a GPU machine.
+#
+# Assumes torch with CUDA, nvcc, scikit-build-core, pybind11, pytest (and pytest-benchmark for the
+# benchmarks) are already installed; needs no network. Everything it learns goes to $OUT:
+#   env.txt, build.log, build_info.txt, tests_cuda.{log,xml}, bench_cuda.log, bench_walks_cuda.json,
+#   copy_bandwidth.txt, summary.txt
+# Every step runs even when an earlier one failed (so all logs exist); the exit status is non-zero
+# when the build, the build-info check, the CUDA tests, the benchmarks (a real failure, not "nothing
+# to run") or the bandwidth measurement failed.
+#
+# Usage: scripts/gpu_check.sh            (OUT=./gpu_out, TORCH_CUDA_ARCH_LIST=9.0 by default)
+#        OUT=/tmp/out TORCH_CUDA_ARCH_LIST="8.0;9.0" scripts/gpu_check.sh
+set -euo pipefail
+
+OUT="${OUT:-./gpu_out}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"  # absolute, relative to the caller's directory
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON="${PYTHON:-python}"
+export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+
+SUMMARY="$OUT/summary.txt"
+: >"$SUMMARY"
+FAILED=()
+
+note() { echo "$*" | tee -a "$SUMMARY"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# run_logged LOGFILE CMD...: runs CMD, output to the terminal and LOGFILE; sets RC (never exits).
+run_logged() {
+  local log="$1"
+  shift
+  set +e
+  "$@" 2>&1 | tee "$log"
+  RC=${PIPESTATUS[0]}
+  set -e
+}
+
+# ---------------------------------------------------------------------------------------------------
+# environment
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(hostname)"
+  echo "--- nvidia-smi"
+  nvidia-smi || echo "nvidia-smi failed"
+  echo "--- nvcc"
+  command -v nvcc && nvcc --version || echo "nvcc not on PATH"
+  echo "--- python / torch"
+  "$PYTHON" -c 'import sys, torch
+print("python", sys.version.split()[0])
+print("torch", torch.__version__, "cuda", torch.version.cuda)
+print("cuda available", torch.cuda.is_available())
+if torch.cuda.is_available():
+    print("device", torch.cuda.get_device_name(0), "capability", torch.cuda.get_device_capability(0))' \
+    || echo "torch import failed"
+  echo "--- git"
+  git rev-parse HEAD 2>/dev/null || true
+  git status --short 2>/dev/null | head -50 || true
+} >"$OUT/env.txt" 2>&1 || true
+cat "$OUT/env.txt"
+note "gpu: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1 || echo unknown)"
+note "torch: $("$PYTHON" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null || echo 'import failed')"
+note "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo 'not found')"
+note "TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST"
+
+# ---------------------------------------------------------------------------------------------------
+# build (incremental: pyproject keeps the CMake build folder in build/{wheel_tag})
+t0=$(now)
+run_logged "$OUT/build.log" "$PYTHON" -m pip install --no-build-isolation --no-deps -v -e .
+BUILD_RC=$RC
+note "build: rc=$BUILD_RC in $(elapsed "$t0") s (log: build.log)"
+[[ $BUILD_RC -eq 0 ]] || FAILED+=("build")
+
+# ---------------------------------------------------------------------------------------------------
+# build info: the extension must have been built with CUDA
+run_logged "$OUT/build_info.txt" "$PYTHON" -c '
+import torch, rankcore
+info = rankcore.build_info()
+print("build_info:", info)
+assert info["cuda_built"], "rankcore was built without CUDA"
+assert torch.cuda.is_available(), "torch.cuda.is_available() is False"
+'
+INFO_RC=$RC
+note "build_info: rc=$INFO_RC $(grep -m1 '^build_info:' "$OUT/build_info.txt" || tail -n 1 "$OUT/build_info.txt")"
+[[ $INFO_RC -eq 0 ]] || FAILED+=("build_info")
+
+# ---------------------------------------------------------------------------------------------------
+# CUDA tests (the `device` fixture marks its cuda parameter with `cuda`)
+t0=$(now)
+run_logged "$OUT/tests_cuda.log" "$PYTHON" -m pytest -q tests -m cuda --junitxml="$OUT/tests_cuda.xml"
+TESTS_RC=$RC
+note "tests (-m cuda): rc=$TESTS_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/tests_cuda.log")"
+if [[ $TESTS_RC -eq 5 ]]; then
+  note "tests: no CUDA tests collected (exit 5), not counted as a failure"
+elif [[ $TESTS_RC -ne 0 ]]; then
+  FAILED+=("tests")
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# CUDA benchmarks (may not exist yet)
+BENCH=bench/bench_walks.py
+if [[ ! -f $BENCH ]]; then
+  note "bench: $BENCH not found, skipped"
+elif ! "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
+  note "bench: pytest-benchmark not installed, skipped"
+else
+  t0=$(now)
+  run_logged "$OUT/bench_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
+    --benchmark-json="$OUT/bench_walks_cuda.json"
+  BENCH_RC=$RC
+  note "bench ($BENCH -k cuda): rc=$BENCH_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/bench_cuda.log")"
+  if [[ $BENCH_RC -eq 5 ]]; then
+    note "bench: no CUDA benchmarks collected (exit 5), not counted as a failure"
+  elif [[ $BENCH_RC -ne 0 ]]; then
+    FAILED+=("bench")
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# device-to-device copy bandwidth (reference for the memory-bound kernels)
+run_logged "$OUT/copy_bandwidth.txt" "$PYTHON" -c '
+import torch
+nbytes, reps = 1 << 30, 20
+src = torch.empty(nbytes, dtype=torch.uint8, device="cuda").fill_(1)
+dst = torch.empty_like(src)
+for _ in range(3):
+    dst.copy_(src)
+torch.cuda.synchronize()
+start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+start.record()
+for _ in range(reps):
+    dst.copy_(src)
+stop.record()
+torch.cuda.synchronize()
+sec = start.elapsed_time(stop) / 1e3
+print(f"device: {torch.cuda.get_device_name(0)}")
+print(f"d2d copy of {nbytes / 2**30:.0f} GiB x {reps}: {sec / reps * 1e3:.3f} ms per copy")
+print(f"copy bandwidth: {nbytes * reps / sec / 1e9:.1f} GB/s copied, "
+      f"{2 * nbytes * reps / sec / 1e9:.1f} GB/s read+write")
+'
+BW_RC=$RC
+note "copy bandwidth: rc=$BW_RC $(grep -m1 '^copy bandwidth:' "$OUT/copy_bandwidth.txt" || tail -n 1 "$OUT/copy_bandwidth.txt")"
+[[ $BW_RC -eq 0 ]] || FAILED+=("copy_bandwidth")
+
+# ---------------------------------------------------------------------------------------------------
+if [[ ${#FAILED[@]} -eq 0 ]]; then
+  note "RESULT: OK"
+  exit 0
+fi
+note "RESULT: FAILED (${FAILED[*]})"
+exit 1
