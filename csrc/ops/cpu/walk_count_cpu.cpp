@@ -34,7 +34,7 @@
 namespace rankcore::ops {
 namespace {
 
-constexpr int kBlock = 16;              // columns per block: 8 x 8 bytes = one cache line per vertex
+constexpr int kBlock = 16;                 // columns per block (see above)
 constexpr int64_t kPrefetchDistance = 32;  // edges ahead whose source rows are prefetched
 
 // Chunk boundaries (row indices) such that every chunk holds about the same rows + edges.
@@ -122,7 +122,7 @@ typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
           value_t acc[W];
           for (int w = 0; w < W; ++w) acc[w] = xj[w];
           for (int64_t e = e0; e < e1; ++e) {
-            if (kPrefetchDistance > 0 && e + kPrefetchDistance < e1) {
+            if (e + kPrefetchDistance < e1) {
               const value_t* ahead = x + static_cast<int64_t>(col[e + kPrefetchDistance]) * W;
               __builtin_prefetch(ahead);
               if constexpr (W * sizeof(value_t) > 64) __builtin_prefetch(ahead + 64 / sizeof(value_t));
@@ -238,7 +238,6 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     c0 += W;
   };
   while (k - c0 >= kBlock) run.template operator()<kBlock>();
-  if (kBlock > 16 && k - c0 >= 16) run.template operator()<16>();
   if (kBlock > 8 && k - c0 >= 8) run.template operator()<8>();
   if (k - c0 >= 4) run.template operator()<4>();
   if (k - c0 >= 2) run.template operator()<2>();
