@@ -117,6 +117,10 @@ else
   elif [[ $BENCH_RC -ne 0 ]]; then
     FAILED+=("bench")
   fi
+  if [[ -f "$OUT/bench_walks_cuda.json" ]]; then
+    "$PYTHON" bench/report.py "$OUT/bench_walks_cuda.json" >"$OUT/bench_report.md" 2>&1 || true
+    note "bench report: bench_report.md"
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------------

@@ -155,49 +155,74 @@ typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
   return *std::max_element(chunk_max.begin(), chunk_max.end());
 }
 
-// All `length` steps for the columns [c0, c0 + W) of start, written to the same columns of out.
-template <typename Policy, typename index_t, int W>
-void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out,
-               int64_t c0, int64_t length, const std::vector<int64_t>& bounds, at::Tensor& buf_a,
-               at::Tensor& buf_b) {
-  using value_t = typename Policy::value_t;
-  const int64_t n = start.size(0), k = start.size(1);
-  const value_t* s = start.data_ptr<value_t>();
-  value_t* a = buf_a.data_ptr<value_t>();
-  value_t* b = buf_b.data_ptr<value_t>();
-
+// Checks that int64 counts are non-negative (the saturating add and the row bound assume it) and
+// returns max(x) over an [n, W] block.
+template <typename value_t>
+value_t checked_max(const value_t* x, int64_t count) {
+  std::vector<value_t> partial(std::max<int64_t>(1, at::get_num_threads()), value_t(0));
   std::atomic<bool> negative{false};
-  at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
+  at::parallel_for(0, count, 1 << 16, [&](int64_t i0, int64_t i1) {
+    value_t m = value_t(0);
     bool neg = false;
-    for (int64_t i = r0; i < r1; ++i) {
-      for (int w = 0; w < W; ++w) {
-        a[i * W + w] = s[i * k + c0 + w];
-        neg |= a[i * W + w] < 0;
-      }
+    for (int64_t i = i0; i < i1; ++i) {
+      m = std::max(m, x[i]);
+      neg |= x[i] < 0;
     }
+    auto& slot = partial[at::get_thread_num()];
+    slot = std::max(slot, m);
     if (neg) negative.store(true);
   });
-  // The saturating exact add and the row bound assume non-negative counts.
   TORCH_CHECK_VALUE(!(std::is_same_v<value_t, int64_t> && negative.load()),
                     "walk_count: int64 start counts must be non-negative");
-  value_t xmax = value_t(0);
-  for (int64_t i = 0; i < n * W; ++i) xmax = std::max(xmax, a[i]);
+  return *std::max_element(partial.begin(), partial.end());
+}
 
+// All `length` steps on one [n, W] block. Step s reads the block written by step s - 1 (`first` for
+// s = 1) and writes into `last` or `spare`, alternating so that the final step lands in `last`.
+template <typename Policy, typename index_t, int W>
+void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typename Policy::value_t* first,
+               typename Policy::value_t* last, typename Policy::value_t* spare, int64_t length,
+               const std::vector<int64_t>& bounds) {
+  using value_t = typename Policy::value_t;
+  value_t xmax = checked_max(first, n * W);
+  const value_t* x = first;
   for (int64_t step = 1; step <= length; ++step) {
+    value_t* y = ((length - step) % 2 == 0) ? last : spare;
     StepState state;
-    xmax = step_block<Policy, index_t, W>(rowptr, col, a, b, n, xmax, /*check_cols=*/step == 1, bounds,
+    xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds,
                                           state);
     const int64_t bad = state.bad_col.load();
     TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
                       " is out of range for ", n, " vertices");
     TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", step,
                 " exceed the int64 range (2^63 - 1); use dtype=torch.float64 for approximate counts");
-    std::swap(a, b);
+    x = y;
   }
+}
+
+// The columns [c0, c0 + W) of start, packed into `packed`, run, and unpacked into out.
+template <typename Policy, typename index_t, int W>
+void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out,
+               int64_t c0, int64_t length, const std::vector<int64_t>& bounds, at::Tensor& packed,
+               at::Tensor& spare) {
+  using value_t = typename Policy::value_t;
+  const int64_t n = start.size(0), k = start.size(1);
+  const value_t* s = start.data_ptr<value_t>();
+  value_t* a = packed.data_ptr<value_t>();
+  at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      for (int w = 0; w < W; ++w) a[i * W + w] = s[i * k + c0 + w];
+    }
+  });
+  // Step 1 must not write into its own input `a`: it writes `last` when length is odd, so then the
+  // result lands in the spare buffer, and otherwise back in `a`.
+  value_t* b = spare.data_ptr<value_t>();
+  value_t* last = (length % 2 == 0) ? a : b;
+  run_steps<Policy, index_t, W>(rowptr, col, n, a, last, last == a ? b : a, length, bounds);
   value_t* o = out.data_ptr<value_t>();
   at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
-      for (int w = 0; w < W; ++w) o[i * k + c0 + w] = a[i * W + w];
+      for (int w = 0; w < W; ++w) o[i * k + c0 + w] = last[i * W + w];
     }
   });
 }
@@ -227,14 +252,31 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   }
 
   const auto bounds = balanced_row_chunks(rowptr, n);
-  at::Tensor out = at::empty({n, k}, start.options());
+  at::Tensor out = step_buffer(n, k, start.options());
+  // k itself a block width: run straight from `start` into `out` with one spare buffer (no packing).
+  if (k == 1 || k == 2 || k == 4 || k == 8 || k == kBlock) {
+    at::Tensor spare = length > 1 ? step_buffer(n, k, start.options()) : at::Tensor();
+    value_t* spare_ptr = length > 1 ? spare.data_ptr<value_t>() : nullptr;
+    auto direct = [&]<int W>() {
+      run_steps<Policy, index_t, W>(rowptr, col, n, start.data_ptr<value_t>(), out.data_ptr<value_t>(),
+                                    spare_ptr, length, bounds);
+    };
+    switch (k) {
+      case 1: direct.template operator()<1>(); break;
+      case 2: direct.template operator()<2>(); break;
+      case 4: direct.template operator()<4>(); break;
+      case 8: direct.template operator()<8>(); break;
+      default: direct.template operator()<kBlock>(); break;
+    }
+    return out;
+  }
   const int64_t w_max = std::min<int64_t>(k, kBlock);
-  at::Tensor buf_a = step_buffer(n, w_max, start.options());
-  at::Tensor buf_b = step_buffer(n, w_max, start.options());
+  at::Tensor packed = step_buffer(n, w_max, start.options());
+  at::Tensor spare = step_buffer(n, w_max, start.options());
   // Blocks of kBlock columns, then one block each of the remaining 8, 4, 2, 1 (compile-time widths).
   int64_t c0 = 0;
   auto run = [&]<int W>() {
-    run_block<Policy, index_t, W>(rowptr, col, start, out, c0, length, bounds, buf_a, buf_b);
+    run_block<Policy, index_t, W>(rowptr, col, start, out, c0, length, bounds, packed, spare);
     c0 += W;
   };
   while (k - c0 >= kBlock) run.template operator()<kBlock>();
