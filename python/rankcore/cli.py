@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and friends: stop quietly
+        sys.stderr.close()
+        return 0
     except (CliError, ValueError, TypeError, OverflowError) as err:
         # Library messages name the Python keyword; on the command line it is a flag.
         message = str(err).replace("symmetrize=True", "--symmetrize")
