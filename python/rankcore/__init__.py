@@ -9,7 +9,7 @@ import torch  # noqa: F401  (must load before the native library, which links ag
 
 from . import _C
 from . import ops  # noqa: F401  (registers fake implementations)
-from .graph import Graph, boundary, count_walks, walk_index
+from .graph import Graph, SparsifyResult, boundary, count_walks, walk_index, wis
 
 __version__ = _C.version()
 
@@ -25,4 +25,5 @@ def build_info() -> dict:
     }
 
 
-__all__ = ["Graph", "boundary", "build_info", "count_walks", "walk_index", "__version__"]
+__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "count_walks", "walk_index", "wis",
+           "__version__"]

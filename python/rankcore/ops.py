@@ -40,3 +40,13 @@ def _walk_count_fake(rowptr, col, start, length):
     torch._check(start.dim() == 2)
     torch._check(rowptr.dim() == 1 and rowptr.shape[0] == start.shape[0] + 1)
     return torch.empty_like(start, memory_format=torch.contiguous_format)
+
+
+def wis_degree_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int) -> torch.Tensor:
+    """Exact 1-WIS (depth 2) removal order on a symmetric CSR: ``[num_remove, 2]`` int64, u < v."""
+    return torch.ops.rankcore.wis_degree_greedy.default(rowptr, col, num_remove)
+
+
+@torch.library.register_fake("rankcore::wis_degree_greedy")
+def _wis_degree_greedy_fake(rowptr, col, num_remove):
+    return rowptr.new_empty((num_remove, 2), dtype=torch.int64)

@@ -2,5 +2,6 @@
 
 from .container import Graph
 from .walks import boundary, count_walks, walk_index
+from .wis import SparsifyResult, wis
 
-__all__ = ["Graph", "boundary", "count_walks", "walk_index"]
+__all__ = ["Graph", "SparsifyResult", "boundary", "count_walks", "walk_index", "wis"]

@@ -10,5 +10,13 @@ from .walks import (
     count_walks_reference,
     walk_index_reference,
 )
+from .wis import singleton_scores, wis_reference
 
-__all__ = ["boundary_reference", "closed_adjacency_hat", "count_walks_reference", "walk_index_reference"]
+__all__ = [
+    "boundary_reference",
+    "closed_adjacency_hat",
+    "count_walks_reference",
+    "singleton_scores",
+    "walk_index_reference",
+    "wis_reference",
+]

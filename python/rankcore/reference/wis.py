@@ -1,0 +1,47 @@
+"""Brute-force WIS straight from the definition (DESIGN section 2), for small test graphs.
+
+Every step tries every remaining undirected edge, recomputes all singleton scores on H \\ e with a
+dense matrix power, sorts them ascending and keeps the lexicographically largest vector; ties go to
+the smallest (u, v) because candidates are tried in that order and only a strictly larger vector wins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def singleton_scores(adjacency: np.ndarray, depth: int) -> np.ndarray:
+    """s_t = (Â^L)_tt for non-isolated t, 0 for isolated t (Â = A + I), as Python ints."""
+    n = adjacency.shape[0]
+    a_hat = adjacency.astype(object) + np.identity(n, dtype=object)
+    power = np.identity(n, dtype=object)
+    for _ in range(depth):
+        power = power.dot(a_hat)
+    degree = adjacency.sum(axis=1)
+    return np.array([int(power[t, t]) if degree[t] > 0 else 0 for t in range(n)], dtype=object)
+
+
+def wis_reference(edge_index, num_nodes: int, num_remove: int, depth: int = 2) -> torch.Tensor:
+    """Removal order ``[num_remove, 2]`` (u < v) of the exact greedy (depth-1)-WIS."""
+    adjacency = np.zeros((num_nodes, num_nodes), dtype=np.int64)
+    for u, v in torch.as_tensor(edge_index).t().tolist():
+        if u != v:
+            adjacency[u, v] = adjacency[v, u] = 1
+    removed = []
+    for _ in range(num_remove):
+        best, best_vector = None, None
+        for u in range(num_nodes):
+            for v in range(u + 1, num_nodes):
+                if not adjacency[u, v]:
+                    continue
+                adjacency[u, v] = adjacency[v, u] = 0
+                vector = sorted(singleton_scores(adjacency, depth).tolist())
+                adjacency[u, v] = adjacency[v, u] = 1
+                if best_vector is None or vector > best_vector:
+                    best, best_vector = (u, v), vector
+        if best is None:
+            raise ValueError("no edge left to remove")
+        adjacency[best[0], best[1]] = adjacency[best[1], best[0]] = 0
+        removed.append(best)
+    return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2)
