@@ -9,8 +9,6 @@ maximising (min(deg u, deg v), max(deg u, deg v)): the native op runs it exactly
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import torch
 
 from .. import ops
@@ -76,8 +74,7 @@ def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Ten
     return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2)
 
 
-def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False,
-        progress: bool | Callable[[int, int], None] = False) -> SparsifyResult:
+def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False) -> SparsifyResult:
     """(depth-1)-Walk Index Sparsification: remove ``num_remove`` edges greedily (DESIGN section 2).
 
     Args:
@@ -113,6 +110,4 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
         removed = ops.wis_degree_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove)
     else:
         removed = _degree_chunked(graph_cpu, num_remove, chunk_size)
-    if callable(progress):
-        progress(num_remove, num_remove)
     return make_result(original, graph.num_nodes, removed.to(original.device))
