@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "kernels/walk_count.h"
+#include "ops/csr_checks.h"
 #include "ops/walk_count.h"
 
 namespace rankcore::ops {
@@ -235,19 +236,9 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
   const index_t* col = col_t.data_ptr<index_t>();
 
-  TORCH_CHECK_VALUE(rowptr[0] == 0 && rowptr[n] == col_t.numel(),
-                    "walk_count: rowptr must start at 0 and end at col.numel() = ", col_t.numel(),
-                    ", got rowptr[0] = ", rowptr[0], " and rowptr[-1] = ", rowptr[n]);
-  for (int64_t j = 0; j < n; ++j) {
-    TORCH_CHECK_VALUE(rowptr[j] <= rowptr[j + 1], "walk_count: rowptr must be non-decreasing, but rowptr[",
-                      j, "] = ", rowptr[j], " > rowptr[", j + 1, "] = ", rowptr[j + 1]);
-  }
+  check_host_rowptr(rowptr, n, col_t.numel(), "walk_count");
   if (length == 0 || n == 0 || k == 0) {
-    if constexpr (std::is_same_v<value_t, int64_t>) {
-      const value_t* s = start.data_ptr<value_t>();
-      TORCH_CHECK_VALUE(std::none_of(s, s + n * k, [](value_t v) { return v < 0; }),
-                        "walk_count: int64 start counts must be non-negative");
-    }
+    checked_max(start.data_ptr<value_t>(), n * k);  // same non-negativity rule as a real run
     return start.clone();
   }
 

@@ -13,6 +13,8 @@
 #include <queue>
 #include <vector>
 
+#include "ops/csr_checks.h"
+
 namespace rankcore::ops {
 namespace {
 
@@ -85,11 +87,7 @@ at::Tensor wis_degree_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col
                    "wis: col must be a 1-D int32 or int64 tensor");
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   const int64_t n = rowptr_c.numel() - 1;
-  const int64_t* rp = rowptr_c.data_ptr<int64_t>();
-  TORCH_CHECK_VALUE(rp[0] == 0 && rp[n] == col_c.numel(), "wis: rowptr must run from 0 to col.numel()");
-  for (int64_t j = 0; j < n; ++j) {
-    TORCH_CHECK_VALUE(rp[j] <= rp[j + 1], "wis: rowptr must be non-decreasing");
-  }
+  check_host_rowptr(rowptr_c.data_ptr<int64_t>(), n, col_c.numel(), "wis");
   if (col_c.scalar_type() == at::kInt) return wis_degree_greedy_impl<int32_t>(rowptr_c, col_c, num_remove);
   return wis_degree_greedy_impl<int64_t>(rowptr_c, col_c, num_remove);
 }
