@@ -3,8 +3,8 @@
 #
 # Assumes torch with CUDA, nvcc, scikit-build-core, pybind11, pytest (and pytest-benchmark for the
 # benchmarks) are already installed; needs no network. Everything it learns goes to $OUT:
-#   env.txt, build.log, build_info.txt, tests_cuda.{log,xml}, bench_cuda.log, bench_walks_cuda.json,
-#   copy_bandwidth.txt, summary.txt
+#   env.txt, build.log, build_info.txt, tests_cuda.{log,xml}, <bench>_cuda.{log,json}, <bench>_report.md
+#   for every bench/bench_*.py with CUDA cases, copy_bandwidth.txt, summary.txt
 # Every step runs even when an earlier one failed (so all logs exist); the exit status is non-zero
 # when the build, the build-info check, the CUDA tests, the benchmarks (a real failure, not "nothing
 # to run") or the bandwidth measurement failed.
@@ -100,27 +100,28 @@ elif [[ $TESTS_RC -ne 0 ]]; then
 fi
 
 # ---------------------------------------------------------------------------------------------------
-# CUDA benchmarks (may not exist yet)
-BENCH=bench/bench_walks.py
-if [[ ! -f $BENCH ]]; then
-  note "bench: $BENCH not found, skipped"
-elif ! "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
+# CUDA benchmarks: every bench/bench_*.py, cuda parameters only (each paired with its alternative on the GPU)
+if ! "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
   note "bench: pytest-benchmark not installed, skipped"
 else
-  t0=$(now)
-  run_logged "$OUT/bench_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
-    --benchmark-json="$OUT/bench_walks_cuda.json"
-  BENCH_RC=$RC
-  note "bench ($BENCH -k cuda): rc=$BENCH_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/bench_cuda.log")"
-  if [[ $BENCH_RC -eq 5 ]]; then
-    note "bench: no CUDA benchmarks collected (exit 5), not counted as a failure"
-  elif [[ $BENCH_RC -ne 0 ]]; then
-    FAILED+=("bench")
-  fi
-  if [[ -f "$OUT/bench_walks_cuda.json" ]]; then
-    "$PYTHON" bench/report.py "$OUT/bench_walks_cuda.json" >"$OUT/bench_report.md" 2>&1 || true
-    note "bench report: bench_report.md"
-  fi
+  for BENCH in bench/bench_walks.py bench/bench_structure.py bench/bench_cp.py bench/bench_ht.py; do
+    [[ -f $BENCH ]] || continue
+    name=$(basename "$BENCH" .py)
+    t0=$(now)
+    run_logged "$OUT/${name}_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
+      --benchmark-columns=min,median,max --benchmark-json="$OUT/${name}_cuda.json"
+    BENCH_RC=$RC
+    note "bench ($BENCH -k cuda): rc=$BENCH_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/${name}_cuda.log")"
+    if [[ $BENCH_RC -eq 5 ]]; then
+      note "bench: no CUDA benchmarks collected in $BENCH (exit 5), not counted as a failure"
+    elif [[ $BENCH_RC -ne 0 ]]; then
+      FAILED+=("$name")
+    fi
+    if [[ -f "$OUT/${name}_cuda.json" ]]; then
+      "$PYTHON" bench/report.py "$OUT/${name}_cuda.json" >"$OUT/${name}_report.md" 2>&1 || true
+      note "bench report: ${name}_report.md"
+    fi
+  done
 fi
 
 # ---------------------------------------------------------------------------------------------------

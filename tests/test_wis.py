@@ -13,13 +13,35 @@ from rankcore.reference import singleton_scores, wis_reference
 from graphs import edge_lists
 
 
+def _full_order_matches_brute_force(graph, depth):
+    edge_index, n, _ = graph
+    num_edges = rankcore.Graph.from_input(edge_index, n).num_edges // 2
+    result = rankcore.wis(edge_index, n, num_edges, depth=depth)
+    assert torch.equal(result.removed, wis_reference(edge_index, n, num_edges, depth=depth))
+
+
 @settings(max_examples=200, deadline=None)
 @given(graph=edge_lists(max_nodes=10, max_edges=22, undirected=True))
 def test_1wis_full_order_matches_brute_force(graph):
-    edge_index, n, _ = graph
-    num_edges = rankcore.Graph.from_input(edge_index, n).num_edges // 2
-    result = rankcore.wis(edge_index, n, num_edges, depth=2)
-    assert torch.equal(result.removed, wis_reference(edge_index, n, num_edges, depth=2))
+    _full_order_matches_brute_force(graph, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(graph=edge_lists(max_nodes=10, max_edges=22, undirected=True))
+def test_2wis_full_order_matches_brute_force(graph):
+    _full_order_matches_brute_force(graph, 3)
+
+
+@settings(max_examples=120, deadline=None)
+@given(graph=edge_lists(max_nodes=10, max_edges=22, undirected=True))
+def test_3wis_full_order_matches_brute_force(graph):
+    _full_order_matches_brute_force(graph, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(graph=edge_lists(max_nodes=9, max_edges=18, undirected=True))
+def test_deeper_wis_full_order_matches_brute_force(graph):
+    _full_order_matches_brute_force(graph, 6)
 
 
 @pytest.mark.parametrize("name, edges, n", [
@@ -28,25 +50,29 @@ def test_1wis_full_order_matches_brute_force(graph):
     ("path", [(i, i + 1) for i in range(8)], 9),
     ("two triangles and isolated vertices", [(0, 1), (1, 2), (0, 2), (4, 5), (5, 6), (4, 6)], 9),
 ])
-def test_1wis_on_structured_graphs(name, edges, n):
+@pytest.mark.parametrize("depth", [2, 3, 4, 5])
+def test_wis_on_structured_graphs(name, edges, n, depth):
     one_way = torch.tensor(edges).t()
     edge_index = torch.cat([one_way, one_way.flip(0)], dim=1)
-    result = rankcore.wis(edge_index, n, len(edges))
-    assert torch.equal(result.removed, wis_reference(edge_index, n, len(edges)))
+    result = rankcore.wis(edge_index, n, len(edges), depth=depth)
+    assert torch.equal(result.removed, wis_reference(edge_index, n, len(edges), depth=depth))
 
 
-def test_1wis_on_karate_club_matches_brute_force():
+@pytest.mark.parametrize("depth, steps", [(2, 78), (3, 78), (4, 25)])
+def test_wis_on_karate_club_matches_brute_force(depth, steps):
     g = karate_club()
-    assert torch.equal(rankcore.wis(g.edge_index, 34, 78).removed, wis_reference(g.edge_index, 34, 78))
+    assert torch.equal(rankcore.wis(g.edge_index, 34, steps, depth=depth).removed,
+                       wis_reference(g.edge_index, 34, steps, depth=depth))
 
 
-def test_column_order_and_duplicates_do_not_change_the_order():
+@pytest.mark.parametrize("depth", [2, 3])
+def test_column_order_and_duplicates_do_not_change_the_order(depth):
     g = karate_club()
-    base = rankcore.wis(g.edge_index, 34, 40).removed
+    base = rankcore.wis(g.edge_index, 34, 40, depth=depth).removed
     gen = torch.Generator().manual_seed(1)
     noisy = torch.cat([g.edge_index, g.edge_index[:, :30], torch.arange(34).repeat(2, 1)], dim=1)
     noisy = noisy[:, torch.randperm(noisy.shape[1], generator=gen)]
-    result = rankcore.wis(noisy, 34, 40)
+    result = rankcore.wis(noisy, 34, 40, depth=depth)
     assert torch.equal(result.removed, base)
     # keep_mask: False exactly on columns of removed undirected edges; self-loop columns stay True.
     removed = {tuple(e) for e in base.tolist()}
@@ -55,11 +81,12 @@ def test_column_order_and_duplicates_do_not_change_the_order():
     assert torch.equal(result.edge_index, noisy[:, result.keep_mask])
 
 
-def test_prefix_property_and_zero_removals():
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_prefix_property_and_zero_removals(depth):
     g = karate_club()
-    full = rankcore.wis(g.edge_index, 34, 78).removed
-    assert torch.equal(rankcore.wis(g.edge_index, 34, 25).removed, full[:25])
-    none = rankcore.wis(g.edge_index, 34, 0)
+    full = rankcore.wis(g.edge_index, 34, 78, depth=depth).removed
+    assert torch.equal(rankcore.wis(g.edge_index, 34, 25, depth=depth).removed, full[:25])
+    none = rankcore.wis(g.edge_index, 34, 0, depth=depth)
     assert none.removed.shape == (0, 2) and none.keep_mask.all()
     assert torch.equal(none.edge_index, g.edge_index)
 
@@ -104,7 +131,8 @@ PATH = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
     ((PATH, 3, 1.5), {}, TypeError, "num_remove must be an int"),
     ((PATH, 3, 1), {"depth": 1}, ValueError, "depth must be >= 2"),
     ((PATH, 3, 1), {"chunk_size": 0}, ValueError, "chunk_size must be >= 1"),
-    ((PATH, 3, 1), {"depth": 3}, NotImplementedError, "depth=2"),
+    ((PATH, 3, 1), {"depth": 3, "chunk_size": 2}, ValueError, "depth=2 only"),
+    ((PATH, 3, 1), {"progress": "yes"}, TypeError, "progress must be"),
     ((torch.zeros(2, 0, dtype=torch.long), 4, 1), {}, ValueError, "exceeds the 0 undirected edges"),
     ((torch.arange(3).repeat(2, 1), 3, 1), {}, ValueError, "exceeds the 0 undirected edges"),
     ((PATH.float(), 3, 1), {}, TypeError, "integer dtype"),
@@ -124,6 +152,36 @@ def test_symmetrize_accepts_directed_input():
     assert kept_one.edge_index.shape == (2, 1)
 
 
-def test_opcheck():
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_opcheck(depth):
     graph = rankcore.Graph.from_input(karate_club().edge_index, 34)
-    torch.library.opcheck(torch.ops.rankcore.wis_degree_greedy.default, (graph.rowptr, graph.col, 10))
+    progress = torch.zeros(1, dtype=torch.int64)
+    torch.library.opcheck(torch.ops.rankcore.wis_greedy.default, (graph.rowptr, graph.col, 10, depth, progress))
+    torch.ops.rankcore.wis_greedy(graph.rowptr, graph.col, 10, depth, progress)
+    assert progress.item() == 10
+
+
+def test_overflow_of_deep_scores_raises():
+    n = 40  # K_40: (Â^L)_tt = 40^(L-1) exceeds int64 at L = 13
+    idx = torch.combinations(torch.arange(n), 2).t()
+    with pytest.raises(OverflowError, match="length 13"):
+        rankcore.wis(torch.cat([idx, idx.flip(0)], 1), n, 1, depth=13)
+
+
+def test_progress_callback_and_bar(capsys):
+    g = karate_club()
+    calls = []
+    result = rankcore.wis(g.edge_index, 34, 78, depth=3, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (78, 78) and all(t == 78 for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert torch.equal(result.removed, rankcore.wis(g.edge_index, 34, 78, depth=3).removed)
+    rankcore.wis(g.edge_index, 34, 10, progress=True)
+    err = capsys.readouterr().err
+    assert "10" in err  # tqdm's bar or the plain line, both end at 10/10
+
+
+def test_errors_from_the_worker_thread_reach_the_caller():
+    n = 40
+    idx = torch.combinations(torch.arange(n), 2).t()
+    with pytest.raises(OverflowError):
+        rankcore.wis(torch.cat([idx, idx.flip(0)], 1), n, 1, depth=13, progress=lambda d, t: None)

@@ -1,8 +1,11 @@
 // Argument checks shared by every op that takes a CSR (rowptr, col) on the host.
 #pragma once
 
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 namespace rankcore::ops {
@@ -15,6 +18,50 @@ inline void check_host_rowptr(const int64_t* rowptr, int64_t n, int64_t nnz, con
     TORCH_CHECK_VALUE(rowptr[j] <= rowptr[j + 1], op, ": rowptr must be non-decreasing, but rowptr[", j,
                       "] = ", rowptr[j], " > rowptr[", j + 1, "] = ", rowptr[j + 1]);
   }
+}
+
+// The symmetric CSR of a simple undirected graph, as rankcore.Graph stores it: every col entry in
+// [0, n), rows strictly increasing (sorted, no duplicates), no self-loops, and every entry v of row u
+// matched by an entry u of row v. Runs in parallel, O(nnz log(max degree)); rowptr must already have
+// passed check_host_rowptr. Reports the first offending position of each kind.
+template <typename index_t>
+void check_host_simple_symmetric(const int64_t* rowptr, const index_t* col, int64_t n, const char* op) {
+  const int64_t nnz = rowptr[n];
+  std::atomic<int64_t> bad_range{nnz}, bad_order{nnz}, bad_loop{nnz}, bad_mirror{nnz};
+  auto record = [](std::atomic<int64_t>& slot, int64_t e) {
+    int64_t cur = slot.load(std::memory_order_relaxed);
+    while (e < cur && !slot.compare_exchange_weak(cur, e)) {
+    }
+  };
+  at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      for (int64_t e = rowptr[u]; e < rowptr[u + 1]; ++e) {
+        const int64_t v = static_cast<int64_t>(col[e]);
+        if (v < 0 || v >= n) {
+          record(bad_range, e);
+          continue;
+        }
+        if (v == u) record(bad_loop, e);
+        if (e > rowptr[u] && static_cast<int64_t>(col[e - 1]) >= v) record(bad_order, e);
+        const index_t* row_v = col + rowptr[v];
+        const index_t* row_v_end = col + rowptr[v + 1];
+        const index_t* it = std::lower_bound(row_v, row_v_end, static_cast<index_t>(u));
+        if (it == row_v_end || static_cast<int64_t>(*it) != u) record(bad_mirror, e);
+      }
+    }
+  });
+  auto row_of = [&](int64_t e) { return std::upper_bound(rowptr, rowptr + n + 1, e) - rowptr - 1; };
+  int64_t e = bad_range.load();
+  TORCH_CHECK_INDEX(e == nnz, op, ": col[", e, "] = ", e < nnz ? static_cast<int64_t>(col[e]) : 0,
+                    " is out of range for ", n, " vertices");
+  e = bad_loop.load();
+  TORCH_CHECK_VALUE(e == nnz, op, ": the CSR must not contain self-loops, found one at vertex ", row_of(e));
+  e = bad_order.load();
+  TORCH_CHECK_VALUE(e == nnz, op, ": each CSR row must be sorted without duplicates, but row ", row_of(e),
+                    " has ", static_cast<int64_t>(col[e - 1]), " before ", static_cast<int64_t>(col[e]));
+  e = bad_mirror.load();
+  TORCH_CHECK_VALUE(e == nnz, op, ": the CSR must be symmetric (an undirected graph), but the edge ",
+                    row_of(e), " - ", static_cast<int64_t>(col[e]), " has no reverse entry");
 }
 
 }  // namespace rankcore::ops

@@ -9,7 +9,8 @@ import torch  # noqa: F401  (must load before the native library, which links ag
 
 from . import _C
 from . import ops  # noqa: F401  (registers fake implementations)
-from .graph import Graph, SparsifyResult, boundary, count_walks, walk_index, wis
+from .graph import (Graph, SparsifyResult, boundary, closed_walk_counts, count_walks, edge_common_neighbors,
+                    singleton_scores, walk_index, wis)
 
 __version__ = _C.version()
 
@@ -25,5 +26,6 @@ def build_info() -> dict:
     }
 
 
-__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "count_walks", "walk_index", "wis",
+__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "closed_walk_counts", "count_walks",
+           "edge_common_neighbors", "singleton_scores", "walk_index", "wis",
            "__version__"]

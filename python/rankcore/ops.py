@@ -42,11 +42,46 @@ def _walk_count_fake(rowptr, col, start, length):
     return torch.empty_like(start, memory_format=torch.contiguous_format)
 
 
-def wis_degree_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int) -> torch.Tensor:
-    """Exact 1-WIS (depth 2) removal order on a symmetric CSR: ``[num_remove, 2]`` int64, u < v."""
-    return torch.ops.rankcore.wis_degree_greedy.default(rowptr, col, num_remove)
+def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: int,
+               progress: torch.Tensor | None = None) -> torch.Tensor:
+    """Exact (depth-1)-WIS removal order on a symmetric CSR: ``[num_remove, 2]`` int64, u < v.
+
+    ``progress`` (one-element int64 CPU tensor) is overwritten with the number of steps done so far, so
+    another thread can poll it while the op runs (the op does not hold the GIL).
+    """
+    if progress is None:
+        progress = torch.zeros(1, dtype=torch.int64)
+    try:
+        return torch.ops.rankcore.wis_greedy.default(rowptr, col, num_remove, depth, progress)
+    except RuntimeError as err:
+        _raise_overflow_from(err)
+        raise
 
 
-@torch.library.register_fake("rankcore::wis_degree_greedy")
-def _wis_degree_greedy_fake(rowptr, col, num_remove):
+@torch.library.register_fake("rankcore::wis_greedy")
+def _wis_greedy_fake(rowptr, col, num_remove, depth, progress):
     return rowptr.new_empty((num_remove, 2), dtype=torch.int64)
+
+
+def edge_common_neighbors(rowptr: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+    """``|N(u) ∩ N(v)|`` for every slot (u, v) of a symmetric, sorted, loop-free CSR: ``[nnz]`` int64."""
+    return torch.ops.rankcore.edge_common_neighbors.default(rowptr, col)
+
+
+@torch.library.register_fake("rankcore::edge_common_neighbors")
+def _edge_common_neighbors_fake(rowptr, col):
+    return col.new_empty(col.shape, dtype=torch.int64)
+
+
+def closed_walk_counts(rowptr: torch.Tensor, col: torch.Tensor, length: int) -> torch.Tensor:
+    """``(Â^length)_tt`` for every vertex of a symmetric, sorted, loop-free CSR: ``[n]`` int64 (exact)."""
+    try:
+        return torch.ops.rankcore.closed_walk_counts.default(rowptr, col, length)
+    except RuntimeError as err:
+        _raise_overflow_from(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::closed_walk_counts")
+def _closed_walk_counts_fake(rowptr, col, length):
+    return rowptr.new_empty((rowptr.shape[0] - 1,), dtype=torch.int64)

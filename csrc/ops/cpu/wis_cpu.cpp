@@ -1,6 +1,6 @@
-// CPU implementation of rankcore::wis_degree_greedy (exact 1-WIS).
+// CPU implementation of rankcore::wis_greedy (exact WIS; see ops/wis.cpp).
 //
-// A lazy max-heap of (min degree, max degree, -edge id). Degrees only decrease, so a popped entry
+// L = 2: a lazy max-heap of (min degree, max degree, -edge id). Degrees only decrease, so a popped entry
 // whose stored key still equals the edge's current key is the true maximum (every other entry's
 // current key is at most its stored key, which is at most the top's); a stale one is pushed back
 // with its current key. Edge ids follow the lexicographic (u, v) order, so "smallest id" is the tie
@@ -10,9 +10,11 @@
 #include <torch/library.h>
 
 #include <cstdint>
+#include <atomic>
 #include <queue>
 #include <vector>
 
+#include "ops/cpu/wis_walk_engine.h"
 #include "ops/csr_checks.h"
 
 namespace rankcore::ops {
@@ -27,31 +29,26 @@ struct Entry {
   }
 };
 
+// Edges u < v in lexicographic order (edge id = rank in that order: the tie rule).
 template <typename index_t>
-at::Tensor wis_degree_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, int64_t num_remove) {
-  const int64_t n = rowptr_t.numel() - 1;
-  const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
-  const index_t* col = col_t.data_ptr<index_t>();
-
-  std::vector<int64_t> deg(n), eu, ev;
+void list_edges(const int64_t* rowptr, const index_t* col, int64_t n, std::vector<int32_t>& eu,
+                std::vector<int32_t>& ev) {
   for (int64_t u = 0; u < n; ++u) {
-    deg[u] = rowptr[u + 1] - rowptr[u];
     for (int64_t e = rowptr[u]; e < rowptr[u + 1]; ++e) {
       const int64_t v = static_cast<int64_t>(col[e]);
-      TORCH_CHECK_INDEX(v >= 0 && v < n, "wis: col[", e, "] = ", v, " is out of range for ", n, " vertices");
-      TORCH_CHECK_VALUE(v != u, "wis: the CSR must not contain self-loops (vertex ", u, ")");
-      if (v > u) {  // rows ascending, columns ascending within a row: ids in (u, v) order
-        eu.push_back(u);
-        ev.push_back(v);
+      if (v > u) {
+        eu.push_back(static_cast<int32_t>(u));
+        ev.push_back(static_cast<int32_t>(v));
       }
     }
   }
-  const int64_t m = static_cast<int64_t>(eu.size());
-  TORCH_CHECK_VALUE(2 * m == rowptr[n], "wis: the CSR must be symmetric (", rowptr[n],
-                    " entries but ", m, " with u < v)");
-  TORCH_CHECK_VALUE(num_remove >= 0 && num_remove <= m, "wis: num_remove must be in [0, ", m,
-                    "] (the number of undirected edges), got ", num_remove);
+}
 
+void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
+                   int64_t* out, std::atomic_ref<int64_t> progress) {
+  const int64_t m = static_cast<int64_t>(eu.size());
+  std::vector<int64_t> deg(n, 0);
+  for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
   auto key = [&](int64_t id) {
     const int64_t a = deg[eu[id]], b = deg[ev[id]];
     return Entry{std::min(a, b), std::max(a, b), id};
@@ -59,9 +56,6 @@ at::Tensor wis_degree_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& 
   std::vector<Entry> initial(m);
   for (int64_t id = 0; id < m; ++id) initial[id] = key(id);
   std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
-
-  at::Tensor removed = at::empty({num_remove, 2}, rowptr_t.options().dtype(at::kLong));
-  int64_t* out = removed.data_ptr<int64_t>();
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
       const Entry top = heap.top();
@@ -76,26 +70,66 @@ at::Tensor wis_degree_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& 
       }
       heap.push(now);  // stale: degrees dropped since it was pushed
     }
+    if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }
+}
+
+template <typename index_t>
+at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, int64_t num_remove, int64_t depth,
+                           std::atomic_ref<int64_t> progress) {
+  const int64_t n = rowptr_t.numel() - 1;
+  const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
+  const index_t* col = col_t.data_ptr<index_t>();
+  check_host_simple_symmetric(rowptr, col, n, "wis");
+  std::vector<int32_t> eu, ev;
+  list_edges(rowptr, col, n, eu, ev);
+  const int64_t m = static_cast<int64_t>(eu.size());
+  TORCH_CHECK_VALUE(num_remove >= 0 && num_remove <= m, "wis: num_remove must be in [0, ", m,
+                    "] (the number of undirected edges), got ", num_remove);
+
+  at::Tensor removed = at::empty({num_remove, 2}, rowptr_t.options().dtype(at::kLong));
+  int64_t* out = removed.data_ptr<int64_t>();
+  if (depth == 2) {
+    degree_greedy(n, eu, ev, num_remove, out, progress);
+  } else if (num_remove > 0) {
+    std::vector<int32_t> eu_copy = eu, ev_copy = ev;
+    cpu::WalkGreedy greedy(n, std::move(eu_copy), std::move(ev_copy), depth);
+    for (int64_t step = 0; step < num_remove; ++step) {
+      const int32_t e = greedy.step();
+      out[2 * step] = eu[e];
+      out[2 * step + 1] = ev[e];
+      if ((step & 63) == 0) progress.store(step, std::memory_order_relaxed);
+    }
+  }
+  progress.store(num_remove, std::memory_order_relaxed);
   return removed;
 }
 
-at::Tensor wis_degree_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64_t num_remove) {
+at::Tensor wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64_t num_remove, int64_t depth,
+                          const at::Tensor& progress) {
   TORCH_CHECK_TYPE(rowptr.scalar_type() == at::kLong && rowptr.dim() == 1 && rowptr.numel() >= 1,
                    "wis: rowptr must be a 1-D int64 tensor with num_nodes + 1 entries");
   TORCH_CHECK_TYPE(col.dim() == 1 && (col.scalar_type() == at::kInt || col.scalar_type() == at::kLong),
                    "wis: col must be a 1-D int32 or int64 tensor");
+  TORCH_CHECK_VALUE(depth >= 2, "wis: depth must be >= 2, got ", depth);
+  TORCH_CHECK_VALUE(progress.scalar_type() == at::kLong && progress.numel() == 1 && progress.is_contiguous() &&
+                        progress.device().is_cpu(),
+                    "wis: progress must be a one-element contiguous int64 CPU tensor");
+  TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX, "wis: graphs with more than 2^31 - 1 vertices are not supported");
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   const int64_t n = rowptr_c.numel() - 1;
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), n, col_c.numel(), "wis");
-  if (col_c.scalar_type() == at::kInt) return wis_degree_greedy_impl<int32_t>(rowptr_c, col_c, num_remove);
-  return wis_degree_greedy_impl<int64_t>(rowptr_c, col_c, num_remove);
+  TORCH_CHECK_VALUE(col_c.numel() / 2 <= INT32_MAX, "wis: graphs with more than 2^31 - 1 edges are not supported");
+  std::atomic_ref<int64_t> done(*progress.data_ptr<int64_t>());
+  done.store(0);
+  if (col_c.scalar_type() == at::kInt) return wis_greedy_impl<int32_t>(rowptr_c, col_c, num_remove, depth, done);
+  return wis_greedy_impl<int64_t>(rowptr_c, col_c, num_remove, depth, done);
 }
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("wis_degree_greedy", &wis_degree_greedy_cpu);
+  m.impl("wis_greedy", &wis_greedy_cpu);
 }
 
 }  // namespace rankcore::ops

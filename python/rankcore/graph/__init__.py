@@ -2,6 +2,8 @@
 
 from .container import Graph
 from .walks import boundary, count_walks, walk_index
+from .structure import closed_walk_counts, edge_common_neighbors, singleton_scores
 from .wis import SparsifyResult, wis
 
-__all__ = ["Graph", "SparsifyResult", "boundary", "count_walks", "walk_index", "wis"]
+__all__ = ["Graph", "SparsifyResult", "boundary", "closed_walk_counts", "count_walks", "edge_common_neighbors",
+           "singleton_scores", "walk_index", "wis"]

@@ -3,12 +3,18 @@
 (L-1)-WIS removes, one edge per step, the undirected edge whose removal leaves the ascending-sorted
 vector of singleton scores s_t = WI_{L-1,t}({t}) lexicographically largest; ties go to the smallest
 (min(u, v), max(u, v)). For L = 2 (1-WIS) s_t = deg(t) + 1 (0 when isolated) and the step is the edge
-maximising (min(deg u, deg v), max(deg u, deg v)): the native op runs it exactly with a lazy heap.
+maximising (min(deg u, deg v), max(deg u, deg v)): the native op runs it exactly with a lazy heap. For
+L >= 3 the native op ranks candidates by their local score deltas and re-keys only the candidates near
+each removed edge (csrc/ops/cpu/wis_walk_engine.h); nothing dense, no matrix power.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from dataclasses import dataclass
+
 import torch
 
 from .. import ops
@@ -74,7 +80,58 @@ def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Ten
     return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2)
 
 
-def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False) -> SparsifyResult:
+def _progress_reporter(progress, total: int):
+    """None, or a function (done) -> None built from ``progress`` (True: tqdm or a stderr line; callable)."""
+    if progress is None or progress is False:
+        return None, None
+    if callable(progress):
+        return (lambda done: progress(done, total)), None
+    if progress is not True:
+        raise TypeError(f"progress must be None, a bool or a callable (done, total), got {type(progress).__name__}")
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None:
+        bar = tqdm(total=total, unit="edge", desc="WIS")
+        state = {"last": 0}
+
+        def update(done):
+            bar.update(done - state["last"])
+            state["last"] = done
+        return update, bar.close
+
+    def line(done):
+        print(f"\rWIS: {done}/{total} edges removed", end="", file=sys.stderr, flush=True)
+    return line, lambda: print(file=sys.stderr)
+
+
+def _run_with_progress(run, report, interval: float = 0.2):
+    """Runs ``run(counter)`` on a worker thread (the native op releases the GIL) and reports the counter."""
+    counter = torch.zeros(1, dtype=torch.int64)
+    if report is None:
+        return run(counter)
+    result, error = [], []
+
+    def work():
+        try:
+            result.append(run(counter))
+        except BaseException as err:  # re-raised on the caller's thread
+            error.append(err)
+
+    worker = threading.Thread(target=work, name="rankcore-wis", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(interval)
+        report(int(counter[0]))
+    if error:
+        raise error[0]
+    report(int(counter[0]))
+    return result[0]
+
+
+def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False,
+        progress=None) -> SparsifyResult:
     """(depth-1)-Walk Index Sparsification: remove ``num_remove`` edges greedily (DESIGN section 2).
 
     Args:
@@ -84,12 +141,19 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
         num_nodes: vertex count (None: inferred).
         num_remove: undirected edges to remove, ``0 <= num_remove <= #edges``; the removal order is a
             prefix-consistent ranking, so ``num_remove = #edges`` gives every sparsity level at once.
-        depth: GNN depth L >= 2 (L = 2 is 1-WIS). Only L = 2 is implemented so far.
+        depth: GNN depth L >= 2 (L = 2 is 1-WIS, L = 3 is 2-WIS, ...). Exact for every L; L = 2 and 3 are
+            fast (O(m log m) and local updates), larger L re-scores candidates within distance L of
+            each removed edge, which is practical on graphs up to tens of thousands of edges.
         chunk_size: 1 (default) is the exact greedy. > 1 is the published code's *approximation*:
-            score once, remove the best ``chunk_size`` edges, rescore.
+            score once, remove the best ``chunk_size`` edges, rescore. Only for depth=2.
+        progress: None (silent), True (a tqdm bar when tqdm is installed, else a line on stderr), or a
+            callable ``progress(done, total)`` called a few times per second from the calling thread.
 
     Returns:
         :class:`SparsifyResult`; ``edge_index`` keeps the input's column order.
+
+    Raises:
+        OverflowError: a closed-walk count of the scores exceeds int64 (very deep L on dense graphs).
     """
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
     # keep_mask refers to the caller's columns: the edge_index they passed (or their Data's);
@@ -102,12 +166,18 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
         raise ValueError(f"num_remove={num_remove} exceeds the {num_edges} undirected edges of the graph")
     depth = _check_int("depth", depth, 2)
     chunk_size = _check_int("chunk_size", chunk_size, 1)
-    if depth != 2:
-        raise NotImplementedError(
-            f"exact WIS is implemented for depth=2 (1-WIS) only so far; depth={depth} is not available yet")
+    if chunk_size > 1 and depth != 2:
+        raise ValueError(f"chunk_size > 1 (the published approximation) is available for depth=2 only; "
+                         f"depth={depth} runs the exact greedy with chunk_size=1")
     graph_cpu = graph.to("cpu")
-    if chunk_size == 1:
-        removed = ops.wis_degree_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove)
-    else:
-        removed = _degree_chunked(graph_cpu, num_remove, chunk_size)
+    report, close = _progress_reporter(progress, num_remove)
+    try:
+        if chunk_size == 1:
+            removed = _run_with_progress(
+                lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter), report)
+        else:
+            removed = _degree_chunked(graph_cpu, num_remove, chunk_size)
+    finally:
+        if close is not None:
+            close()
     return make_result(original, graph.num_nodes, removed.to(original.device))

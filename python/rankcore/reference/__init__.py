@@ -10,12 +10,15 @@ from .walks import (
     count_walks_reference,
     walk_index_reference,
 )
+from .structure import closed_walk_counts_reference, edge_common_neighbors_reference
 from .wis import singleton_scores, wis_reference
 
 __all__ = [
     "boundary_reference",
     "closed_adjacency_hat",
+    "closed_walk_counts_reference",
     "count_walks_reference",
+    "edge_common_neighbors_reference",
     "singleton_scores",
     "walk_index_reference",
     "wis_reference",

@@ -12,10 +12,16 @@ import torch
 
 
 def singleton_scores(adjacency: np.ndarray, depth: int) -> np.ndarray:
-    """s_t = (Â^L)_tt for non-isolated t, 0 for isolated t (Â = A + I), as Python ints."""
+    """s_t = (Â^L)_tt for non-isolated t, 0 for isolated t (Â = A + I), as Python ints.
+
+    Entries of Â^L are at most (max degree + 1)^L; below 2^62 int64 arithmetic is exact and much faster,
+    above it the product runs on Python ints.
+    """
     n = adjacency.shape[0]
-    a_hat = adjacency.astype(object) + np.identity(n, dtype=object)
-    power = np.identity(n, dtype=object)
+    max_row = int(adjacency.sum(axis=1).max()) + 1 if n else 1
+    exact_dtype = np.int64 if max_row ** max(depth, 1) < 2**62 else object
+    a_hat = adjacency.astype(exact_dtype) + np.identity(n, dtype=exact_dtype)
+    power = np.identity(n, dtype=exact_dtype)
     for _ in range(depth):
         power = power.dot(a_hat)
     degree = adjacency.sum(axis=1)

@@ -1,0 +1,339 @@
+// Exact (L-1)-WIS for L >= 3 on the CPU: one edge per step, ties to the smallest (u, v).
+//
+// Ranking without the score vector (DESIGN section 2): removing e changes s only on a small vertex set
+// Δ_e (L = 3: u, v and their common neighbours; general L: the t with d(t,u) + d(t,v) <= L - 1). With R_e
+// the old and A_e the new values on Δ_e, sorted(M - R_1 + A_1) vs sorted(M - R_2 + A_2) compares like the
+// signed multisets D_e = A_e - R_e: at the smallest value where D_1 and D_2 differ, the candidate with
+// the smaller count wins (it leaves fewer copies of that small score). So every candidate has a key D_e
+// that does not depend on the other candidates, and an ordered set of (key, edge id) gives the greedy
+// step exactly. After a removal only the candidates whose key can have changed are re-keyed:
+//   L = 3: edges incident to a vertex of Δ, and edges inside N(w) for w in Δ (w is their common
+//          neighbour, so its score is part of their key);
+//   L >= 4: edges with an endpoint within distance L of the removed edge (a key reads scores and
+//          closed walks within that radius).
+// Keys are exact int64 (closed walk counts; overflow raises). Nothing dense.
+#pragma once
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "ops/cpu/local_walks.h"
+#include "ops/walk_count.h"
+
+namespace rankcore::ops::cpu {
+
+// D_e as (score value, signed count) pairs, ascending by value, counts non-zero.
+using ScoreDelta = std::vector<std::pair<int64_t, int32_t>>;
+
+// True when removing the edge with delta `a` leaves a lexicographically larger sorted score vector
+// than removing the edge with delta `b`.
+inline bool delta_better(const ScoreDelta& a, const ScoreDelta& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size() && a[i] == b[j]) ++i, ++j;
+  const bool a_end = i == a.size(), b_end = j == b.size();
+  if (a_end && b_end) return false;
+  const int64_t va = a_end ? INT64_MAX : a[i].first, vb = b_end ? INT64_MAX : b[j].first;
+  const int64_t v = std::min(va, vb);
+  const int32_t ca = va == v ? a[i].second : 0, cb = vb == v ? b[j].second : 0;
+  return ca < cb;
+}
+
+// Sorts raw (value, ±1) entries by value, merges equal values and drops zero counts.
+inline void normalize_delta(ScoreDelta& d) {
+  std::sort(d.begin(), d.end());
+  size_t out = 0;
+  for (size_t i = 0; i < d.size();) {
+    int64_t v = d[i].first;
+    int32_t c = 0;
+    for (; i < d.size() && d[i].first == v; ++i) c += d[i].second;
+    if (c != 0) d[out++] = {v, c};
+  }
+  d.resize(out);
+}
+
+class WalkGreedy {
+ public:
+  // Edges are given as u < v in lexicographic order (edge id = rank: the tie rule); adjacency is built
+  // from them. `depth` = L >= 3.
+  WalkGreedy(int64_t n, std::vector<int32_t> eu, std::vector<int32_t> ev, int64_t depth)
+      : n_(n), L_(depth), eu_(std::move(eu)), ev_(std::move(ev)), adj_(n), s_(n, 0), tri_(n, 0),
+        keys_(eu_.size()), edge_stamp_(eu_.size(), 0), vertex_stamp_(n, 0), ball_depth_(n, 0),
+        main_scratch_(depth == 3 ? 0 : n), queue_(Order{&keys_}) {
+    const int64_t m = static_cast<int64_t>(eu_.size());
+    for (int64_t e = 0; e < m; ++e) {
+      adj_[eu_[e]].push_back({ev_[e], static_cast<int32_t>(e)});
+      adj_[ev_[e]].push_back({eu_[e], static_cast<int32_t>(e)});
+    }
+    for (auto& row : adj_) std::sort(row.begin(), row.end());
+    init_scores();
+    // Initial keys are independent: compute them in parallel (each thread with its own scratch).
+    std::atomic<bool> overflow{false};
+    at::parallel_for(0, m, 256, [&](int64_t begin, int64_t end) {
+      Scratch scratch(L_ == 3 ? 0 : n_);
+      for (int64_t e = begin; e < end; ++e) compute_key(static_cast<int32_t>(e), keys_[e], scratch);
+      if (scratch.expander.overflow()) overflow = true;
+    });
+    check_overflow(overflow.load());
+    for (int64_t e = 0; e < m; ++e) queue_.insert(static_cast<int32_t>(e));
+  }
+
+  // Removes the best edge and re-keys the candidates it affected; returns its id.
+  int32_t step() {
+    const int32_t best = *queue_.begin();
+    queue_.erase(queue_.begin());
+    const int32_t a = eu_[best], b = ev_[best];
+    std::vector<int32_t> touched_vertices;
+    if (L_ == 3) {
+      remove_edge_l3(a, b, touched_vertices);
+      collect_l3_affected(touched_vertices);
+    } else {
+      collect_ball(a, b, touched_vertices);  // before removal: distances can only grow after it
+      remove_edge(a, b);
+      refresh_scores_near(touched_vertices);
+      collect_incident(touched_vertices);
+    }
+    for (const int32_t e : affected_) {
+      queue_.erase(e);  // found by its stored (old) key
+      compute_key(e, keys_[e], main_scratch_);
+      queue_.insert(e);
+    }
+    check_overflow(main_scratch_.expander.overflow());
+    return best;
+  }
+
+ private:
+  struct Scratch {
+    explicit Scratch(int64_t n) : expander(n), dist_u(n, -1), dist_v(n, -1) {}
+    LocalWalkExpander expander;
+    std::vector<int32_t> common;
+    std::vector<int32_t> dist_u, dist_v, ball_u, ball_v;  // L >= 4: BFS distances (-1: not reached)
+  };
+  struct Order {
+    const std::vector<ScoreDelta>* keys;
+    bool operator()(int32_t x, int32_t y) const {
+      const ScoreDelta& kx = (*keys)[x];
+      const ScoreDelta& ky = (*keys)[y];
+      if (delta_better(kx, ky)) return true;
+      if (delta_better(ky, kx)) return false;
+      return x < y;
+    }
+  };
+  using Neighbor = std::pair<int32_t, int32_t>;  // (vertex, edge id), rows sorted by vertex
+
+  void check_overflow(bool overflow) const {
+    TORCH_CHECK(!overflow, kOverflowPrefix, " closed walk counts of length ", L_,
+                " exceed the int64 range (2^63 - 1) during WIS scoring");
+  }
+
+  // Common neighbours of a and b in the current graph (sorted-row merge).
+  void common_neighbors(int32_t a, int32_t b, std::vector<int32_t>& out) const {
+    out.clear();
+    const auto& ra = adj_[a];
+    const auto& rb = adj_[b];
+    size_t i = 0, j = 0;
+    while (i < ra.size() && j < rb.size()) {
+      if (ra[i].first < rb[j].first) {
+        ++i;
+      } else if (rb[j].first < ra[i].first) {
+        ++j;
+      } else {
+        out.push_back(ra[i].first);
+        ++i, ++j;
+      }
+    }
+  }
+
+  int64_t closed_walks(LocalWalkExpander& expander, int64_t t, int32_t skip_edge) const {
+    if (adj_[t].empty() || (adj_[t].size() == 1 && adj_[t][0].second == skip_edge)) return 0;  // isolated: s = 0
+    return expander.closed_walks(t, L_, [&](int64_t i, auto&& f) {
+      for (const auto& [j, e] : adj_[i]) {
+        if (e != skip_edge) f(j);
+      }
+    });
+  }
+
+  int64_t score_l3(int32_t t) const {
+    const int64_t d = static_cast<int64_t>(adj_[t].size());
+    return d == 0 ? 0 : 2 * tri_[t] + 3 * d + 1;
+  }
+
+  void init_scores() {
+    if (L_ == 3) {
+      std::vector<int32_t> common;
+      for (int32_t u = 0; u < n_; ++u) {
+        for (const auto& [v, e] : adj_[u]) {
+          if (v > u) {
+            common_neighbors(u, v, common);
+            tri_[u] += static_cast<int64_t>(common.size());
+            tri_[v] += static_cast<int64_t>(common.size());
+          }
+        }
+      }
+      for (int32_t t = 0; t < n_; ++t) {
+        tri_[t] /= 2;  // each triangle at t was counted from both of its edges at t
+        s_[t] = score_l3(t);
+      }
+      return;
+    }
+    std::atomic<bool> overflow{false};
+    at::parallel_for(0, n_, 256, [&](int64_t begin, int64_t end) {
+      LocalWalkExpander expander(n_);
+      for (int64_t t = begin; t < end; ++t) s_[t] = closed_walks(expander, t, -1);
+      if (expander.overflow()) overflow = true;
+    });
+    check_overflow(overflow.load());
+  }
+
+  void compute_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
+    key.clear();
+    const int32_t u = eu_[e], v = ev_[e];
+    if (L_ == 3) {
+      common_neighbors(u, v, scratch.common);
+      const int64_t c = static_cast<int64_t>(scratch.common.size());
+      for (const int32_t x : {u, v}) {
+        const int64_t d = static_cast<int64_t>(adj_[x].size()) - 1;
+        key.push_back({d == 0 ? 0 : 2 * (tri_[x] - c) + 3 * d + 1, +1});
+        key.push_back({s_[x], -1});
+      }
+      for (const int32_t w : scratch.common) {
+        key.push_back({s_[w] - 2, +1});
+        key.push_back({s_[w], -1});
+      }
+    } else {
+      // Δ_e = {t : d(t,u) + d(t,v) <= L - 1}: breadth-first search from u and from v to depth L - 1.
+      bfs(u, L_ - 1, scratch.dist_u, scratch.ball_u);
+      bfs(v, L_ - 1, scratch.dist_v, scratch.ball_v);
+      for (const int32_t t : scratch.ball_u) {
+        if (scratch.dist_v[t] >= 0 && scratch.dist_u[t] + scratch.dist_v[t] <= L_ - 1) {
+          key.push_back({closed_walks(scratch.expander, t, e), +1});
+          key.push_back({s_[t], -1});
+        }
+      }
+      for (const int32_t t : scratch.ball_u) scratch.dist_u[t] = -1;
+      for (const int32_t t : scratch.ball_v) scratch.dist_v[t] = -1;
+    }
+    normalize_delta(key);
+  }
+
+  // Breadth-first search from `root` to `depth`: dist[x] set for the reached x (listed in `ball`);
+  // the caller resets them to -1.
+  void bfs(int32_t root, int64_t depth, std::vector<int32_t>& dist, std::vector<int32_t>& ball) const {
+    ball.assign(1, root);
+    dist[root] = 0;
+    for (size_t head = 0; head < ball.size(); ++head) {
+      const int32_t x = ball[head];
+      if (dist[x] >= depth) break;  // ball is in BFS order: every later vertex is this deep too
+      for (const auto& nb : adj_[x]) {
+        if (dist[nb.first] < 0) {
+          dist[nb.first] = dist[x] + 1;
+          ball.push_back(nb.first);
+        }
+      }
+    }
+  }
+
+  void erase_neighbor(int32_t x, int32_t y) {
+    auto& row = adj_[x];
+    auto it = std::lower_bound(row.begin(), row.end(), Neighbor{y, INT32_MIN});
+    row.erase(it);
+  }
+  void remove_edge(int32_t a, int32_t b) {
+    erase_neighbor(a, b);
+    erase_neighbor(b, a);
+  }
+
+  void remove_edge_l3(int32_t a, int32_t b, std::vector<int32_t>& changed) {
+    common_neighbors(a, b, main_scratch_.common);
+    const int64_t c = static_cast<int64_t>(main_scratch_.common.size());
+    remove_edge(a, b);
+    tri_[a] -= c;
+    tri_[b] -= c;
+    changed.assign({a, b});
+    for (const int32_t w : main_scratch_.common) {
+      tri_[w] -= 1;
+      changed.push_back(w);
+    }
+    for (const int32_t t : changed) s_[t] = score_l3(t);
+  }
+
+  // L = 3: edges at a changed vertex, and edges inside the neighbourhood of a changed vertex.
+  void collect_l3_affected(const std::vector<int32_t>& changed) {
+    affected_.clear();
+    ++stamp_;
+    for (const int32_t w : changed) {
+      for (const auto& [y, e] : adj_[w]) mark_edge(e);
+      ++vstamp_;
+      for (const auto& nb : adj_[w]) vertex_stamp_[nb.first] = vstamp_;
+      for (const auto& nb : adj_[w]) {
+        const int32_t y = nb.first;
+        for (const auto& [z, e] : adj_[y]) {
+          if (z > y && vertex_stamp_[z] == vstamp_) mark_edge(e);
+        }
+      }
+    }
+  }
+
+  void mark_edge(int32_t e) {
+    if (edge_stamp_[e] != stamp_) {
+      edge_stamp_[e] = stamp_;
+      affected_.push_back(e);
+    }
+  }
+
+  // L >= 4: every vertex within distance L of {a, b} (current graph, before the removal), with its
+  // distance in ball_depth_.
+  void collect_ball(int32_t a, int32_t b, std::vector<int32_t>& ball) {
+    ++vstamp_;
+    ball = {a, b};
+    vertex_stamp_[a] = vertex_stamp_[b] = vstamp_;
+    ball_depth_[a] = ball_depth_[b] = 0;
+    for (size_t head = 0; head < ball.size(); ++head) {
+      const int32_t x = ball[head];
+      if (ball_depth_[x] >= L_) break;
+      for (const auto& nb : adj_[x]) {
+        if (vertex_stamp_[nb.first] != vstamp_) {
+          vertex_stamp_[nb.first] = vstamp_;
+          ball_depth_[nb.first] = ball_depth_[x] + 1;
+          ball.push_back(nb.first);
+        }
+      }
+    }
+  }
+
+  // Recomputes s_t after removing {a, b} where it can change: d(t,a) + d(t,b) <= L - 1 implies
+  // min(d(t,a), d(t,b)) <= L / 2 (the two distances differ by at most one).
+  void refresh_scores_near(const std::vector<int32_t>& ball) {
+    for (const int32_t t : ball) {
+      if (ball_depth_[t] <= L_ / 2) s_[t] = closed_walks(main_scratch_.expander, t, -1);
+    }
+  }
+
+  void collect_incident(const std::vector<int32_t>& ball) {
+    affected_.clear();
+    ++stamp_;
+    for (const int32_t x : ball) {
+      for (const auto& [y, e] : adj_[x]) mark_edge(e);
+    }
+  }
+
+  int64_t n_, L_;
+  std::vector<int32_t> eu_, ev_;
+  std::vector<std::vector<Neighbor>> adj_;
+  std::vector<int64_t> s_, tri_;
+  std::vector<ScoreDelta> keys_;
+  std::vector<uint32_t> edge_stamp_, vertex_stamp_;
+  uint32_t stamp_ = 0, vstamp_ = 0;
+  std::vector<int32_t> ball_depth_;
+  std::vector<int32_t> affected_;
+  Scratch main_scratch_;
+  std::set<int32_t, Order> queue_;
+};
+
+}  // namespace rankcore::ops::cpu

@@ -1,0 +1,63 @@
+"""Local structure of an undirected graph used by WIS scoring: common neighbours and closed walks.
+
+Both run on the symmetric CSR that :class:`Graph` stores (no dense matrix) and are exact int64.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import ops
+from .container import Graph
+from .walks import _check_int
+
+
+def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> torch.Tensor:
+    """Number of common neighbours ``|N(u) ∩ N(v)|`` of every input column ``(u, v)``.
+
+    That is the number of triangles through the edge {u, v}. The graph must be undirected (both
+    directions present) unless ``symmetrize=True``; duplicates are merged and self-loops ignored when
+    forming N, and a self-loop column ``(u, u)`` gets ``|N(u)|``.
+
+    Returns:
+        ``[m]`` int64 aligned with the columns of ``edge_index`` (for a PyG ``Data``, its ``edge_index``;
+        for scipy / networkx / :class:`Graph` input, the columns of ``Graph.edge_index()``).
+    """
+    graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
+    counts = ops.edge_common_neighbors(graph.rowptr, graph.col)  # per CSR slot
+    original = getattr(edge_index, "edge_index", edge_index)
+    if not isinstance(original, torch.Tensor):
+        return counts
+    original = original.to(device=graph.device, dtype=torch.int64)
+    n = max(graph.num_nodes, 1)
+    # CSR slots are sorted by (row, col) = (target, source): their keys are ascending, so each input
+    # column finds its slot by binary search (both directions carry the same count).
+    rows = torch.repeat_interleave(torch.arange(graph.num_nodes, device=graph.device),
+                                   graph.rowptr.diff())
+    slot_keys = rows * n + graph.col.to(torch.int64)
+    src, dst = original[0], original[1]
+    loop = src == dst
+    pos = torch.searchsorted(slot_keys, dst * n + src).clamp_max(max(slot_keys.numel() - 1, 0))
+    out = counts[pos] if counts.numel() else torch.zeros_like(src)
+    degree = graph.rowptr.diff()
+    return torch.where(loop, degree[src], out)
+
+
+def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> torch.Tensor:
+    """``(Â^L)_tt`` for every vertex t: the closed walks of length L at t on Â = A + I, exact int64.
+
+    An isolated vertex has 1 (its self-loop walk). The WIS singleton score s_t of DESIGN section 2 is this
+    value for vertices with at least one edge and 0 for isolated ones (see :func:`singleton_scores`).
+    Raises :class:`OverflowError` when a count exceeds int64.
+    """
+    graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
+    length = _check_int("length", length, 0)
+    return ops.closed_walk_counts(graph.rowptr, graph.col, length)
+
+
+def singleton_scores(edge_index, num_nodes, depth, *, symmetrize=False) -> torch.Tensor:
+    """WIS singleton scores s_t = WI_{L-1,t}({t}) for a depth-L GNN: ``(Â^L)_tt``, 0 for isolated t."""
+    graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
+    depth = _check_int("depth", depth, 1)
+    s = ops.closed_walk_counts(graph.rowptr, graph.col, depth)
+    return torch.where(graph.rowptr.diff() > 0, s, torch.zeros_like(s))
