@@ -3,6 +3,9 @@ with their implicit low-rank bias, as fast PyTorch custom ops (C++ / CUDA).
 
 Graph API (see DESIGN section 2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, and the
 :class:`Graph` container that validates and normalises every accepted graph format once.
+
+Tensor API (DESIGN section 3): :func:`cp_eval` (the fused CP evaluation op) and :mod:`rankcore.tensor`
+(CP factorization module, completion / sensing problems, trainer, rank measures).
 """
 
 import torch  # noqa: F401  (must load before the native library, which links against it)
@@ -10,6 +13,8 @@ import torch  # noqa: F401  (must load before the native library, which links ag
 from . import _C
 from . import ops  # noqa: F401  (registers fake implementations)
 from .graph import Graph, SparsifyResult, boundary, count_walks, walk_index, wis
+from .ops import cp_eval
+from . import tensor
 
 __version__ = _C.version()
 
@@ -25,5 +30,5 @@ def build_info() -> dict:
     }
 
 
-__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "count_walks", "walk_index", "wis",
-           "__version__"]
+__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "count_walks", "cp_eval", "tensor", "walk_index",
+           "wis", "__version__"]

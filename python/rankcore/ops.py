@@ -99,3 +99,13 @@ def _cp_eval_autograd_backward(ctx, grad):
 
 torch.library.register_autograd("rankcore::cp_eval", _cp_eval_autograd_backward,
                                 setup_context=_cp_eval_setup_context)
+
+
+def _cp_eval_double_backward(ctx, grads):
+    raise NotImplementedError("rankcore.cp_eval supports first derivatives only (no double backward)")
+
+
+# Registered so that a double backward fails loudly instead of silently treating the first-order
+# gradients as constants.
+torch.library.register_autograd("rankcore::cp_eval_backward", _cp_eval_double_backward,
+                                setup_context=lambda ctx, inputs, output: None)
