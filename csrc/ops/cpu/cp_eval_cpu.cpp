@@ -74,11 +74,13 @@ Factors<scalar_t> gather_factors(at::TensorList factors) {
   return f;
 }
 
-template <typename scalar_t>
+// W > 0: the rank is the compile-time constant W (small ranks, padded to W by the caller), so the
+// per-mode row loops are fixed-length and vectorise without remainder handling.
+template <typename scalar_t, int W>
 at::Tensor forward_impl(at::TensorList factors, const at::Tensor& indices_in) {
   using acc_t = double;  // the sum over r (products stay in scalar_t, as in the definition)
   const at::Tensor indices = indices_in.contiguous();
-  const int64_t B = indices.size(0), N = indices.size(1), R = factors[0].size(1);
+  const int64_t B = indices.size(0), N = indices.size(1), R = W > 0 ? W : factors[0].size(1);
   const auto f = gather_factors<scalar_t>(factors);
   at::Tensor out = at::empty({B}, factors[0].options());
   const int64_t* idx = indices.data_ptr<int64_t>();
@@ -111,11 +113,11 @@ at::Tensor forward_impl(at::TensorList factors, const at::Tensor& indices_in) {
   return out;
 }
 
-template <typename scalar_t>
+template <typename scalar_t, int W>
 std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList factors,
                                       const at::Tensor& indices_in) {
   const at::Tensor indices = indices_in.contiguous(), grad = grad_in.contiguous();
-  const int64_t B = indices.size(0), N = indices.size(1), R = factors[0].size(1);
+  const int64_t B = indices.size(0), N = indices.size(1), R = W > 0 ? W : factors[0].size(1);
   const auto f = gather_factors<scalar_t>(factors);
   const int64_t* idx = indices.data_ptr<int64_t>();
   const scalar_t* g = grad.data_ptr<scalar_t>();
@@ -138,7 +140,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList 
     const int64_t want = (threads + slices - 1) / slices;  // strips per slice to fill the threads
     width = std::min(width, std::max<int64_t>(16, (R + want - 1) / want));
   }
-  width = std::min(width, R);
+  width = W > 0 ? W : std::min(width, R);
   const int64_t strips = (R + width - 1) / width;
 
   at::Tensor extra;  // slices 1.. accumulate here: [slices - 1, F]
@@ -152,7 +154,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList 
     std::vector<scalar_t*> dst(N);
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t slice = task / strips, strip = task % strips;
-      const int64_t r0 = strip * width, w = std::min(width, R - r0);
+      const int64_t r0 = strip * width, w = W > 0 ? W : std::min(width, R - r0);
       const int64_t b_begin = B * slice / slices, b_end = B * (slice + 1) / slices;
       for (int64_t n = 0; n < N; ++n) {
         dst[n] = slice == 0 ? out_ptr[n] : extra.data_ptr<scalar_t>() + (slice - 1) * F + offset[n];
@@ -204,11 +206,64 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList 
   return grads;
 }
 
+// Small ranks run with a compile-time width: R in {8, 16, 32} directly, other R <= 32 after padding
+// every factor with zero columns to the next of those widths (zero columns add 0 to the sum and get
+// zero gradients, which are cut off again). Padding copies the factors, so it is used only when
+// that copy is small next to the B * N * R work.
+int padded_width(at::TensorList factors, int64_t batch) {
+  const int64_t R = factors[0].size(1);
+  if (R > 32) return 0;
+  const int W = R <= 8 ? 8 : (R <= 16 ? 16 : 32);
+  if (W == R) return W;
+  int64_t rows = 0;
+  for (const at::Tensor& f : factors) rows += f.size(0);
+  return rows * W <= batch * static_cast<int64_t>(factors.size()) * R / 4 ? W : 0;
+}
+
+std::vector<at::Tensor> pad_columns(at::TensorList factors, int64_t W) {
+  std::vector<at::Tensor> out;
+  for (const at::Tensor& f : factors) {
+    if (f.size(1) == W) {
+      out.push_back(f);
+      continue;
+    }
+    at::Tensor p = at::zeros({f.size(0), W}, f.options());
+    p.narrow(1, 0, f.size(1)).copy_(f);
+    out.push_back(p);
+  }
+  return out;
+}
+
+template <typename scalar_t>
+at::Tensor forward_dispatch(at::TensorList factors, const at::Tensor& indices) {
+  const int W = padded_width(factors, indices.size(0));
+  if (W == 0) return forward_impl<scalar_t, 0>(factors, indices);
+  const auto padded = pad_columns(factors, W);
+  if (W == 8) return forward_impl<scalar_t, 8>(padded, indices);
+  if (W == 16) return forward_impl<scalar_t, 16>(padded, indices);
+  return forward_impl<scalar_t, 32>(padded, indices);
+}
+
+template <typename scalar_t>
+std::vector<at::Tensor> backward_dispatch(const at::Tensor& grad, at::TensorList factors,
+                                          const at::Tensor& indices) {
+  const int W = padded_width(factors, indices.size(0));
+  if (W == 0) return backward_impl<scalar_t, 0>(grad, factors, indices);
+  const auto padded = pad_columns(factors, W);
+  std::vector<at::Tensor> grads = W == 8    ? backward_impl<scalar_t, 8>(grad, padded, indices)
+                                  : W == 16 ? backward_impl<scalar_t, 16>(grad, padded, indices)
+                                            : backward_impl<scalar_t, 32>(grad, padded, indices);
+  const int64_t R = factors[0].size(1);
+  if (R == W) return grads;
+  for (at::Tensor& g : grads) g = g.narrow(1, 0, R).contiguous();
+  return grads;
+}
+
 at::Tensor cp_eval_cpu(at::TensorList factors, const at::Tensor& indices) {
   check_cp_eval_args("cp_eval", factors, indices);
   TORCH_CHECK_VALUE(factors[0].device().is_cpu(), "cp_eval (CPU): tensors must be on the CPU");
   return AT_DISPATCH_FLOATING_TYPES(factors[0].scalar_type(), "cp_eval_cpu",
-                                    [&] { return forward_impl<scalar_t>(factors, indices); });
+                                    [&] { return forward_dispatch<scalar_t>(factors, indices); });
 }
 
 std::vector<at::Tensor> cp_eval_backward_cpu(const at::Tensor& grad, at::TensorList factors,
@@ -216,7 +271,7 @@ std::vector<at::Tensor> cp_eval_backward_cpu(const at::Tensor& grad, at::TensorL
   check_cp_eval_args("cp_eval_backward", factors, indices, &grad);
   TORCH_CHECK_VALUE(factors[0].device().is_cpu(), "cp_eval_backward (CPU): tensors must be on the CPU");
   return AT_DISPATCH_FLOATING_TYPES(factors[0].scalar_type(), "cp_eval_backward_cpu",
-                                    [&] { return backward_impl<scalar_t>(grad, factors, indices); });
+                                    [&] { return backward_dispatch<scalar_t>(grad, factors, indices); });
 }
 
 }  // namespace

@@ -13,10 +13,11 @@ class GlobalAdaptiveGD(torch.optim.Optimizer):
     """Gradient descent with one global adaptive step size.
 
     p <- p - lr * g / (sqrt(v) + eps), where v is a (bias-corrected) exponential moving average, with
-    factor ``beta``, of the mean squared gradient over *all* parameters (the squared RMS of the whole
-    gradient). One scalar scales every coordinate, so each step points along -g: the trajectory keeps
+    factor ``beta``, of the squared norm of the whole gradient (all parameters together): the step
+    is scaled by the root-mean-square of the gradient norm over recent iterations, so a step has norm
+    about lr. One scalar scales every coordinate, so each step points along -g: the trajectory keeps
     the direction of gradient flow (unlike Adam's per-coordinate scaling) while the step size adapts
-    to the gradient's overall scale (tiny at small init). ``beta = 0`` divides by the current RMS.
+    to the gradient's overall scale (tiny at small init). ``beta = 0`` divides by the current norm.
     """
 
     def __init__(self, params, lr: float = 1e-2, beta: float = 0.99, eps: float = 1e-30):
@@ -36,8 +37,7 @@ class GlobalAdaptiveGD(torch.optim.Optimizer):
         grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
         if not grads:
             return loss
-        count = sum(g.numel() for g in grads)
-        mean_sq = float(sum((g.double() ** 2).sum() for g in grads)) / count
+        mean_sq = float(sum((g.double() ** 2).sum() for g in grads))
         st = self.state["global"]
         group0 = self.param_groups[0]
         beta = group0["beta"]
@@ -105,7 +105,7 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
     for it in range(max_iterations + 1):
         opt.zero_grad(set_to_none=True)
         loss = problem.loss(model)
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"loss became {loss_value} at iteration {it}; lower lr")
         done = stop_loss is not None and loss_value < stop_loss
