@@ -69,7 +69,7 @@ def cp_als(tensor: torch.Tensor, rank: int, *, iterations: int = 500, tol: float
         for a in factors[1:]:
             full = (full.unsqueeze(-2) * a).reshape(-1, rank)
         mse = float(((full.sum(-1).reshape(shape) - x) ** 2).mean())
-        if abs(prev - mse) <= tol * max(prev, 1e-300) or mse == 0.0:
+        if mse == 0.0 or (prev < float("inf") and abs(prev - mse) <= tol * prev):
             break
         prev = mse
     return factors, mse
