@@ -24,8 +24,8 @@ INIT_STDS = (5e-2, 1e-2, 5e-3)
 
 def config(quick: bool) -> dict:
     if quick:
-        return dict(rank=100, lr=1e-2, iterations=4000, log_every=40)
-    return dict(rank=1000, lr=1e-2, iterations=20000, log_every=100)
+        return dict(rank=100, lr=1e-2, iterations=30000, log_every=100)
+    return dict(rank=1000, lr=1e-2, iterations=60000, log_every=200)
 
 
 def components_appeared(norms: list[list[float]], threshold: float) -> list[int | None]:
