@@ -3,6 +3,9 @@ with their implicit low-rank bias, as fast PyTorch custom ops (C++ / CUDA).
 
 Graph API (see DESIGN section 2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, and the
 :class:`Graph` container that validates and normalises every accepted graph format once.
+
+Tensor API (DESIGN section 3): :func:`cp_eval` (the fused CP evaluation op) and :mod:`rankcore.tensor`
+(CP factorization module, completion / sensing problems, trainer, rank measures).
 """
 
 import torch  # noqa: F401  (must load before the native library, which links against it)
@@ -11,6 +14,8 @@ from . import _C
 from . import ops  # noqa: F401  (registers fake implementations)
 from .graph import (Graph, SparsifyResult, boundary, closed_walk_counts, count_walks, edge_common_neighbors,
                     singleton_scores, walk_index, wis)
+from .ops import cp_eval
+from . import tensor
 
 __version__ = _C.version()
 
@@ -26,6 +31,5 @@ def build_info() -> dict:
     }
 
 
-__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "closed_walk_counts", "count_walks",
-           "edge_common_neighbors", "singleton_scores", "walk_index", "wis",
-           "__version__"]
+__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "closed_walk_counts", "count_walks", "cp_eval",
+           "edge_common_neighbors", "singleton_scores", "tensor", "walk_index", "wis", "__version__"]

@@ -1,6 +1,7 @@
 """The ``rankcore`` command.
 
     rankcore walk-index [GRAPH] [--partition FILE] [--depth L ...] [--target T]
+    rankcore experiment incremental-rank|natural-data-rank [--out DIR] [--quick]
 
 GRAPH is a built-in name (default ``karate``), an edge list (.txt / .csv, "u v" per line, ``#``
 comments), a scipy sparse ``.npz`` or a ``.pt`` file holding an edge_index tensor or a PyG ``Data``.
@@ -128,6 +129,32 @@ def cmd_walk_index(args) -> int:
     return 0
 
 
+def cmd_experiment(args) -> int:
+    """Runs one experiment of rankcore.experiments (JSON + PNG into --out)."""
+    import importlib
+
+    from .experiments import EXPERIMENTS
+
+    module = importlib.import_module(EXPERIMENTS[args.name])
+    try:
+        module.run(out_dir=args.out, quick=args.quick, seed=args.seed)
+    except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn)
+        raise CliError(str(err)) from None
+    print(f"wrote {args.out}/{args.name.replace('-', '_')}.json and .png")
+    return 0
+
+
+def _add_experiment_parser(sub) -> None:
+    from .experiments import EXPERIMENTS
+
+    ex = sub.add_parser("experiment", help="run a tensor-factorization experiment (writes JSON + PNG)")
+    ex.add_argument("name", choices=sorted(EXPERIMENTS))
+    ex.add_argument("--out", default="experiments_out", help="output folder (default experiments_out)")
+    ex.add_argument("--quick", action="store_true", help="smaller, faster configuration")
+    ex.add_argument("--seed", type=int, default=0)
+    ex.set_defaults(func=cmd_experiment)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rankcore", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     wi.add_argument("--target", type=int, default=None, help="vertex for vertex prediction (default: graph prediction)")
     wi.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
     wi.set_defaults(func=cmd_walk_index)
+    _add_experiment_parser(sub)
     return parser
 
 

@@ -85,3 +85,62 @@ def closed_walk_counts(rowptr: torch.Tensor, col: torch.Tensor, length: int) -> 
 @torch.library.register_fake("rankcore::closed_walk_counts")
 def _closed_walk_counts_fake(rowptr, col, length):
     return rowptr.new_empty((rowptr.shape[0] - 1,), dtype=torch.int64)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CP factorization (DESIGN section 3)
+
+
+def cp_eval(factors, indices: torch.Tensor) -> torch.Tensor:
+    """Entries of the CP tensor ``W(i_1..i_N) = sum_r prod_n factors[n][i_n, r]`` at ``indices``.
+
+    ``factors`` is a list of N tensors ``[d_n, R]`` (float32 or float64, one dtype and device),
+    ``indices`` is ``[B, N]`` int64. Returns ``[B]``. Differentiable in every factor (the backward is
+    the fused ``rankcore::cp_eval_backward`` op). Fused: the ``B x N x R`` gathered tensor is never
+    formed. Bad arguments raise ``TypeError`` / ``ValueError``; an out-of-range index raises
+    ``IndexError`` naming its position.
+    """
+    if isinstance(factors, torch.Tensor) or not isinstance(factors, (list, tuple)):
+        raise TypeError(f"cp_eval: factors must be a list of tensors, got {type(factors).__name__}")
+    if not all(isinstance(f, torch.Tensor) for f in factors):
+        raise TypeError("cp_eval: every factor must be a torch.Tensor")
+    if not isinstance(indices, torch.Tensor):
+        raise TypeError(f"cp_eval: indices must be an int64 tensor, got {type(indices).__name__}")
+    return torch.ops.rankcore.cp_eval.default(list(factors), indices)
+
+
+@torch.library.register_fake("rankcore::cp_eval")
+def _cp_eval_fake(factors, indices):
+    torch._check(len(factors) >= 1)
+    torch._check(indices.dim() == 2 and indices.shape[1] == len(factors))
+    return factors[0].new_empty((indices.shape[0],))
+
+
+@torch.library.register_fake("rankcore::cp_eval_backward")
+def _cp_eval_backward_fake(grad, factors, indices):
+    return [f.new_empty(f.shape) for f in factors]
+
+
+def _cp_eval_setup_context(ctx, inputs, output):
+    factors, indices = inputs
+    ctx.save_for_backward(indices, *factors)
+
+
+def _cp_eval_autograd_backward(ctx, grad):
+    indices, *factors = ctx.saved_tensors
+    grads = torch.ops.rankcore.cp_eval_backward.default(grad.contiguous(), factors, indices)
+    return list(grads), None
+
+
+torch.library.register_autograd("rankcore::cp_eval", _cp_eval_autograd_backward,
+                                setup_context=_cp_eval_setup_context)
+
+
+def _cp_eval_double_backward(ctx, grads):
+    raise NotImplementedError("rankcore.cp_eval supports first derivatives only (no double backward)")
+
+
+# Registered so that a double backward fails loudly instead of silently treating the first-order
+# gradients as constants.
+torch.library.register_autograd("rankcore::cp_eval_backward", _cp_eval_double_backward,
+                                setup_context=lambda ctx, inputs, output: None)

@@ -1,0 +1,9 @@
+"""Reproductions of the thesis' figures; each experiment writes a JSON of its numbers and a PNG.
+
+Run them with ``rankcore experiment NAME [--out DIR] [--quick]``.
+"""
+
+EXPERIMENTS = {
+    "incremental-rank": "rankcore.experiments.incremental_rank",
+    "natural-data-rank": "rankcore.experiments.natural_data_rank",
+}

@@ -1,0 +1,24 @@
+"""Shared output helpers: JSON always, PNG through matplotlib (a clear error if it is missing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def write_json(path: Path, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend, or a RuntimeError saying what to install."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("the PNG needs matplotlib (pip install matplotlib); the JSON was written") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -1,0 +1,122 @@
+"""Gradient-descent training of tensor factorizations, with the measurements the papers track."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+
+class GlobalAdaptiveGD(torch.optim.Optimizer):
+    """Gradient descent with one global adaptive step size.
+
+    p <- p - lr * g / (sqrt(v) + eps), where v is a (bias-corrected) exponential moving average, with
+    factor ``beta``, of the squared norm of the whole gradient (all parameters together): the step
+    is scaled by the root-mean-square of the gradient norm over recent iterations, so a step has norm
+    about lr. One scalar scales every coordinate, so each step points along -g: the trajectory keeps
+    the direction of gradient flow (unlike Adam's per-coordinate scaling) while the step size adapts
+    to the gradient's overall scale (tiny at small init). ``beta = 0`` divides by the current norm.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, beta: float = 0.99, eps: float = 1e-30):
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        if not 0 <= beta < 1:
+            raise ValueError(f"beta must be in [0, 1), got {beta}")
+        super().__init__(params, dict(lr=lr, beta=beta, eps=eps))
+        self.state["global"] = {"v": 0.0, "t": 0}
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+        if not grads:
+            return loss
+        mean_sq = float(sum((g.double() ** 2).sum() for g in grads))
+        st = self.state["global"]
+        group0 = self.param_groups[0]
+        beta = group0["beta"]
+        st["t"] += 1
+        st["v"] = beta * st["v"] + (1 - beta) * mean_sq
+        v_hat = st["v"] / (1 - beta ** st["t"])
+        scale = 1.0 / (math.sqrt(v_hat) + group0["eps"])
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-group["lr"] * scale)
+        return loss
+
+
+@dataclass
+class History:
+    """Measurements at the logged iterations (``component_norms``: the top-k, largest first)."""
+
+    iterations: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    reconstruction_error: list = field(default_factory=list)
+    component_norms: list = field(default_factory=list)
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("iterations", "loss", "reconstruction_error", "component_norms",
+                                              "stopped_early", "seconds")}
+
+
+def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, optimizer: str = "adaptive",
+          beta: float = 0.99, log_every: int = 100, stop_loss: float | None = None,
+          track_error: bool = True, top_k: int = 10) -> History:
+    """Minimise ``problem.loss(model)`` by full-batch gradient descent.
+
+    optimizer: ``"adaptive"`` (:class:`GlobalAdaptiveGD`, the papers' choice), ``"gd"`` (fixed step)
+    or ``"adam"``. Every ``log_every`` iterations (and at the first and last) records the loss, the
+    reconstruction error (``track_error`` and a problem with a target) and the ``top_k`` component
+    norms. Stops early once the loss is below ``stop_loss``.
+    """
+    if max_iterations < 0 or log_every < 1:
+        raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adaptive":
+        opt = GlobalAdaptiveGD(params, lr=lr, beta=beta)
+    elif optimizer == "gd":
+        opt = torch.optim.SGD(params, lr=lr)
+    elif optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=lr)
+    else:
+        raise ValueError(f"optimizer must be 'adaptive', 'gd' or 'adam', got {optimizer!r}")
+
+    hist = History()
+    start = time.perf_counter()
+
+    def record(it: int, loss_value: float) -> None:
+        hist.iterations.append(it)
+        hist.loss.append(loss_value)
+        if track_error:
+            hist.reconstruction_error.append(problem.reconstruction_error(model))
+        if hasattr(model, "component_norms"):
+            norms = model.component_norms().sort(descending=True).values[:top_k]
+            hist.component_norms.append(norms.tolist())
+
+    for it in range(max_iterations + 1):
+        opt.zero_grad(set_to_none=True)
+        loss = problem.loss(model)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"loss became {loss_value} at iteration {it}; lower lr")
+        done = stop_loss is not None and loss_value < stop_loss
+        if it % log_every == 0 or it == max_iterations or done:
+            record(it, loss_value)
+        if done:
+            hist.stopped_early = it < max_iterations
+            break
+        if it == max_iterations:
+            break
+        loss.backward()
+        opt.step()
+    hist.seconds = time.perf_counter() - start
+    return hist
