@@ -90,7 +90,11 @@ note "build_info: rc=$INFO_RC $(grep -m1 '^build_info:' "$OUT/build_info.txt" ||
 # ---------------------------------------------------------------------------------------------------
 # CUDA tests (the `device` fixture marks its cuda parameter with `cuda`)
 t0=$(now)
-run_logged "$OUT/tests_cuda.log" "$PYTHON" -m pytest -q tests -m cuda --junitxml="$OUT/tests_cuda.xml"
+# With pytest-xdist, tests run in worker processes: a test that kills its process (a segfault) is
+# reported as failed by name and the rest still run.
+XDIST=()
+"$PYTHON" -c 'import xdist' 2>/dev/null && XDIST=(-n 8)
+run_logged "$OUT/tests_cuda.log" "$PYTHON" -m pytest -q -rf tests -m cuda "${XDIST[@]}" --junitxml="$OUT/tests_cuda.xml"
 TESTS_RC=$RC
 note "tests (-m cuda): rc=$TESTS_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/tests_cuda.log")"
 if [[ $TESTS_RC -eq 5 ]]; then
@@ -149,6 +153,12 @@ print(f"copy bandwidth: {nbytes * reps / sec / 1e9:.1f} GB/s copied, "
 BW_RC=$RC
 note "copy bandwidth: rc=$BW_RC $(grep -m1 '^copy bandwidth:' "$OUT/copy_bandwidth.txt" || tail -n 1 "$OUT/copy_bandwidth.txt")"
 [[ $BW_RC -eq 0 ]] || FAILED+=("copy_bandwidth")
+
+# ---------------------------------------------------------------------------------------------------
+# does an error raised in a custom op reach Python here? (rankcore and minimal extensions)
+run_logged "$OUT/exception_probe.txt" "$PYTHON" scripts/gpu_exception_probe.py
+note "exception probe:"
+sed 's/^/  /' "$OUT/exception_probe.txt" >>"$SUMMARY"
 
 # ---------------------------------------------------------------------------------------------------
 if [[ ${#FAILED[@]} -eq 0 ]]; then

@@ -178,3 +178,40 @@ def test_walk_count_under_torch_compile():
 
     compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
     assert torch.equal(compiled(start), f(start))
+
+
+@pytest.mark.parametrize("k", [1, 3, 16, 40])
+def test_hub_rows_match_cpu(device, k):
+    # Two hubs of degree > 1024 (the CUDA kernel splits such rows across blocks) plus random edges: every
+    # k, both count types, against the CPU op on the same CSR.
+    gen = torch.Generator().manual_seed(k)
+    n = 6000
+    hub_edges = torch.stack([torch.zeros(4000, dtype=torch.long), torch.randint(1, n, (4000,), generator=gen)])
+    hub2 = torch.stack([torch.ones(2500, dtype=torch.long), torch.randint(2, n, (2500,), generator=gen)])
+    rand = torch.randint(0, n, (2, 20000), generator=gen)
+    ei = torch.cat([hub_edges, hub2, rand], 1)
+    g = rankcore.Graph.from_input(ei, n)
+    gd = g.to(device)
+    for dtype in (torch.int64, torch.float64):
+        start = torch.randint(0, 5, (n, k), generator=gen).to(dtype)
+        expected = rankcore.ops.walk_count(g.rowptr, g.col, start, 3)
+        got = rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(device), 3).cpu()
+        if dtype == torch.int64:
+            assert torch.equal(got, expected)
+        else:
+            torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
+
+
+def test_hub_row_overflow_is_detected(device):
+    # A star with 3000 leaves: the hub's count overflows at a known length on both devices.
+    leaves = torch.arange(1, 3001)
+    ei = torch.cat([torch.stack([torch.zeros_like(leaves), leaves]), torch.stack([leaves, torch.zeros_like(leaves)])], 1)
+    g = rankcore.Graph.from_input(ei, 3001)
+    start = torch.ones(3001, 1, dtype=torch.int64)
+    lengths = []
+    for dev in ("cpu", device):
+        gd = g.to(dev)
+        with pytest.raises(OverflowError) as info:
+            rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 40)
+        lengths.append(str(info.value))
+    assert lengths[0] == lengths[1]

@@ -64,12 +64,12 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
     int64_t* cur = px;
     int64_t* spare = py;
     for (int64_t s = 1; s <= a; ++s) {  // cur <- Â cur
-      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, cur, spare, n, kk, s, wf, stream));
+      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, cur, spare, n, kk, s, cuda::LongRowPlan{}, wf, stream));
       std::swap(cur, spare);
     }
     const int64_t* xb = cur;
     if (b > a) {
-      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, cur, pz, n, kk, b, wf, stream));
+      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, cur, pz, n, kk, b, cuda::LongRowPlan{}, wf, stream));
       xb = pz;
     }
     C10_CUDA_CHECK(cuda::launch_column_dots(cur, xb, n, kk, out.data_ptr<int64_t>() + first,

@@ -14,6 +14,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <type_traits>
@@ -40,6 +41,24 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
   C10_CUDA_CHECK(cuda::launch_walk_count_prepare(rowptr, n, start_i64, n * k, flags, stream));
 
   const bool run = length > 0 && n > 0 && k > 0;
+  // Hubs: rows longer than kLongRowThreshold are split across blocks (see LongRowPlan). Finding them
+  // costs two small synchronisations per call, not per step.
+  cuda::LongRowPlan plan;
+  at::Tensor long_rows, partial;
+  if (run && nnz > cuda::kLongRowThreshold) {
+    const at::Tensor degree = rowptr_t.slice(0, 1, n + 1).sub(rowptr_t.slice(0, 0, n));
+    long_rows = degree.gt(cuda::kLongRowThreshold).nonzero().flatten().contiguous();
+    plan.count = long_rows.numel();
+    if (plan.count > 0) {
+      // clamp: a malformed rowptr (reported after the walk) must not size a huge scratch buffer
+      const int64_t longest = std::min<int64_t>(degree.index_select(0, long_rows).max().item<int64_t>(), nnz);
+      plan.rows = long_rows.data_ptr<int64_t>();
+      plan.threshold = cuda::kLongRowThreshold;
+      plan.max_chunks = (longest + cuda::kLongRowChunk - 1) / cuda::kLongRowChunk;
+      partial = at::empty({plan.count * plan.max_chunks * k}, start.options());  // 8-byte values
+      plan.partial = partial.data_ptr();
+    }
+  }
   at::Tensor a, b;
   if (run) {
     a = at::empty({n, k}, start.options());
@@ -48,7 +67,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
     for (int64_t s = 1; s <= length; ++s) {
       at::Tensor& out = (s % 2 == 1) ? a : b;
       value_t* y = out.data_ptr<value_t>();
-      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, x, y, n, k, s, flags, stream));
+      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, x, y, n, k, s, plan, flags, stream));
       x = y;
     }
   }

@@ -101,6 +101,7 @@ struct StepArgs {
   int64_t n;
   int64_t k;
   int64_t step;
+  int64_t threshold;  // rows longer than this are left to the long-row kernels
   int64_t* flags;
   cudaStream_t stream;
 };
@@ -122,7 +123,8 @@ __global__ void __launch_bounds__(kBlockThreads)
     walk_count_step_kernel(const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
                            int64_t nnz, const typename Policy::value_t* __restrict__ x,
                            typename Policy::value_t* __restrict__ y, int64_t n, int64_t k,
-                           int64_t col_begin, int64_t col_end, int64_t step, int64_t* flags) {
+                           int64_t col_begin, int64_t col_end, int64_t step, int64_t threshold,
+                           int64_t* flags) {
   static_assert(W >= 1 && W <= L && L <= kWarpSize, "bad tile shape");
   static_assert(L % W == 0 && kWarpSize % L == 0, "tile shape must be powers of two");
   using value_t = typename Policy::value_t;
@@ -146,6 +148,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     int64_t e1 = __ldg(rowptr + j + 1);
     e0 = e0 < 0 ? 0 : e0;
     e1 = e1 > nnz ? nnz : e1;
+    if (e1 - e0 > threshold) continue;  // a long row: split across blocks by the long-row kernels
     for (int64_t cb = col_begin; cb < col_end; cb += W) {
       const int64_t c = cb + c_off;
       const bool active = c < col_end;
@@ -196,6 +199,119 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// long rows: one block per chunk of kLongRowChunk entries of a long row writes partial sums, then one
+// thread per (long row, column) adds the chunks and the self-loop term.
+
+template <typename Policy, typename index_t, int W>
+__global__ void __launch_bounds__(kBlockThreads)
+    walk_count_long_partial_kernel(const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
+                                   int64_t nnz, const typename Policy::value_t* __restrict__ x,
+                                   typename Policy::acc_t* __restrict__ partial, int64_t n, int64_t k,
+                                   const int64_t* __restrict__ rows, int64_t row_offset, int64_t max_chunks,
+                                   int64_t step, int64_t* flags) {
+  using value_t = typename Policy::value_t;
+  using acc_t = typename Policy::acc_t;
+  constexpr int G = kBlockThreads / W;  // edge groups per block
+  __shared__ acc_t smem[kBlockThreads];
+  if (walk_failed(flags, step, nnz)) return;  // uniform per block
+  const int64_t r = row_offset + blockIdx.y;
+  const int64_t chunk = blockIdx.x;
+  const int64_t j = rows[r];
+  int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
+  e0 = e0 < 0 ? 0 : e0;
+  e1 = e1 > nnz ? nnz : e1;
+  const int64_t c0 = e0 + chunk * kLongRowChunk;
+  if (c0 >= e1) return;  // uniform per block: this row has fewer chunks
+  const int64_t c1 = c0 + kLongRowChunk < e1 ? c0 + kLongRowChunk : e1;
+  const int c_off = static_cast<int>(threadIdx.x) % W;
+  const int g = static_cast<int>(threadIdx.x) / W;
+  for (int64_t cb = 0; cb < k; cb += W) {
+    const int64_t c = cb + c_off;
+    const bool active = c < k;
+    acc_t acc = Policy::load(value_t(0));
+    for (int64_t e = c0 + g; e < c1; e += G) {
+      const index_t i = __ldg(col + e);
+      if (i >= 0 && static_cast<int64_t>(i) < n) {
+        if (active) acc = Policy::add(acc, Policy::load(__ldg(x + static_cast<int64_t>(i) * k + c)));
+      } else if (cb == 0 && c_off == 0) {
+        flag_min(flags, kWalkFlagBadCol, e);
+      }
+    }
+    smem[threadIdx.x] = acc;
+    __syncthreads();
+#pragma unroll
+    for (int half = G / 2; half >= 1; half /= 2) {
+      if (g < half) smem[threadIdx.x] = Policy::add(smem[threadIdx.x], smem[threadIdx.x + half * W]);
+      __syncthreads();
+    }
+    if (g == 0 && active) partial[(r * max_chunks + chunk) * k + c] = smem[c_off];
+    __syncthreads();
+  }
+}
+
+template <typename Policy>
+__global__ void __launch_bounds__(kBlockThreads)
+    walk_count_long_combine_kernel(const int64_t* __restrict__ rowptr, int64_t nnz,
+                                   const typename Policy::value_t* __restrict__ x,
+                                   const typename Policy::acc_t* __restrict__ partial,
+                                   typename Policy::value_t* __restrict__ y, int64_t k,
+                                   const int64_t* __restrict__ rows, int64_t count, int64_t max_chunks,
+                                   int64_t step, int64_t* flags) {
+  using acc_t = typename Policy::acc_t;
+  if (walk_failed(flags, step, nnz)) return;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < count * k; t += stride) {
+    const int64_t r = t / k, c = t % k;
+    const int64_t j = rows[r];
+    int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
+    e0 = e0 < 0 ? 0 : e0;
+    e1 = e1 > nnz ? nnz : e1;
+    const int64_t chunks = (e1 - e0 + kLongRowChunk - 1) / kLongRowChunk;
+    acc_t acc = Policy::load(x[j * k + c]);
+    for (int64_t ch = 0; ch < chunks; ++ch) acc = Policy::add(acc, partial[(r * max_chunks + ch) * k + c]);
+    if (Policy::overflowed(acc)) flag_min(flags, kWalkFlagOverflowStep, step);
+    y[j * k + c] = Policy::store(acc);
+  }
+}
+
+template <typename Policy, typename index_t, int W>
+cudaError_t launch_long_partial(const StepArgs<Policy, index_t>& a, const LongRowPlan& plan) {
+  auto* partial = static_cast<typename Policy::acc_t*>(plan.partial);
+  constexpr int64_t kMaxGridY = 65535;
+  for (int64_t r0 = 0; r0 < plan.count; r0 += kMaxGridY) {
+    const int64_t rows = plan.count - r0 < kMaxGridY ? plan.count - r0 : kMaxGridY;
+    const dim3 grid(static_cast<unsigned>(plan.max_chunks), static_cast<unsigned>(rows));
+    walk_count_long_partial_kernel<Policy, index_t, W><<<grid, kBlockThreads, 0, a.stream>>>(
+        a.rowptr, a.col, a.nnz, a.x, partial, a.n, a.k, plan.rows, r0, plan.max_chunks, a.step, a.flags);
+    const cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) return err;
+  }
+  return cudaSuccess;
+}
+
+template <typename Policy, typename index_t>
+cudaError_t launch_long_rows(const StepArgs<Policy, index_t>& a, const LongRowPlan& plan) {
+  if (plan.count == 0 || a.k == 0) return cudaSuccess;
+  cudaError_t err;
+  if (a.k >= 32) {
+    err = launch_long_partial<Policy, index_t, 32>(a, plan);
+  } else if (a.k > 8) {
+    err = launch_long_partial<Policy, index_t, 16>(a, plan);  // k in (8, 32): 16 wide, two passes above 16
+  } else if (a.k > 2) {
+    err = launch_long_partial<Policy, index_t, 4>(a, plan);
+  } else {
+    err = launch_long_partial<Policy, index_t, 1>(a, plan);
+  }
+  if (err != cudaSuccess) return err;
+  walk_count_long_combine_kernel<Policy><<<static_cast<unsigned>(blocks_for(plan.count * a.k)), kBlockThreads, 0,
+                                           a.stream>>>(a.rowptr, a.nnz, a.x,
+                                                       static_cast<const typename Policy::acc_t*>(plan.partial),
+                                                       a.y, a.k, plan.rows, plan.count, plan.max_chunks, a.step,
+                                                       a.flags);
+  return cudaGetLastError();
+}
+
 // Launches the kernel for the columns [col_begin, col_end) with the smallest tile L >= lanes.
 template <typename Policy, typename index_t, int W, int L = W>
 cudaError_t launch_tiles(const StepArgs<Policy, index_t>& a, int64_t col_begin, int64_t col_end,
@@ -206,7 +322,7 @@ cudaError_t launch_tiles(const StepArgs<Policy, index_t>& a, int64_t col_begin, 
   const int64_t blocks = blocks_for(a.n * L);
   walk_count_step_kernel<Policy, index_t, W, L>
       <<<static_cast<unsigned>(blocks), kBlockThreads, 0, a.stream>>>(
-          a.rowptr, a.col, a.nnz, a.x, a.y, a.n, a.k, col_begin, col_end, a.step, a.flags);
+          a.rowptr, a.col, a.nnz, a.x, a.y, a.n, a.k, col_begin, col_end, a.step, a.threshold, a.flags);
   return cudaGetLastError();
 }
 
@@ -239,11 +355,14 @@ cudaError_t launch_step(const StepArgs<Policy, index_t>& a) {
 
 template <typename value_t, typename index_t>
 cudaError_t step_entry(const int64_t* rowptr, const index_t* col, int64_t nnz, const value_t* x,
-                       value_t* y, int64_t n, int64_t k, int64_t step, int64_t* flags,
-                       cudaStream_t stream) {
+                       value_t* y, int64_t n, int64_t k, int64_t step, const LongRowPlan& plan,
+                       int64_t* flags, cudaStream_t stream) {
   using Policy = typename kernels::CountPolicy<value_t>::type;
-  const StepArgs<Policy, index_t> a{rowptr, col, nnz, x, y, n, k, step, flags, stream};
-  return launch_step<Policy, index_t>(a);
+  const int64_t threshold = plan.count > 0 ? plan.threshold : INT64_MAX;
+  const StepArgs<Policy, index_t> a{rowptr, col, nnz, x, y, n, k, step, threshold, flags, stream};
+  const cudaError_t err = launch_step<Policy, index_t>(a);
+  if (err != cudaSuccess) return err;
+  return launch_long_rows<Policy, index_t>(a, plan);
 }
 
 template <typename index_t>
@@ -268,26 +387,26 @@ cudaError_t launch_walk_count_prepare(const int64_t* rowptr, int64_t n, const in
 
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
                                    const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream) {
-  return step_entry<int64_t, int32_t>(rowptr, col, nnz, x, y, n, k, step, flags, stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+  return step_entry<int64_t, int32_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz,
                                    const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream) {
-  return step_entry<int64_t, int64_t>(rowptr, col, nnz, x, y, n, k, step, flags, stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+  return step_entry<int64_t, int64_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
                                    const double* x, double* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream) {
-  return step_entry<double, int32_t>(rowptr, col, nnz, x, y, n, k, step, flags, stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+  return step_entry<double, int32_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz,
                                    const double* x, double* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream) {
-  return step_entry<double, int64_t>(rowptr, col, nnz, x, y, n, k, step, flags, stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+  return step_entry<double, int64_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
 cudaError_t launch_walk_count_finish(const int64_t* rowptr, const int32_t* col, int64_t* flags,

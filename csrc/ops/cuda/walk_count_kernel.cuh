@@ -29,6 +29,20 @@ enum WalkFlag : int {
   kWalkFlagCount = 9,
 };
 
+// Rows with more than `threshold` entries (the hubs of a power-law graph) are not left to one tile of
+// lanes, which would serialise on them: each is cut into chunks of kLongRowChunk entries, one block per
+// chunk writes partial sums to `partial`, and a combine kernel adds them (with the self-loop term) into
+// y. `rows` (device) lists those rows; the default plan has none (threshold = INT64_MAX).
+inline constexpr int64_t kLongRowThreshold = 1024;
+inline constexpr int64_t kLongRowChunk = 1024;
+struct LongRowPlan {
+  const int64_t* rows = nullptr;  // device ids of the rows with more than `threshold` entries
+  int64_t count = 0;
+  int64_t threshold = INT64_MAX;
+  int64_t max_chunks = 0;         // ceil(longest row / kLongRowChunk)
+  void* partial = nullptr;        // device scratch of count * max_chunks * k 8-byte values
+};
+
 // Sets every flag to -1, records rowptr[0] and rowptr[n], finds the first decreasing rowptr entry
 // and (when start_i64 is not null) the first negative start value (start_i64 has `start_numel`
 // elements). rowptr has n + 1 entries.
@@ -42,16 +56,16 @@ cudaError_t launch_walk_count_prepare(const int64_t* rowptr, int64_t n, const in
 // [0, nnz), so a malformed rowptr (reported by the prepare launcher) never reads out of bounds.
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
                                    const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream);
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz,
                                    const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream);
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
                                    const double* x, double* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream);
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz,
                                    const double* x, double* y, int64_t n, int64_t k, int64_t step,
-                                   int64_t* flags, cudaStream_t stream);
+                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream);
 
 // Fills the "value" flags (kWalkFlagBadRowptrLo/Hi, kWalkFlagBadColValue) from the recorded
 // positions, so that one host copy of `flags` carries everything the error messages need.
