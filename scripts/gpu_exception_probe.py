@@ -54,14 +54,16 @@ def main() -> None:
                            "except Exception as e:\n    print('exception OK:', type(e).__name__)"],
                           capture_output=True, text=True, timeout=300)
     print(f"{'rankcore (installed)':22s} rc={proc.returncode} {proc.stdout.strip()}")
-    for name, flags in VARIANTS.items():
-        with tempfile.TemporaryDirectory() as build_dir:
-            proc = subprocess.run([sys.executable, "-c", f"SOURCE = {SOURCE!r}\n" + CHILD, name, flags, build_dir],
-                                  capture_output=True, text=True, timeout=300)
-            out = (proc.stdout.strip().splitlines() or [""])[-1]
-            err = (proc.stderr.strip().splitlines() or [""])[-1]
-            print(f"{name:22s} [{flags}] rc={proc.returncode} {out} {err if proc.returncode else ''}")
-
+    # the variants compile in parallel (each its own build folder and process)
+    dirs = {name: tempfile.mkdtemp(prefix=name) for name in VARIANTS}
+    procs = {name: subprocess.Popen([sys.executable, "-c", f"SOURCE = {SOURCE!r}\n" + CHILD, name, flags, dirs[name]],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, flags in VARIANTS.items()}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=600)
+        out = (stdout.strip().splitlines() or [""])[-1]
+        err = (stderr.strip().splitlines() or [""])[-1]
+        print(f"{name:22s} [{VARIANTS[name]}] rc={proc.returncode} {out} {err if proc.returncode else ''}")
 
 if __name__ == "__main__":
     main()
