@@ -14,6 +14,7 @@
 #include <queue>
 #include <vector>
 
+#include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_walk_engine.h"
 #include "ops/csr_checks.h"
 
@@ -44,11 +45,11 @@ void list_edges(const int64_t* rowptr, const index_t* col, int64_t n, std::vecto
   }
 }
 
-void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
-                   int64_t* out, std::atomic_ref<int64_t> progress) {
+// Binary lazy max-heap: the general fallback when (low, high, id) does not pack into 64 bits.
+void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int32_t>& eu,
+                               const std::vector<int32_t>& ev, int64_t num_remove, int64_t* out,
+                               std::atomic_ref<int64_t> progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
-  std::vector<int64_t> deg(n, 0);
-  for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
   auto key = [&](int64_t id) {
     const int64_t a = deg[eu[id]], b = deg[ev[id]];
     return Entry{std::min(a, b), std::max(a, b), id};
@@ -69,6 +70,52 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
         break;
       }
       heap.push(now);  // stale: degrees dropped since it was pushed
+    }
+    if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
+  }
+}
+
+int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
+
+// Exact 1-WIS by a lazy greedy over (min deg, max deg, smallest id). Degrees only fall, so a popped
+// entry whose stored key still matches the edge's current degrees is the maximum; a stale one goes
+// back with its current key. The key packs into one uint64 (ascending = better first) for a monotone
+// radix heap when the degree and id ranges fit, else a binary heap.
+void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
+                   int64_t* out, std::atomic_ref<int64_t> progress) {
+  const int64_t m = static_cast<int64_t>(eu.size());
+  std::vector<int64_t> deg(n, 0);
+  for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
+  const int64_t max_deg = n > 0 ? *std::max_element(deg.begin(), deg.end()) : 0;
+  const int deg_bits = bits_for(static_cast<uint64_t>(max_deg)), id_bits = bits_for(static_cast<uint64_t>(m));
+  if (2 * deg_bits + id_bits > 64) {
+    degree_greedy_binary_heap(deg, eu, ev, num_remove, out, progress);
+    return;
+  }
+  // Packed min-key: smaller = better. (max_deg - low), then (max_deg - high), then id.
+  auto packed = [&](int64_t id, int64_t low, int64_t high) {
+    return (static_cast<uint64_t>(max_deg - low) << (deg_bits + id_bits)) |
+           (static_cast<uint64_t>(max_deg - high) << id_bits) | static_cast<uint64_t>(id);
+  };
+  auto current = [&](int64_t id) {
+    const int64_t a = deg[eu[id]], b = deg[ev[id]];
+    return packed(id, std::min(a, b), std::max(a, b));
+  };
+  cpu::RadixHeap heap;
+  for (int64_t id = 0; id < m; ++id) heap.push(current(id), static_cast<int32_t>(id));
+
+  for (int64_t step = 0; step < num_remove; ++step) {
+    while (true) {
+      const auto [stored, id] = heap.pop();
+      const uint64_t now = current(id);
+      if (now == stored) {
+        --deg[eu[id]];
+        --deg[ev[id]];
+        out[2 * step] = eu[id];
+        out[2 * step + 1] = ev[id];
+        break;
+      }
+      heap.push(now, id);  // stale: a degree dropped since it was pushed (now > stored: monotone)
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }

@@ -6,11 +6,11 @@
 // signed multisets D_e = A_e - R_e: at the smallest value where D_1 and D_2 differ, the candidate with
 // the smaller count wins (it leaves fewer copies of that small score). So every candidate has a key D_e
 // that does not depend on the other candidates, and an ordered set of (key, edge id) gives the greedy
-// step exactly. After a removal only the candidates whose key can have changed are re-keyed:
-//   L = 3: edges incident to a vertex of Δ, and edges inside N(w) for w in Δ (w is their common
-//          neighbour, so its score is part of their key);
+// step exactly. After a removal only the candidates whose key can have changed need attention:
+//   L = 3: lazily (see step_l3): keys only get worse except for the 2c edges joining the removed edge's
+//          endpoints to their common neighbours, which are re-keyed at once;
 //   L >= 4: edges with an endpoint within distance L of the removed edge (a key reads scores and
-//          closed walks within that radius).
+//          closed walks within that radius) are re-keyed at once.
 // Keys are exact int64 (closed walk counts; overflow raises). Nothing dense.
 #pragma once
 
@@ -86,19 +86,15 @@ class WalkGreedy {
 
   // Removes the best edge and re-keys the candidates it affected; returns its id.
   int32_t step() {
+    if (L_ == 3) return step_l3();
     const int32_t best = *queue_.begin();
     queue_.erase(queue_.begin());
     const int32_t a = eu_[best], b = ev_[best];
-    std::vector<int32_t> touched_vertices;
-    if (L_ == 3) {
-      remove_edge_l3(a, b, touched_vertices);
-      collect_l3_affected(touched_vertices);
-    } else {
-      collect_ball(a, b, touched_vertices);  // before removal: distances can only grow after it
-      remove_edge(a, b);
-      refresh_scores_near(touched_vertices);
-      collect_incident(touched_vertices);
-    }
+    std::vector<int32_t> ball;
+    collect_ball(a, b, ball);  // before removal: distances can only grow after it
+    remove_edge(a, b);
+    refresh_scores_near(ball);
+    collect_incident(ball);
     for (const int32_t e : affected_) {
       queue_.erase(e);  // found by its stored (old) key
       compute_key(e, keys_[e], main_scratch_);
@@ -108,7 +104,52 @@ class WalkGreedy {
     return best;
   }
 
+  int64_t stale_pops() const { return stale_pops_; }
+
  private:
+  // L = 3, lazily. Removing {a, b} changes an edge's key in one of two ways:
+  //  * for {a, w} and {b, w} with w a common neighbour of a and b, the common-neighbour set itself
+  //    shrinks (b or a leaves it): the key may get better, so these 2c edges are re-keyed at once;
+  //  * for every other edge the change is a pure downward shift of some (old score, new score) pairs of
+  //    its delta (an endpoint or common neighbour in Δ lost score; its own structure is unchanged),
+  //    and shifting a pair (-1 at s, +1 at n < s) down always makes the key strictly worse: the new
+  //    +1 lands below every other changed value.
+  // So stored keys are exact or optimistic. The set's first edge is re-keyed before it is taken; if
+  // its key held, no other edge can beat it (their true keys are at most their stored ones); if not,
+  // it goes back with its true key (a "stale pop", as in the 1-WIS lazy heap).
+  int32_t step_l3() {
+    int32_t best;
+    while (true) {
+      best = *queue_.begin();
+      compute_key(best, fresh_key_, main_scratch_);
+      if (fresh_key_ == keys_[best]) break;
+      ++stale_pops_;
+      queue_.erase(queue_.begin());
+      keys_[best].swap(fresh_key_);
+      queue_.insert(best);
+    }
+    queue_.erase(queue_.begin());
+    const int32_t a = eu_[best], b = ev_[best];
+    std::vector<int32_t> changed;
+    remove_edge_l3(a, b, changed);
+    // changed = {a, b, common neighbours...}: re-key {a, w} and {b, w} exactly.
+    for (size_t i = 2; i < changed.size(); ++i) {
+      for (const int32_t x : {a, b}) {
+        const int32_t e = edge_id(x, changed[i]);
+        queue_.erase(e);
+        compute_key(e, keys_[e], main_scratch_);
+        queue_.insert(e);
+      }
+    }
+    return best;
+  }
+
+  // Id of the current edge {x, y} (must exist).
+  int32_t edge_id(int32_t x, int32_t y) const {
+    const auto& row = adj_[x];
+    return std::lower_bound(row.begin(), row.end(), Neighbor{y, INT32_MIN})->second;
+  }
+
   struct Scratch {
     explicit Scratch(int64_t n) : expander(n), dist_u(n, -1), dist_v(n, -1) {}
     LocalWalkExpander expander;
@@ -263,23 +304,6 @@ class WalkGreedy {
     for (const int32_t t : changed) s_[t] = score_l3(t);
   }
 
-  // L = 3: edges at a changed vertex, and edges inside the neighbourhood of a changed vertex.
-  void collect_l3_affected(const std::vector<int32_t>& changed) {
-    affected_.clear();
-    ++stamp_;
-    for (const int32_t w : changed) {
-      for (const auto& [y, e] : adj_[w]) mark_edge(e);
-      ++vstamp_;
-      for (const auto& nb : adj_[w]) vertex_stamp_[nb.first] = vstamp_;
-      for (const auto& nb : adj_[w]) {
-        const int32_t y = nb.first;
-        for (const auto& [z, e] : adj_[y]) {
-          if (z > y && vertex_stamp_[z] == vstamp_) mark_edge(e);
-        }
-      }
-    }
-  }
-
   void mark_edge(int32_t e) {
     if (edge_stamp_[e] != stamp_) {
       edge_stamp_[e] = stamp_;
@@ -332,6 +356,8 @@ class WalkGreedy {
   uint32_t stamp_ = 0, vstamp_ = 0;
   std::vector<int32_t> ball_depth_;
   std::vector<int32_t> affected_;
+  ScoreDelta fresh_key_;
+  int64_t stale_pops_ = 0;
   Scratch main_scratch_;
   std::set<int32_t, Order> queue_;
 };
