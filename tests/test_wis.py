@@ -185,3 +185,15 @@ def test_errors_from_the_worker_thread_reach_the_caller():
     idx = torch.combinations(torch.arange(n), 2).t()
     with pytest.raises(OverflowError):
         rankcore.wis(torch.cat([idx, idx.flip(0)], 1), n, 1, depth=13, progress=lambda d, t: None)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_graph_input_result_matches_edge_index_input(depth):
+    g = karate_club()
+    graph = rankcore.Graph.from_input(g.edge_index, 34)
+    from_graph = rankcore.wis(graph, None, 30, depth=depth)
+    from_columns = rankcore.wis(graph.edge_index(), 34, 30, depth=depth)
+    assert torch.equal(from_graph.removed, from_columns.removed)
+    assert torch.equal(from_graph.keep_mask, from_columns.keep_mask)
+    assert torch.equal(from_graph.edge_index, from_columns.edge_index)
+    assert from_graph.edge_index.shape[1] == graph.num_edges - 60

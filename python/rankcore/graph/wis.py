@@ -54,6 +54,21 @@ def make_result(edge_index: torch.Tensor, num_nodes: int, removed: torch.Tensor)
     return SparsifyResult(removed=removed, keep_mask=keep, edge_index=edge_index[:, keep])
 
 
+def _result_for_graph(graph: Graph, removed: torch.Tensor) -> SparsifyResult:
+    """make_result when the caller passed a Graph: its columns are the CSR slots, whose keys
+    (target * n + source) are already sorted, so the removed slots are found by a sorted search instead
+    of a set-membership test over every column (6 s -> well under 1 s at 20M columns)."""
+    n = max(graph.num_nodes, 1)
+    ei = graph.edge_index()
+    slot_keys = ei[1] * n + ei[0]
+    u, v = removed[:, 0].to(slot_keys.device), removed[:, 1].to(slot_keys.device)
+    wanted = torch.sort(torch.cat([v * n + u, u * n + v])).values
+    keep = torch.ones(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
+    if wanted.numel():
+        keep[torch.searchsorted(slot_keys, wanted)] = False
+    return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
+
+
 def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Tensor:
     """The published code's approximation: score once, remove the top `chunk_size`, repeat."""
     n = graph.num_nodes
@@ -180,4 +195,6 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
     finally:
         if close is not None:
             close()
+    if isinstance(edge_index, Graph) and edge_index is graph:
+        return _result_for_graph(graph, removed)
     return make_result(original, graph.num_nodes, removed.to(original.device))
