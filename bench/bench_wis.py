@@ -1,6 +1,11 @@
-"""Full exact 1-WIS removal orders against the naive algorithm (rescore every edge every step).
+"""Full exact WIS removal orders (1-WIS and 2-WIS) against the naive algorithm (rescore every edge every
+step).
 
     python -m pytest bench/bench_wis.py --benchmark-json=wis.json
+    RANKCORE_WIS_SIZES=cora,1M python -m pytest bench/bench_wis.py ...   (graphs; default cora,1M,10M)
+
+Graphs: Cora (from the raw Planetoid files) and seeded power-law graphs with 1M and 10M *undirected*
+edges (5 per vertex on average, exponent 2.5). 2-WIS (depth 3) runs on Cora and 1M.
 
 The naive baseline is a vectorised PyTorch version of the definition's greedy for depth 2: each step
 recomputes (min deg, max deg) for every remaining edge and takes the best (ties: smallest (u, v)).
@@ -8,6 +13,7 @@ It is timed over its first NAIVE_STEPS steps and extrapolated linearly to the fu
 costs O(remaining edges), so the linear extrapolation overestimates by at most 2x).
 """
 
+import os
 import pickle
 import time
 from pathlib import Path
@@ -17,7 +23,7 @@ import torch
 
 import rankcore
 
-from conftest import power_law, selected_sizes
+from rankcore.datasets import power_law_graph
 
 NAIVE_STEPS = 50
 CORA_GRAPH = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "Cora" / "raw" / "ind.cora.graph"
@@ -32,8 +38,27 @@ def cora() -> rankcore.Graph:
     return rankcore.Graph.from_input(ei, int(ei.max()) + 1, symmetrize=True)
 
 
+WIS_SIZES = {"1M": 1_000_000, "10M": 10_000_000}  # undirected edges
+_graphs: dict = {}
+
+
+def wis_sizes() -> list[str]:
+    names = os.environ.get("RANKCORE_WIS_SIZES", "cora,1M,10M").split(",")
+    unknown = [s for s in names if s != "cora" and s not in WIS_SIZES]
+    if unknown:
+        raise ValueError(f"RANKCORE_WIS_SIZES: unknown {unknown}; choose from cora, {list(WIS_SIZES)}")
+    return names
+
+
 def graph_for(name: str) -> rankcore.Graph:
-    return cora() if name == "cora" else power_law(name)
+    if name not in _graphs:
+        if name == "cora":
+            _graphs[name] = cora()
+        else:
+            m = WIS_SIZES[name]
+            n = m // 5
+            _graphs[name] = rankcore.Graph.from_input(power_law_graph(n, m, seed=0), n, symmetrize=True)
+    return _graphs[name]
 
 
 def naive_1wis_steps(graph: rankcore.Graph, steps: int) -> torch.Tensor:
@@ -60,7 +85,7 @@ def naive_1wis_steps(graph: rankcore.Graph, steps: int) -> torch.Tensor:
     return torch.tensor(removed)
 
 
-@pytest.mark.parametrize("name", ["cora"] + [s for s in selected_sizes() if s != "100k"])
+@pytest.mark.parametrize("name", wis_sizes())
 def test_rankcore_1wis_full_order(benchmark, name):
     graph = graph_for(name)
     m = graph.num_edges // 2
@@ -73,7 +98,7 @@ def test_rankcore_1wis_full_order(benchmark, name):
     assert torch.equal(naive_1wis_steps(graph, 5), result.removed[:5])
 
 
-@pytest.mark.parametrize("name", ["cora"] + [s for s in selected_sizes() if s != "100k"])
+@pytest.mark.parametrize("name", [s for s in wis_sizes() if s != "10M"])
 def test_naive_1wis_extrapolated(benchmark, name):
     graph = graph_for(name)
     m = graph.num_edges // 2
@@ -84,3 +109,67 @@ def test_naive_1wis_extrapolated(benchmark, name):
     elapsed = time.perf_counter() - t0
     benchmark.extra_info.update(impl=f"naive (first {steps} steps)", undirected_edges=m,
                                 extrapolated_full_order_s=elapsed / steps * m)
+
+
+def naive_2wis_steps(graph: rankcore.Graph, steps: int) -> torch.Tensor:
+    """The definition's greedy for depth 3, vectorised over candidates with a dense adjacency (the way the
+    published code scores): every step builds each candidate's full score vector s(H \\ e) from the closed
+    form s_t = 2 tri(t) + 3 deg(t) + 1 (0 if isolated), sorts all of them and keeps the lexicographically
+    largest (ties: smallest (u, v)). Memory O(m n) per step: Cora-sized graphs only."""
+    n = graph.num_nodes
+    ei = graph.edge_index()
+    a = torch.zeros(n, n, dtype=torch.int64)
+    a[ei[0], ei[1]] = 1
+    removed = []
+    for _ in range(steps):
+        deg = a.sum(1)
+        tri = ((a @ a) * a).sum(1) // 2
+        upper = torch.triu(a, 1).nonzero()  # candidates in (u, v) order
+        u, v = upper[:, 0], upper[:, 1]
+        common = a[u] * a[v]  # [m, n]: 1 at the common neighbours of each candidate
+        c = common.sum(1)
+        new_tri = tri.unsqueeze(0) - common  # each common neighbour loses one triangle
+        new_tri[torch.arange(u.numel()), u] -= c
+        new_tri[torch.arange(u.numel()), v] -= c
+        new_deg = deg.unsqueeze(0).repeat(u.numel(), 1)
+        new_deg[torch.arange(u.numel()), u] -= 1
+        new_deg[torch.arange(u.numel()), v] -= 1
+        scores = torch.where(new_deg > 0, 2 * new_tri + 3 * new_deg + 1, torch.zeros_like(new_deg))
+        ranked = torch.sort(scores, dim=1).values
+        alive = torch.arange(u.numel())
+        for j in range(n):  # lexicographic argmax, column by column
+            col = ranked[alive, j]
+            alive = alive[col == col.max()]
+            if alive.numel() == 1:
+                break
+        best = int(alive[0])
+        a[u[best], v[best]] = a[v[best], u[best]] = 0
+        removed.append((int(u[best]), int(v[best])))
+    return torch.tensor(removed)
+
+
+@pytest.mark.parametrize("name", [s for s in wis_sizes() if s != "10M"])
+def test_rankcore_2wis_full_order(benchmark, name):
+    graph = graph_for(name)
+    m = graph.num_edges // 2
+    benchmark.group = f"2-WIS full order {name}"
+    benchmark.extra_info.update(impl="rankcore", undirected_edges=m)
+    result = benchmark.pedantic(lambda: rankcore.wis(graph, None, m, depth=3), rounds=3 if name == "cora" else 1,
+                                iterations=1, warmup_rounds=0)
+    assert result.removed.shape == (m, 2)
+    if name == "cora":
+        assert torch.equal(naive_2wis_steps(graph, 3), result.removed[:3])
+
+
+NAIVE_2WIS_STEPS = 3
+
+
+def test_naive_2wis_extrapolated_cora(benchmark):
+    graph = graph_for("cora")
+    m = graph.num_edges // 2
+    benchmark.group = "2-WIS full order cora"
+    t0 = time.perf_counter()
+    benchmark.pedantic(lambda: naive_2wis_steps(graph, NAIVE_2WIS_STEPS), rounds=1, iterations=1)
+    elapsed = time.perf_counter() - t0
+    benchmark.extra_info.update(impl=f"naive dense (first {NAIVE_2WIS_STEPS} steps)", undirected_edges=m,
+                                extrapolated_full_order_s=elapsed / NAIVE_2WIS_STEPS * m)
