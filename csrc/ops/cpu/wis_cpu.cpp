@@ -124,13 +124,19 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   auto entry_id = [](const GroupEntry& e) { return static_cast<int64_t>(0xffffffffULL - (e.key & 0xffffffffULL)); };
   auto is_high = [&](int64_t h, int64_t y) { return deg[h] != deg[y] ? deg[h] > deg[y] : h > y; };
 
-  std::vector<std::vector<GroupEntry>> group(n);
+  // Groups live in one flat array: a group only ever holds edges at its own vertex, so the vertex's
+  // initial degree is its capacity (no per-vertex allocations, one indirection less per access).
+  std::vector<int64_t> group_start(n + 1, 0);
+  for (int64_t h = 0; h < n; ++h) group_start[h + 1] = group_start[h] + deg[h];
+  std::vector<int32_t> group_size(n, 0);
+  std::vector<GroupEntry> flat(static_cast<size_t>(group_start[n]));
+  auto begin_of = [&](int64_t h) { return flat.data() + group_start[h]; };
   for (int64_t id = 0; id < m; ++id) {
     const bool u_high = is_high(eu[id], ev[id]);
     const int64_t h = u_high ? eu[id] : ev[id], y = u_high ? ev[id] : eu[id];
-    group[h].push_back(entry(deg[y], id, y));
+    begin_of(h)[group_size[h]++] = entry(deg[y], id, y);
   }
-  for (auto& g : group) std::make_heap(g.begin(), g.end());
+  for (int64_t h = 0; h < n; ++h) std::make_heap(begin_of(h), begin_of(h) + group_size[h]);
 
   cpu::RadixHeap heap;
   std::vector<uint64_t> live_key(n, UINT64_MAX);  // the key of h's newest global entry still in the heap
@@ -142,23 +148,22 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   };
   // Makes h's top entry exact (see above); false when the group is empty.
   auto validate_top = [&](int64_t h) {
-    auto& g = group[h];
-    while (!g.empty()) {
-      const GroupEntry top = g.front();
+    GroupEntry* const g = begin_of(h);
+    while (group_size[h] > 0) {
+      const GroupEntry top = g[0];
       const int64_t id = entry_id(top), y = top.other;
       if (!is_high(h, y)) {  // y is the high side now: the edge moves to y's group
-        std::pop_heap(g.begin(), g.end());
-        g.pop_back();
-        auto& gy = group[y];
-        gy.push_back(entry(deg[h], id, h));
-        std::push_heap(gy.begin(), gy.end());
+        std::pop_heap(g, g + group_size[h]--);
+        GroupEntry* const gy = begin_of(y);
+        gy[group_size[y]++] = entry(deg[h], id, h);
+        std::push_heap(gy, gy + group_size[y]);
         push_group(y, packed(id, deg[h], deg[y]));
         continue;
       }
       if (entry_low(top) != deg[y]) {  // y lost degree since this entry was made
-        std::pop_heap(g.begin(), g.end());
-        g.back() = entry(deg[y], id, y);
-        std::push_heap(g.begin(), g.end());
+        std::pop_heap(g, g + group_size[h]);
+        g[group_size[h] - 1] = entry(deg[y], id, y);
+        std::push_heap(g, g + group_size[h]);
         continue;
       }
       return true;
@@ -166,11 +171,11 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
     return false;
   };
   auto top_key = [&](int64_t h) {
-    const GroupEntry& top = group[h].front();
+    const GroupEntry& top = begin_of(h)[0];
     return packed(entry_id(top), entry_low(top), deg[h]);
   };
   for (int64_t h = 0; h < n; ++h) {
-    if (!group[h].empty()) push_group(h, top_key(h));  // initial entries are exact
+    if (group_size[h] > 0) push_group(h, top_key(h));  // initial entries are exact
   }
 
   for (int64_t step = 0; step < num_remove; ++step) {
@@ -184,10 +189,9 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
         push_group(h, now);  // stale: h or its top's other endpoint lost degree
         continue;
       }
-      auto& g = group[h];
-      const int64_t id = entry_id(g.front()), y = g.front().other;
-      std::pop_heap(g.begin(), g.end());
-      g.pop_back();
+      GroupEntry* const g = begin_of(h);
+      const int64_t id = entry_id(g[0]), y = g[0].other;
+      std::pop_heap(g, g + group_size[h]--);
       --deg[h];
       --deg[y];
       out[2 * step] = eu[id];
