@@ -11,12 +11,14 @@ from torch import nn
 
 class DeepMatrixFactorization(nn.Module):
     """W = W_1 ... W_depth for a ``shape = (m, n)`` matrix; hidden widths ``width`` (default min(m, n),
-    enough to express every matrix). Layers start i.i.d. N(0, init_std^2). ``forward(indices)`` takes
+    enough to express every matrix). ``init="gaussian"``: layers i.i.d. N(0, init_std^2);
+    ``init="balanced"``: init_std times random orthogonal matrices. ``forward(indices)`` takes
     [B, 2] (row, column) int64 pairs, so :class:`~rankcore.tensor.CompletionProblem` and
     :func:`~rankcore.tensor.train` work unchanged.
     """
 
-    def __init__(self, shape: Sequence[int], depth: int, init_std: float, *, width: int | None = None,
+    def __init__(self, shape: Sequence[int], depth: int, init_std: float, *, init: str = "gaussian",
+                 width: int | None = None,
                  dtype: torch.dtype = torch.float64, device=None, generator: torch.Generator | None = None):
         super().__init__()
         shape = tuple(int(d) for d in shape)
@@ -29,11 +31,20 @@ class DeepMatrixFactorization(nn.Module):
         width = min(shape) if width is None else int(width)
         if width < 1:
             raise ValueError(f"DeepMatrixFactorization: width must be >= 1, got {width}")
+        if init not in ("gaussian", "balanced"):
+            raise ValueError(f"DeepMatrixFactorization: init must be 'gaussian' or 'balanced', got {init!r}")
         self.shape, self.depth = shape, int(depth)
         dims = [shape[0]] + [width] * (self.depth - 1) + [shape[1]]
         self.layers = nn.ParameterList(
             nn.Parameter((torch.randn(dims[k], dims[k + 1], generator=generator, dtype=dtype) * init_std).to(device))
             for k in range(self.depth))
+        if init == "balanced":
+            # init_std times a random orthogonal (semi-orthogonal) matrix per layer: W_{j+1}^T W_{j+1} =
+            # W_j W_j^T exactly, the balancedness that gradient flow conserves and the theory assumes.
+            with torch.no_grad():
+                for w in self.layers:
+                    q, _ = torch.linalg.qr(w if w.shape[0] >= w.shape[1] else w.T)
+                    w.copy_((q if w.shape[0] >= w.shape[1] else q.T) * init_std)
 
     def matrix(self) -> torch.Tensor:
         """The end-to-end matrix W_1 ... W_depth (differentiable)."""
