@@ -144,3 +144,108 @@ def _cp_eval_double_backward(ctx, grads):
 # gradients as constants.
 torch.library.register_autograd("rankcore::cp_eval_backward", _cp_eval_double_backward,
                                 setup_context=lambda ctx, inputs, output: None)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hierarchical tensor factorization: product pooling (rankcore::ht_leaf_pool / ht_pool, DESIGN 3)
+
+
+def _check_groups(op: str, modes, offsets) -> tuple[list[int], list[int]]:
+    if isinstance(modes, torch.Tensor) or isinstance(offsets, torch.Tensor):
+        raise TypeError(f"{op}: modes and offsets must be lists of ints, not tensors")
+    try:
+        return [int(m) for m in modes], [int(o) for o in offsets]
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: modes and offsets must be lists of ints") from None
+
+
+def ht_leaf_pool(leaves, indices: torch.Tensor, modes, offsets) -> torch.Tensor:
+    """Leaf gather + product pooling of an HT factorization, node-major ``[J, B, R]``.
+
+    ``out[j, b] = prod_{k in [offsets[j], offsets[j+1])} leaves[modes[k]][indices[b, modes[k]]]``.
+    ``leaves`` are N tensors ``[d_n, R]``; ``indices`` ``[B, N]`` int64; ``modes`` lists every leaf once
+    (tree order, a node's leaves contiguous); ``offsets`` the J + 1 group boundaries. Differentiable in
+    every leaf (fused ``ht_leaf_pool_backward``); the ``[N, B, R]`` gathered rows are never formed.
+    """
+    if isinstance(leaves, torch.Tensor) or not isinstance(leaves, (list, tuple)):
+        raise TypeError(f"ht_leaf_pool: leaves must be a list of tensors, got {type(leaves).__name__}")
+    if not all(isinstance(f, torch.Tensor) for f in leaves):
+        raise TypeError("ht_leaf_pool: every leaf must be a torch.Tensor")
+    if not isinstance(indices, torch.Tensor):
+        raise TypeError(f"ht_leaf_pool: indices must be an int64 tensor, got {type(indices).__name__}")
+    modes, offsets = _check_groups("ht_leaf_pool", modes, offsets)
+    return torch.ops.rankcore.ht_leaf_pool.default(list(leaves), indices, modes, offsets)
+
+
+def ht_pool(a: torch.Tensor, offsets) -> torch.Tensor:
+    """Product pooling between levels: ``a`` ``[K, B, R]`` -> ``[J, B, R]``, ``out[j] = prod_{k in group j} a[k]``.
+
+    The children of node j are the contiguous rows ``offsets[j] .. offsets[j+1] - 1`` of ``a``.
+    Differentiable (fused ``ht_pool_backward``: products of the other children, no division).
+    """
+    if not isinstance(a, torch.Tensor):
+        raise TypeError(f"ht_pool: a must be a tensor, got {type(a).__name__}")
+    _, offsets = _check_groups("ht_pool", [], offsets)
+    return torch.ops.rankcore.ht_pool.default(a, offsets)
+
+
+@torch.library.register_fake("rankcore::ht_leaf_pool")
+def _ht_leaf_pool_fake(leaves, indices, modes, offsets):
+    torch._check(len(leaves) >= 1 and len(offsets) >= 2)
+    torch._check(indices.dim() == 2 and indices.shape[1] == len(leaves))
+    return leaves[0].new_empty((len(offsets) - 1, indices.shape[0], leaves[0].shape[1]))
+
+
+@torch.library.register_fake("rankcore::ht_leaf_pool_backward")
+def _ht_leaf_pool_backward_fake(grad, leaves, indices, modes, offsets):
+    return [f.new_empty(f.shape) for f in leaves]
+
+
+@torch.library.register_fake("rankcore::ht_pool")
+def _ht_pool_fake(a, offsets):
+    torch._check(a.dim() == 3 and len(offsets) >= 2)
+    return a.new_empty((len(offsets) - 1, a.shape[1], a.shape[2]))
+
+
+@torch.library.register_fake("rankcore::ht_pool_backward")
+def _ht_pool_backward_fake(grad, a, offsets):
+    return a.new_empty(a.shape)
+
+
+def _ht_leaf_pool_setup_context(ctx, inputs, output):
+    leaves, indices, modes, offsets = inputs
+    ctx.save_for_backward(indices, *leaves)
+    ctx.groups = (list(modes), list(offsets))
+
+
+def _ht_leaf_pool_autograd_backward(ctx, grad):
+    indices, *leaves = ctx.saved_tensors
+    grads = torch.ops.rankcore.ht_leaf_pool_backward.default(grad.contiguous(), leaves, indices, *ctx.groups)
+    return list(grads), None, None, None
+
+
+torch.library.register_autograd("rankcore::ht_leaf_pool", _ht_leaf_pool_autograd_backward,
+                                setup_context=_ht_leaf_pool_setup_context)
+
+
+def _ht_pool_setup_context(ctx, inputs, output):
+    a, offsets = inputs
+    ctx.save_for_backward(a)
+    ctx.offsets = list(offsets)
+
+
+def _ht_pool_autograd_backward(ctx, grad):
+    (a,) = ctx.saved_tensors
+    return torch.ops.rankcore.ht_pool_backward.default(grad.contiguous(), a, ctx.offsets), None
+
+
+torch.library.register_autograd("rankcore::ht_pool", _ht_pool_autograd_backward, setup_context=_ht_pool_setup_context)
+
+
+def _ht_double_backward(ctx, *grads):
+    raise NotImplementedError("rankcore's HT pooling ops support first derivatives only (no double backward)")
+
+
+for _name in ("ht_leaf_pool_backward", "ht_pool_backward"):
+    torch.library.register_autograd(f"rankcore::{_name}", _ht_double_backward,
+                                    setup_context=lambda ctx, inputs, output: None)

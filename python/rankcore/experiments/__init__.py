@@ -6,4 +6,7 @@ Run them with ``rankcore experiment NAME [--out DIR] [--quick]``.
 EXPERIMENTS = {
     "incremental-rank": "rankcore.experiments.incremental_rank",
     "natural-data-rank": "rankcore.experiments.natural_data_rank",
+    "incremental-hierarchical-rank": "rankcore.experiments.incremental_hierarchical_rank",
+    "locality": "rankcore.experiments.locality",
+    "dmf-norms": "rankcore.experiments.dmf_norms",
 }

@@ -107,3 +107,130 @@ def cp_rank_estimate(tensor: torch.Tensor, *, max_rank: int | None = None, tol: 
         else:
             lo = mid + 1
     return lo
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hierarchical tensor rank: matricization ranks at the nodes of a mode tree
+
+
+def _tree_nodes(tree):
+    from .ht import ModeTree, node_modes
+
+    if not isinstance(tree, ModeTree):
+        raise TypeError(f"expected a mode tree (nested tuples or ModeTree), got {type(tree).__name__}")
+    return [node_modes(n) if not isinstance(n, int) else (n,) for n in tree.nodes()]
+
+
+def _as_mode_tree(tree, order: int):
+    from .ht import ModeTree
+
+    return tree if isinstance(tree, ModeTree) else ModeTree(tree, order)
+
+
+def _rank_from_singular_values(s: torch.Tensor, rtol: float) -> int:
+    if s.numel() == 0 or float(s.max()) <= 0:
+        return 0
+    return int((s > rtol * s.max()).sum())
+
+
+def _effective_from_singular_values(s: torch.Tensor) -> float:
+    total = s.sum()
+    if total <= 0:
+        return 0.0
+    p = s / total
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def hierarchical_singular_values(tensor: torch.Tensor, tree) -> dict:
+    """{node modes (sorted tuple): singular values of [[W]]_node} for every non-root tree node, from the
+    full tensor (bottom-up: the leaves, then each level)."""
+    x = tensor.detach().double()
+    t = _as_mode_tree(tree, x.dim())
+    return {modes: torch.linalg.svdvals(matricize(x, modes)) for modes in _tree_nodes(t)}
+
+
+def hierarchical_ranks(tensor: torch.Tensor, tree, rtol: float = 1e-6) -> dict:
+    """Hierarchical tensor rank from the full tensor: {node modes: rank of [[W]]_node} (non-root nodes)."""
+    return {k: _rank_from_singular_values(s, rtol) for k, s in hierarchical_singular_values(tensor, tree).items()}
+
+
+def hierarchical_effective_ranks(tensor: torch.Tensor, tree) -> dict:
+    """{node modes: effective rank exp(H(sigma / sum sigma)) of [[W]]_node}, from the full tensor."""
+    return {k: _effective_from_singular_values(s) for k, s in hierarchical_singular_values(tensor, tree).items()}
+
+
+def _gram_factor(gram: torch.Tensor) -> torch.Tensor:
+    """F with F F^T = gram (symmetric PSD up to rounding): eigenvectors times sqrt(clipped eigenvalues)."""
+    evals, evecs = torch.linalg.eigh((gram + gram.T) / 2)
+    return evecs * evals.clamp_min(0).sqrt()
+
+
+def ht_singular_values(model) -> dict:
+    """Singular values of [[W]]_node at every non-root node of an HTFactorization, without the full tensor.
+
+    [[W]]_node = A C^T, where the columns of A are the subtree tensors a_node[:, r] (the node's
+    output) and those of C the matching complement tensors. Only their R x R Gram matrices are needed:
+    bottom-up, G(leaf n) = U_n^T U_n and G(node) = W^T (Hadamard product of the children's G) W;
+    top-down, the complement Gram of a child c of p is (Hadamard product of c's siblings' G) * E_p,
+    with E_root = w w^T and E_node = W (complement Gram of node) W^T. With G = F F^T for each side,
+    the singular values of A C^T are those of F_A^T F_C (an R x R matrix). Cost: O(#nodes R^3).
+    """
+    t = model.mode_tree
+    with torch.no_grad():
+        leaves = [u.detach().double() for u in model.leaves]
+        maps = [w.detach().double() for w in model.maps]
+        root = model.root.detach().double()
+        # Bottom-up Grams of every node's output, level by level in tree order.
+        grams = [[leaves[m].T @ leaves[m] for m in t.leaf_modes]]
+        for l, nodes in enumerate(t.levels[:-1]):
+            below, off = grams[-1], t.offsets[l]
+            level = []
+            for k in range(len(nodes)):
+                h = below[off[k]]
+                for c in range(off[k] + 1, off[k + 1]):
+                    h = h * below[c]
+                level.append(maps[l][k].T @ h @ maps[l][k])
+            grams.append(level)
+        # Top-down complement Grams; level index i: 0 = leaves, i = l for level-l nodes.
+        out = {}
+        outer = [torch.outer(root, root)]  # E of the nodes of the current parent level (root first)
+        for i in range(t.depth - 1, -1, -1):  # parents at level i + 1, children at level i
+            off = t.offsets[i]
+            children = t.leaf_modes if i == 0 else t.levels[i - 1]
+            comps = []
+            for k in range(len(outer)):
+                for c in range(off[k], off[k + 1]):
+                    comp = outer[k].clone()
+                    for s in range(off[k], off[k + 1]):
+                        if s != c:
+                            comp = comp * grams[i][s]
+                    comps.append(comp)
+            for c, node in enumerate(children):
+                key = (node,) if isinstance(node, int) else _modes(node)
+                s = torch.linalg.svdvals(_gram_factor(grams[i][c]).T @ _gram_factor(comps[c]))
+                out[key] = s
+            if i > 0:
+                outer = [maps[i - 1][c] @ comps[c] @ maps[i - 1][c].T for c in range(len(children))]
+        order = {}
+        for n, k in enumerate(_tree_nodes(t)):
+            order.setdefault(k, n)  # a one-child node has its child's modes: the same matricization
+        return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
+
+
+def _modes(node):
+    from .ht import node_modes
+
+    return node_modes(node)
+
+
+def ht_hierarchical_ranks(model, rtol: float = 1e-6) -> dict:
+    """Hierarchical tensor rank of an HTFactorization from its factors (subtree Gram matrices, never the
+    full tensor): {node modes: rank of [[W]]_node}. Usable at any order. rtol: relative to the largest
+    singular value; the Gram route resolves singular values down to about 1e-7 of the largest."""
+    return {k: _rank_from_singular_values(s, rtol) for k, s in ht_singular_values(model).items()}
+
+
+def ht_effective_ranks(model) -> dict:
+    """{node modes: effective rank of [[W]]_node} of an HTFactorization, from its factors."""
+    return {k: _effective_from_singular_values(s) for k, s in ht_singular_values(model).items()}

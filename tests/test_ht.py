@@ -1,0 +1,198 @@
+"""HT factorization: fused pooling ops, the model against the definition, hierarchical rank measures."""
+
+import pytest
+import torch
+
+import rankcore  # noqa: F401
+from rankcore.ops import ht_leaf_pool, ht_pool
+from rankcore.reference import ht as ref
+from rankcore.tensor import (HTFactorization, default_tree, hierarchical_effective_ranks, hierarchical_ranks,
+                             ht_effective_ranks, ht_hierarchical_ranks)
+
+CASES = [  # (shape, ranks, pool_size, tree)
+    ((3, 4, 2, 3), (3, 4), 2, None),
+    ((3, 4, 2, 3, 2), (3, 4, 2), 2, None),           # ragged: mode 4 pooled alone
+    ((2, 3, 4, 2, 3, 2, 2), (3, 2), 3, None),
+    ((2, 3, 2, 3), (2, 3), 2, ((0, 3), (1, 2))),     # custom tree: opposite modes
+    ((4,), (5,), 2, None),                           # order 1
+]
+
+
+def _model(shape, ranks, pool, tree, device, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return HTFactorization(shape, ranks, pool, tree, init_std=1.0, dtype=torch.float64, generator=gen).to(device)
+
+
+def test_default_tree():
+    assert default_tree(4, 2) == ((0, 1), (2, 3))
+    assert default_tree(5, 2) == (((0, 1), (2, 3)), ((4,),))
+    assert default_tree(7, 3) == ((0, 1, 2), (3, 4, 5), (6,))
+
+
+@pytest.mark.parametrize("shape,ranks,pool,tree", CASES, ids=str)
+def test_forward_matches_definition(device, shape, ranks, pool, tree):
+    m = _model(shape, ranks, pool, tree, device)
+    gen = torch.Generator().manual_seed(1)
+    idx = torch.stack([torch.randint(0, d, (37,), generator=gen) for d in shape], 1).to(device)
+    leaves = [u.detach().clone().requires_grad_() for u in m.leaves]
+    maps = {k: v.detach().clone().requires_grad_() for k, v in m.node_maps().items()}
+    root = m.root.detach().clone().requires_grad_()
+    expected = ref.ht_eval(m.tree, leaves, maps, root, idx)
+    out = m(idx)
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-12)
+    g = torch.randn(out.shape, dtype=out.dtype, generator=gen).to(device)
+    out.backward(g)
+    expected.backward(g)
+    for u, v in zip(m.leaves, leaves):
+        torch.testing.assert_close(u.grad, v.grad, rtol=1e-10, atol=1e-12)
+    for node, w in maps.items():
+        l = next(l for l, nodes in enumerate(m.mode_tree.levels) if node in nodes)
+        k = m.mode_tree.levels[l].index(node)
+        torch.testing.assert_close(m.maps[l].grad[k], w.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(m.root.grad, root.grad, rtol=1e-10, atol=1e-12)
+    # tensor() agrees with entry-wise evaluation and with the reference's full tensor.
+    full = m.tensor()
+    torch.testing.assert_close(full[tuple(idx.T)], out.detach(), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(full, ref.ht_full(m.tree, list(m.leaves), m.node_maps(), m.root),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_float32_large_batch_cpu():
+    m = HTFactorization([8] * 16, 16, init_std=0.5, generator=torch.Generator().manual_seed(0))
+    idx = torch.randint(0, 8, (3000, 16), generator=torch.Generator().manual_seed(1))
+    leaves = [u.detach().double() for u in m.leaves]
+    expected = ref.ht_eval(m.tree, leaves, {k: v.detach().double() for k, v in m.node_maps().items()},
+                           m.root.detach().double(), idx)
+    torch.testing.assert_close(m(idx).double(), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+
+
+def test_gradcheck_ops(device):
+    gen = torch.Generator().manual_seed(0)
+    leaves = [torch.randn(d, 4, generator=gen, dtype=torch.float64).to(device).requires_grad_() for d in (3, 2, 4, 3, 2)]
+    idx = torch.stack([torch.randint(0, u.shape[0], (9,), generator=gen) for u in leaves], 1).to(device)
+    modes, offsets = [3, 1, 0, 4, 2], [0, 2, 3, 5]
+    assert torch.autograd.gradcheck(lambda *ls: ht_leaf_pool(list(ls), idx, modes, offsets), leaves)
+    a = torch.randn(6, 5, 3, generator=gen, dtype=torch.float64).to(device).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: ht_pool(x, [0, 3, 4, 6]), (a,))
+    # A zero child must give the exact product of the others, not NaN (no division).
+    z = a.detach().clone()
+    z[0] = 0
+    z.requires_grad_()
+    ht_pool(z, [0, 3, 4, 6]).sum().backward()
+    torch.testing.assert_close(z.grad[0], (z[1] * z[2]).detach())
+
+
+def test_gradcheck_model(device):
+    m = _model((2, 3, 2, 2, 3), (2, 3, 2), 2, None, device)
+    idx = torch.tensor([[0, 1, 1, 0, 2], [1, 2, 0, 1, 0], [1, 0, 1, 1, 1]], device=device)
+    names = [n for n, _ in m.named_parameters()]
+
+    def f(*ps):
+        return torch.func.functional_call(m, dict(zip(names, ps)), (idx,))
+
+    assert torch.autograd.gradcheck(f, [p.detach().clone().requires_grad_() for p in m.parameters()])
+
+
+def test_opcheck(device):
+    gen = torch.Generator().manual_seed(0)
+    leaves = [torch.randn(d, 4, generator=gen).to(device).requires_grad_() for d in (3, 2, 4)]
+    idx = torch.stack([torch.randint(0, u.shape[0], (6,), generator=gen) for u in leaves], 1).to(device)
+    torch.library.opcheck(torch.ops.rankcore.ht_leaf_pool.default, (leaves, idx, [0, 1, 2], [0, 2, 3]))
+    a = torch.randn(4, 6, 3, generator=gen).to(device).requires_grad_()
+    torch.library.opcheck(torch.ops.rankcore.ht_pool.default, (a, [0, 2, 4]))
+
+
+def test_local_component_norms_from_definition():
+    m = _model((2, 3, 2, 2), (3, 2), 2, None, "cpu")
+    norms = m.local_component_norms()
+    assert [tuple(n.shape) for n in norms] == [(2, 3), (1, 2)]
+    u, w, root = m.leaves, m.maps[0], m.root
+    # Node (0, 1), component r: ||U_0[:, r]|| ||U_1[:, r]|| ||row r of W_(0,1)||.
+    for r in range(3):
+        want = u[0][:, r].norm() * u[1][:, r].norm() * w[0][r].norm()
+        torch.testing.assert_close(norms[0][0, r], want.detach())
+    # Root, component r: ||W_(0,1)[:, r]|| ||W_(2,3)[:, r]|| |w[r]|.
+    for r in range(2):
+        want = w[0][:, r].norm() * w[1][:, r].norm() * root[r].abs()
+        torch.testing.assert_close(norms[1][0, r], want.detach())
+
+
+def _outer(*vs):
+    out = vs[0]
+    for v in vs[1:]:
+        out = out.unsqueeze(-1) * v
+    return out
+
+
+def test_hierarchical_ranks_known_tensors():
+    gen = torch.Generator().manual_seed(0)
+    tree = ((0, 1), (2, 3))
+    # W = A(i0, i1) B(i2, i3), rank A = 3, rank B = 2: [[W]]_{0,1} has rank 1, the leaves rank(A), rank(B).
+    a = torch.randn(4, 3, generator=gen, dtype=torch.float64) @ torch.randn(3, 5, generator=gen, dtype=torch.float64)
+    b = torch.randn(4, 2, generator=gen, dtype=torch.float64) @ torch.randn(2, 6, generator=gen, dtype=torch.float64)
+    w = a[:, :, None, None] * b[None, None]
+    assert hierarchical_ranks(w, tree) == {(0,): 3, (1,): 3, (2,): 2, (3,): 2, (0, 1): 1, (2, 3): 1}
+    # A sum of 2 generic rank-one tensors: rank 2 at every node.
+    w2 = sum(_outer(*[torch.randn(d, generator=gen, dtype=torch.float64) for d in (4, 5, 4, 6)]) for _ in range(2))
+    assert set(hierarchical_ranks(w2, tree).values()) == {2}
+    eff = hierarchical_effective_ranks(w, tree)
+    assert abs(eff[(0, 1)] - 1.0) < 1e-9 and 1.0 < eff[(0,)] <= 3.0
+
+
+@pytest.mark.parametrize("shape,ranks,pool,tree", CASES[:4], ids=str)
+def test_factorized_ranks_match_full_tensor(shape, ranks, pool, tree):
+    m = _model(shape, ranks, pool, tree, "cpu", seed=3)
+    full = m.tensor()
+    assert ht_hierarchical_ranks(m) == hierarchical_ranks(full, m.mode_tree)
+    for k, v in ht_effective_ranks(m).items():
+        assert abs(v - hierarchical_effective_ranks(full, m.mode_tree)[k]) < 1e-6
+
+
+def test_factorized_ranks_low_width_and_large_order():
+    # Widths (1, 1) bound every matricization rank by 1; zeroing one root entry of width 2 drops the
+    # root's children to rank 1 while the leaves keep rank 2.
+    m = _model((3, 3, 3, 3), (2, 2), 2, None, "cpu")
+    with torch.no_grad():
+        m.root[1] = 0
+    ranks = ht_hierarchical_ranks(m)
+    assert ranks[(0, 1)] == 1 and ranks[(2, 3)] == 1 and ranks[(0,)] == 2
+    assert ranks == hierarchical_ranks(m.tensor(), m.mode_tree)
+    # Order 64: no full tensor (2^64 entries); every rank is bounded by the widths.
+    big = HTFactorization([2] * 64, (2, 3, 3, 3, 3, 3), init_std=1.0, dtype=torch.float64)
+    r = ht_hierarchical_ranks(big)
+    assert len(r) == 64 + 62 and all(1 <= v <= 3 for v in r.values())
+    assert all(r[(n,)] == 2 for n in range(64))
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="exactly once"):
+        HTFactorization((2, 2, 2), 2, tree=((0, 1), (1, 2)))
+    with pytest.raises(ValueError, match="same depth"):
+        HTFactorization((2, 2, 2), 2, tree=((0, 1), 2))
+    with pytest.raises(ValueError, match="ranks must be 2"):
+        HTFactorization((2, 2, 2, 2), (2, 2, 2))
+    with pytest.raises(ValueError, match="pool_size"):
+        HTFactorization((2, 2, 2, 2), 2, pool_size=1)
+    with pytest.raises(TypeError):
+        HTFactorization((2, 2), 2, tree=((0, "a"),))
+    m = HTFactorization((2, 3), 2)
+    with pytest.raises(ValueError, match=r"\[B, 2\]"):
+        m(torch.zeros(3, 3, dtype=torch.long))
+    with pytest.raises(TypeError):
+        m(torch.zeros(3, 2))
+    with pytest.raises(IndexError, match=r"indices\[1, 1\] = 3 is out of range for leaves\[1\]"):
+        m(torch.tensor([[0, 0], [1, 3]]))
+    leaves = [torch.randn(2, 3), torch.randn(2, 3)]
+    idx = torch.zeros(4, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="appears twice"):
+        ht_leaf_pool(leaves, idx, [0, 0], [0, 2])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        ht_leaf_pool(leaves, idx, [0, 1], [0, 0, 2])
+    with pytest.raises(ValueError, match="offsets\\[-1\\]"):
+        ht_pool(torch.randn(3, 4, 2), [0, 2])
+    with pytest.raises(ValueError, match="R = 3"):
+        ht_leaf_pool([torch.randn(2, 3), torch.randn(2, 4)], idx, [0, 1], [0, 2])
+    with pytest.raises(TypeError, match="float32 or float64"):
+        ht_pool(torch.ones(2, 2, 2, dtype=torch.long), [0, 2])
+    with pytest.raises(TypeError):
+        ht_leaf_pool(torch.randn(2, 3), idx, [0, 1], [0, 2])
