@@ -77,22 +77,10 @@ void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int3
 
 int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
 
-// Exact 1-WIS: repeatedly remove the edge with the largest (min deg, max deg), smallest id on ties.
-//
-// A lazy heap over edges re-pushes an edge every time a degree at it drops before it reaches the top; at
-// hubs that is most of the work (70M stale pops for 5M removals). Instead every edge is filed under its
-// "high" endpoint h (larger (degree, vertex id)), in a per-vertex max-heap ordered by the other
-// endpoint's degree, then smallest id: all edges of one group share max deg = deg(h), so a hub losing
-// degree changes one group key, not deg(h) edge keys. A global monotone radix heap holds one key per
-// group, (low, high, id) of its top edge packed into a uint64, smaller = better. All keys are lazy and
-// optimistic (stored >= true, degrees only fall):
-//   * a group's top is re-validated before use: a stale low degree is refreshed in place; an edge whose
-//     high side changed (h dropped below the other endpoint) moves to the other endpoint's group, which
-//     gets a global entry with that edge's exact key;
-//   * a popped global entry that still equals its group's validated top key is the true maximum (every
-//     other edge's true key is at most its group's stored key, which is at most the popped one).
-// Pushed keys are always exact keys of some edge, hence never better than the last popped one: the
-// radix heap's monotonicity holds.
+// Exact 1-WIS by a lazy greedy over (min deg, max deg, smallest id). Degrees only fall, so a popped
+// entry whose stored key still matches the edge's current degrees is the maximum; a stale one goes
+// back with its current key. The key packs into one uint64 (ascending = better first) for a monotone
+// radix heap when the degree and id ranges fit, else a binary heap.
 void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
                    int64_t* out, std::atomic_ref<int64_t> progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
@@ -100,104 +88,34 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
   const int64_t max_deg = n > 0 ? *std::max_element(deg.begin(), deg.end()) : 0;
   const int deg_bits = bits_for(static_cast<uint64_t>(max_deg)), id_bits = bits_for(static_cast<uint64_t>(m));
-  if (2 * deg_bits + id_bits > 64 || m > INT32_MAX) {
+  if (2 * deg_bits + id_bits > 64) {
     degree_greedy_binary_heap(deg, eu, ev, num_remove, out, progress);
     return;
   }
-  // Global key, smaller = better: (max_deg - low), then (max_deg - high), then id.
+  // Packed min-key: smaller = better. (max_deg - low), then (max_deg - high), then id.
   auto packed = [&](int64_t id, int64_t low, int64_t high) {
     return (static_cast<uint64_t>(max_deg - low) << (deg_bits + id_bits)) |
            (static_cast<uint64_t>(max_deg - high) << id_bits) | static_cast<uint64_t>(id);
   };
-  // Group entries, larger = better: (stored low degree, then smallest id), with the other endpoint kept
-  // next to the key so that re-validating a top costs one random read (its degree), not three.
-  struct GroupEntry {
-    uint64_t key;
-    int32_t other;
-    bool operator<(const GroupEntry& o) const { return key < o.key; }
+  auto current = [&](int64_t id) {
+    const int64_t a = deg[eu[id]], b = deg[ev[id]];
+    return packed(id, std::min(a, b), std::max(a, b));
   };
-  auto entry = [](int64_t low, int64_t id, int64_t y) {
-    return GroupEntry{(static_cast<uint64_t>(low) << 32) | (0xffffffffULL - static_cast<uint64_t>(id)),
-                      static_cast<int32_t>(y)};
-  };
-  auto entry_low = [](const GroupEntry& e) { return static_cast<int64_t>(e.key >> 32); };
-  auto entry_id = [](const GroupEntry& e) { return static_cast<int64_t>(0xffffffffULL - (e.key & 0xffffffffULL)); };
-  auto is_high = [&](int64_t h, int64_t y) { return deg[h] != deg[y] ? deg[h] > deg[y] : h > y; };
-
-  // Groups live in one flat array: a group only ever holds edges at its own vertex, so the vertex's
-  // initial degree is its capacity (no per-vertex allocations, one indirection less per access).
-  std::vector<int64_t> group_start(n + 1, 0);
-  for (int64_t h = 0; h < n; ++h) group_start[h + 1] = group_start[h] + deg[h];
-  std::vector<int32_t> group_size(n, 0);
-  std::vector<GroupEntry> flat(static_cast<size_t>(group_start[n]));
-  auto begin_of = [&](int64_t h) { return flat.data() + group_start[h]; };
-  for (int64_t id = 0; id < m; ++id) {
-    const bool u_high = is_high(eu[id], ev[id]);
-    const int64_t h = u_high ? eu[id] : ev[id], y = u_high ? ev[id] : eu[id];
-    begin_of(h)[group_size[h]++] = entry(deg[y], id, y);
-  }
-  for (int64_t h = 0; h < n; ++h) std::make_heap(begin_of(h), begin_of(h) + group_size[h]);
-
   cpu::RadixHeap heap;
-  std::vector<uint64_t> live_key(n, UINT64_MAX);  // the key of h's newest global entry still in the heap
-  auto push_group = [&](int64_t h, uint64_t key) {
-    if (live_key[h] != key) {
-      heap.push(key, static_cast<int32_t>(h));
-      live_key[h] = key;
-    }
-  };
-  // Makes h's top entry exact (see above); false when the group is empty.
-  auto validate_top = [&](int64_t h) {
-    GroupEntry* const g = begin_of(h);
-    while (group_size[h] > 0) {
-      const GroupEntry top = g[0];
-      const int64_t id = entry_id(top), y = top.other;
-      if (!is_high(h, y)) {  // y is the high side now: the edge moves to y's group
-        std::pop_heap(g, g + group_size[h]--);
-        GroupEntry* const gy = begin_of(y);
-        gy[group_size[y]++] = entry(deg[h], id, h);
-        std::push_heap(gy, gy + group_size[y]);
-        push_group(y, packed(id, deg[h], deg[y]));
-        continue;
-      }
-      if (entry_low(top) != deg[y]) {  // y lost degree since this entry was made
-        std::pop_heap(g, g + group_size[h]);
-        g[group_size[h] - 1] = entry(deg[y], id, y);
-        std::push_heap(g, g + group_size[h]);
-        continue;
-      }
-      return true;
-    }
-    return false;
-  };
-  auto top_key = [&](int64_t h) {
-    const GroupEntry& top = begin_of(h)[0];
-    return packed(entry_id(top), entry_low(top), deg[h]);
-  };
-  for (int64_t h = 0; h < n; ++h) {
-    if (group_size[h] > 0) push_group(h, top_key(h));  // initial entries are exact
-  }
+  for (int64_t id = 0; id < m; ++id) heap.push(current(id), static_cast<int32_t>(id));
 
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
-      const auto [stored, h32] = heap.pop();
-      const int64_t h = h32;
-      if (live_key[h] == stored) live_key[h] = UINT64_MAX;
-      if (!validate_top(h)) continue;
-      const uint64_t now = top_key(h);
-      if (now != stored) {
-        push_group(h, now);  // stale: h or its top's other endpoint lost degree
-        continue;
+      const auto [stored, id] = heap.pop();
+      const uint64_t now = current(id);
+      if (now == stored) {
+        --deg[eu[id]];
+        --deg[ev[id]];
+        out[2 * step] = eu[id];
+        out[2 * step + 1] = ev[id];
+        break;
       }
-      GroupEntry* const g = begin_of(h);
-      const int64_t id = entry_id(g[0]), y = g[0].other;
-      std::pop_heap(g, g + group_size[h]--);
-      --deg[h];
-      --deg[y];
-      out[2 * step] = eu[id];
-      out[2 * step + 1] = ev[id];
-      if (validate_top(h)) push_group(h, top_key(h));
-      break;
+      heap.push(now, id);  // stale: a degree dropped since it was pushed (now > stored: monotone)
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }
