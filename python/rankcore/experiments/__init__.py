@@ -6,4 +6,5 @@ Run them with ``rankcore experiment NAME [--out DIR] [--quick]``.
 EXPERIMENTS = {
     "incremental-rank": "rankcore.experiments.incremental_rank",
     "natural-data-rank": "rankcore.experiments.natural_data_rank",
+    "walk-index-validation": "rankcore.experiments.walk_index_validation",
 }
