@@ -32,31 +32,32 @@ def test_sparsify_builtin_graph_is_the_main_job():
     assert f"of communities: {before} -> {after}" in out
 
 
-@pytest.mark.parametrize("method", ["wis", "random", "spectral", "local_degree"])
-def test_sparsify_writes_every_format(tmp_path, method):
+# every method and every output format once (a subprocess each costs seconds)
+@pytest.mark.parametrize("method, suffix", [("wis", ".pt"), ("random", ".txt"), ("spectral", ".csv"),
+                                            ("local_degree", ".npz")])
+def test_sparsify_writes_every_format(tmp_path, method, suffix):
     g = karate_club()
     pytest.importorskip("scipy")
     edges = tmp_path / "g.txt"
     edges.write_text("\n".join(f"{u} {v}" for u, v in g.edge_index.t().tolist()) + "\n")
     expected = rankcore.sparsify(g.edge_index, 34, method, num_remove=10, seed=4, depth=3)
-    for suffix in (".pt", ".txt", ".csv", ".npz"):
-        out = tmp_path / f"out{suffix}"
-        result = run_cli("sparsify", str(edges), "--method", method, "--num-remove", "10", "--seed", "4",
-                         "--depth", "3", "-o", str(out))
-        assert result.returncode == 0, result.stderr
-        if suffix == ".pt":
-            saved = torch.load(out, weights_only=False)
-            assert torch.equal(saved["edge_index"], expected.edge_index)
-            assert torch.equal(saved["removed"], expected.removed)
-        elif suffix == ".npz":
-            import scipy.sparse
+    out = tmp_path / f"out{suffix}"
+    result = run_cli("sparsify", str(edges), "--method", method, "--num-remove", "10", "--seed", "4",
+                     "--depth", "3", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    if suffix == ".pt":
+        saved = torch.load(out, weights_only=False)
+        assert torch.equal(saved["edge_index"], expected.edge_index)
+        assert torch.equal(saved["removed"], expected.removed)
+    elif suffix == ".npz":
+        import scipy.sparse
 
-            mat = scipy.sparse.load_npz(out).tocoo()
-            assert sorted(zip(mat.row.tolist(), mat.col.tolist())) == sorted(map(tuple, expected.edge_index.t().tolist()))
-        else:
-            sep = "," if suffix == ".csv" else " "
-            lines = [ln for ln in out.read_text().splitlines() if not ln.startswith("#")]
-            assert lines == [f"{u}{sep}{v}" for u, v in expected.edge_index.t().tolist()]
+        mat = scipy.sparse.load_npz(out).tocoo()
+        assert sorted(zip(mat.row.tolist(), mat.col.tolist())) == sorted(map(tuple, expected.edge_index.t().tolist()))
+    else:
+        sep = "," if suffix == ".csv" else " "
+        lines = [ln for ln in out.read_text().splitlines() if not ln.startswith("#")]
+        assert lines == [f"{u}{sep}{v}" for u, v in expected.edge_index.t().tolist()]
 
 
 def test_sparsify_pyg_data_round_trip(tmp_path):
@@ -100,7 +101,7 @@ def test_walk_index_validation_command(tmp_path):
     assert (tmp_path / "walk_index_validation.json").exists() and (tmp_path / "walk_index_validation.png").exists()
 
 
-@pytest.mark.parametrize("args, message", [
+ERRORS = [
     (["sparsify", "missing.txt"], "no such graph file or built-in graph"),
     (["sparsify", "{tmp}/g.xyz"], "unknown graph format"),
     (["sparsify", "{tmp}/bad.txt"], "vertex ids must be integers"),
@@ -123,15 +124,38 @@ def test_walk_index_validation_command(tmp_path):
     (["evaluate", "--dataset", "nope"], "unknown dataset"),
     (["experiment", "nope"], "invalid choice"),
     ([], "required"),
-])
-def test_errors_are_one_line(tmp_path, args, message):
+]
+# these go through a real subprocess; the rest call rankcore.cli.main in-process (same code path,
+# without paying an interpreter start per case)
+SUBPROCESS = {0, 5, 7, 11, 14}
+
+
+def _error_files(tmp_path):
     (tmp_path / "g.xyz").write_text("0 1\n")
     (tmp_path / "bad.txt").write_text("0 x\n")
     (tmp_path / "directed.txt").write_text("0 1\n1 2\n2 1\n")
     (tmp_path / "broken.pt").write_bytes(b"not a torch file")
-    result = run_cli(*[a.format(tmp=tmp_path) for a in args])
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    err_lines = result.stderr.strip().splitlines()
-    assert len(err_lines) == 1, result.stderr
+
+
+@pytest.mark.parametrize("case", range(len(ERRORS)))
+def test_errors_are_one_line(tmp_path, capsys, monkeypatch, case):
+    args, message = ERRORS[case]
+    _error_files(tmp_path)
+    args = [a.format(tmp=tmp_path) for a in args]
+    if case in SUBPROCESS:
+        result = run_cli(*args)
+        code, stderr = result.returncode, result.stderr
+    else:
+        from rankcore import cli
+
+        monkeypatch.setattr(sys, "argv", ["rankcore", *args])
+        try:
+            code = cli.main(args)
+        except SystemExit as exit_:  # argparse usage errors exit through SystemExit
+            code = exit_.code
+        stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    err_lines = stderr.strip().splitlines()
+    assert len(err_lines) == 1, stderr
     assert re.search(message, err_lines[0]), err_lines[0]
