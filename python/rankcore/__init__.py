@@ -1,7 +1,8 @@
 """rankcore: walk counting, walk index and Walk Index Sparsification for GNNs, and tensor factorizations
 with their implicit low-rank bias, as fast PyTorch custom ops (C++ / CUDA).
 
-Graph API (see DESIGN section 2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, and the
+Graph API (see DESIGN section 2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, :func:`wis`,
+:func:`sparsify` (every sparsifier), :mod:`rankcore.pyg` (torch_geometric transforms, loaded lazily), and the
 :class:`Graph` container that validates and normalises every accepted graph format once.
 
 Tensor API (DESIGN section 3): :func:`cp_eval` (the fused CP evaluation op) and :mod:`rankcore.tensor`
@@ -13,11 +14,20 @@ import torch  # noqa: F401  (must load before the native library, which links ag
 from . import _C
 from . import ops  # noqa: F401  (registers fake implementations)
 from .graph import (Graph, SparsifyResult, boundary, closed_walk_counts, count_walks, edge_common_neighbors,
-                    singleton_scores, walk_index, wis)
+                    singleton_scores, sparsify, walk_index, wis)
 from .ops import cp_eval
 from . import tensor
 
 __version__ = _C.version()
+
+
+def __getattr__(name):
+    # rankcore.pyg imports torch_geometric: load it on first use so the core needs no PyG.
+    if name == "pyg":
+        import importlib
+
+        return importlib.import_module(".pyg", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_info() -> dict:
@@ -32,4 +42,4 @@ def build_info() -> dict:
 
 
 __all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "closed_walk_counts", "count_walks", "cp_eval",
-           "edge_common_neighbors", "singleton_scores", "tensor", "walk_index", "wis", "__version__"]
+           "edge_common_neighbors", "singleton_scores", "sparsify", "tensor", "walk_index", "wis", "__version__"]

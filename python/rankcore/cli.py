@@ -1,10 +1,15 @@
 """The ``rankcore`` command.
 
+    rankcore sparsify [GRAPH] [--method wis|random|spectral|local_degree] [--depth L] [--ratio R | --num-remove N]
+                      [--seed S] [-o OUT.pt|.txt|.csv|.npz]
+    rankcore evaluate [--dataset cora] [--methods wis,random,spectral] [--models gcn,gin] [--seeds 3] [--out DIR]
     rankcore walk-index [GRAPH] [--partition FILE] [--depth L ...] [--target T]
-    rankcore experiment incremental-rank|natural-data-rank [--out DIR] [--quick]
+    rankcore experiment incremental-rank|natural-data-rank|walk-index-validation [--out DIR] [--quick]
 
-GRAPH is a built-in name (default ``karate``), an edge list (.txt / .csv, "u v" per line, ``#``
-comments), a scipy sparse ``.npz`` or a ``.pt`` file holding an edge_index tensor or a PyG ``Data``.
+GRAPH is a built-in name (default ``karate``), a dataset name of ``rankcore.datasets.load`` (cora,
+citeseer, sbm, power-law; needs torch_geometric; ``--root`` or ``$RANKCORE_DATA`` for the files), an
+edge list (.txt / .csv, "u v" per line, ``#`` comments), a scipy sparse ``.npz`` or a ``.pt`` file
+holding an edge_index tensor or a PyG ``Data``.
 Every error is one line on stderr and a non-zero exit status, never a traceback.
 """
 
@@ -22,7 +27,7 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-def load_graph(spec: str | None):
+def load_graph(spec: str | None, root: str | None = None):
     """GRAPH argument -> (name, edge_index or graph object, num_nodes or None, default partition or None)."""
     from . import datasets
 
@@ -30,9 +35,11 @@ def load_graph(spec: str | None):
         g = datasets.BUILTIN[spec or "karate"]()
         return g.name, g.edge_index, g.num_nodes, g.communities
     path = Path(spec)
+    if not path.exists() and datasets._canonical(spec) in datasets.NAMES:
+        return spec, _load_dataset(spec, root), None, None
     if not path.exists():
-        known = ", ".join(sorted(datasets.BUILTIN))
-        raise CliError(f"no such graph file or built-in graph: {spec!r} (built-ins: {known})")
+        known = ", ".join(sorted(set(datasets.BUILTIN) | set(datasets.NAMES)))
+        raise CliError(f"no such graph file or built-in graph: {spec!r} (built-ins and datasets: {known})")
     suffix = path.suffix.lower()
     try:
         if suffix in (".txt", ".csv", ".tsv", ".edges", ".el"):
@@ -49,6 +56,17 @@ def load_graph(spec: str | None):
     except Exception as err:  # unreadable file: report it, no traceback
         raise CliError(f"could not read {spec}: {err}") from None
     raise CliError(f"unknown graph format {suffix!r} for {spec} (expected .txt/.csv edge list, .npz or .pt)")
+
+
+def _load_dataset(name: str, root: str | None):
+    from . import datasets
+
+    try:
+        return datasets.load(name, root)
+    except RuntimeError as err:  # torch_geometric missing
+        raise CliError(str(err)) from None
+    except (OSError, ImportError) as err:  # no files, no network, unreadable cache
+        raise CliError(f"could not load dataset {name!r}: {err}") from None
 
 
 def _read_edge_list(path: Path) -> torch.Tensor:
@@ -97,7 +115,7 @@ def cmd_walk_index(args) -> int:
 
     if any(d < 1 for d in args.depth):
         raise CliError(f"--depth values must be >= 1, got {args.depth}")
-    name, graph_input, num_nodes, default_part = load_graph(args.graph)
+    name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
     t0 = time.perf_counter()
     graph = rankcore.Graph.from_input(graph_input, num_nodes, require_undirected=True,
                                       symmetrize=args.symmetrize)
@@ -129,6 +147,171 @@ def cmd_walk_index(args) -> int:
     return 0
 
 
+def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
+    """Writes the sparsified graph in the format the suffix names."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".pt", ".txt", ".csv", ".npz"):
+        raise CliError(f"unknown output format {suffix!r} for {path} (expected .pt, .txt, .csv or .npz)")
+    if not out.parent.exists():
+        raise CliError(f"output folder {out.parent} does not exist")
+    kept = result.edge_index.cpu()
+    try:
+        if suffix == ".pt":
+            if hasattr(graph_input, "edge_index") and not isinstance(graph_input, torch.Tensor) \
+                    and hasattr(graph_input, "is_edge_attr"):
+                from .pyg import apply_keep_mask  # a PyG Data in, a PyG Data out (edge attributes aligned)
+
+                torch.save(apply_keep_mask(graph_input, result.keep_mask), out)
+            else:
+                torch.save({"edge_index": kept, "num_nodes": num_nodes, "removed": result.removed.cpu(),
+                            "keep_mask": result.keep_mask.cpu(), **meta}, out)
+        elif suffix == ".npz":
+            import numpy as np
+            import scipy.sparse
+
+            ones = np.ones(kept.shape[1], dtype=np.int8)
+            scipy.sparse.save_npz(out, scipy.sparse.coo_matrix((ones, (kept[0].numpy(), kept[1].numpy())),
+                                                               shape=(num_nodes, num_nodes)).tocsr())
+        else:
+            sep = "," if suffix == ".csv" else " "
+            lines = [f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept"]
+            lines += [f"{u}{sep}{v}" for u, v in kept.t().tolist()]
+            out.write_text("\n".join(lines) + "\n")
+    except OSError as err:
+        raise CliError(f"could not write {path}: {err.strerror or err}") from None
+
+
+def cmd_sparsify(args) -> int:
+    import rankcore
+
+    if args.depth < 2:
+        raise CliError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {args.depth}")
+    ratio = args.ratio if args.num_remove is None and args.ratio is not None else None
+    if args.num_remove is None and args.ratio is None:
+        ratio = 0.5
+    if args.output:  # fail on a bad output path before the work, not after
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in (".pt", ".txt", ".csv", ".npz"):
+            raise CliError(f"unknown output format {suffix!r} for {args.output} (expected .pt, .txt, .csv or .npz)")
+    name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
+    graph = rankcore.Graph.from_input(graph_input, num_nodes, require_undirected=True, symmetrize=args.symmetrize)
+    n, m = graph.num_nodes, graph.num_edges // 2
+    from .graph.sparsify import _num_remove
+
+    k = _num_remove(m, ratio, args.num_remove)
+    progress = args.progress if args.progress is not None else (args.method == "wis" and k >= 20000)
+    what = f"{args.method}" + (f" (depth {args.depth}: {args.depth - 1}-WIS)" if args.method == "wis" else "")
+    print(f"{name}: {n} vertices, {m} undirected edges; sparsifying with {what}, removing {k} edges")
+    columns = getattr(graph_input, "edge_index", graph_input)
+    t0 = time.perf_counter()
+    result = rankcore.sparsify(graph_input if isinstance(columns, torch.Tensor) else graph, n, args.method,
+                               num_remove=k, seed=args.seed, depth=args.depth, symmetrize=args.symmetrize,
+                               progress=progress or None)
+    elapsed = time.perf_counter() - t0
+    after = rankcore.Graph.from_input(result.edge_index, n, symmetrize=args.symmetrize)
+    print(f"edges: {m} -> {after.num_edges // 2} undirected ({result.keep_mask.numel()} -> "
+          f"{int(result.keep_mask.sum())} edge_index columns); {elapsed:.3f} s")
+    # Walk-index statistics at the sparsifier's depth: what WIS tries to preserve.
+    depth = args.depth
+    s_before = rankcore.singleton_scores(graph, n, depth).double()
+    s_after = rankcore.singleton_scores(after, n, depth).double()
+    print(f"singleton walk index s_t = WI_(L-1),t({{t}}), L={depth}: mean {s_before.mean():.2f} -> "
+          f"{s_after.mean():.2f}, min {int(s_before.min())} -> {int(s_after.min())}, "
+          f"isolated vertices {int((graph.degree() == 0).sum())} -> {int((after.degree() == 0).sum())}")
+    parts, labels = [], []
+    if default_part is not None:
+        parts.append(default_part)
+        labels.append("communities")
+    parts.append(torch.arange(n) < n // 2)
+    labels.append("first half of the ids")
+    masks = torch.stack(parts)
+    wi_before = rankcore.walk_index(graph, n, masks, depth).tolist()
+    wi_after = rankcore.walk_index(after, n, masks, depth).tolist()
+    for label, b, a in zip(labels, wi_before, wi_after):
+        print(f"walk index (L={depth}, graph prediction) of {label}: {b} -> {a}")
+    if args.output:
+        meta = {"method": args.method, "depth": args.depth, "seed": args.seed, "num_remove": k}
+        _write_result(args.output, graph_input, result, n, meta)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _add_sparsify_parser(sub) -> None:
+    from .graph.sparsify import METHODS
+
+    sp = sub.add_parser("sparsify", help="remove edges with WIS or a baseline sparsifier and write the result")
+    sp.add_argument("graph", nargs="?", default=None, help="built-in name (default karate), dataset name or a file")
+    sp.add_argument("--method", choices=METHODS, default="wis")
+    sp.add_argument("--depth", type=int, default=2, help="GNN depth L for wis ((L-1)-WIS; default 2 = 1-WIS)")
+    amount = sp.add_mutually_exclusive_group()
+    amount.add_argument("--ratio", type=float, default=None, help="fraction of undirected edges to remove (default 0.5)")
+    amount.add_argument("--num-remove", type=int, default=None, help="number of undirected edges to remove")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
+    sp.add_argument("-o", "--output", default=None, help="write the result (.pt, .txt/.csv edge list, .npz)")
+    sp.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
+    sp.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
+    bar = sp.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="show a progress bar (default: on for WIS runs removing >= 20000 edges)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    sp.set_defaults(func=cmd_sparsify)
+
+
+def cmd_evaluate(args) -> int:
+    from .experiments import sparsification
+
+    def split(text):
+        return [t for t in (part.strip() for part in text.split(",")) if t]
+
+    try:
+        ratios = [float(r) for r in split(args.ratios)]
+    except ValueError:
+        raise CliError(f"--ratios must be comma-separated numbers in [0, 1), got {args.ratios!r}") from None
+    if args.seeds < 1:
+        raise CliError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.epochs < 1:
+        raise CliError(f"--epochs must be >= 1, got {args.epochs}")
+    methods = split(args.methods)
+    for spec in methods:
+        sparsification.parse_method(spec)  # ValueError before loading anything
+    models = split(args.models)
+    for model in models:
+        if model not in sparsification.MODELS:
+            raise CliError(f"unknown model {model!r}; expected one of {', '.join(sparsification.MODELS)}")
+    from . import datasets
+
+    data = _load_dataset(args.dataset, args.root)
+    report = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        out = sparsification.run(args.dataset, methods, ratios, models, args.seeds, out_dir=args.out,
+                                 wis_depth=args.wis_depth, epochs=args.epochs, threads=args.threads, data=data,
+                                 progress=report, name=f"sparsification_{datasets._canonical(args.dataset)}")
+    except RuntimeError as err:  # matplotlib missing: the JSON and table were written
+        raise CliError(str(err)) from None
+    print(out["table"])
+    print(f"({out['total_seconds']:.1f} s, {out['threads']} thread(s)); wrote {out['png']} and .json/.md next to it")
+    return 0
+
+
+def _add_evaluate_parser(sub) -> None:
+    ev = sub.add_parser("evaluate", help="train GNNs on sparsified graphs: accuracy vs %% of edges removed")
+    ev.add_argument("--dataset", default="cora", help="cora, citeseer, karate, sbm, power-law (default cora)")
+    ev.add_argument("--methods", default="wis,random,spectral", help="comma-separated (wis, wis:L, random, "
+                    "spectral, local_degree)")
+    ev.add_argument("--ratios", default=",".join(f"{r:.1f}" for r in (i / 10 for i in range(10))),
+                    help="comma-separated fractions removed (default 0,0.1,...,0.9)")
+    ev.add_argument("--models", default="gcn,gin", help="comma-separated: gcn, gin (default both)")
+    ev.add_argument("--seeds", type=int, default=3, help="runs per point (split + init seeds 0..S-1)")
+    ev.add_argument("--epochs", type=int, default=200)
+    ev.add_argument("--wis-depth", type=int, default=2, help="L of the (L-1)-WIS used for 'wis' (default 2: 1-WIS)")
+    ev.add_argument("--threads", type=int, default=1, help="torch threads (default 1: small graphs train faster)")
+    ev.add_argument("--root", default=None, help="dataset folder (default $RANKCORE_DATA)")
+    ev.add_argument("--out", default="experiments_out", help="output folder (default experiments_out)")
+    ev.add_argument("--quiet", action="store_true", help="no per-run lines on stderr")
+    ev.set_defaults(func=cmd_evaluate)
+
+
 def cmd_experiment(args) -> int:
     """Runs one experiment of rankcore.experiments (JSON + PNG into --out)."""
     import importlib
@@ -147,7 +330,7 @@ def cmd_experiment(args) -> int:
 def _add_experiment_parser(sub) -> None:
     from .experiments import EXPERIMENTS
 
-    ex = sub.add_parser("experiment", help="run a tensor-factorization experiment (writes JSON + PNG)")
+    ex = sub.add_parser("experiment", help="run an experiment of rankcore.experiments (writes JSON + PNG)")
     ex.add_argument("name", choices=sorted(EXPERIMENTS))
     ex.add_argument("--out", default="experiments_out", help="output folder (default experiments_out)")
     ex.add_argument("--quick", action="store_true", help="smaller, faster configuration")
@@ -155,8 +338,15 @@ def _add_experiment_parser(sub) -> None:
     ex.set_defaults(func=cmd_experiment)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rankcore", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="rankcore", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     wi = sub.add_parser("walk-index", help="print walk indices of partitions of a graph")
     wi.add_argument("graph", nargs="?", default=None, help="built-in name (default karate) or a file")
@@ -164,7 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     wi.add_argument("--depth", type=int, nargs="+", default=[1, 2, 3, 4], help="GNN depths L (default 1 2 3 4)")
     wi.add_argument("--target", type=int, default=None, help="vertex for vertex prediction (default: graph prediction)")
     wi.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
+    wi.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
     wi.set_defaults(func=cmd_walk_index)
+    _add_sparsify_parser(sub)
+    _add_evaluate_parser(sub)
     _add_experiment_parser(sub)
     return parser
 

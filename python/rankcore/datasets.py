@@ -1,4 +1,4 @@
-"""Built-in graphs that need no download.
+"""Built-in graphs that need no download, and `load` for every dataset the experiments use.
 
 ``karate_club()`` is Zachary's karate club (34 members, 78 friendships; W. W. Zachary, 1977), the
 graph the quick start runs on. Its ``club`` mask marks the members who stayed with Mr. Hi (vertex 0)
@@ -67,3 +67,127 @@ def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed:
     relabel = torch.randperm(num_nodes, generator=gen)
     src, dst = relabel[ends[:num_edges]], relabel[ends[num_edges:]]
     return torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+
+
+def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.01, num_features: int = 16,
+              feature_noise: float = 1.0, seed: int = 0) -> dict:
+    """A seeded stochastic block model with class-informative features.
+
+    Vertices of block b are labelled b; an edge joins two vertices with probability ``p_in`` inside a
+    block and ``p_out`` across blocks. Features are the block's random centre (unit Gaussian, fixed per
+    block) plus N(0, feature_noise²) noise, so a GNN gains from averaging over same-block neighbours.
+    Returns a dict with ``edge_index`` ([2, 2E], both directions), ``x`` [n, F] float32, ``y`` [n] int64.
+    """
+    sizes = [int(s) for s in block_sizes]
+    if not sizes or any(s < 1 for s in sizes):
+        raise ValueError(f"block_sizes must be positive, got {block_sizes}")
+    for name, p in (("p_in", p_in), ("p_out", p_out)):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    n = int(y.numel())
+    iu = torch.triu_indices(n, n, offset=1)
+    prob = torch.where(y[iu[0]] == y[iu[1]], p_in, p_out)
+    chosen = torch.rand(prob.numel(), generator=gen, dtype=torch.float64) < prob
+    u, v = iu[0][chosen], iu[1][chosen]
+    centres = torch.randn(len(sizes), num_features, generator=gen)
+    x = centres[y] + feature_noise * torch.randn(n, num_features, generator=gen)
+    return {"edge_index": torch.stack([torch.cat([u, v]), torch.cat([v, u])]), "x": x, "y": y, "num_nodes": n}
+
+
+PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
+SYNTHETIC = ("karate", "power-law", "sbm")
+NAMES = tuple(PLANETOID) + SYNTHETIC
+
+
+def _canonical(name: str) -> str:
+    key = name.lower().replace("_", "-")
+    return {"karateclub": "karate", "karate-club": "karate", "powerlaw": "power-law"}.get(key, key)
+
+
+def _planetoid_root(name: str, root) -> str:
+    """A Planetoid root for ``name``: ``root`` itself when it holds processed files or nothing (download),
+    else a cached copy of its raw files.
+
+    A raw folder (such as the shared, read-only datasets) is copied to ``$RANKCORE_CACHE`` (default
+    ``~/.cache/rankcore``) keyed by its absolute path, so processing happens once per source.
+    """
+    import hashlib
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(root).expanduser()
+    raw = root / name / "raw"
+    if (root / name / "processed").exists():
+        return str(root)
+    if not raw.exists():
+        return str(root)  # no raw files: Planetoid downloads them into root
+    # Raw files only: process a cached copy, never write into the source folder (shared, maybe read-only).
+    cache = Path(os.environ.get("RANKCORE_CACHE", Path.home() / ".cache" / "rankcore"))
+    digest = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
+    target = cache / "planetoid" / digest
+    if not (target / name / "raw").exists():
+        tmp = cache / "planetoid" / f"{digest}.tmp{os.getpid()}"
+        shutil.copytree(raw, tmp / name / "raw")
+        try:
+            os.replace(tmp, target)  # atomic: concurrent loaders never see a half copy
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
+    return str(target)
+
+
+def load(name: str, root=None, *, seed: int = 0, **kw):
+    """A graph as a torch_geometric ``Data`` (x, y, edge_index with both directions).
+
+    Names (case-insensitive): ``cora``, ``citeseer``, ``pubmed`` (PyG ``Planetoid``; root from ``root``
+    or ``$RANKCORE_DATA``; a read-only folder holding ``<Name>/raw`` such as ``../shared/datasets`` is
+    copied to a writable cache first, so it works offline), ``karate`` (Zachary's club: one-hot
+    features, label = the faction), and seeded synthetic graphs ``power-law`` (Chung–Lu; ``num_nodes``,
+    ``num_edges``, ``exponent``; labels = degree tercile, features = random + log-degree) and ``sbm``
+    (:func:`sbm_graph` keyword arguments).
+    """
+    import os
+
+    try:
+        from torch_geometric.data import Data
+    except ImportError:
+        raise RuntimeError("rankcore.datasets.load needs torch_geometric (pip install torch_geometric)") from None
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a str, got {type(name).__name__}")
+    key = _canonical(name)
+    if key in PLANETOID:
+        if kw:
+            raise TypeError(f"unexpected keyword argument(s) for {name}: {', '.join(sorted(kw))}")
+        from torch_geometric.datasets import Planetoid
+
+        root = root if root is not None else os.environ.get("RANKCORE_DATA")
+        if root is None:
+            root = os.path.join(os.path.expanduser("~"), ".cache", "rankcore", "data")
+            os.makedirs(root, exist_ok=True)
+        data = Planetoid(_planetoid_root(PLANETOID[key], root), PLANETOID[key])[0]
+        data.name = PLANETOID[key]
+        return data
+    if key == "karate":
+        g = karate_club()
+        return Data(x=torch.eye(34), y=g.communities.long(), edge_index=g.edge_index, num_nodes=34, name="karate")
+    if key == "power-law":
+        n = int(kw.pop("num_nodes", 1000))
+        m = int(kw.pop("num_edges", 4000))
+        exponent = float(kw.pop("exponent", 2.5))
+        if kw:
+            raise TypeError(f"unexpected keyword argument(s) for power-law: {', '.join(sorted(kw))}")
+        ei = power_law_graph(n, m, exponent, seed)
+        from .graph import Graph
+
+        ei = Graph.from_input(ei, n).edge_index()  # simple graph: no self-loops or duplicates
+        deg = torch.bincount(ei[0], minlength=n).double()
+        gen = torch.Generator().manual_seed(seed + 1)
+        x = torch.cat([torch.randn(n, 7, generator=gen), torch.log1p(deg)[:, None]], dim=1).float()
+        y = torch.bucketize(deg, torch.quantile(deg, torch.tensor([1 / 3, 2 / 3], dtype=torch.float64)))
+        return Data(x=x, y=y, edge_index=ei, num_nodes=n, name="power-law")
+    if key == "sbm":
+        g = sbm_graph(seed=seed, **kw)
+        return Data(x=g["x"], y=g["y"], edge_index=g["edge_index"], num_nodes=g["num_nodes"], name="sbm")
+    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(NAMES)}")

@@ -9,4 +9,5 @@ EXPERIMENTS = {
     "incremental-hierarchical-rank": "rankcore.experiments.incremental_hierarchical_rank",
     "locality": "rankcore.experiments.locality",
     "dmf-norms": "rankcore.experiments.dmf_norms",
+    "walk-index-validation": "rankcore.experiments.walk_index_validation",
 }

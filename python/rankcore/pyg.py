@@ -1,0 +1,121 @@
+"""torch_geometric transforms for every rankcore sparsifier.
+
+    from torch_geometric.transforms import Compose
+    from rankcore.pyg import WalkIndexSparsification
+    dataset.transform = Compose([WalkIndexSparsification(ratio=0.5, depth=2), ...])
+
+Each transform removes a fraction ``ratio`` (or ``num_remove``) of the undirected edges of ``data``
+with :func:`rankcore.sparsify` and returns a new ``Data``: ``edge_index`` keeps its column order, and
+every per-edge attribute (``edge_attr``, ``edge_weight``, any key ``data.is_edge_attr`` recognises)
+keeps exactly the columns that stayed. The input ``Data`` is never modified. A directed ``edge_index``
+raises ``ValueError`` unless the transform was built with ``symmetrize=True`` (then an undirected
+edge {u, v} is removed by dropping whichever of its directions are present).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+try:
+    from torch_geometric.transforms import BaseTransform
+except ImportError as err:  # keep the core importable; say what to install
+    raise ImportError("rankcore.pyg needs torch_geometric (pip install torch_geometric)") from err
+
+from .graph.sparsify import sparsify
+
+__all__ = ["EdgeSparsification", "LocalDegreeSparsification", "RandomEdgeSparsification", "SpectralSparsification",
+           "WalkIndexSparsification", "apply_keep_mask"]
+
+
+def apply_keep_mask(data, keep_mask: torch.Tensor):
+    """A shallow copy of ``data`` with the edge columns where ``keep_mask`` is False removed.
+
+    Per-edge values are indexed along their concatenation dimension (``data.__cat_dim__``), so
+    ``edge_index`` ([2, m]) and ``edge_attr`` ([m, F]) are both cut correctly; node-level and graph-level
+    values are shared with the input untouched.
+    """
+    num_edges = data.num_edges
+    if keep_mask.dtype != torch.bool or keep_mask.shape != (num_edges,):
+        raise ValueError(f"keep_mask must be bool [{num_edges}], got {keep_mask.dtype} {list(keep_mask.shape)}")
+    out = copy.copy(data)
+    keep_idx = keep_mask.nonzero().flatten()
+    keys = [key for key in data.keys() if data.is_edge_attr(key)]
+    for key in keys:
+        value = data[key]
+        if isinstance(value, torch.Tensor):
+            dim = data.__cat_dim__(key, value)
+            out[key] = value.index_select(dim, keep_idx.to(value.device))
+        elif isinstance(value, (list, tuple)):
+            out[key] = type(value)(v for v, k in zip(value, keep_mask.tolist()) if k)
+        else:  # numpy arrays and other indexables
+            out[key] = value[keep_mask.cpu().numpy()]
+    if "edge_index" not in keys:  # an edgeless Data: nothing is edge-level, keep edge_index consistent
+        out.edge_index = data.edge_index[:, keep_idx]
+    return out
+
+
+def _check_amount(ratio, num_remove) -> None:
+    if (ratio is None) == (num_remove is None):
+        raise ValueError("pass exactly one of ratio (fraction of undirected edges to remove) and num_remove")
+
+
+class EdgeSparsification(BaseTransform):
+    """Removes edges of every ``Data`` with ``rankcore.sparsify(method=...)``; the base of the others.
+
+    Args:
+        method: ``"wis"``, ``"random"``, ``"spectral"`` or ``"local_degree"``.
+        ratio: fraction of the undirected edges to remove (per graph).
+        num_remove: number of undirected edges to remove (per graph); exactly one of the two.
+        seed: for the random methods; None draws a fresh seed from torch's global generator on every
+            call (so ``torch.manual_seed`` makes a run reproducible), an int fixes it.
+        symmetrize: accept directed input (see module docstring).
+        **kw: forwarded to :func:`rankcore.sparsify` (e.g. ``depth``, ``sketch_dim``).
+    """
+
+    def __init__(self, method: str, ratio=None, num_remove=None, *, seed=None, symmetrize=False, **kw):
+        _check_amount(ratio, num_remove)
+        self.method, self.ratio, self.num_remove = method, ratio, num_remove
+        self.seed, self.symmetrize, self.kw = seed, symmetrize, kw
+
+    def forward(self, data):
+        if getattr(data, "edge_index", None) is None:
+            raise ValueError(f"{type(self).__name__} needs a Data with an edge_index")
+        seed = self.seed if self.seed is not None else int(torch.randint(0, 2**31 - 1, ()))
+        result = sparsify(data.edge_index, data.num_nodes, self.method, ratio=self.ratio,
+                          num_remove=self.num_remove, seed=seed, symmetrize=self.symmetrize, **self.kw)
+        return apply_keep_mask(data, result.keep_mask)
+
+    def __repr__(self) -> str:
+        amount = f"ratio={self.ratio}" if self.ratio is not None else f"num_remove={self.num_remove}"
+        extra = "".join(f", {k}={v!r}" for k, v in self.kw.items())
+        return f"{type(self).__name__}({amount}{extra})"
+
+
+class WalkIndexSparsification(EdgeSparsification):
+    """(depth-1)-Walk Index Sparsification (exact greedy; ``depth`` = GNN depth L, 2 = 1-WIS)."""
+
+    def __init__(self, ratio=None, num_remove=None, depth: int = 2, *, symmetrize=False, **kw):
+        super().__init__("wis", ratio, num_remove, seed=0, symmetrize=symmetrize, depth=depth, **kw)
+
+
+class RandomEdgeSparsification(EdgeSparsification):
+    """Removes uniformly random undirected edges (both directions of each)."""
+
+    def __init__(self, ratio=None, num_remove=None, *, seed=None, symmetrize=False):
+        super().__init__("random", ratio, num_remove, seed=seed, symmetrize=symmetrize)
+
+
+class SpectralSparsification(EdgeSparsification):
+    """Spielman–Srivastava effective-resistance sampling (JL-sketched resistances, sparse solves)."""
+
+    def __init__(self, ratio=None, num_remove=None, *, seed=None, symmetrize=False, **kw):
+        super().__init__("spectral", ratio, num_remove, seed=seed, symmetrize=symmetrize, **kw)
+
+
+class LocalDegreeSparsification(EdgeSparsification):
+    """NetworKit's Local Degree rule: edges to each vertex's highest-degree neighbours are kept longest."""
+
+    def __init__(self, ratio=None, num_remove=None, *, symmetrize=False):
+        super().__init__("local_degree", ratio, num_remove, seed=0, symmetrize=symmetrize)

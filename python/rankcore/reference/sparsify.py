@@ -1,0 +1,48 @@
+"""Brute-force references for the baseline sparsifiers, written from their definitions (small graphs only).
+
+* Effective resistance of {u, v}: R_uv = (e_u - e_v)^T L^+ (e_u - e_v) with L^+ the dense Moore–Penrose
+  pseudo-inverse of the graph Laplacian (infinite for vertices in different components; never asked).
+* Local Degree score (Lindner, Staudt & Hamann 2015; NetworKit LocalDegreeScore): vertex i of degree d
+  lists its neighbours of strictly larger degree, by degree descending (equal degrees: smaller id first);
+  the neighbour at position r (1-based) gets exponent 1 - log(r) / log(d), or 1 when d = 1; the edge
+  score is the largest exponent it received from either endpoint, 0 if none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _simple_edges(edge_index, num_nodes) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    adjacency = np.zeros((num_nodes, num_nodes), dtype=np.int64)
+    for s, t in zip(*[row.tolist() for row in edge_index]):
+        if s != t:
+            adjacency[s, t] = adjacency[t, s] = 1
+    edges = [(u, v) for u in range(num_nodes) for v in range(u + 1, num_nodes) if adjacency[u, v]]
+    return adjacency, edges
+
+
+def effective_resistance_reference(edge_index, num_nodes) -> dict[tuple[int, int], float]:
+    """{(u, v): R_uv} for every undirected edge u < v, from the dense pseudo-inverse."""
+    adjacency, edges = _simple_edges(edge_index, num_nodes)
+    laplacian = np.diag(adjacency.sum(axis=1)) - adjacency
+    pinv = np.linalg.pinv(laplacian.astype(np.float64))
+    return {(u, v): float(pinv[u, u] + pinv[v, v] - 2 * pinv[u, v]) for u, v in edges}
+
+
+def local_degree_reference(edge_index, num_nodes) -> dict[tuple[int, int], float]:
+    """{(u, v): Local Degree score} for every undirected edge u < v."""
+    adjacency, edges = _simple_edges(edge_index, num_nodes)
+    degree = adjacency.sum(axis=1)
+    score = {e: 0.0 for e in edges}
+    for i in range(num_nodes):
+        d = int(degree[i])
+        higher = [j for j in range(num_nodes) if adjacency[i, j] and degree[j] > d]
+        higher.sort(key=lambda j: (-degree[j], j))
+        for rank, j in enumerate(higher, 1):
+            e = 1.0 if d <= 1 else 1.0 - math.log(rank) / math.log(d)
+            key = (min(i, j), max(i, j))
+            score[key] = max(score[key], e)
+    return score

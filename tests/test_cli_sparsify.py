@@ -1,0 +1,161 @@
+"""`rankcore sparsify`, `rankcore evaluate` and `rankcore experiment walk-index-validation` through a
+subprocess: the main job, every output format, and every error path (one line on stderr, exit 2)."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import rankcore
+from rankcore.datasets import karate_club
+
+
+def run_cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "rankcore.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env=env)
+
+
+def test_sparsify_builtin_graph_is_the_main_job():
+    result = run_cli("sparsify")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    g = karate_club()
+    res = rankcore.wis(g.edge_index, 34, 39, 2)  # default ratio 0.5 of 78 edges, half up
+    kept = rankcore.Graph.from_input(res.edge_index, 34)
+    assert "karate: 34 vertices, 78 undirected edges" in out
+    assert re.search(rf"edges: 78 -> {kept.num_edges // 2} undirected \(156 -> {res.edge_index.shape[1]} ", out)
+    before = int(rankcore.walk_index(g.edge_index, 34, g.communities, 2))
+    after = int(rankcore.walk_index(res.edge_index, 34, g.communities, 2))
+    assert f"of communities: {before} -> {after}" in out
+
+
+# every method and every output format once (a subprocess each costs seconds)
+@pytest.mark.parametrize("method, suffix", [("wis", ".pt"), ("random", ".txt"), ("spectral", ".csv"),
+                                            ("local_degree", ".npz")])
+def test_sparsify_writes_every_format(tmp_path, method, suffix):
+    g = karate_club()
+    pytest.importorskip("scipy")
+    edges = tmp_path / "g.txt"
+    edges.write_text("\n".join(f"{u} {v}" for u, v in g.edge_index.t().tolist()) + "\n")
+    expected = rankcore.sparsify(g.edge_index, 34, method, num_remove=10, seed=4, depth=3)
+    out = tmp_path / f"out{suffix}"
+    result = run_cli("sparsify", str(edges), "--method", method, "--num-remove", "10", "--seed", "4",
+                     "--depth", "3", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    if suffix == ".pt":
+        saved = torch.load(out, weights_only=False)
+        assert torch.equal(saved["edge_index"], expected.edge_index)
+        assert torch.equal(saved["removed"], expected.removed)
+    elif suffix == ".npz":
+        import scipy.sparse
+
+        mat = scipy.sparse.load_npz(out).tocoo()
+        assert sorted(zip(mat.row.tolist(), mat.col.tolist())) == sorted(map(tuple, expected.edge_index.t().tolist()))
+    else:
+        sep = "," if suffix == ".csv" else " "
+        lines = [ln for ln in out.read_text().splitlines() if not ln.startswith("#")]
+        assert lines == [f"{u}{sep}{v}" for u, v in expected.edge_index.t().tolist()]
+
+
+def test_sparsify_pyg_data_round_trip(tmp_path):
+    pyg = pytest.importorskip("torch_geometric")
+    g = karate_club()
+    data = pyg.data.Data(x=torch.randn(34, 3), edge_index=g.edge_index,
+                         edge_attr=(g.edge_index[0] * 100 + g.edge_index[1]).float(), num_nodes=34)
+    src, dst = tmp_path / "in.pt", tmp_path / "out.pt"
+    torch.save(data, src)
+    result = run_cli("sparsify", str(src), "--ratio", "0.3", "-o", str(dst))
+    assert result.returncode == 0, result.stderr
+    out = torch.load(dst, weights_only=False)
+    assert torch.equal(out.x, data.x)
+    assert torch.equal(out.edge_attr.long(), out.edge_index[0] * 100 + out.edge_index[1])
+    assert torch.equal(out.edge_index, rankcore.sparsify(g.edge_index, 34, "wis", ratio=0.3).edge_index)
+
+
+def test_sparsify_progress_bar():
+    result = run_cli("sparsify", "--progress", "--ratio", "1")
+    assert result.returncode == 0, result.stderr
+    assert "78/78" in result.stderr  # tqdm's bar, or the plain stderr line without tqdm
+
+
+def test_evaluate_small(tmp_path):
+    pytest.importorskip("torch_geometric")
+    result = run_cli("evaluate", "--dataset", "sbm", "--methods", "wis,random", "--ratios", "0,0.5", "--models",
+                     "gcn", "--seeds", "1", "--epochs", "10", "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "sparsification_sbm.json").read_text())
+    assert set(saved["results"]["gcn"]) == {"wis", "random"}
+    acc = saved["results"]["gcn"]["wis"]["0.50"]["mean"]
+    assert f"{100 * acc:.1f} ± 0.0" in result.stdout
+    assert (tmp_path / "sparsification_sbm.png").exists()
+
+
+def test_walk_index_validation_command(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    result = run_cli("experiment", "walk-index-validation", "--quick", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "walk_index_validation.json").exists() and (tmp_path / "walk_index_validation.png").exists()
+
+
+ERRORS = [
+    (["sparsify", "missing.txt"], "no such graph file or built-in graph"),
+    (["sparsify", "{tmp}/g.xyz"], "unknown graph format"),
+    (["sparsify", "{tmp}/bad.txt"], "vertex ids must be integers"),
+    (["sparsify", "{tmp}/directed.txt"], "has no reverse edge.*--symmetrize"),
+    (["sparsify", "{tmp}/broken.pt"], "could not read"),
+    (["sparsify", "--ratio", "1.5"], r"ratio must be in \[0, 1\]"),
+    (["sparsify", "--ratio", "x"], "invalid float value"),
+    (["sparsify", "--ratio", "0.5", "--num-remove", "3"], "not allowed with argument"),
+    (["sparsify", "--num-remove", "100"], "exceeds the 78 undirected edges"),
+    (["sparsify", "--method", "magic"], "invalid choice"),
+    (["sparsify", "--depth", "1"], "--depth must be >= 2"),
+    (["sparsify", "-o", "{tmp}/out.xyz"], "unknown output format"),
+    (["sparsify", "-o", "{tmp}/no/such/dir/out.pt"], "does not exist"),
+    (["sparsify", "--bogus"], "unrecognized arguments"),
+    (["evaluate", "--methods", "wis,nope"], "unknown method"),
+    (["evaluate", "--ratios", "0,abc"], "--ratios must be"),
+    (["evaluate", "--ratios", "0,1.0", "--dataset", "karate"], "ratios must be in"),
+    (["evaluate", "--models", "gat"], "unknown model"),
+    (["evaluate", "--seeds", "0"], "--seeds must be >= 1"),
+    (["evaluate", "--dataset", "nope"], "unknown dataset"),
+    (["experiment", "nope"], "invalid choice"),
+    ([], "required"),
+]
+# these go through a real subprocess; the rest call rankcore.cli.main in-process (same code path,
+# without paying an interpreter start per case)
+SUBPROCESS = {0, 5, 7, 11, 14}
+
+
+def _error_files(tmp_path):
+    (tmp_path / "g.xyz").write_text("0 1\n")
+    (tmp_path / "bad.txt").write_text("0 x\n")
+    (tmp_path / "directed.txt").write_text("0 1\n1 2\n2 1\n")
+    (tmp_path / "broken.pt").write_bytes(b"not a torch file")
+
+
+@pytest.mark.parametrize("case", range(len(ERRORS)))
+def test_errors_are_one_line(tmp_path, capsys, monkeypatch, case):
+    args, message = ERRORS[case]
+    _error_files(tmp_path)
+    args = [a.format(tmp=tmp_path) for a in args]
+    if case in SUBPROCESS:
+        result = run_cli(*args)
+        code, stderr = result.returncode, result.stderr
+    else:
+        from rankcore import cli
+
+        monkeypatch.setattr(sys, "argv", ["rankcore", *args])
+        try:
+            code = cli.main(args)
+        except SystemExit as exit_:  # argparse usage errors exit through SystemExit
+            code = exit_.code
+        stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    err_lines = stderr.strip().splitlines()
+    assert len(err_lines) == 1, stderr
+    assert re.search(message, err_lines[0]), err_lines[0]

@@ -1,0 +1,63 @@
+"""rankcore.datasets.load: offline loaders (Planetoid from a read-only raw folder, karate, synthetic)."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("torch_geometric")
+
+import rankcore  # noqa: E402
+from rankcore import datasets  # noqa: E402
+
+SHARED = Path(os.environ.get("RANKCORE_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+
+
+@pytest.mark.parametrize("name, nodes, columns, classes", [("Cora", 2708, 10556, 7), ("CiteSeer", 3327, 9104, 6)])
+def test_planetoid_offline_from_a_read_only_folder(tmp_path, monkeypatch, name, nodes, columns, classes):
+    if not (SHARED / name / "raw").exists():
+        pytest.skip(f"no {SHARED / name / 'raw'}")
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    before = sorted(p.name for p in (SHARED / name).iterdir())
+    data = datasets.load(name.lower(), str(SHARED))
+    assert data.num_nodes == nodes and data.edge_index.shape[1] == columns
+    assert int(data.y.max()) + 1 == classes and data.x.shape[0] == nodes
+    assert rankcore.Graph.from_input(data.edge_index, nodes).undirected
+    assert sorted(p.name for p in (SHARED / name).iterdir()) == before  # nothing written into the source
+    # RANKCORE_DATA is the default root; the processed cache is reused
+    monkeypatch.setenv("RANKCORE_DATA", str(SHARED))
+    again = datasets.load(name)
+    assert torch.equal(again.edge_index, data.edge_index)
+
+
+def test_karate_and_synthetic():
+    k = datasets.load("KarateClub")
+    assert k.num_nodes == 34 and k.edge_index.shape[1] == 156 and k.x.shape == (34, 34)
+    assert int(k.y.sum()) == int(datasets.karate_club().communities.sum())
+    a = datasets.load("sbm", seed=3, block_sizes=(20, 30), p_in=0.3, p_out=0.02)
+    b = datasets.load("sbm", seed=3, block_sizes=(20, 30), p_in=0.3, p_out=0.02)
+    c = datasets.load("sbm", seed=4, block_sizes=(20, 30), p_in=0.3, p_out=0.02)
+    assert torch.equal(a.edge_index, b.edge_index) and not torch.equal(a.edge_index, c.edge_index)
+    assert a.num_nodes == 50 and a.y.tolist() == [0] * 20 + [1] * 30
+    ei = a.edge_index
+    inside = (a.y[ei[0]] == a.y[ei[1]]).float().mean()
+    assert inside > 0.7  # p_in >> p_out: most edges stay inside a block
+    assert rankcore.Graph.from_input(ei, 50).undirected
+    p = datasets.load("power-law", num_nodes=300, num_edges=900, seed=1)
+    g = rankcore.Graph.from_input(p.edge_index, 300)
+    assert g.num_edges == p.edge_index.shape[1]  # simple: no loops or duplicates left
+    assert set(p.y.tolist()) <= {0, 1, 2} and p.x.shape == (300, 8)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: datasets.load("nope"), ValueError, "unknown dataset"),
+    (lambda: datasets.load(3), TypeError, "must be a str"),
+    (lambda: datasets.load("sbm", p_in=2.0), ValueError, "probability"),
+    (lambda: datasets.load("sbm", block_sizes=(0, 3)), ValueError, "positive"),
+    (lambda: datasets.load("power-law", bogus=1), TypeError, "unexpected keyword"),
+    (lambda: datasets.load("cora", foo=1), TypeError, "unexpected keyword"),
+])
+def test_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

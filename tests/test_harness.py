@@ -1,0 +1,95 @@
+"""The sparsification harness (small runs) and the walk-index-validation experiment (quick)."""
+
+import json
+
+import pytest
+import torch
+
+pytest.importorskip("torch_geometric")
+
+import rankcore  # noqa: E402
+from rankcore import datasets  # noqa: E402
+from rankcore.experiments import sparsification as S  # noqa: E402
+
+
+def test_gcn_layer_matches_pyg_gcnconv():
+    from torch_geometric.nn import GCNConv
+
+    data = datasets.load("sbm", seed=0, block_sizes=(15, 15), num_features=6)
+    conv = GCNConv(6, 64)
+    model = S.GNN("gcn", 6, 2, depth=1)
+    with torch.no_grad():
+        model.lins[0].weight.copy_(conv.lin.weight)
+        model.lins[0].bias.copy_(conv.bias)
+    adj = S.propagation_matrix(data.edge_index, data.num_nodes, "gcn")
+    lin = model.lins[0]
+    ours = torch.sparse.mm(adj, data.x @ lin.weight.t()) + lin.bias
+    assert torch.allclose(ours, conv(data.x, data.edge_index), atol=1e-5)
+
+
+def test_gin_layer_matches_pyg_ginconv():
+    from torch import nn
+    from torch_geometric.nn import GINConv
+
+    data = datasets.load("sbm", seed=1, block_sizes=(10, 12), num_features=5)
+    mlp = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 8))
+    conv = GINConv(mlp)
+    adj = S.propagation_matrix(data.edge_index, data.num_nodes, "gin")
+    hw = data.x @ mlp[0].weight.t()
+    ours = mlp[2](torch.relu(torch.sparse.mm(adj, hw) + mlp[0].bias))  # eps = 0
+    assert torch.allclose(ours, conv(data.x, data.edge_index), atol=1e-5)
+
+
+def test_small_harness_run(tmp_path):
+    data = datasets.load("sbm", seed=0, block_sizes=(40, 40, 40), p_in=0.15, p_out=0.02, num_features=8)
+    out = S.run("sbm", ["wis", "random", "local_degree"], [0.0, 0.5], ["gcn", "gin"], 2, data=data,
+                out_dir=tmp_path, epochs=15, name="small", threads=1)
+    saved = json.loads((tmp_path / "small.json").read_text())
+    assert (tmp_path / "small.png").stat().st_size > 0 and "| 50% |" in (tmp_path / "small.md").read_text()
+    m = rankcore.Graph.from_input(data.edge_index, data.num_nodes).num_edges // 2
+    assert saved["undirected_edges"] == m
+    for model in ("gcn", "gin"):
+        res = saved["results"][model]
+        for spec in ("wis", "random", "local_degree"):
+            for r in ("0.00", "0.50"):
+                runs = res[spec][r]["runs"]
+                assert len(runs) == 2 and all(0.0 <= a <= 1.0 for a in runs)
+                assert res[spec][r]["mean"] == pytest.approx(sum(runs) / 2)
+        # nothing removed: same graph, split and seed for every method -> identical runs (paired design)
+        assert res["wis"]["0.00"]["runs"] == res["random"]["0.00"]["runs"] == res["local_degree"]["0.00"]["runs"]
+
+
+def test_harness_bad_arguments():
+    data = datasets.load("karate")
+    with pytest.raises(ValueError, match="unknown method"):
+        S.run("karate", ["nope"], [0.0], ["gcn"], 1, data=data, plot=False)
+    with pytest.raises(ValueError, match="ratios must be in"):
+        S.run("karate", ["random"], [1.0], ["gcn"], 1, data=data, plot=False)
+    with pytest.raises(ValueError, match="unknown model"):
+        S.run("karate", ["random"], [0.0], ["gat"], 1, data=data, plot=False)
+    with pytest.raises(ValueError, match="wis:L"):
+        S.parse_method("wis:x")
+    assert S.parse_method("wis:3") == ("wis", {"depth": 3})
+
+
+def test_walk_index_validation_quick(tmp_path):
+    pytest.importorskip("sklearn")
+    from rankcore.experiments import walk_index_validation as W
+    from rankcore.reference import walk_index_reference
+
+    ei = W.two_cliques()
+    assert rankcore.Graph.from_input(ei, 32).num_edges == 2 * (2 * 120 + 1)
+    # every placement puts the 32 patches on 32 distinct vertices
+    for placement in W.placements().values():
+        assert sorted(placement.tolist()) == list(range(32))
+    result = W.run(tmp_path, quick=True)
+    saved = json.loads((tmp_path / "walk_index_validation.json").read_text())
+    assert (tmp_path / "walk_index_validation.png").stat().st_size > 0
+    low, high = saved["arrangements"]["low walk index"], saved["arrangements"]["high walk index"]
+    for name, arr in saved["arrangements"].items():
+        part = torch.zeros(32, dtype=torch.bool)
+        part[W.placements()[name][:16]] = True
+        assert arr["walk_index_L3"] == int(walk_index_reference(ei, 32, part, 3))
+    assert high["walk_index_L3"] > 10 * low["walk_index_L3"]
+    assert low["boundary_size"] == 2 and high["boundary_size"] == 32
+    assert set(result["high_fits_better"]) == {"gcn", "gin"}

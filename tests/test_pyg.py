@@ -1,0 +1,116 @@
+"""rankcore.pyg transforms: per-edge attributes stay aligned, the input is untouched, Compose and datasets."""
+
+import pytest
+import torch
+
+pyg = pytest.importorskip("torch_geometric")
+from torch_geometric.data import Data  # noqa: E402
+from torch_geometric.transforms import Compose, BaseTransform  # noqa: E402
+
+import rankcore  # noqa: E402
+from rankcore.datasets import karate_club, power_law_graph  # noqa: E402
+from rankcore.pyg import (LocalDegreeSparsification, RandomEdgeSparsification, SpectralSparsification,  # noqa: E402
+                          WalkIndexSparsification)
+
+# (factory, the sparsify() call it must agree with)
+TRANSFORMS = [
+    (lambda **kw: WalkIndexSparsification(**kw), dict(method="wis", depth=2)),
+    (lambda **kw: WalkIndexSparsification(depth=3, **kw), dict(method="wis", depth=3)),
+    (lambda **kw: RandomEdgeSparsification(seed=0, **kw), dict(method="random", seed=0)),
+    (lambda **kw: SpectralSparsification(seed=0, **kw), dict(method="spectral", seed=0)),
+    (lambda **kw: LocalDegreeSparsification(**kw), dict(method="local_degree")),
+]
+
+
+def karate_data():
+    g = karate_club()
+    ei = g.edge_index
+    m = ei.shape[1]
+    # per-edge values that encode their own column, so alignment is checkable after any cut
+    return Data(x=torch.randn(34, 5), y=torch.arange(34), edge_index=ei,
+                edge_attr=torch.stack([ei[0], ei[1], ei[0] * 100 + ei[1]], dim=1).float(),
+                edge_weight=(ei[0] * 100 + ei[1]).double(), edge_label=ei[0] * 100 + ei[1],
+                edge_names=[f"{u}-{v}" for u, v in ei.t().tolist()], graph_attr=torch.tensor([7.0]),
+                num_nodes=34, num_edge_columns=m)
+
+
+@pytest.mark.parametrize("make, call", TRANSFORMS)
+def test_edge_attributes_follow_the_kept_columns(make, call):
+    data = karate_data()
+    out = make(ratio=0.4)(data)
+    ei = out.edge_index
+    assert ei.shape[1] < data.edge_index.shape[1]
+    code = ei[0] * 100 + ei[1]
+    assert torch.equal(out.edge_attr[:, 0].long(), ei[0]) and torch.equal(out.edge_attr[:, 2].long(), code)
+    assert torch.equal(out.edge_weight.long(), code) and torch.equal(out.edge_label, code)
+    assert out.edge_names == [f"{u}-{v}" for u, v in ei.t().tolist()]
+    # node and graph-level values are untouched
+    assert torch.equal(out.x, data.x) and torch.equal(out.y, data.y) and torch.equal(out.graph_attr, data.graph_attr)
+    # the kept edges are exactly the library's result, in input column order
+    expected = rankcore.sparsify(data.edge_index, 34, ratio=0.4, **call)
+    assert torch.equal(ei, expected.edge_index)
+    # both directions of each removed edge are gone: the result is still undirected
+    assert rankcore.Graph.from_input(ei, 34).undirected
+
+
+@pytest.mark.parametrize("make, call", TRANSFORMS)
+def test_input_is_not_modified(make, call):
+    data = karate_data()
+    before = {k: (v.clone() if isinstance(v, torch.Tensor) else list(v) if isinstance(v, list) else v)
+              for k, v in data.items()}
+    make(num_remove=20)(data)
+    for key, value in before.items():
+        now = data[key]
+        assert (torch.equal(now, value) if isinstance(value, torch.Tensor) else now == value), key
+
+
+def test_compose_and_dataset():
+    class AddEdgeWeight(BaseTransform):
+        def forward(self, data):
+            data.edge_weight = torch.ones(data.num_edges)
+            return data
+
+    transform = Compose([AddEdgeWeight(), WalkIndexSparsification(ratio=0.5), RandomEdgeSparsification(num_remove=5,
+                                                                                                      seed=1)])
+    graphs = [Data(edge_index=power_law_graph(30, 60, seed=s), num_nodes=30) for s in range(4)]
+    graphs = [Data(edge_index=rankcore.Graph.from_input(g.edge_index, 30).edge_index(), num_nodes=30) for g in graphs]
+    from torch_geometric.data import InMemoryDataset
+
+    class Small(InMemoryDataset):
+        def __init__(self, transform=None):
+            super().__init__(None, transform=transform)
+            self.data, self.slices = self.collate(graphs)
+
+    dataset = Small(transform=transform)
+    for i, out in enumerate(dataset):
+        m = graphs[i].edge_index.shape[1] // 2
+        after_wis = m - (m // 2 + m % 2)  # ratio 0.5 rounds half up
+        assert out.edge_index.shape[1] == 2 * (after_wis - 5)
+        assert out.edge_weight.shape == (out.edge_index.shape[1],)
+
+
+def test_transform_errors_and_symmetrize():
+    with pytest.raises(ValueError, match="exactly one of ratio"):
+        WalkIndexSparsification()
+    with pytest.raises(ValueError, match="exactly one of ratio"):
+        RandomEdgeSparsification(ratio=0.1, num_remove=2)
+    directed = Data(edge_index=torch.tensor([[0, 1, 2], [1, 2, 0]]), edge_attr=torch.arange(3.0), num_nodes=3)
+    with pytest.raises(ValueError, match="no reverse edge"):
+        WalkIndexSparsification(num_remove=1)(directed)
+    out = WalkIndexSparsification(num_remove=1, symmetrize=True)(directed)
+    assert out.edge_index.shape[1] == 2 and out.edge_attr.shape == (2,)
+    assert "ratio=0.3" in repr(WalkIndexSparsification(ratio=0.3))
+
+
+def test_random_transform_without_seed_follows_torch_seed():
+    data = karate_data()
+    torch.manual_seed(5)
+    a = RandomEdgeSparsification(ratio=0.5)(data).edge_index
+    torch.manual_seed(5)
+    b = RandomEdgeSparsification(ratio=0.5)(data).edge_index
+    c = RandomEdgeSparsification(ratio=0.5)(data).edge_index
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_lazy_submodule():
+    assert rankcore.pyg.WalkIndexSparsification is WalkIndexSparsification

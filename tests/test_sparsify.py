@@ -1,0 +1,201 @@
+"""rankcore.sparsify: the SparsifyResult contract for every method, ratio semantics, and the baselines'
+scores against brute-force references written from their definitions."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rankcore
+from rankcore.datasets import karate_club, power_law_graph
+from rankcore.graph.sparsify import METHODS, _undirected_edges, effective_resistances, local_degree_scores
+from rankcore.reference import effective_resistance_reference, local_degree_reference
+
+from graphs import edge_lists
+
+pytest.importorskip("scipy")
+
+
+def simple_edges(edge_index, n):
+    """The set of undirected edges {(u, v): u < v} of the simple graph, from first principles."""
+    return {(min(u, v), max(u, v)) for u, v in edge_index.t().tolist() if u != v}
+
+
+def check_contract(edge_index, n, result, k):
+    edges = simple_edges(edge_index, n)
+    removed = [tuple(e) for e in result.removed.tolist()]
+    assert result.removed.dtype == torch.int64 and result.removed.shape == (k, 2)
+    assert all(u < v for u, v in removed)
+    assert len(set(removed)) == k and set(removed) <= edges
+    gone = set(removed)
+    expected_keep = [u == v or (min(u, v), max(u, v)) not in gone for u, v in edge_index.t().tolist()]
+    assert result.keep_mask.tolist() == expected_keep
+    assert torch.equal(result.edge_index, edge_index[:, result.keep_mask])
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=25, deadline=None)
+@given(graph=edge_lists(max_nodes=10, max_edges=25, undirected=True), data=st.data())
+def test_contract_and_prefixes(method, graph, data):
+    edge_index, n, _ = graph
+    m = len(simple_edges(edge_index, n))
+    k = data.draw(st.integers(0, m))
+    seed = data.draw(st.integers(0, 3))
+    result = rankcore.sparsify(edge_index, n, method, num_remove=k, seed=seed)
+    check_contract(edge_index, n, result, k)
+    # one full order serves every ratio: a smaller removal is a prefix of the full order
+    full = rankcore.sparsify(edge_index, n, method, ratio=1.0, seed=seed)
+    assert full.removed.shape[0] == m
+    assert torch.equal(result.removed, full.removed[:k])
+
+
+@pytest.mark.parametrize("ratio, m, expected", [(0.5, 5, 3), (0.0, 7, 0), (1.0, 7, 7), (0.3, 10, 3), (0.25, 2, 1)])
+def test_ratio_rounds_half_up(ratio, m, expected):
+    path = torch.tensor([[i for i in range(m)], [i + 1 for i in range(m)]])
+    path = torch.cat([path, path.flip(0)], dim=1)
+    assert rankcore.sparsify(path, m + 1, "random", ratio=ratio).removed.shape[0] == expected
+
+
+def test_wis_method_is_rankcore_wis():
+    g = karate_club()
+    for depth in (2, 3):
+        a = rankcore.sparsify(g.edge_index, 34, "wis", num_remove=30, depth=depth)
+        b = rankcore.wis(g.edge_index, 34, 30, depth)
+        assert torch.equal(a.removed, b.removed) and torch.equal(a.keep_mask, b.keep_mask)
+
+
+def test_random_is_seeded_permutation():
+    g = karate_club()
+    a = rankcore.sparsify(g.edge_index, 34, "random", ratio=1.0, seed=1).removed
+    b = rankcore.sparsify(g.edge_index, 34, "random", ratio=1.0, seed=1).removed
+    c = rankcore.sparsify(g.edge_index, 34, "random", ratio=1.0, seed=2).removed
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert sorted(map(tuple, a.tolist())) == sorted(simple_edges(g.edge_index, 34))
+
+
+@settings(max_examples=30, deadline=None)
+@given(graph=edge_lists(max_nodes=12, max_edges=35, undirected=True))
+def test_local_degree_scores_match_definition(graph):
+    edge_index, n, _ = graph
+    g = rankcore.Graph.from_input(edge_index, n)
+    edges = _undirected_edges(g)
+    ref = local_degree_reference(edge_index, n)
+    got = local_degree_scores(g, edges).tolist()
+    assert [ref[tuple(e)] for e in edges.tolist()] == pytest.approx(got, abs=1e-12)
+    # removal order: score ascending, ties by (u, v)
+    order = rankcore.sparsify(edge_index, n, "local_degree", ratio=1.0).removed.tolist()
+    assert order == sorted(order, key=lambda e: (ref[tuple(e)], e[0], e[1]))
+
+
+def test_local_degree_hand_computed():
+    # vertex 0 (degree 4) joins 1, 2, 3, 4 of degrees 8, 7, 6, 5 (padded with leaves). 0 ranks them
+    # 1..4: exponents 1 - log(r)/log(4) = 1, 1/2, 1 - log 3/log 4, 0. Every leaf ranks its only
+    # neighbour first (d = 1: exponent 1); 1..4 have no neighbour of higher degree.
+    pairs = [(0, j) for j in (1, 2, 3, 4)]
+    nxt = 5
+    for j, deg in zip((1, 2, 3, 4), (8, 7, 6, 5)):
+        for _ in range(deg - 1):
+            pairs.append((j, nxt))
+            nxt += 1
+    ei = torch.tensor(pairs).t()
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    g = rankcore.Graph.from_input(ei, nxt)
+    edges = _undirected_edges(g)
+    scores = dict(zip(map(tuple, edges.tolist()), local_degree_scores(g, edges).tolist()))
+    assert scores[(0, 1)] == pytest.approx(1.0) and scores[(0, 2)] == pytest.approx(0.5)
+    assert scores[(0, 3)] == pytest.approx(1 - math.log(3) / math.log(4)) and scores[(0, 4)] == pytest.approx(0.0)
+    assert all(v == 1.0 for e, v in scores.items() if e[0] != 0)
+    order = rankcore.sparsify(ei, nxt, "local_degree", ratio=1.0).removed.tolist()
+    assert order[:4] == [[0, 4], [0, 3], [0, 2], [0, 1]]
+
+
+def test_effective_resistance_sketch_matches_pseudo_inverse():
+    # two components (a power-law graph plus a separate triangle) and a bridge
+    ei = power_law_graph(40, 90, seed=3)
+    tri = torch.tensor([[40, 41, 42, 41, 42, 40], [41, 42, 40, 40, 41, 42]])
+    ei = torch.cat([ei, tri], dim=1)
+    g = rankcore.Graph.from_input(ei, 43)
+    edges = _undirected_edges(g)
+    ref = effective_resistance_reference(ei, 43)
+    exact = torch.tensor([ref[tuple(e)] for e in edges.tolist()], dtype=torch.float64)
+    est = effective_resistances(g, edges, sketch_dim=3000, seed=0)
+    rel = (est - exact).abs() / exact
+    assert float(rel.max()) < 0.15, float(rel.max())
+    # Foster's theorem: the resistances sum to n - #components (isolated vertices are components)
+    nx = pytest.importorskip("networkx")
+    G = nx.Graph()
+    G.add_nodes_from(range(43))
+    G.add_edges_from(map(tuple, edges.tolist()))
+    assert float(exact.sum()) == pytest.approx(43 - nx.number_connected_components(G), rel=1e-9)
+    assert float(est.sum()) == pytest.approx(float(exact.sum()), rel=0.05)
+
+
+def test_spectral_resistance_order_removes_well_connected_edges_first():
+    # a 6-clique with a pendant path: clique edges (R = 1/3) go before the bridges (R = 1)
+    clique = [(u, v) for u in range(6) for v in range(u + 1, 6)]
+    pairs = clique + [(5, 6), (6, 7)]
+    ei = torch.tensor(pairs).t()
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    order = rankcore.sparsify(ei, 8, "spectral", ratio=1.0, order="resistance", sketch_dim=2000).removed.tolist()
+    assert {tuple(e) for e in order[-2:]} == {(5, 6), (6, 7)}
+    # sampling order (the default): bridges are kept with probability ∝ R, so over seeds they are
+    # removed late on average
+    positions = []
+    for seed in range(30):
+        o = rankcore.sparsify(ei, 8, "spectral", ratio=1.0, seed=seed).removed.tolist()
+        positions.append(o.index([6, 7]))
+    assert sum(positions) / len(positions) > len(pairs) / 2
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(method="nope", ratio=0.5), ValueError, "unknown sparsification method"),
+    (dict(method="random"), ValueError, "exactly one of ratio"),
+    (dict(method="random", ratio=0.5, num_remove=3), ValueError, "exactly one of ratio"),
+    (dict(method="random", ratio=1.5), ValueError, r"ratio must be in \[0, 1\]"),
+    (dict(method="random", ratio=float("nan")), ValueError, r"ratio must be in \[0, 1\]"),
+    (dict(method="random", ratio="half"), TypeError, "ratio must be a number"),
+    (dict(method="random", num_remove=79), ValueError, "exceeds the 78 undirected edges"),
+    (dict(method="random", num_remove=-1), ValueError, "num_remove"),
+    (dict(method="random", ratio=0.5, seed=1.5), TypeError, "seed must be an int"),
+    (dict(method="random", ratio=0.5, depth=3, bogus=1), TypeError, "unexpected keyword"),
+    (dict(method="spectral", ratio=0.5, order="up"), ValueError, "spectral order"),
+    (dict(method="spectral", ratio=0.5, sketch_dim=0), ValueError, "sketch_dim"),
+    (dict(method="wis", ratio=0.5, depth=1), ValueError, "depth"),
+])
+def test_bad_arguments(kwargs, error, message):
+    g = karate_club()
+    method = kwargs.pop("method")
+    with pytest.raises(error, match=message):
+        rankcore.sparsify(g.edge_index, 34, method, **kwargs)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_directed_input_needs_symmetrize(method):
+    ei = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    with pytest.raises(ValueError, match="no reverse edge"):
+        rankcore.sparsify(ei, 3, method, num_remove=1)
+    res = rankcore.sparsify(ei, 3, method, num_remove=1, symmetrize=True)
+    u, v = res.removed[0].tolist()
+    # exactly the one input column of the removed undirected edge is dropped
+    assert (~res.keep_mask).sum() == 1
+    dropped = ei[:, ~res.keep_mask][:, 0].tolist()
+    assert sorted(dropped) == [u, v]
+
+
+def test_self_loops_and_duplicates():
+    ei = torch.tensor([[0, 0, 1, 1, 0, 2, 1, 2], [0, 1, 0, 0, 1, 1, 2, 2]])  # loops, a duplicate 0->1
+    for method in METHODS:
+        res = rankcore.sparsify(ei, 3, method, ratio=1.0)
+        assert res.removed.shape[0] == 2
+        assert res.keep_mask.tolist() == [True, False, False, False, False, False, False, True]
+
+
+def test_spectral_and_local_degree_scale_past_dense():
+    # 20000 vertices: a dense pseudo-inverse would need 3.2 GB; the sparse paths need O(m)
+    ei = power_law_graph(20000, 25000, seed=0)
+    m = rankcore.Graph.from_input(ei, 20000).num_edges // 2
+    for method, kw in (("local_degree", {}), ("spectral", {"sketch_dim": 24})):
+        res = rankcore.sparsify(ei, 20000, method, ratio=0.5, **kw)
+        assert res.removed.shape[0] == math.floor(m * 0.5 + 0.5)
