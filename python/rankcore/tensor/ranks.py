@@ -11,13 +11,7 @@ def effective_rank(matrix: torch.Tensor) -> float:
     """exp(H(p)) with p = sigma / sum(sigma) (Roy & Vetterli); 0 for the zero matrix."""
     if matrix.dim() != 2:
         raise ValueError(f"effective_rank: expected a matrix, got shape {tuple(matrix.shape)}")
-    s = torch.linalg.svdvals(matrix.detach().double())
-    total = s.sum()
-    if total <= 0:
-        return 0.0
-    p = s / total
-    p = p[p > 0]
-    return float(torch.exp(-(p * p.log()).sum()))
+    return _effective_from_singular_values(torch.linalg.svdvals(matrix.detach().double()))
 
 
 def matricize(tensor: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
