@@ -1,4 +1,4 @@
-// A monotone radix min-heap of (uint64 key, int32 payload): every pushed key must be >= the last popped
+// A monotone radix min-heap of (uint64 key, uint64 payload): every pushed key must be >= the last popped
 // key, which holds for lazy greedy algorithms whose keys only move one way. Entries sit in 65 buckets by
 // the highest bit where they differ from the last popped key; a pop that finds bucket 0 empty
 // redistributes the first non-empty bucket around its minimum. O(1) push, amortised O(log range) pop,
@@ -14,9 +14,9 @@ namespace rankcore::ops::cpu {
 
 class RadixHeap {
  public:
-  using Item = std::pair<uint64_t, int32_t>;
+  using Item = std::pair<uint64_t, uint64_t>;  // 16 bytes either way: a wider payload is free
 
-  void push(uint64_t key, int32_t payload) { buckets_[bucket_of(key)].push_back({key, payload}); }
+  void push(uint64_t key, uint64_t payload) { buckets_[bucket_of(key)].push_back({key, payload}); }
 
   // The item with the smallest key (ties: any); the heap must not be empty.
   Item pop() {

@@ -101,21 +101,30 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
     const int64_t a = deg[eu[id]], b = deg[ev[id]];
     return packed(id, std::min(a, b), std::max(a, b));
   };
+  // The payload carries the endpoints (the id is the key's low bits): a stale check reads two degrees
+  // and nothing else, the heap being bound by such random reads.
   cpu::RadixHeap heap;
-  for (int64_t id = 0; id < m; ++id) heap.push(current(id), static_cast<int32_t>(id));
+  const uint64_t id_mask = (uint64_t{1} << id_bits) - 1;
+  std::vector<int32_t> deg32(deg.begin(), deg.end());  // half the cache footprint of the hot array
+  for (int64_t id = 0; id < m; ++id) {
+    heap.push(current(id), (static_cast<uint64_t>(eu[id]) << 32) | static_cast<uint32_t>(ev[id]));
+  }
 
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
-      const auto [stored, id] = heap.pop();
-      const uint64_t now = current(id);
+      const auto [stored, ends] = heap.pop();
+      const int64_t u = static_cast<int64_t>(ends >> 32), v = static_cast<int64_t>(ends & 0xffffffffULL);
+      const int64_t id = static_cast<int64_t>(stored & id_mask);
+      const int64_t a = deg32[u], b = deg32[v];
+      const uint64_t now = packed(id, std::min(a, b), std::max(a, b));
       if (now == stored) {
-        --deg[eu[id]];
-        --deg[ev[id]];
-        out[2 * step] = eu[id];
-        out[2 * step + 1] = ev[id];
+        --deg32[u];
+        --deg32[v];
+        out[2 * step] = u;
+        out[2 * step + 1] = v;
         break;
       }
-      heap.push(now, id);  // stale: a degree dropped since it was pushed (now > stored: monotone)
+      heap.push(now, ends);  // stale: a degree dropped since it was pushed (now > stored: monotone)
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }
