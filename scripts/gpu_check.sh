@@ -10,6 +10,7 @@
 # to run") or the bandwidth measurement failed.
 #
 # Usage: scripts/gpu_check.sh            (OUT=./gpu_out, TORCH_CUDA_ARCH_LIST=9.0 by default)
+#        RANKCORE_PACK_OUT=1 PYTHON=python3 OUT=$OUT scripts/gpu_check.sh   (on the lent GPU machine)
 #        OUT=/tmp/out TORCH_CUDA_ARCH_LIST="8.0;9.0" scripts/gpu_check.sh
 set -euo pipefail
 
@@ -161,9 +162,20 @@ note "exception probe:"
 sed 's/^/  /' "$OUT/exception_probe.txt" >>"$SUMMARY"
 
 # ---------------------------------------------------------------------------------------------------
+# The device tool brings back only a few files from $OUT: RANKCORE_PACK_OUT=1 leaves summary.txt plus
+# one archive of everything else.
+pack_out() {
+  if [[ -n "${RANKCORE_PACK_OUT:-}" ]]; then
+    (cd "$OUT" && tar czf /tmp/rankcore_gpu_logs.tar.gz --exclude=summary.txt . &&
+      find . -mindepth 1 ! -name summary.txt -delete && mv /tmp/rankcore_gpu_logs.tar.gz logs.tar.gz)
+  fi
+}
+
 if [[ ${#FAILED[@]} -eq 0 ]]; then
   note "RESULT: OK"
+  pack_out
   exit 0
 fi
 note "RESULT: FAILED (${FAILED[*]})"
+pack_out
 exit 1
