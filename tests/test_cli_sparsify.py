@@ -159,3 +159,20 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch, case):
     err_lines = stderr.strip().splitlines()
     assert len(err_lines) == 1, stderr
     assert re.search(message, err_lines[0]), err_lines[0]
+
+
+def test_spectral_solver_failure_is_one_line(monkeypatch, capsys):
+    # A Laplacian solve that does not converge must reach the user as one line, not a traceback.
+    import importlib
+
+    from rankcore import cli
+    sparsify_module = importlib.import_module("rankcore.graph.sparsify")  # the package re-exports the function
+
+    def no_convergence(*args, **kwargs):
+        raise sparsify_module.ConvergenceError("effective resistances: conjugate gradients did not converge")
+
+    monkeypatch.setattr(sparsify_module, "_block_pcg", no_convergence)
+    code = cli.main(["sparsify", "--method", "spectral", "--ratio", "0.5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "did not converge" in err

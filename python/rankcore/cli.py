@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from .graph.sparsify import ConvergenceError
+
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
@@ -370,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and friends: stop quietly
         sys.stderr.close()
         return 0
-    except (CliError, ValueError, TypeError, OverflowError) as err:
+    except (CliError, ValueError, TypeError, OverflowError, ConvergenceError) as err:
         # Library messages name the Python keyword; on the command line it is a flag.
         message = str(err).replace("symmetrize=True", "--symmetrize")
         print(f"rankcore {args.command}: error: {message}", file=sys.stderr)

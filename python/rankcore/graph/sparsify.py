@@ -115,6 +115,10 @@ def local_degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
     return edges[torch.argsort(scores, stable=True)]
 
 
+class ConvergenceError(RuntimeError):
+    """The iterative Laplacian solver behind the spectral sparsifier did not converge."""
+
+
 def _block_pcg(a, b: np.ndarray, *, tol: float = 1e-6, max_iter=None) -> np.ndarray:
     """Solves a x = b for every column of b (a sparse SPD) with Jacobi-preconditioned conjugate gradients,
     all columns at once (one sparse-dense product per iteration). Sparse LU would be exact, but its
@@ -144,7 +148,8 @@ def _block_pcg(a, b: np.ndarray, *, tol: float = 1e-6, max_iter=None) -> np.ndar
         p = z + p * beta
         rz = rz_new
     if active.any():
-        raise RuntimeError(f"effective resistances: conjugate gradients did not converge in {max_iter} iterations")
+        raise ConvergenceError(f"effective resistances: conjugate gradients did not converge in {max_iter} "
+                               f"iterations")
     return x
 
 
