@@ -1,10 +1,12 @@
 // CPU implementation of rankcore::wis_greedy (exact WIS; see ops/wis.cpp).
 //
-// L = 2: a lazy max-heap of (min degree, max degree, -edge id). Degrees only decrease, so a popped entry
+// L = 2: a lazy greedy over (min degree, max degree, -edge id). Degrees only decrease, so a popped entry
 // whose stored key still equals the edge's current key is the true maximum (every other entry's
 // current key is at most its stored key, which is at most the top's); a stale one is pushed back
 // with its current key. Edge ids follow the lexicographic (u, v) order, so "smallest id" is the tie
-// rule of DESIGN section 2. O((m + stale pops) log m), no dense matrix.
+// rule of DESIGN section 2. The key packs into a uint64 for a monotone radix heap (a binary heap when
+// the ranges do not fit). No dense matrix.
+// L >= 3: cpu/wis_walk_engine.h, seeded with scores from the closed_walk_counts host code.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -14,6 +16,7 @@
 #include <queue>
 #include <vector>
 
+#include "ops/cpu/closed_walks_host.h"
 #include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_walk_engine.h"
 #include "ops/csr_checks.h"
@@ -148,8 +151,20 @@ at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   if (depth == 2) {
     degree_greedy(n, eu, ev, num_remove, out, progress);
   } else if (num_remove > 0) {
-    std::vector<int32_t> eu_copy = eu, ev_copy = ev;
-    cpu::WalkGreedy greedy(n, std::move(eu_copy), std::move(ev_copy), depth);
+    // Singleton scores of the whole graph from the closed_walk_counts code (L = 3: from the triangle
+    // counts, which the engine also keeps up to date); isolated vertices score 0.
+    std::vector<int64_t> scores(static_cast<size_t>(n)), triangles;
+    if (depth == 3) {
+      triangles = cpu::triangle_counts_host(rowptr, col, n);
+      for (int64_t t = 0; t < n; ++t) scores[t] = 2 * triangles[t] + 3 * (rowptr[t + 1] - rowptr[t]) + 1;
+    } else {
+      TORCH_CHECK(cpu::closed_walk_counts_host(rowptr, col, n, depth, scores.data()), kOverflowPrefix,
+                  " closed walk counts of length ", depth, " exceed the int64 range (2^63 - 1) during WIS scoring");
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      if (rowptr[t + 1] == rowptr[t]) scores[t] = 0;
+    }
+    cpu::WalkGreedy greedy(n, eu, ev, depth, std::move(scores), std::move(triangles));
     for (int64_t step = 0; step < num_remove; ++step) {
       const int32_t e = greedy.step();
       out[2 * step] = eu[e];

@@ -61,9 +61,12 @@ inline void normalize_delta(ScoreDelta& d) {
 class WalkGreedy {
  public:
   // Edges are given as u < v in lexicographic order (edge id = rank: the tie rule); adjacency is built
-  // from them. `depth` = L >= 3.
-  WalkGreedy(int64_t n, std::vector<int32_t> eu, std::vector<int32_t> ev, int64_t depth)
-      : n_(n), L_(depth), eu_(std::move(eu)), ev_(std::move(ev)), adj_(n), s_(n, 0), tri_(n, 0),
+  // from them; eu and ev must outlive the engine. `depth` = L >= 3. `scores` are the singleton scores
+  // s_t of the whole graph (0 for isolated t) and, for L = 3, `triangles` the triangle count of every
+  // vertex (the caller computes both with the closed_walk_counts / edge_common_neighbors host code).
+  WalkGreedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t depth,
+             std::vector<int64_t> scores, std::vector<int64_t> triangles)
+      : n_(n), L_(depth), eu_(eu), ev_(ev), adj_(n), s_(std::move(scores)), tri_(std::move(triangles)),
         keys_(eu_.size()), edge_stamp_(eu_.size(), 0), vertex_stamp_(n, 0), ball_depth_(n, 0),
         main_scratch_(depth == 3 ? 0 : n), queue_(Order{&keys_}) {
     const int64_t m = static_cast<int64_t>(eu_.size());
@@ -72,7 +75,6 @@ class WalkGreedy {
       adj_[ev_[e]].push_back({eu_[e], static_cast<int32_t>(e)});
     }
     for (auto& row : adj_) std::sort(row.begin(), row.end());
-    init_scores();
     // Initial keys are independent: compute them in parallel (each thread with its own scratch).
     std::atomic<bool> overflow{false};
     at::parallel_for(0, m, 256, [&](int64_t begin, int64_t end) {
@@ -205,33 +207,6 @@ class WalkGreedy {
     return d == 0 ? 0 : 2 * tri_[t] + 3 * d + 1;
   }
 
-  void init_scores() {
-    if (L_ == 3) {
-      std::vector<int32_t> common;
-      for (int32_t u = 0; u < n_; ++u) {
-        for (const auto& [v, e] : adj_[u]) {
-          if (v > u) {
-            common_neighbors(u, v, common);
-            tri_[u] += static_cast<int64_t>(common.size());
-            tri_[v] += static_cast<int64_t>(common.size());
-          }
-        }
-      }
-      for (int32_t t = 0; t < n_; ++t) {
-        tri_[t] /= 2;  // each triangle at t was counted from both of its edges at t
-        s_[t] = score_l3(t);
-      }
-      return;
-    }
-    std::atomic<bool> overflow{false};
-    at::parallel_for(0, n_, 256, [&](int64_t begin, int64_t end) {
-      LocalWalkExpander expander(n_);
-      for (int64_t t = begin; t < end; ++t) s_[t] = closed_walks(expander, t, -1);
-      if (expander.overflow()) overflow = true;
-    });
-    check_overflow(overflow.load());
-  }
-
   void compute_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
     key.clear();
     const int32_t u = eu_[e], v = ev_[e];
@@ -348,7 +323,8 @@ class WalkGreedy {
   }
 
   int64_t n_, L_;
-  std::vector<int32_t> eu_, ev_;
+  const std::vector<int32_t>& eu_;
+  const std::vector<int32_t>& ev_;
   std::vector<std::vector<Neighbor>> adj_;
   std::vector<int64_t> s_, tri_;
   std::vector<ScoreDelta> keys_;
