@@ -32,9 +32,8 @@ def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> to
     n = max(graph.num_nodes, 1)
     # CSR slots are sorted by (row, col) = (target, source): their keys are ascending, so each input
     # column finds its slot by binary search (both directions carry the same count).
-    rows = torch.repeat_interleave(torch.arange(graph.num_nodes, device=graph.device),
-                                   graph.rowptr.diff())
-    slot_keys = rows * n + graph.col.to(torch.int64)
+    slots = graph.edge_index()  # [source; target] of every CSR slot, in slot order
+    slot_keys = slots[1] * n + slots[0]
     src, dst = original[0], original[1]
     loop = src == dst
     pos = torch.searchsorted(slot_keys, dst * n + src).clamp_max(max(slot_keys.numel() - 1, 0))

@@ -136,9 +136,10 @@ def _run_with_progress(run, report, interval: float = 0.2):
 
     worker = threading.Thread(target=work, name="rankcore-wis", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(interval)
+    worker.join(interval)
+    while worker.is_alive():  # the final count is reported once, below
         report(int(counter[0]))
+        worker.join(interval)
     if error:
         raise error[0]
     report(int(counter[0]))
