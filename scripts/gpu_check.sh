@@ -162,6 +162,14 @@ note "exception probe:"
 sed 's/^/  /' "$OUT/exception_probe.txt" >>"$SUMMARY"
 
 # ---------------------------------------------------------------------------------------------------
+# where in our build does a raised error turn into SIGSEGV? (relinks/recompiles with one ingredient out)
+if [[ -z "${RANKCORE_SKIP_BISECT:-}" ]]; then
+  run_logged "$OUT/exception_bisect.txt" timeout 300 "$PYTHON" scripts/gpu_exception_bisect.py "$OUT/bisect"
+  note "exception bisect (rc=$RC):"
+  grep -E '^(probe|rankcore|backtrace|gdb)' "$OUT/exception_bisect.txt" | sort -u | sed 's/^/  /' >>"$SUMMARY" || true
+fi
+
+# ---------------------------------------------------------------------------------------------------
 # The device tool brings back only a few files from $OUT: RANKCORE_PACK_OUT=1 leaves summary.txt plus
 # one archive of everything else.
 pack_out() {
