@@ -1,0 +1,60 @@
+"""How the native module is linked.
+
+A private static copy of libstdc++ inside the module made every error message with a number in it
+segfault on the GPU machine (GCC 13.3 under /opt/gcc ships only libstdc++.a in its own lib folder);
+CMakeLists.txt links the shared runtime explicitly. These tests read the module's ELF dynamic section.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import rankcore
+from rankcore import _C
+
+ELF_MAGIC = b"\x7fELF"
+SHT_DYNAMIC = 6
+DT_NEEDED = 1
+
+
+def needed_libraries(path: Path) -> list[str]:
+    """DT_NEEDED entries of a 64-bit little-endian ELF shared object (section headers, no readelf)."""
+    data = path.read_bytes()
+    if data[:4] != ELF_MAGIC or data[4] != 2 or data[5] != 1:
+        pytest.skip("not a 64-bit little-endian ELF module")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    needed = []
+    for _name, sh_type, _flags, _addr, offset, size, link, _info, _align, entsize in sections:
+        if sh_type != SHT_DYNAMIC:
+            continue
+        strtab_offset = sections[link][4]
+        for pos in range(offset, offset + size, entsize or 16):
+            tag, value = struct.unpack_from("<qQ", data, pos)
+            if tag == DT_NEEDED:
+                end = data.index(b"\0", strtab_offset + value)
+                needed.append(data[strtab_offset + value:end].decode())
+    return needed
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF modules only")
+def test_module_uses_the_shared_cxx_runtime():
+    needed = needed_libraries(Path(_C.__file__))
+    assert needed, "no DT_NEEDED entries found: parser or module broken"
+    assert any(lib.startswith("libc10") for lib in needed), needed  # the parser reads real entries
+    assert any(lib.startswith(("libstdc++.so", "libc++.so")) for lib in needed), (
+        f"rankcore's module does not load a shared C++ runtime ({needed}): libstdc++ was linked statically, "
+        "and errors raised in ops can crash the process")
+
+
+def test_error_message_with_numbers_reaches_python():
+    # the message formats int64 values (`os << int64_t`), which is where a private libstdc++ crashed
+    with pytest.raises(ValueError, match=r"-1"):
+        torch.ops.rankcore.walk_count(torch.tensor([0, 1]), torch.tensor([0]), torch.ones(1, 1, dtype=torch.long), -1)
+    assert rankcore.build_info()["version"]
