@@ -4,7 +4,7 @@
 # Assumes torch with CUDA, nvcc, scikit-build-core, pybind11, pytest (and pytest-benchmark for the
 # benchmarks) are already installed; needs no network. Everything it learns goes to $OUT:
 #   env.txt, build.log, build_info.txt, tests_cuda.{log,xml}, <bench>_cuda.{log,json}, <bench>_report.md
-#   for every bench/bench_*.py with CUDA cases, copy_bandwidth.txt, summary.txt
+#   for every bench/bench_*.py with CUDA cases, copy_bandwidth.txt, exception_check.txt, summary.txt
 # Every step runs even when an earlier one failed (so all logs exist); the exit status is non-zero
 # when the build, the build-info check, the CUDA tests, the benchmarks (a real failure, not "nothing
 # to run") or the bandwidth measurement failed.
@@ -156,14 +156,12 @@ note "copy bandwidth: rc=$BW_RC $(grep -m1 '^copy bandwidth:' "$OUT/copy_bandwid
 [[ $BW_RC -eq 0 ]] || FAILED+=("copy_bandwidth")
 
 # ---------------------------------------------------------------------------------------------------
-# does an error raised in a custom op reach Python here? (rankcore and minimal extensions)
-if [[ -z "${RANKCORE_SKIP_PROBE:-}" ]]; then run_logged "$OUT/exception_probe.txt" "$PYTHON" scripts/gpu_exception_probe.py; else echo "skipped (RANKCORE_SKIP_PROBE)" >"$OUT/exception_probe.txt"; fi
-note "exception probe:"
-sed 's/^/  /' "$OUT/exception_probe.txt" >>"$SUMMARY"
-
-# ---------------------------------------------------------------------------------------------------
-# where in our build does a raised error turn into SIGSEGV? (relinks/recompiles with one ingredient out)
-if [[ -z "${RANKCORE_SKIP_BISECT:-}" ]]; then
+# an error raised inside an op must come back to Python (a static libstdc++ once made it SIGSEGV)
+run_logged "$OUT/exception_check.txt" "$PYTHON" -m pytest -q tests/test_build.py
+note "error path / C++ runtime check (tests/test_build.py): rc=$RC $(tail -n 1 "$OUT/exception_check.txt")"
+[[ $RC -eq 0 ]] || FAILED+=("test_build")
+# RANKCORE_BISECT=1: where in our build does a raised error turn into SIGSEGV? (one ingredient out at a time)
+if [[ -n "${RANKCORE_BISECT:-}" ]]; then
   run_logged "$OUT/exception_bisect.txt" timeout 300 "$PYTHON" scripts/gpu_exception_bisect.py "$OUT/bisect"
   note "exception bisect (rc=$RC):"
   grep -E '^(probe|rankcore|backtrace|gdb)' "$OUT/exception_bisect.txt" | sort -u | sed 's/^/  /' >>"$SUMMARY" || true
