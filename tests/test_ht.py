@@ -57,6 +57,66 @@ def test_forward_matches_definition(device, shape, ranks, pool, tree):
                                rtol=1e-10, atol=1e-12)
 
 
+PATH_CASES = CASES[:4] + [
+    ((3, 2, 2, 3, 2, 2, 3, 2), (4, 3, 5), 2, None),          # bilinear root after two GEMM levels
+    ((2, 3, 2, 2, 3, 2), (3, 4), 3, None),                    # root with two children of three leaves
+    ((2, 2, 3, 2, 2), (3, 2, 4, 2), 2, ((((0, 1),), ((2, 3),)), (((4,),),))),  # one-child nodes
+    ((2,) * 16, (2, 3, 2, 3), 2, None),                        # distinct level-2 rows feed two more levels
+    ((2, 3) * 6, (3, 2, 4, 2), 2, None),                       # ragged levels 3 and 4
+]
+
+
+@pytest.mark.parametrize("path", ["per-item", "level-1 tables", "tables + distinct level 2"])
+@pytest.mark.parametrize("shape,ranks,pool,tree", PATH_CASES, ids=str)
+def test_forward_paths_match_definition(device, shape, ranks, pool, tree, path):
+    # forward() picks level-1 tables / distinct level-2 rows by batch size; every path (and the
+    # two-child root's bilinear form) must agree with the definition in value and in every gradient.
+    m = _model(shape, ranks, pool, tree, device, seed=3)
+    if path != "per-item" and not m.maps:
+        pytest.skip("a one-level tree has no level-1 map to tabulate")
+    if path == "tables + distinct level 2" and not m._distinct_possible():
+        pytest.skip("no level-2 map outside the bilinear root")
+    gen = torch.Generator().manual_seed(4)
+    # 60 items over few combinations: the distinct path really merges repeated rows
+    idx = torch.stack([torch.randint(0, d, (60,), generator=gen) for d in shape], 1).to(device)
+    out = m._forward(idx, level1_tables=path != "per-item", level2_distinct=path == "tables + distinct level 2")
+    leaves = [u.detach().clone().requires_grad_() for u in m.leaves]
+    maps = {k: v.detach().clone().requires_grad_() for k, v in m.node_maps().items()}
+    root = m.root.detach().clone().requires_grad_()
+    expected = ref.ht_eval(m.tree, leaves, maps, root, idx)
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-12)
+    g = torch.randn(out.shape, dtype=out.dtype, generator=gen).to(device)
+    out.backward(g)
+    expected.backward(g)
+    for u, v in zip(m.leaves, leaves):
+        torch.testing.assert_close(u.grad, v.grad, rtol=1e-9, atol=1e-11)
+    for l, nodes in enumerate(m.mode_tree.levels[:-1]):
+        for k, node in enumerate(nodes):
+            torch.testing.assert_close(m.maps[l].grad[k], maps[node].grad, rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(m.root.grad, root.grad, rtol=1e-9, atol=1e-11)
+
+
+def test_forward_uses_tables_only_when_they_pay():
+    m = HTFactorization([8] * 16, 4)
+    assert m._tables_pay(4096) and m._tables_pay(128) and not m._tables_pay(127)
+    assert not HTFactorization([4, 4], 3)._tables_pay(10_000)  # no level-1 map (the root pools the leaves)
+    idx = torch.zeros(4096, 16, dtype=torch.long)
+    assert m._distinct_pays(idx) and not m._distinct_pays(idx[:4095])  # level-2 nodes: 8^4 combinations
+    assert not HTFactorization([8] * 8, 4)._distinct_possible()  # level 2 feeds the bilinear root
+
+
+def test_out_of_range_index_on_the_table_path():
+    m = HTFactorization([3] * 4, 2)
+    idx = torch.zeros(64, 4, dtype=torch.long)
+    assert m._tables_pay(idx.shape[0])
+    idx[5, 2] = 3  # combined with mode 3 it would still be a valid table row: must be caught first
+    with pytest.raises(IndexError, match=r"indices\[5, 2\] = 3 is out of range for leaves\[2\]"):
+        m(idx)
+    idx[5, 2] = -1
+    with pytest.raises(IndexError, match=r"indices\[5, 2\] = -1"):
+        m(idx)
+
+
 def test_float32_large_batch_cpu():
     m = HTFactorization([8] * 16, 16, init_std=0.5, generator=torch.Generator().manual_seed(0))
     idx = torch.randint(0, 8, (3000, 16), generator=torch.Generator().manual_seed(1))

@@ -158,11 +158,124 @@ class HTFactorization(nn.Module):
             raise TypeError("HTFactorization: indices must be an int64 tensor [B, N]")
         if indices.dim() != 2 or indices.shape[1] != self.order:
             raise ValueError(f"HTFactorization: indices must be [B, {self.order}], got {tuple(indices.shape)}")
+        tables = self._tables_pay(indices.shape[0])
+        return self._forward(indices, level1_tables=tables, level2_distinct=tables and self._distinct_pays(indices))
+
+    def _tables_pay(self, batch: int) -> bool:
+        """Level-1 tables replace the level-1 GEMM (B x R_1 x R_2 per node) with a table of every index
+        combination (S x R_1 x R_2, S = product of the node's leaf dims): worth it when S <= B / 2."""
+        return len(self.maps) > 0 and 2 * max(self._level1_sizes()) <= batch
+
+    def _level1_sizes(self) -> list[int]:
+        return [math.prod(self.shape[m] for m in node) for node in self.mode_tree.levels[0]]
+
+    def _forward(self, indices: torch.Tensor, level1_tables: bool, level2_distinct: bool = False) -> torch.Tensor:
+        """The forward with its shortcuts chosen by the caller (tests run every combination)."""
         t = self.mode_tree
-        h = ht_leaf_pool(list(self.leaves), indices, t.leaf_modes, t.offsets[0])  # [K_1, B, R_1]
-        for l, w in enumerate(self.maps):
-            h = ht_pool(torch.bmm(h, w), t.offsets[l + 1])  # [K_{l+2}, B, R_{l+2}]
+        maps = list(self.maps)
+        if level1_tables:
+            # Level-1 node nu's output a_nu = (prod_c U_c[i_c]) W_nu depends on its leaves' indices only:
+            # tabulate it for every combination once, then level 2 pools rows of the tables (the same
+            # fused gather + pooling op, with tables as leaves and combination numbers as indices).
+            combos = self._level1_combinations(indices)  # [B, K_1]
+            tables = self._level1_tables()  # K_1 tensors [S_nu, R_2]
+            if level2_distinct:
+                h = self._level2_over_distinct(tables, combos)  # [K_3, B, R_3]
+                first = 2
+            else:
+                h = ht_leaf_pool(tables, combos, list(range(len(tables))), t.offsets[1])  # [K_2, B, R_2]
+                first = 1
+        else:
+            h = ht_leaf_pool(list(self.leaves), indices, t.leaf_modes, t.offsets[0])  # [K_1, B, R_1]
+            first = 0
+        last = len(maps) - 1
+        for l in range(first, len(maps)):
+            if l == last and h.shape[0] == 2:
+                # A root with two children: out = <(h_1 W_1) * (h_2 W_2), w> = h_1^T (W_1 diag(w) W_2^T) h_2,
+                # one GEMM with a small [R, R] matrix instead of two (and 3 instead of 6 with the backward).
+                bilinear = (maps[l][0] * self.root) @ maps[l][1].T
+                return ((h[0] @ bilinear) * h[1]).sum(-1)
+            h = ht_pool(torch.bmm(h, maps[l]), t.offsets[l + 1])  # [K_{l+2}, B, R_{l+2}]
         return h[0] @ self.root
+
+    def _distinct_pays(self, indices: torch.Tensor) -> bool:
+        """Level 2 over distinct combinations only: when a level-2 node's combinations (S_2 = product of
+        its children's table sizes) number at most B, a batch repeats about 1 - (1 - e^{-B/S_2}) S_2 / B
+        of them (>= 37%), and the level-2 GEMM and its backward shrink by that much. CPU only: on a GPU
+        ``unique`` costs a synchronisation. Not when level 2 feeds a two-child root (bilinear form)."""
+        if indices.device.type != "cpu" or not self._distinct_possible():
+            return False
+        t = self.mode_tree
+        sizes = self._level1_sizes()
+        level2 = [math.prod(sizes[t.offsets[1][j]:t.offsets[1][j + 1]]) for j in range(len(t.levels[1]))]
+        return max(level2) <= indices.shape[0]
+
+    def _distinct_possible(self) -> bool:
+        t = self.mode_tree
+        return len(self.maps) >= 2 and not (len(self.maps) == 2 and len(t.levels[1]) == 2)
+
+    def _level2_over_distinct(self, tables: list[torch.Tensor], combos: torch.Tensor) -> torch.Tensor:
+        """Level-2 pooling + map on each node's distinct table-row combinations, then the level-3 pooling
+        gathers the results per item (fused: the level-2 outputs are the 'leaves' of ht_leaf_pool)."""
+        t = self.mode_tree
+        sizes = self._level1_sizes()
+        B, K1, K2 = combos.shape[0], len(t.levels[0]), len(t.levels[1])
+        inverse = torch.empty(B, K2, dtype=torch.int64, device=combos.device)
+        distinct = []
+        for j in range(K2):
+            lo, hi = t.offsets[1][j], t.offsets[1][j + 1]
+            key = combos[:, lo]
+            for k in range(lo + 1, hi):
+                key = key * sizes[k] + combos[:, k]
+            uniq, inverse[:, j] = torch.unique(key, return_inverse=True)
+            distinct.append(uniq)
+        # Rows [U_max, K_1]: column k holds level-1 node k's table row for each distinct key of its parent
+        # (nodes with fewer distinct keys are padded with row 0; the padding is never gathered).
+        rows = torch.zeros(max(u.numel() for u in distinct), K1, dtype=torch.int64, device=combos.device)
+        for j, uniq in enumerate(distinct):
+            lo, hi = t.offsets[1][j], t.offsets[1][j + 1]
+            rest = uniq
+            for k in range(hi - 1, lo - 1, -1):
+                rows[:uniq.numel(), k] = rest % sizes[k]
+                rest = rest // sizes[k]
+        h = ht_leaf_pool(tables, rows, list(range(K1)), t.offsets[1])  # [K_2, U_max, R_2]
+        a = torch.bmm(h, self.maps[1])  # [K_2, U_max, R_3]
+        return ht_leaf_pool(list(a.unbind(0)), inverse, list(range(K2)), t.offsets[2])  # [K_3, B, R_3]
+
+    def _level1_combinations(self, indices: torch.Tensor) -> torch.Tensor:
+        """[B, K_1] row numbers into the level-1 tables (row-major over the node's leaves in tree order).
+
+        The indices are range-checked first: a combined number could land in range for a wrong entry."""
+        dims = torch.tensor(self.shape, device=indices.device)
+        bad = (indices < 0) | (indices >= dims)
+        if bool(bad.any()):
+            b, n = (int(v) for v in bad.nonzero()[0])
+            raise IndexError(f"HTFactorization: indices[{b}, {n}] = {int(indices[b, n])} is out of range for "
+                             f"leaves[{n}] with {self.shape[n]} rows")
+        t = self.mode_tree
+        sizes = {len(node) for node in t.levels[0]}
+        if len(sizes) == 1:  # equal groups: one strided multiply-add
+            strides = [math.prod(self.shape[m] for m in node[c + 1:]) for node in t.levels[0] for c in range(len(node))]
+            strides = torch.tensor(strides, device=indices.device)
+            return (indices[:, t.leaf_modes] * strides).view(indices.shape[0], -1, sizes.pop()).sum(-1)
+        combos = torch.zeros(indices.shape[0], len(t.levels[0]), dtype=torch.int64, device=indices.device)
+        for k, node in enumerate(t.levels[0]):
+            for m in node:
+                combos[:, k].mul_(self.shape[m]).add_(indices[:, m])
+        return combos
+
+    def _level1_tables(self) -> list[torch.Tensor]:
+        """Per level-1 node: [S_nu, R_2] = (Khatri-Rao product of its leaves' rows) @ W_nu."""
+        t, w = self.mode_tree, self.maps[0]
+        products = []
+        for node in t.levels[0]:
+            p = self.leaves[node[0]]
+            for m in node[1:]:
+                p = (p.unsqueeze(1) * self.leaves[m].unsqueeze(0)).reshape(-1, p.shape[-1])
+            products.append(p)
+        if len({p.shape[0] for p in products}) == 1:
+            return list(torch.bmm(torch.stack(products), w).unbind(0))
+        return [p @ w[k] for k, p in enumerate(products)]
 
     def node_maps(self) -> dict:
         """{node (nested tuple): W [R_l, R_{l+1}]} for every internal non-root node."""
