@@ -194,7 +194,8 @@ class HTFactorization(nn.Module):
                 # A root with two children: out = <(h_1 W_1) * (h_2 W_2), w> = h_1^T (W_1 diag(w) W_2^T) h_2,
                 # one GEMM with a small [R, R] matrix instead of two (and 3 instead of 6 with the backward).
                 bilinear = (maps[l][0] * self.root) @ maps[l][1].T
-                return ((h[0] @ bilinear) * h[1]).sum(-1)
+                left, right = h.unbind(0)  # (h[0], h[1] would each zero-fill a full-size gradient)
+                return ((left @ bilinear) * right).sum(-1)
             h = ht_pool(torch.bmm(h, maps[l]), t.offsets[l + 1])  # [K_{l+2}, B, R_{l+2}]
         return h[0] @ self.root
 
@@ -220,23 +221,26 @@ class HTFactorization(nn.Module):
         t = self.mode_tree
         sizes = self._level1_sizes()
         B, K1, K2 = combos.shape[0], len(t.levels[0]), len(t.levels[1])
-        inverse = torch.empty(B, K2, dtype=torch.int64, device=combos.device)
-        distinct = []
+        keys = torch.zeros(B, K2, dtype=torch.int64, device=combos.device)  # node j's combination number
         for j in range(K2):
-            lo, hi = t.offsets[1][j], t.offsets[1][j + 1]
-            key = combos[:, lo]
-            for k in range(lo + 1, hi):
-                key = key * sizes[k] + combos[:, k]
-            uniq, inverse[:, j] = torch.unique(key, return_inverse=True)
-            distinct.append(uniq)
-        # Rows [U_max, K_1]: column k holds level-1 node k's table row for each distinct key of its parent
-        # (nodes with fewer distinct keys are padded with row 0; the padding is never gathered).
-        rows = torch.zeros(max(u.numel() for u in distinct), K1, dtype=torch.int64, device=combos.device)
-        for j, uniq in enumerate(distinct):
-            lo, hi = t.offsets[1][j], t.offsets[1][j + 1]
-            rest = uniq
-            for k in range(hi - 1, lo - 1, -1):
-                rows[:uniq.numel(), k] = rest % sizes[k]
+            for k in range(t.offsets[1][j], t.offsets[1][j + 1]):
+                keys[:, j].mul_(sizes[k]).add_(combos[:, k])
+        space = max(math.prod(sizes[t.offsets[1][j]:t.offsets[1][j + 1]]) for j in range(K2))
+        # Distinct keys per node by marking a [K_2, S_2] table (S_2 <= B here), no sort: a key's rank
+        # among the node's present keys is its row in the distinct set.
+        present = torch.zeros(K2, space, dtype=torch.bool, device=combos.device)
+        present[torch.arange(K2, device=combos.device).expand(B, K2), keys] = True
+        rank = present.cumsum(1) - 1  # [K_2, S_2]
+        inverse = rank.gather(1, keys.T).T  # [B, K_2]
+        node, key = present.nonzero().unbind(1)
+        distinct_keys = torch.zeros(K2, int(rank[:, -1].max()) + 1, dtype=torch.int64, device=combos.device)
+        distinct_keys[node, rank[node, key]] = key  # nodes with fewer distinct keys keep row 0 as padding
+        # Rows [U_max, K_1]: column k holds level-1 node k's table row for each distinct key of its parent.
+        rows = torch.empty(distinct_keys.shape[1], K1, dtype=torch.int64, device=combos.device)
+        for j in range(K2):
+            rest = distinct_keys[j]
+            for k in range(t.offsets[1][j + 1] - 1, t.offsets[1][j] - 1, -1):
+                rows[:, k] = rest % sizes[k]
                 rest = rest // sizes[k]
         h = ht_leaf_pool(tables, rows, list(range(K1)), t.offsets[1])  # [K_2, U_max, R_2]
         a = torch.bmm(h, self.maps[1])  # [K_2, U_max, R_3]
