@@ -4,7 +4,11 @@
 
 Shape (issue 6): order 16, dims 8, widths (64, 64, 64, 64) (pool size 2: 8, 4, 2, 1 nodes), B = 4096,
 float32, loss = out.sum(), fwd + bwd through autograd.
-* rankcore: HTFactorization.forward — fused leaf gather + pooling, bmm per level, fused pooling.
+* rankcore: HTFactorization.forward — level-1 outputs tabulated for every index combination (8 x 8 = 64
+  rows per node), level 2 evaluated on the distinct combinations in the batch (CPU), a two-child root
+  as one bilinear form; fused gather + pooling ops between the per-level bmm's.
+* rankcore per-item: the same model without the tables and the distinct rows (fused leaf gather +
+  pooling, bmm per level, fused pooling, bilinear root).
 * gather: plain PyTorch from the definition with the same node-major layout: U_n[idx[:, n]] stacked,
   prod over each window, bmm, prod, ... (autograd).
 * einsum one-hot: the published code's form — one-hot inputs contracted with the stacked leaves by
@@ -17,7 +21,7 @@ import torch
 from rankcore.tensor import HTFactorization
 
 ORDER, DIM, RANKS, BATCH = 16, 8, (64, 64, 64, 64), 4096
-IMPLS = ["rankcore", "gather", "einsum one-hot"]
+IMPLS = ["rankcore", "rankcore per-item", "gather", "einsum one-hot"]
 
 
 def make_inputs(device, seed=0):
@@ -30,6 +34,8 @@ def make_inputs(device, seed=0):
 def forward_fn(impl, model, indices):
     if impl == "rankcore":
         return lambda: model(indices)
+    if impl == "rankcore per-item":
+        return lambda: model._forward(indices, level1_tables=False)
     leaves, maps, root = list(model.leaves), list(model.maps), model.root
     if impl == "gather":
         def fwd():

@@ -94,7 +94,10 @@ def plot(result: dict, path: Path) -> None:
         axes[0].plot(r["loss"], [abs(x) for x in r["w11"]], label=f"|w11|, depth {d}")
         for k in ("frobenius", "nuclear", "spectral"):
             axes[1].plot(r["loss"], r[k], label=f"{k}, depth {d}", lw=1)
-        axes[2].plot(r["iterations"], r["sigma_ratio"], label=f"depth {d}")
+        line, = axes[2].plot(r["iterations"], r["sigma_ratio"], label=f"depth {d}")
+        if r.get("det_crossed_at") is not None:  # GD (not the flow) stepped across det W = 0 here
+            axes[2].axvline(r["det_crossed_at"], ls=":", color=line.get_color(),
+                            label=f"depth {d}: a GD step crossed det W = 0")
     for ax in axes[:2]:
         ax.set_xscale("log")
         ax.invert_xaxis()

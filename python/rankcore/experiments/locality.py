@@ -3,8 +3,9 @@
 Order 8, dims 3 (6561 entries); the model pools adjacent modes (tree ((0,1),(2,3)),((4,5),(6,7))).
 Two ground truths with the same structure, a sum of 2 products of random pair functions: "near"
 pairs adjacent modes (0,1),(2,3),..., "far" pairs distant ones (0,4),(1,5),... 2000 observed entries,
-widths 8, init std 1e-2, one global adaptive step. Recorded: test error on the unobserved entries
-and the effective ranks of the learned tensor's matricizations for near mode groups (tree nodes
+widths 8, init std 1e-1, one global adaptive step (at 1e-2 the near run was still on its rank-1
+plateau after 15k iterations: test error 0.52, near-group effective ranks 1.0 vs 1.9 in the target).
+Recorded: test error on the unobserved entries and the effective ranks of the learned tensor's matricizations for near mode groups (tree nodes
 {0,1}, {0,1,2,3}) and far groups ({0,4}, {0,2,4,6}). Expected: the learned tensors have low rank at
 near groups (the hierarchical rank of the tree) — the near target is recovered, the far one is not.
 """
@@ -24,7 +25,7 @@ GROUPS = {"near {0,1}": (0, 1), "near {0,1,2,3}": (0, 1, 2, 3), "far {0,4}": (0,
 
 
 def config(quick: bool) -> dict:
-    return dict(init_std=1e-2, lr=1e-2, iterations=1500 if quick else 15000, log_every=100)
+    return dict(init_std=1e-1, lr=1e-2, iterations=1500 if quick else 15000, log_every=100)
 
 
 def target(kind: str, seed: int) -> torch.Tensor:
@@ -73,16 +74,20 @@ def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int 
 
 def plot(result: dict, path: Path) -> None:
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
     groups = list(GROUPS)
     for k, r in enumerate(result["runs"]):
         x = [i + 0.4 * k for i in range(len(groups))]
-        axes[0].bar(x, [r["learned_effective_ranks"][g] for g in groups], width=0.4,
-                    label=f"{r['target']} target (test error {r['test_error']:.2f})")
+        bars = axes[0].bar(x, [r["learned_effective_ranks"][g] for g in groups], width=0.4,
+                           label=f"learned, {r['target']} target (test error {r['test_error']:.2f})")
+        axes[0].scatter(x, [r["target_effective_ranks"][g] for g in groups], marker="_", s=250, linewidths=2,
+                        color="black" if k == 0 else "red", zorder=3,
+                        label=f"the {r['target']} target itself")
         axes[1].plot(r["iterations"], r["loss"], label=f"{r['target']} target")
     axes[0].set_xticks([i + 0.2 for i in range(len(groups))], groups, fontsize=7)
-    axes[0].set_title("effective rank of the learned tensor's matricization", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0].set_yscale("log")
+    axes[0].set_title("effective rank of the matricization (bars: learned, dashes: target)", fontsize=9)
+    axes[0].legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     axes[1].set_yscale("log")
     axes[1].set_title("train loss", fontsize=9)
     axes[1].set_xlabel("iteration")
