@@ -109,7 +109,8 @@ fi
 if ! "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
   note "bench: pytest-benchmark not installed, skipped"
 else
-  for BENCH in bench/bench_walks.py bench/bench_structure.py bench/bench_cp.py bench/bench_ht.py; do
+  # RANKCORE_GPU_BENCHES="bench/bench_ht.py" runs a subset (device time is scarce)
+  for BENCH in ${RANKCORE_GPU_BENCHES:-bench/bench_walks.py bench/bench_structure.py bench/bench_cp.py bench/bench_ht.py}; do
     [[ -f $BENCH ]] || continue
     name=$(basename "$BENCH" .py)
     t0=$(now)
