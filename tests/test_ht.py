@@ -29,27 +29,31 @@ def test_default_tree():
     assert default_tree(7, 3) == ((0, 1, 2), (3, 4, 5), (6,))
 
 
+def _assert_matches_definition(m, idx, out, gen):
+    """out = m's entries at idx: value and every parameter's gradient equal the reference's."""
+    leaves = [u.detach().clone().requires_grad_() for u in m.leaves]
+    maps = {k: v.detach().clone().requires_grad_() for k, v in m.node_maps().items()}
+    root = m.root.detach().clone().requires_grad_()
+    expected = ref.ht_eval(m.tree, leaves, maps, root, idx)
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-12)
+    g = torch.randn(out.shape, dtype=out.dtype, generator=gen).to(out.device)
+    out.backward(g)
+    expected.backward(g)
+    for u, v in zip(m.leaves, leaves):
+        torch.testing.assert_close(u.grad, v.grad, rtol=1e-9, atol=1e-11)
+    for l, nodes in enumerate(m.mode_tree.levels[:-1]):
+        for k, node in enumerate(nodes):
+            torch.testing.assert_close(m.maps[l].grad[k], maps[node].grad, rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(m.root.grad, root.grad, rtol=1e-9, atol=1e-11)
+
+
 @pytest.mark.parametrize("shape,ranks,pool,tree", CASES, ids=str)
 def test_forward_matches_definition(device, shape, ranks, pool, tree):
     m = _model(shape, ranks, pool, tree, device)
     gen = torch.Generator().manual_seed(1)
     idx = torch.stack([torch.randint(0, d, (37,), generator=gen) for d in shape], 1).to(device)
-    leaves = [u.detach().clone().requires_grad_() for u in m.leaves]
-    maps = {k: v.detach().clone().requires_grad_() for k, v in m.node_maps().items()}
-    root = m.root.detach().clone().requires_grad_()
-    expected = ref.ht_eval(m.tree, leaves, maps, root, idx)
     out = m(idx)
-    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-12)
-    g = torch.randn(out.shape, dtype=out.dtype, generator=gen).to(device)
-    out.backward(g)
-    expected.backward(g)
-    for u, v in zip(m.leaves, leaves):
-        torch.testing.assert_close(u.grad, v.grad, rtol=1e-10, atol=1e-12)
-    for node, w in maps.items():
-        l = next(l for l, nodes in enumerate(m.mode_tree.levels) if node in nodes)
-        k = m.mode_tree.levels[l].index(node)
-        torch.testing.assert_close(m.maps[l].grad[k], w.grad, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(m.root.grad, root.grad, rtol=1e-10, atol=1e-12)
+    _assert_matches_definition(m, idx, out, gen)
     # tensor() agrees with entry-wise evaluation and with the reference's full tensor.
     full = m.tensor()
     torch.testing.assert_close(full[tuple(idx.T)], out.detach(), rtol=1e-10, atol=1e-12)
@@ -69,8 +73,8 @@ PATH_CASES = CASES[:4] + [
 @pytest.mark.parametrize("path", ["per-item", "level-1 tables", "tables + distinct level 2"])
 @pytest.mark.parametrize("shape,ranks,pool,tree", PATH_CASES, ids=str)
 def test_forward_paths_match_definition(device, shape, ranks, pool, tree, path):
-    # forward() picks level-1 tables / distinct level-2 rows by batch size; every path (and the
-    # two-child root's bilinear form) must agree with the definition in value and in every gradient.
+    # forward() picks level-1 tables / distinct level-2 rows by batch size and device; every path (and
+    # the two-child root's bilinear form) must agree with the definition in value and in every gradient.
     m = _model(shape, ranks, pool, tree, device, seed=3)
     if path != "per-item" and not m.maps:
         pytest.skip("a one-level tree has no level-1 map to tabulate")
@@ -80,20 +84,7 @@ def test_forward_paths_match_definition(device, shape, ranks, pool, tree, path):
     # 60 items over few combinations: the distinct path really merges repeated rows
     idx = torch.stack([torch.randint(0, d, (60,), generator=gen) for d in shape], 1).to(device)
     out = m._forward(idx, level1_tables=path != "per-item", level2_distinct=path == "tables + distinct level 2")
-    leaves = [u.detach().clone().requires_grad_() for u in m.leaves]
-    maps = {k: v.detach().clone().requires_grad_() for k, v in m.node_maps().items()}
-    root = m.root.detach().clone().requires_grad_()
-    expected = ref.ht_eval(m.tree, leaves, maps, root, idx)
-    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-12)
-    g = torch.randn(out.shape, dtype=out.dtype, generator=gen).to(device)
-    out.backward(g)
-    expected.backward(g)
-    for u, v in zip(m.leaves, leaves):
-        torch.testing.assert_close(u.grad, v.grad, rtol=1e-9, atol=1e-11)
-    for l, nodes in enumerate(m.mode_tree.levels[:-1]):
-        for k, node in enumerate(nodes):
-            torch.testing.assert_close(m.maps[l].grad[k], maps[node].grad, rtol=1e-9, atol=1e-11)
-    torch.testing.assert_close(m.root.grad, root.grad, rtol=1e-9, atol=1e-11)
+    _assert_matches_definition(m, idx, out, gen)
 
 
 def test_forward_uses_tables_only_when_they_pay():
