@@ -19,17 +19,36 @@ from rankcore import _C
 
 ELF_MAGIC = b"\x7fELF"
 SHT_DYNAMIC = 6
-DT_NEEDED = 1
+SHT_DYNSYM = 11
+DT_NULL, DT_NEEDED = 0, 1
+# libstdc++ internals that must come from the shared runtime: a module that defines them carries its
+# own copy (static libstdc++, or a partial one when the shared runtime found at link time is older).
+CXX_RUNTIME_SYMBOLS = {
+    "_ZNSo9_M_insertIlEERSoT_",  # std::ostream::_M_insert<long>, where the crash was
+    "_ZNSt6localeC1Ev",  # std::locale::locale()
+    "_ZNSt8ios_base4InitC1Ev",  # std::ios_base::Init::Init()
+}
 
 
-def needed_libraries(path: Path) -> list[str]:
-    """DT_NEEDED entries of a 64-bit little-endian ELF shared object (section headers, no readelf)."""
+def _sections(path: Path):
+    """(file bytes, section headers) of a 64-bit little-endian ELF file (no readelf needed)."""
     data = path.read_bytes()
     if data[:4] != ELF_MAGIC or data[4] != 2 or data[5] != 1:
         pytest.skip("not a 64-bit little-endian ELF module")
     shoff, = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    if shnum == 0:
+        pytest.skip("ELF file without section headers")
+    return data, [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+
+
+def _string(data: bytes, offset: int) -> str:
+    return data[offset:data.index(b"\0", offset)].decode()
+
+
+def needed_libraries(path: Path) -> list[str]:
+    """DT_NEEDED entries of the module's dynamic section."""
+    data, sections = _sections(path)
     needed = []
     for _name, sh_type, _flags, _addr, offset, size, link, _info, _align, entsize in sections:
         if sh_type != SHT_DYNAMIC:
@@ -37,10 +56,26 @@ def needed_libraries(path: Path) -> list[str]:
         strtab_offset = sections[link][4]
         for pos in range(offset, offset + size, entsize or 16):
             tag, value = struct.unpack_from("<qQ", data, pos)
+            if tag == DT_NULL:
+                break
             if tag == DT_NEEDED:
-                end = data.index(b"\0", strtab_offset + value)
-                needed.append(data[strtab_offset + value:end].decode())
+                needed.append(_string(data, strtab_offset + value))
     return needed
+
+
+def defined_dynamic_symbols(path: Path) -> set[str]:
+    """Names of the symbols the module defines (dynamic symbol table, section index != UNDEF)."""
+    data, sections = _sections(path)
+    names = set()
+    for _name, sh_type, _flags, _addr, offset, size, link, _info, _align, entsize in sections:
+        if sh_type != SHT_DYNSYM:
+            continue
+        strtab_offset = sections[link][4]
+        for pos in range(offset, offset + size, entsize or 24):
+            st_name, _st_info, _st_other, st_shndx = struct.unpack_from("<IBBH", data, pos)
+            if st_shndx != 0 and st_name:
+                names.add(_string(data, strtab_offset + st_name))
+    return names
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF modules only")
@@ -51,6 +86,14 @@ def test_module_uses_the_shared_cxx_runtime():
     assert any(lib.startswith(("libstdc++.so", "libc++.so")) for lib in needed), (
         f"rankcore's module does not load a shared C++ runtime ({needed}): libstdc++ was linked statically, "
         "and errors raised in ops can crash the process")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF modules only")
+def test_module_carries_no_private_cxx_runtime():
+    defined = defined_dynamic_symbols(Path(_C.__file__))
+    assert "PyInit__C" in defined, "parser did not find the module's own init symbol"
+    private = sorted(defined & CXX_RUNTIME_SYMBOLS)
+    assert not private, f"rankcore's module defines C++ runtime symbols itself: {private}"
 
 
 def test_error_message_with_numbers_reaches_python():

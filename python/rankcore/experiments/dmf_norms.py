@@ -38,7 +38,8 @@ def end_to_end_det(model) -> float:
     for w in model.layers:
         s, l = torch.linalg.slogdet(w.detach())
         sign, logabs = sign * float(s), logabs + float(l)
-    return sign * math.exp(logabs) if sign != 0 else 0.0
+    # copysign keeps the sign when exp underflows (a negative det far below 1e-308 stays -0.0)
+    return math.copysign(math.exp(logabs), sign) if sign != 0 else 0.0
 
 
 def run_depth(depth: int, cfg: dict, seed: int) -> dict:
@@ -53,7 +54,7 @@ def run_depth(depth: int, cfg: dict, seed: int) -> dict:
         loss = problem.loss(model)
         w = model.matrix().detach()
         det = end_to_end_det(model)
-        if crossed is None and det < 0:
+        if crossed is None and math.copysign(1.0, det) < 0:
             crossed = it
         done = float(loss.detach()) < cfg["stop_loss"]
         if it % cfg["log_every"] == 0 or done or it == cfg["iterations"]:

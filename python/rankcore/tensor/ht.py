@@ -158,7 +158,8 @@ class HTFactorization(nn.Module):
             raise TypeError("HTFactorization: indices must be an int64 tensor [B, N]")
         if indices.dim() != 2 or indices.shape[1] != self.order:
             raise ValueError(f"HTFactorization: indices must be [B, {self.order}], got {tuple(indices.shape)}")
-        tables = self._tables_pay(indices.shape[0], indices.device)
+        # The shortcuts branch on the data (range check, distinct counts): not while torch.compile traces.
+        tables = not torch.compiler.is_compiling() and self._tables_pay(indices.shape[0], indices.device)
         return self._forward(indices, level1_tables=tables, level2_distinct=tables and self._distinct_pays(indices))
 
     def _tables_pay(self, batch: int, device: torch.device | str = "cpu") -> bool:
@@ -169,7 +170,7 @@ class HTFactorization(nn.Module):
         return torch.device(device).type == "cpu" and len(self.maps) > 0 and 2 * max(self._level1_sizes()) <= batch
 
     def _level1_sizes(self) -> list[int]:
-        return [math.prod(self.shape[m] for m in node) for node in self.mode_tree.levels[0]]
+        return [math.prod([self.shape[m] for m in node]) for node in self.mode_tree.levels[0]]
 
     def _forward(self, indices: torch.Tensor, level1_tables: bool, level2_distinct: bool = False) -> torch.Tensor:
         """The forward with its shortcuts chosen by the caller (tests run every combination)."""
