@@ -2,11 +2,14 @@
 // key, which holds for lazy greedy algorithms whose keys only move one way. Entries sit in 65 buckets by
 // the highest bit where they differ from the last popped key; a pop that finds bucket 0 empty
 // redistributes the first non-empty bucket around its minimum. O(1) push, amortised O(log range) pop,
-// and sequential memory access, against a binary heap's log(size) scattered swaps.
+// and sequential memory access, against a binary heap's log(size) scattered swaps. With sorted_bits,
+// bucket 0 holds a whole group of keys (equal above the low bits), sorted when it becomes current.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -16,11 +19,27 @@ class RadixHeap {
  public:
   using Item = std::pair<uint64_t, uint64_t>;  // 16 bytes either way: a wider payload is free
 
-  void push(uint64_t key, uint64_t payload) { buckets_[bucket_of(key)].push_back({key, payload}); }
+  // Keys equal in all bits but the lowest `sorted_bits` form one group: the radix levels split groups
+  // only, and a group is sorted once when it becomes the smallest (later pushes into it wait in a small
+  // binary heap beside it). Worth it when many keys share a group (a lazy greedy's score with an id
+  // tie-break in the low bits): their items are no longer passed down the id bits' levels one by one.
+  // 0 = plain radix heap.
+  explicit RadixHeap(int sorted_bits = 0) : shift_(sorted_bits) {}
+
+  void push(uint64_t key, uint64_t payload) {
+    const int b = bucket_of(key);
+    if (b == 0 && current_sorted_ && shift_ > 0) {  // into the group being consumed: a small side heap
+      pending_.push_back({key, payload});
+      std::push_heap(pending_.begin(), pending_.end(), std::greater<Item>());
+    } else {
+      buckets_[b].push_back({key, payload});
+    }
+  }
 
   // The item with the smallest key (ties: any); the heap must not be empty.
   Item pop() {
-    if (buckets_[0].empty()) {
+    auto& current = buckets_[0];
+    if (current.empty() && pending_.empty()) {
       int i = 1;
       while (buckets_[i].empty()) ++i;
       auto& from = buckets_[i];
@@ -29,17 +48,34 @@ class RadixHeap {
       last_ = smallest;
       for (const Item& it : from) buckets_[bucket_of(it.first)].push_back(it);
       from.clear();
+      current_sorted_ = false;
     }
-    const Item top = buckets_[0].back();
-    buckets_[0].pop_back();
+    if (!current_sorted_) {  // descending, so that back() is the smallest
+      if (shift_ > 0) std::sort(current.begin(), current.end(), std::greater<Item>());
+      current_sorted_ = true;
+    }
+    if (!pending_.empty() && (current.empty() || pending_.front().first < current.back().first)) {
+      std::pop_heap(pending_.begin(), pending_.end(), std::greater<Item>());
+      const Item top = pending_.back();
+      pending_.pop_back();
+      return top;
+    }
+    const Item top = current.back();
+    current.pop_back();
     return top;
   }
 
  private:
-  int bucket_of(uint64_t key) const { return key == last_ ? 0 : 64 - __builtin_clzll(key ^ last_); }
+  int bucket_of(uint64_t key) const {
+    const uint64_t diff = (key ^ last_) >> shift_;
+    return diff == 0 ? 0 : 64 - __builtin_clzll(diff);
+  }
 
   std::array<std::vector<Item>, 65> buckets_;
   uint64_t last_ = 0;
+  std::vector<Item> pending_;  // min-heap of pushes into the group being consumed
+  int shift_ = 0;
+  bool current_sorted_ = true;
 };
 
 }  // namespace rankcore::ops::cpu

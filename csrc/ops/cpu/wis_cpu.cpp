@@ -11,8 +11,9 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
-#include <cstdint>
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <queue>
 #include <vector>
 
@@ -106,16 +107,55 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   };
   // The payload carries the endpoints (the id is the key's low bits): a stale check reads two degrees
   // and nothing else, the heap being bound by such random reads.
-  cpu::RadixHeap heap;
+  // Edges of one (min deg, max deg) class are popped in id order: the heap's radix levels split classes
+  // only, and a class is sorted by id once when it becomes the best. A stale entry always moves to a
+  // strictly worse class (one of its degrees fell), so the current class never receives pushes.
+  cpu::RadixHeap heap(id_bits);
   const uint64_t id_mask = (uint64_t{1} << id_bits) - 1;
   std::vector<int32_t> deg32(deg.begin(), deg.end());  // half the cache footprint of the hot array
   for (int64_t id = 0; id < m; ++id) {
     heap.push(current(id), (static_cast<uint64_t>(eu[id]) << 32) | static_cast<uint32_t>(ev[id]));
   }
 
+  // Look-ahead: the next kAhead entries are popped early and their degrees prefetched, so the random
+  // reads of a stale check overlap instead of stalling one by one. The window holds the smallest keys
+  // in ascending order; every key left in the heap is >= heap_floor (the last key popped into it).
+  // A stale entry's new key goes back into the window when it is below heap_floor (the monotone heap
+  // cannot take it), else into the heap. The order of validation is exactly the heap order.
+  constexpr int kAhead = 16;
+  std::array<cpu::RadixHeap::Item, kAhead + 1> window;
+  int head = 0, size = 0;  // window[head .. head + size) in a ring of kAhead + 1
+  uint64_t heap_floor = 0;
+  int64_t in_heap = m;
+  auto prefetch = [&](uint64_t ends) {
+    __builtin_prefetch(&deg32[ends >> 32]);
+    __builtin_prefetch(&deg32[ends & 0xffffffffULL]);
+  };
+  auto at = [&](int i) -> cpu::RadixHeap::Item& { return window[(head + i) % (kAhead + 1)]; };
+  auto refill = [&] {
+    while (size < kAhead && in_heap > 0) {
+      const auto item = heap.pop();
+      --in_heap;
+      heap_floor = item.first;
+      prefetch(item.second);
+      at(size++) = item;
+    }
+  };
+  auto insert_sorted = [&](uint64_t key, uint64_t ends) {  // key <= heap_floor: belongs to the window
+    int i = size++;
+    while (i > 0 && at(i - 1).first > key) {
+      at(i) = at(i - 1);
+      --i;
+    }
+    at(i) = {key, ends};
+  };
+
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
-      const auto [stored, ends] = heap.pop();
+      refill();
+      const auto [stored, ends] = at(0);
+      head = (head + 1) % (kAhead + 1);
+      --size;
       const int64_t u = static_cast<int64_t>(ends >> 32), v = static_cast<int64_t>(ends & 0xffffffffULL);
       const int64_t id = static_cast<int64_t>(stored & id_mask);
       const int64_t a = deg32[u], b = deg32[v];
@@ -127,7 +167,13 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
         out[2 * step + 1] = v;
         break;
       }
-      heap.push(now, ends);  // stale: a degree dropped since it was pushed (now > stored: monotone)
+      // stale: a degree dropped since it was pushed (now > stored)
+      if (in_heap > 0 && now >= heap_floor) {
+        heap.push(now, ends);
+        ++in_heap;
+      } else {
+        insert_sorted(now, ends);
+      }
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }
