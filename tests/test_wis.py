@@ -66,6 +66,10 @@ def test_1wis_full_order_on_power_law_graphs_matches_the_degree_rule(seed):
     graph = rankcore.Graph.from_input(edge_index, 4000, symmetrize=True)
     result = rankcore.wis(graph, 4000, graph.num_edges // 2)
     assert torch.equal(result.removed, _one_wis_by_degree_rule(graph.edge_index(), 4000))
+    assert not result.keep_mask.any() and result.edge_index.shape == (2, 0)  # the full order keeps nothing
+    part = rankcore.wis(graph, 4000, 1000)  # a prefix keeps the rest, found by the sorted search
+    assert int(part.keep_mask.sum()) == 2 * (graph.num_edges // 2 - 1000)
+    assert torch.equal(part.removed, result.removed[:1000])
 
 
 @settings(max_examples=200, deadline=None)

@@ -61,6 +61,9 @@ def _result_for_graph(graph: Graph, removed: torch.Tensor) -> SparsifyResult:
     n = max(graph.num_nodes, 1)
     ei = graph.edge_index()
     slot_keys = ei[1] * n + ei[0]
+    if 2 * removed.shape[0] == slot_keys.numel():  # the full removal order: nothing is kept (no search)
+        keep = torch.zeros(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
+        return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
     u, v = removed[:, 0].to(slot_keys.device), removed[:, 1].to(slot_keys.device)
     wanted = torch.sort(torch.cat([v * n + u, u * n + v])).values
     keep = torch.ones(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
