@@ -92,9 +92,11 @@ def _csr(rows, n):
     return rowptr, col
 
 
-@pytest.mark.parametrize("op", ["edge_common_neighbors", "closed_walk_counts"])
+@pytest.mark.parametrize("op", ["edge_common_neighbors", "closed_walk_counts", "wis_greedy"])
 @pytest.mark.parametrize("rows, match", [
-    ([[1], []], "no reverse entry"),                   # directed
+    ([[1], []], r"edge 0 - 1 has no reverse entry"),   # directed: an entry above the diagonal alone
+    ([[], [0]], r"edge 1 - 0 has no reverse entry"),   # ... below the diagonal alone (counts differ)
+    ([[1, 2], [0], [1]], r"edge 0 - 2 has no reverse entry"),  # counts agree, mirrors do not
     ([[1, 1], [0, 0]], "sorted without duplicates"),   # duplicate entry
     ([[2, 1], [0], [0]], "sorted without duplicates"),  # unsorted row
     ([[0]], "self-loops"),
@@ -103,7 +105,8 @@ def _csr(rows, n):
 ])
 def test_bad_csr(op, rows, match):
     rowptr, col = _csr(rows, len(rows))
-    args = (rowptr, col) if op == "edge_common_neighbors" else (rowptr, col, 3)
+    args = {"edge_common_neighbors": (rowptr, col), "closed_walk_counts": (rowptr, col, 3),
+            "wis_greedy": (rowptr, col, 0, 2, torch.zeros(1, dtype=torch.int64))}[op]
     with pytest.raises((ValueError, IndexError), match=match):
         getattr(torch.ops.rankcore, op)(*args)
 

@@ -33,23 +33,36 @@ void check_host_simple_symmetric(const int64_t* rowptr, const index_t* col, int6
     while (e < cur && !slot.compare_exchange_weak(cur, e)) {
     }
   };
-  at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
-    for (int64_t u = begin; u < end; ++u) {
-      for (int64_t e = rowptr[u]; e < rowptr[u + 1]; ++e) {
-        const int64_t v = static_cast<int64_t>(col[e]);
-        if (v < 0 || v >= n) {
-          record(bad_range, e);
-          continue;
+  // Mirrors: searching only the entries v > u suffices when the rows hold as many entries below as
+  // above the diagonal (u -> v is then a bijection from the upper entries onto the lower ones), which
+  // halves the binary searches on valid input; any mismatch reruns the search over every entry so that
+  // the first offending position is reported.
+  std::atomic<int64_t> upper_minus_lower{0};
+  auto scan = [&](bool every_entry) {
+    at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
+      int64_t balance = 0;
+      for (int64_t u = begin; u < end; ++u) {
+        for (int64_t e = rowptr[u]; e < rowptr[u + 1]; ++e) {
+          const int64_t v = static_cast<int64_t>(col[e]);
+          if (v < 0 || v >= n) {
+            record(bad_range, e);
+            continue;
+          }
+          if (v == u) record(bad_loop, e);
+          if (e > rowptr[u] && static_cast<int64_t>(col[e - 1]) >= v) record(bad_order, e);
+          balance += v > u ? 1 : (v < u ? -1 : 0);
+          if (!every_entry && v < u) continue;
+          const index_t* row_v = col + rowptr[v];
+          const index_t* row_v_end = col + rowptr[v + 1];
+          const index_t* it = std::lower_bound(row_v, row_v_end, static_cast<index_t>(u));
+          if (it == row_v_end || static_cast<int64_t>(*it) != u) record(bad_mirror, e);
         }
-        if (v == u) record(bad_loop, e);
-        if (e > rowptr[u] && static_cast<int64_t>(col[e - 1]) >= v) record(bad_order, e);
-        const index_t* row_v = col + rowptr[v];
-        const index_t* row_v_end = col + rowptr[v + 1];
-        const index_t* it = std::lower_bound(row_v, row_v_end, static_cast<index_t>(u));
-        if (it == row_v_end || static_cast<int64_t>(*it) != u) record(bad_mirror, e);
       }
-    }
-  });
+      upper_minus_lower.fetch_add(balance, std::memory_order_relaxed);
+    });
+  };
+  scan(false);
+  if (bad_mirror.load() != nnz || upper_minus_lower.load() != 0) scan(true);
   auto row_of = [&](int64_t e) { return std::upper_bound(rowptr, rowptr + n + 1, e) - rowptr - 1; };
   int64_t e = bad_range.load();
   TORCH_CHECK_INDEX(e == nnz, op, ": col[", e, "] = ", e < nnz ? static_cast<int64_t>(col[e]) : 0,
