@@ -51,7 +51,7 @@ class RadixHeap {
       current_sorted_ = false;
     }
     if (!current_sorted_) {  // descending, so that back() is the smallest
-      if (shift_ > 0) std::sort(current.begin(), current.end(), std::greater<Item>());
+      if (shift_ > 0) sort_group_descending(current);
       current_sorted_ = true;
     }
     if (!pending_.empty() && (current.empty() || pending_.front().first < current.back().first)) {
@@ -66,6 +66,24 @@ class RadixHeap {
   }
 
  private:
+  // A group differs in the low shift_ bits only: LSD radix sort on them, 8 bits per pass (a pass whose
+  // digit is the same everywhere is skipped); small groups by std::sort.
+  void sort_group_descending(std::vector<Item>& group) {
+    if (group.size() < 256) {
+      std::sort(group.begin(), group.end(), std::greater<Item>());
+      return;
+    }
+    scratch_.resize(group.size());
+    for (int bit = 0; bit < shift_; bit += 8) {
+      std::array<size_t, 257> start{};
+      for (const Item& it : group) ++start[256 - ((it.first >> bit) & 255)];  // digit 255 first
+      if (*std::max_element(start.begin(), start.end()) == group.size()) continue;
+      for (int d = 1; d < 257; ++d) start[d] += start[d - 1];
+      for (const Item& it : group) scratch_[start[255 - ((it.first >> bit) & 255)]++] = it;
+      group.swap(scratch_);
+    }
+  }
+
   int bucket_of(uint64_t key) const {
     const uint64_t diff = (key ^ last_) >> shift_;
     return diff == 0 ? 0 : 64 - __builtin_clzll(diff);
@@ -74,6 +92,7 @@ class RadixHeap {
   std::array<std::vector<Item>, 65> buckets_;
   uint64_t last_ = 0;
   std::vector<Item> pending_;  // min-heap of pushes into the group being consumed
+  std::vector<Item> scratch_;  // the radix sort's second buffer
   int shift_ = 0;
   bool current_sorted_ = true;
 };
