@@ -58,12 +58,14 @@ def _result_for_graph(graph: Graph, removed: torch.Tensor) -> SparsifyResult:
     """make_result when the caller passed a Graph: its columns are the CSR slots, whose keys
     (target * n + source) are already sorted, so the removed slots are found by a sorted search instead
     of a set-membership test over every column (6 s -> well under 1 s at 20M columns)."""
+    if 2 * removed.shape[0] == graph.col.numel():  # the full removal order keeps nothing: no columns built
+        device = graph.col.device
+        return SparsifyResult(removed=removed.to(device),
+                              keep_mask=torch.zeros(graph.col.numel(), dtype=torch.bool, device=device),
+                              edge_index=torch.empty(2, 0, dtype=torch.int64, device=device))
     n = max(graph.num_nodes, 1)
     ei = graph.edge_index()
     slot_keys = ei[1] * n + ei[0]
-    if 2 * removed.shape[0] == slot_keys.numel():  # the full removal order: nothing is kept (no search)
-        keep = torch.zeros(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
-        return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
     u, v = removed[:, 0].to(slot_keys.device), removed[:, 1].to(slot_keys.device)
     wanted = torch.sort(torch.cat([v * n + u, u * n + v])).values
     keep = torch.ones(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
