@@ -49,3 +49,23 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r"\[B, 2\]"):
         DeepMatrixFactorization((2, 2), 2, 0.1)(torch.zeros(3, 3, dtype=torch.long))
     assert MatrixCompletion.counterexample().values.tolist() == [1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_gradient_flow_integrator_keeps_det_and_tracks_gd(depth):
+    # The flow in singular-value coordinates: det W keeps its sign (where depth-2 GD crosses it), the loss
+    # falls monotonically while the norm keeps growing, and before GD's crossing the two agree.
+    cfg = dict(dmf_norms.config(quick=True), iterations=4000, flow_iterations=30_000)
+    flow = dmf_norms.run_depth_flow(depth, cfg, seed=0)
+    assert all(d > 0 for d in flow["det"]) and all(sign > 0 for sign in flow["det_sign"])
+    loss, fro = flow["loss"], flow["frobenius"]
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(loss, loss[1:]))
+    late = len(loss) // 2
+    assert fro[-1] > 1.2 * fro[late] and loss[-1] < loss[late]
+    assert flow["sigma_ratio"][-1] < 1e-5 and flow["iterations"][-1] == 30_000
+    # the same time t = 3000 lr: GD at lr 3e-3 is within 1% of the flow (it converges to it as lr -> 0)
+    short = dmf_norms.run_depth_flow(depth, dict(cfg, flow_iterations=3000), seed=0)
+    gd = dmf_norms.run_depth(depth, dict(cfg, iterations=3000), seed=0)
+    assert short["iterations"][-1] == 3000
+    assert abs(short["w11"][-1] - gd["w11"][-1]) < 0.02 * abs(gd["w11"][-1])
+    assert abs(short["loss"][-1] - gd["loss"][-1]) < 0.02 * gd["loss"][-1]
