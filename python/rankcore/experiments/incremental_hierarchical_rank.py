@@ -23,7 +23,7 @@ SHAPE, OBSERVED, GT_WIDTHS, WIDTHS = (8, 8, 8, 8), 2048, (2, 2), (16, 16)
 def config(quick: bool) -> dict:
     if quick:
         return dict(init_stds=(1e-1, 1e-2), lr=1e-2, iterations=1500, log_every=50)
-    return dict(init_stds=(1e-1, 1e-2, 1e-3), lr=1e-2, iterations=20000, log_every=100)
+    return dict(init_stds=(1e-1, 1e-2, 1e-3), lr=1e-2, iterations=80000, log_every=200)
 
 
 def problem(seed: int) -> CompletionProblem:
