@@ -106,6 +106,21 @@ def node_modes(node) -> tuple[int, ...]:
     return tuple(sorted(_leaves(node)))
 
 
+def _mixed_radix(digits: torch.Tensor, radices: list[int], offsets: list[int]) -> torch.Tensor:
+    """[B, J]: group j's digits ``digits[:, offsets[j]:offsets[j + 1]]`` read as one number (row-major:
+    the first digit most significant), column c having radix ``radices[c]``."""
+    batch, groups = digits.shape[0], len(offsets) - 1
+    widths = {offsets[j + 1] - offsets[j] for j in range(groups)}
+    if len(widths) == 1:  # equal groups: one strided multiply-add
+        strides = [math.prod(radices[c + 1:offsets[j + 1]]) for j in range(groups) for c in range(offsets[j], offsets[j + 1])]
+        return (digits * torch.tensor(strides, device=digits.device)).view(batch, groups, widths.pop()).sum(-1)
+    out = torch.zeros(batch, groups, dtype=torch.int64, device=digits.device)
+    for j in range(groups):
+        for c in range(offsets[j], offsets[j + 1]):
+            out[:, j].mul_(radices[c]).add_(digits[:, c])
+    return out
+
+
 class HTFactorization(nn.Module):
     """Hierarchical tensor factorization of a tensor of ``shape`` over a mode tree.
 
@@ -209,10 +224,12 @@ class HTFactorization(nn.Module):
         ``unique`` costs a synchronisation. Not when level 2 feeds a two-child root (bilinear form)."""
         if indices.device.type != "cpu" or not self._distinct_possible():
             return False
-        t = self.mode_tree
-        sizes = self._level1_sizes()
-        level2 = [math.prod(sizes[t.offsets[1][j]:t.offsets[1][j + 1]]) for j in range(len(t.levels[1]))]
-        return max(level2) <= indices.shape[0]
+        return max(self._level2_sizes()) <= indices.shape[0]
+
+    def _level2_sizes(self) -> list[int]:
+        """Combinations per level-2 node: the product of its children's table sizes."""
+        sizes, off = self._level1_sizes(), self.mode_tree.offsets[1]
+        return [math.prod(sizes[off[j]:off[j + 1]]) for j in range(len(off) - 1)]
 
     def _distinct_possible(self) -> bool:
         t = self.mode_tree
@@ -224,11 +241,8 @@ class HTFactorization(nn.Module):
         t = self.mode_tree
         sizes = self._level1_sizes()
         B, K1, K2 = combos.shape[0], len(t.levels[0]), len(t.levels[1])
-        keys = torch.zeros(B, K2, dtype=torch.int64, device=combos.device)  # node j's combination number
-        for j in range(K2):
-            for k in range(t.offsets[1][j], t.offsets[1][j + 1]):
-                keys[:, j].mul_(sizes[k]).add_(combos[:, k])
-        space = max(math.prod(sizes[t.offsets[1][j]:t.offsets[1][j + 1]]) for j in range(K2))
+        keys = _mixed_radix(combos, sizes, t.offsets[1])  # [B, K_2]: node j's combination number
+        space = max(self._level2_sizes())
         # Distinct keys per node by marking a [K_2, S_2] table (S_2 <= B here), no sort: a key's rank
         # among the node's present keys is its row in the distinct set.
         present = torch.zeros(K2, space, dtype=torch.bool, device=combos.device)
@@ -260,16 +274,7 @@ class HTFactorization(nn.Module):
             raise IndexError(f"HTFactorization: indices[{b}, {n}] = {int(indices[b, n])} is out of range for "
                              f"leaves[{n}] with {self.shape[n]} rows")
         t = self.mode_tree
-        sizes = {len(node) for node in t.levels[0]}
-        if len(sizes) == 1:  # equal groups: one strided multiply-add
-            strides = [math.prod(self.shape[m] for m in node[c + 1:]) for node in t.levels[0] for c in range(len(node))]
-            strides = torch.tensor(strides, device=indices.device)
-            return (indices[:, t.leaf_modes] * strides).view(indices.shape[0], -1, sizes.pop()).sum(-1)
-        combos = torch.zeros(indices.shape[0], len(t.levels[0]), dtype=torch.int64, device=indices.device)
-        for k, node in enumerate(t.levels[0]):
-            for m in node:
-                combos[:, k].mul_(self.shape[m]).add_(indices[:, m])
-        return combos
+        return _mixed_radix(indices[:, t.leaf_modes], [self.shape[m] for m in t.leaf_modes], t.offsets[0])
 
     def _level1_tables(self) -> list[torch.Tensor]:
         """Per level-1 node: [S_nu, R_2] = (Khatri-Rao product of its leaves' rows) @ W_nu."""
