@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from ..tensor.dmf import DeepMatrixFactorization, MatrixCompletion, matrix_norms, positive_determinant_
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 
 def config(quick: bool) -> dict:
@@ -263,7 +263,4 @@ def plot(result: dict, path: Path) -> None:
     axes[2].set_title("log10(sigma_min / sigma_max)")
     axes[2].set_xlabel("iteration (GD-equivalent for the flow) + 1")
     axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..tensor import CompletionProblem, HTFactorization, all_indices, hierarchical_effective_ranks, train
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 SHAPE, OBSERVED, GT_WIDTHS, WIDTHS = (8, 8, 8, 8), 2048, (2, 2), (16, 16)
 
@@ -100,7 +100,4 @@ def plot(result: dict, path: Path) -> None:
     ax.set_yscale("log")
     ax.set_title("reconstruction error", fontsize=9)
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

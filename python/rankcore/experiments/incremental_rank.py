@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..tensor import CompletionProblem, CPFactorization, train
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 SHAPE = (10, 10, 10, 10)
 GT_RANK = 5
@@ -84,7 +84,4 @@ def plot(result: dict, path: Path) -> None:
     ax.legend(fontsize=8)
     fig.suptitle(f"CP completion, {'x'.join(map(str, result['shape']))}, ground-truth rank "
                  f"{result['ground_truth_rank']}, {result['observed']} observed, R = {result['rank']}")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

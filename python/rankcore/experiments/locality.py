@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..tensor import CompletionProblem, HTFactorization, all_indices, effective_rank, matricize, train
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 ORDER, DIM, OBSERVED, WIDTHS = 8, 3, 2000, 8
 PAIRS = {"near": [(0, 1), (2, 3), (4, 5), (6, 7)], "far": [(0, 4), (1, 5), (2, 6), (3, 7)]}
@@ -94,7 +94,4 @@ def plot(result: dict, path: Path) -> None:
     axes[1].set_title("train loss", fontsize=9)
     axes[1].set_xlabel("iteration")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..tensor import CPFactorization
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 VARIANTS = ("natural", "random labels", "random images")
 
@@ -107,7 +107,4 @@ def plot(result: dict, path: Path) -> None:
         ax.set_title(f"{split} error (MSE / 4, log scale)")
     axes[0].legend(fontsize=8)
     fig.suptitle("order-64 CP fit of binarised 8x8 digits, one-vs-all")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

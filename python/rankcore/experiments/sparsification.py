@@ -30,7 +30,7 @@ from torch import nn
 
 from ..graph.sparsify import METHODS, sparsify
 from ..graph.wis import make_result
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 DEFAULT_RATIOS = tuple(round(0.1 * i, 1) for i in range(10))
 MODELS = ("gcn", "gin")
@@ -296,10 +296,7 @@ def plot_results(out: dict, path: Path) -> None:
         ax.set_title(f"{model.upper()} on {out['dataset']}")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def main_json(out: dict) -> str:

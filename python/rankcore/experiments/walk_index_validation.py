@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ._io import pyplot, write_json
+from ._io import pyplot, save_figure, write_json
 
 CLIQUE = 16
 N = 2 * CLIQUE
@@ -215,7 +215,4 @@ def plot(result: dict, path: Path) -> None:
         ax.set_ylabel("train accuracy")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
