@@ -112,6 +112,21 @@ def _read_partitions(path: str, n: int) -> list[torch.Tensor]:
     return masks
 
 
+def _default_partitions(n: int, default_part, random_half: bool) -> tuple[list, list[str]]:
+    """The partitions shown when none is given: the dataset's communities (if any), the first half of
+    the ids and, optionally, a random half (seed 0)."""
+    parts, labels = [], []
+    if default_part is not None:
+        parts.append(default_part)
+        labels.append("communities")
+    parts.append(torch.arange(n) < n // 2)
+    labels.append("first half of the ids")
+    if random_half:
+        parts.append(torch.rand(n, generator=torch.Generator().manual_seed(0)) < 0.5)
+        labels.append("random half (seed 0)")
+    return parts, labels
+
+
 def cmd_walk_index(args) -> int:
     import rankcore
 
@@ -126,15 +141,7 @@ def cmd_walk_index(args) -> int:
         parts = _read_partitions(args.partition, n)
         labels = [f"partition {i + 1}" for i in range(len(parts))]
     else:
-        gen = torch.Generator().manual_seed(0)
-        parts, labels = [], []
-        if default_part is not None:
-            parts.append(default_part)
-            labels.append("communities")
-        parts.append(torch.arange(n) < n // 2)
-        labels.append("first half of the ids")
-        parts.append(torch.rand(n, generator=gen) < 0.5)
-        labels.append("random half (seed 0)")
+        parts, labels = _default_partitions(n, default_part, random_half=True)
     masks = torch.stack(parts)
     boundary_sizes = rankcore.boundary(graph, n, masks).sum(dim=1).tolist()
     where = "graph prediction" if args.target is None else f"vertex prediction at {args.target}"
@@ -221,12 +228,7 @@ def cmd_sparsify(args) -> int:
     print(f"singleton walk index s_t = WI_(L-1),t({{t}}), L={depth}: mean {s_before.mean():.2f} -> "
           f"{s_after.mean():.2f}, min {int(s_before.min())} -> {int(s_after.min())}, "
           f"isolated vertices {int((graph.degree() == 0).sum())} -> {int((after.degree() == 0).sum())}")
-    parts, labels = [], []
-    if default_part is not None:
-        parts.append(default_part)
-        labels.append("communities")
-    parts.append(torch.arange(n) < n // 2)
-    labels.append("first half of the ids")
+    parts, labels = _default_partitions(n, default_part, random_half=False)
     masks = torch.stack(parts)
     wi_before = rankcore.walk_index(graph, n, masks, depth).tolist()
     wi_after = rankcore.walk_index(after, n, masks, depth).tolist()
