@@ -120,13 +120,17 @@ class _FlowState:
         return u, [math.exp(y[0]), math.exp(y[1])], v
 
     def matrix(self, y=None):
-        u, s, v = self.factors(self.y if y is None else y)
-        return _matmul(_matmul(u, [[s[0], 0.0], [0.0, s[1]]]), _transpose(v))
+        return _compose(*self.factors(self.y if y is None else y))
+
+
+def _compose(u, s, v):
+    """U diag(s) V^T."""
+    return _matmul(_matmul(u, [[s[0], 0.0], [0.0, s[1]]]), _transpose(v))
 
 
 def _flow_derivative(state: _FlowState, y, depth: int, observed) -> list[float]:
     u, s, v = state.factors(y)
-    w = _matmul(_matmul(u, [[s[0], 0.0], [0.0, s[1]]]), _transpose(v))
+    w = _compose(u, s, v)
     g = [[0.0, 0.0], [0.0, 0.0]]
     for (i, j), b in observed:
         g[i][j] = w[i][j] - b
