@@ -109,7 +109,8 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   // and nothing else, the heap being bound by such random reads.
   // Edges of one (min deg, max deg) class are popped in id order: the heap's radix levels split classes
   // only, and a class is sorted by id once when it becomes the best. A stale entry always moves to a
-  // strictly worse class (one of its degrees fell), so the current class never receives pushes.
+  // strictly worse class (one of its degrees fell); only because the look-ahead below pops up to 16
+  // entries early can that class already be the heap's current one (the heap's side heap takes it).
   cpu::RadixHeap heap(id_bits);
   const uint64_t id_mask = (uint64_t{1} << id_bits) - 1;
   std::vector<int32_t> deg32(deg.begin(), deg.end());  // half the cache footprint of the hot array
