@@ -1,0 +1,422 @@
+"""rankcore.cnn: the anti-locality penalty (DESIGN section 6), its region samplers, train_step and resnet18.
+
+Tiny models and images only. The oracle is rankcore.reference.cnn (two separate passes from the definition).
+"""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from rankcore.cnn import (AntiLocalityRegularizer, DistantSquaresSampler, Region, SlotPairSampler,
+                          anti_locality_penalty, resnet18, swap_region, train_step)
+from rankcore.reference.cnn import (anti_locality_penalty_reference, input_gradient_reference,
+                                    swap_region_reference)
+
+SHAPE = (2, 6, 8)  # C, H, W of the small test images
+I_REGION = Region(0, 0, 3, 3)
+J_REGION = Region(3, 5, 3, 3)
+
+
+def images(batch=5, shape=SHAPE, seed=0, dtype=torch.float64):
+    return torch.randn(batch, *shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def mask_without(region: Region, shape=SHAPE, dtype=torch.float64) -> torch.Tensor:
+    mask = torch.ones(shape, dtype=dtype)
+    rows, cols = region.slices()
+    mask[:, rows, cols] = 0
+    return mask
+
+
+def tanh_mlp(inputs: int, hidden: int, bias: bool = True) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, 1, bias=bias))
+
+
+class SeparableModel(nn.Module):
+    """f = g(x without J) * h(x without I) or g + h: separation rank 1 between I and J for any other pixels."""
+
+    def __init__(self, form: str, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        size = math.prod(SHAPE)
+        self.g = tanh_mlp(size, 8)
+        self.h = tanh_mlp(size, 8, bias=False)  # odd in x: takes either sign over a batch of N(0, 1) images
+        self.form = form
+        self.register_buffer("not_j", mask_without(J_REGION))
+        self.register_buffer("not_i", mask_without(I_REGION))
+        self.double()
+
+    def forward(self, x):
+        # Scaled so the gradients are O(1): eps is absolute and would show at 1e-6 on gradients of 1e-4.
+        g, h = 10 * self.g(x * self.not_j), 10 * self.h(x * self.not_i)
+        return g * h if self.form == "product" else g + h
+
+
+class InteractingModel(nn.Module):
+    """f = sum_k tanh(a_k . x_I + b_k . x_J)^2: I and J interact, so R < 1."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        size = SHAPE[0] * 9
+        self.a = nn.Parameter(torch.randn(4, size, generator=gen, dtype=torch.float64) / 3)
+        self.b = nn.Parameter(torch.randn(4, size, generator=gen, dtype=torch.float64) / 3)
+
+    def forward(self, x):
+        (ri, ci), (rj, cj) = I_REGION.slices(), J_REGION.slices()
+        z = x[:, :, ri, ci].flatten(1) @ self.a.T + x[:, :, rj, cj].flatten(1) @ self.b.T
+        return torch.tanh(z).pow(2).sum(1)
+
+
+def smooth_conv_model(channels=SHAPE[0], seed=0, batchnorm=False) -> nn.Module:
+    """Tanh conv net (smooth: no ReLU kinks), [N, C, H, W] -> [N, 1]."""
+    torch.manual_seed(seed)
+    layers = [nn.Conv2d(channels, 2, 3, padding=1)]
+    if batchnorm:
+        layers.append(nn.BatchNorm2d(2))
+    layers += [nn.Tanh(), nn.Conv2d(2, 2, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+               nn.Linear(2, 1)]
+    model = nn.Sequential(*layers).double()
+    if batchnorm:  # eval-mode BatchNorm with non-trivial statistics: per sample, but not the identity
+        bn = layers[1]
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.5, 0.5)
+        model.eval()
+    return model
+
+
+# --------------------------------------------------------------------------------------------------
+# the penalty's value
+
+
+@pytest.mark.parametrize("form", ["product", "sum"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_separation_rank_one_gives_one(form, seed):
+    model = SeparableModel(form, seed)
+    penalty, cosines = anti_locality_penalty(model, images(6, seed=seed), I_REGION, J_REGION)
+    assert abs(penalty.item() - 1) < 1e-6
+    torch.testing.assert_close(cosines.abs(), torch.ones(6, dtype=torch.float64), rtol=0, atol=1e-6)
+
+
+def test_product_form_with_sign_changes_still_gives_one():
+    # h(x_J) changes sign when J is swapped for some samples: the cosine is -1 there and |cos| is 1.
+    model = SeparableModel("product", seed=0)
+    penalty, cosines = anti_locality_penalty(model, images(16, seed=3), I_REGION, J_REGION)
+    assert (cosines < 0).any() and (cosines > 0).any()
+    assert abs(penalty.item() - 1) < 1e-6
+
+
+def test_separation_rank_one_in_float32():
+    model = SeparableModel("product", seed=1).float()
+    penalty, _ = anti_locality_penalty(model, images(6, seed=1, dtype=torch.float32), I_REGION, J_REGION)
+    assert abs(penalty.item() - 1) < 1e-6
+
+
+def test_interaction_gives_less_than_one():
+    penalty, cosines = anti_locality_penalty(InteractingModel(), images(8), I_REGION, J_REGION)
+    assert penalty.item() < 0.9
+    assert (cosines.abs() <= 1 + 1e-12).all()
+
+
+def test_zero_gradient_gives_zero_and_no_nan():
+    # f ignores region I entirely: g = 0, cos = 0 by eps, and the double backward stays finite.
+    model = SeparableModel("sum", seed=0)
+    model.g = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(SHAPE), 1)).double()
+    nn.init.zeros_(model.g[1].weight)
+    penalty, cosines = anti_locality_penalty(model, images(4), I_REGION, J_REGION)
+    assert penalty.item() == 0 and (cosines == 0).all()
+    penalty.backward()
+    for p in model.parameters():
+        assert p.grad is None or torch.isfinite(p.grad).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# one pass against the two-pass reference
+
+
+def _compare_with_reference(model, x, I, J):
+    penalty, cosines = anti_locality_penalty(model, x, I, J)
+    expected, expected_cosines = anti_locality_penalty_reference(model, x, I, J)
+    torch.testing.assert_close(penalty, expected, rtol=0, atol=1e-10)
+    torch.testing.assert_close(cosines, expected_cosines.detach(), rtol=0, atol=1e-10)
+    params = [p for p in model.parameters() if p.requires_grad]
+    # The last layer's bias does not reach the input gradient: unused, compared as None on both sides.
+    grads = torch.autograd.grad(penalty, params, allow_unused=True)
+    expected_grads = torch.autograd.grad(expected, params, allow_unused=True)
+    assert sum(g is not None for g in grads) >= len(params) - 1
+    for got, want in zip(grads, expected_grads):
+        assert (got is None) == (want is None)
+        if got is not None:
+            torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_one_pass_equals_two_pass_reference(batchnorm):
+    _compare_with_reference(smooth_conv_model(batchnorm=batchnorm), images(5), I_REGION, J_REGION)
+
+
+def test_one_pass_equals_reference_on_resnet_in_eval_mode():
+    torch.manual_seed(0)
+    model = resnet18(in_channels=2, width=2).double()
+    model.train()
+    for _ in range(3):  # give BatchNorm non-trivial running statistics, then evaluate per sample
+        model(images(8, seed=5))
+    model.eval()
+    _compare_with_reference(model, images(4, seed=6), Region(1, 0, 2, 3), Region(0, 4, 6, 4))
+
+
+def test_gradient_with_respect_to_x_matches_reference():
+    # x~ is detached: R depends on x through g only, in both implementations.
+    model = smooth_conv_model()
+    x = images(4).requires_grad_(True)
+    (got,) = torch.autograd.grad(anti_locality_penalty(model, x, I_REGION, J_REGION)[0], x)
+    (want,) = torch.autograd.grad(anti_locality_penalty_reference(model, x, I_REGION, J_REGION)[0], x)
+    torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-10)
+
+
+def test_swap_region_matches_reference_and_definition():
+    x = images(4)
+    swapped = swap_region(x, J_REGION)
+    torch.testing.assert_close(swapped, swap_region_reference(x, J_REGION), rtol=0, atol=0)
+    rows, cols = J_REGION.slices()
+    assert torch.equal(swapped[3, :, rows, cols], x[0, :, rows, cols])  # the last sample takes from the first
+    outside = mask_without(J_REGION).bool().expand_as(x)
+    assert torch.equal(swapped[outside], x[outside])
+    assert not swap_region(x.clone().requires_grad_(True), J_REGION).requires_grad
+
+
+# --------------------------------------------------------------------------------------------------
+# gradients against finite differences (float64, through the double backward)
+
+
+def test_gradcheck_parameters():
+    model = smooth_conv_model(channels=1)
+    x = images(3, shape=(1, 5, 6))
+    I, J = Region(0, 0, 2, 2), Region(3, 3, 2, 3)
+    names = [name for name, _ in model.named_parameters()]
+
+    def penalty_of(*params):
+        call = lambda inputs: functional_call(model, dict(zip(names, params)), (inputs,))  # noqa: E731
+        return anti_locality_penalty(call, x, I, J)[0]
+
+    params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
+    assert torch.autograd.gradcheck(penalty_of, params, eps=1e-6, atol=1e-7)
+
+
+def test_gradcheck_input():
+    # With x~ held fixed (it is detached by definition), R as a function of x; the fast path's x-gradient
+    # equals the reference's (test above), and this checks that gradient against finite differences.
+    model = smooth_conv_model(channels=1)
+    x0 = images(3, shape=(1, 5, 6))
+    I, J = Region(0, 0, 2, 2), Region(3, 3, 2, 3)
+    grad_tilde = input_gradient_reference(model, swap_region(x0, J)).detach()
+    rows, cols = I.slices()
+
+    def penalty_of(x):
+        g = input_gradient_reference(model, x)[:, :, rows, cols].flatten(1)
+        gt = grad_tilde[:, :, rows, cols].flatten(1)
+        return ((g * gt).sum(1) / (g.norm(dim=1) * gt.norm(dim=1) + 1e-12)).abs().mean()
+
+    assert torch.autograd.gradcheck(penalty_of, (x0.clone().requires_grad_(True),), eps=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------------
+# regions and samplers
+
+
+def test_region_geometry():
+    a = Region(0, 0, 2, 3)
+    assert a.slices() == (slice(0, 2), slice(0, 3))
+    assert a.distance(Region(0, 3, 2, 2)) == 0 and not a.overlaps(Region(0, 3, 2, 2))  # touching
+    assert a.distance(Region(0, 7, 2, 2)) == 4  # four pixel columns between them
+    assert a.distance(Region(5, 6, 1, 1)) == math.hypot(3, 3)  # three rows and three columns between them
+    assert a.overlaps(Region(1, 2, 5, 5)) and a.distance(Region(1, 2, 5, 5)) == 0
+    a.check_inside(2, 3)
+    with pytest.raises(ValueError, match="does not fit"):
+        a.check_inside(2, 2)
+    with pytest.raises(ValueError, match=">= 1"):
+        Region(0, 0, 0, 2)
+    with pytest.raises(ValueError, match=">= 0"):
+        Region(-1, 0, 2, 2)
+    with pytest.raises(TypeError):
+        Region(0, 0, 2.0, 2)
+
+
+def test_region_distance_brute_force():
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        t1, l1, t2, l2 = torch.randint(0, 10, (4,), generator=gen).tolist()
+        h1, w1, h2, w2 = torch.randint(1, 4, (4,), generator=gen).tolist()
+        a, b = Region(t1, l1, h1, w1), Region(t2, l2, h2, w2)
+        # closest points of the closed squares [r, r + 1] x [c, c + 1] of the two pixel sets
+        best = min(math.hypot(max(0, abs(r1 - r2) - 1), max(0, abs(c1 - c2) - 1))
+                   for r1 in range(t1, t1 + h1) for c1 in range(l1, l1 + w1)
+                   for r2 in range(t2, t2 + h2) for c2 in range(l2, l2 + w2))
+        assert a.distance(b) == pytest.approx(best)
+        assert a.overlaps(b) == bool(set((r, c) for r in range(t1, t1 + h1) for c in range(l1, l1 + w1))
+                                     & set((r, c) for r in range(t2, t2 + h2) for c in range(l2, l2 + w2)))
+
+
+@pytest.mark.parametrize("height,width,patch,min_distance", [(12, 12, 3, 4.0), (9, 16, 4, 6.5), (8, 8, 2, 0),
+                                                             (6, 20, 3, 12)])
+def test_distant_squares_respect_shape_inside_and_distance(height, width, patch, min_distance):
+    sampler = DistantSquaresSampler(patch, min_distance)
+    seen_i = set()
+    for seed in range(300):
+        I, J = sampler(height, width, torch.Generator().manual_seed(seed))
+        for region in (I, J):
+            assert (region.height, region.width) == (patch, patch)
+            region.check_inside(height, width)
+        assert I.distance(J) >= min_distance and not I.overlaps(J)
+        seen_i.add((I.top, I.left))
+    assert len(seen_i) > 10  # I moves around the image
+
+
+def test_distant_squares_cover_exactly_the_valid_pairs():
+    height, width, patch, min_distance = 6, 7, 2, 2.5
+    positions = [(t, l) for t in range(height - patch + 1) for l in range(width - patch + 1)]
+    valid = {(a, b) for a in positions for b in positions
+             if Region(*a, patch, patch).distance(Region(*b, patch, patch)) >= min_distance}
+    sampler, gen, drawn = DistantSquaresSampler(patch, min_distance), torch.Generator().manual_seed(0), set()
+    for _ in range(4000):
+        I, J = sampler(height, width, gen)
+        drawn.add(((I.top, I.left), (J.top, J.left)))
+    assert drawn <= valid and len(drawn) > 0.9 * len(valid)
+
+
+def test_samplers_are_deterministic_given_a_generator():
+    for sampler in (DistantSquaresSampler(3, 5.0), SlotPairSampler(I_REGION, J_REGION)):
+        first = [sampler(16, 16, g) for g in [torch.Generator().manual_seed(7)] for _ in range(20)]
+        gen = torch.Generator().manual_seed(7)
+        assert first == [sampler(16, 16, gen) for _ in range(20)]
+
+
+def test_slot_pair_sampler_picks_either_order():
+    sampler, gen = SlotPairSampler(I_REGION, J_REGION), torch.Generator().manual_seed(0)
+    orders = {sampler(SHAPE[1], SHAPE[2], gen) for _ in range(50)}
+    assert orders == {(I_REGION, J_REGION), (J_REGION, I_REGION)}
+
+
+def test_sampler_errors():
+    with pytest.raises(ValueError, match="disjoint"):
+        SlotPairSampler(Region(0, 0, 3, 3), Region(2, 2, 3, 3))
+    with pytest.raises(ValueError, match="does not fit"):
+        SlotPairSampler(I_REGION, Region(0, 6, 3, 3))(6, 8)
+    with pytest.raises(ValueError, match="no two 4x4 squares"):
+        DistantSquaresSampler(4, 10)(10, 10)
+    with pytest.raises(ValueError, match="does not fit"):
+        DistantSquaresSampler(9, 0)(8, 16)
+    with pytest.raises(ValueError, match="min_distance"):
+        DistantSquaresSampler(3, -1.0)
+    with pytest.raises(ValueError, match="patch"):
+        DistantSquaresSampler(0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# bad inputs
+
+
+def test_bad_inputs_raise_clear_errors():
+    model, x = SeparableModel("sum"), images(4)
+    with pytest.raises(ValueError, match="does not fit"):
+        anti_locality_penalty(model, x, I_REGION, Region(4, 6, 3, 3))
+    with pytest.raises(ValueError, match="disjoint"):
+        anti_locality_penalty(model, x, I_REGION, Region(2, 2, 2, 2))
+    with pytest.raises(ValueError, match="at least 2"):
+        anti_locality_penalty(model, x[:1], I_REGION, J_REGION)
+    for bad in (float("nan"), float("inf")):
+        x_bad = x.clone()
+        x_bad[1, 0, 2, 2] = bad
+        with pytest.raises(ValueError, match="NaN or inf"):
+            anti_locality_penalty(model, x_bad, I_REGION, J_REGION)
+    with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
+        anti_locality_penalty(model, x[0], I_REGION, J_REGION)
+    with pytest.raises(TypeError, match="floating-point"):
+        anti_locality_penalty(model, x.long(), I_REGION, J_REGION)
+    with pytest.raises(TypeError, match="Region"):
+        anti_locality_penalty(model, x, (0, 0, 3, 3), J_REGION)
+    with pytest.raises(ValueError, match=r"one logit per image"):
+        anti_locality_penalty(lambda inputs: model(inputs).repeat(1, 2), x, I_REGION, J_REGION)
+    with pytest.raises(TypeError, match="callable"):
+        anti_locality_penalty("model", x, I_REGION, J_REGION)
+    with pytest.raises(TypeError, match="sampler"):
+        AntiLocalityRegularizer(sampler=None)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    regularizer = AntiLocalityRegularizer(SlotPairSampler(I_REGION, J_REGION))
+    with pytest.raises(ValueError, match="lam"):
+        train_step(model, optimizer, x, torch.zeros(4), regularizer, lam=-0.5)
+    with pytest.raises(ValueError, match="needs a regularizer"):
+        train_step(model, optimizer, x, torch.zeros(4), None, lam=1.0)
+    with pytest.raises(ValueError, match="targets"):
+        train_step(model, optimizer, x, torch.zeros(3), regularizer, lam=1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# the regulariser module, train_step, BatchNorm statistics, resnet18
+
+
+def test_regularizer_module_uses_the_sampled_regions():
+    model, x = smooth_conv_model(), images(4)
+    regularizer = AntiLocalityRegularizer(SlotPairSampler(I_REGION, J_REGION))
+    result = regularizer(model, x, torch.Generator().manual_seed(1))
+    expected, cosines = anti_locality_penalty(model, x, result.I, result.J)
+    torch.testing.assert_close(result.penalty, expected, rtol=0, atol=0)
+    torch.testing.assert_close(result.cosines, cosines, rtol=0, atol=0)
+    torch.testing.assert_close(result.outputs, model(x).reshape(4), rtol=0, atol=1e-12)
+
+
+def test_one_forward_of_the_concatenated_batch_and_one_batchnorm_update():
+    torch.manual_seed(0)
+    model = resnet18(in_channels=1, width=2)
+    batch_sizes = []
+    model.register_forward_hook(lambda module, args, out: batch_sizes.append(args[0].shape[0]))
+    x, y = torch.randn(6, 1, 8, 8), torch.tensor([0.0, 1, 0, 1, 1, 0])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    sampler = DistantSquaresSampler(2, 2.0)
+    stats = train_step(model, optimizer, x, y, AntiLocalityRegularizer(sampler), lam=1.0)
+    assert batch_sizes == [12] and 0 <= stats["penalty"] <= 1
+    assert stats["loss"] == pytest.approx(stats["task_loss"] + stats["penalty"])
+    assert int(model.stem[1].num_batches_tracked) == 1
+    stats = train_step(model, optimizer, x, y, AntiLocalityRegularizer(sampler), lam=0.0)
+    assert batch_sizes == [12, 6] and stats["penalty"] is None and stats["loss"] == stats["task_loss"]
+    assert int(model.stem[1].num_batches_tracked) == 2
+
+
+def test_train_step_reduces_the_loss():
+    # A trivially learnable task (label = the sign of the image mean); a few steps must lower the loss.
+    torch.manual_seed(0)
+    model = resnet18(in_channels=1, width=4)
+    x = torch.randn(16, 1, 8, 8) + torch.randn(16, 1, 1, 1)
+    y = (x.mean((1, 2, 3)) > 0).float()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    regularizer = AntiLocalityRegularizer(DistantSquaresSampler(2, 3.0))
+    gen = torch.Generator().manual_seed(0)
+    losses = [train_step(model, optimizer, x, y, regularizer, lam=0.1, generator=gen)["task_loss"] for _ in range(8)]
+    assert all(math.isfinite(v) for v in losses)
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("in_channels,width,size,stem,num_outputs", [(1, 2, 8, "small", 1), (3, 4, 17, "small", 3),
+                                                                      (1, 1, 32, "imagenet", 1),
+                                                                      (2, 3, 9, "imagenet", 2)])
+def test_resnet18_shapes(in_channels, width, size, stem, num_outputs):
+    model = resnet18(in_channels=in_channels, num_outputs=num_outputs, width=width, stem=stem)
+    out = model(torch.randn(3, in_channels, size, size + 3))
+    assert out.shape == (3, num_outputs)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size != (1, 1)]
+    assert len(convs) == 17  # stem + 16 block convolutions: ResNet-18
+    assert model.head.in_features == 8 * width
+
+
+def test_resnet18_errors():
+    with pytest.raises(ValueError, match="stem"):
+        resnet18(stem="cifar")
+    with pytest.raises(ValueError, match="width"):
+        resnet18(width=0)
+    with pytest.raises(ValueError, match=r"\[B, 1, H, W\]"):
+        resnet18(width=2)(torch.randn(2, 3, 8, 8))
