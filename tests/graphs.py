@@ -29,3 +29,11 @@ def masks(draw, k: int | None, n: int) -> torch.Tensor:
     shape = (n,) if k is None else (k, n)
     bits = draw(st.lists(st.booleans(), min_size=n * (k or 1), max_size=n * (k or 1)))
     return torch.tensor(bits, dtype=torch.bool).reshape(shape)
+
+
+def random_undirected(n: int, p: float, seed: int = 0) -> tuple[torch.Tensor, int]:
+    """A seeded G(n, p) graph as an undirected edge_index (both directions, columns sorted), and n."""
+    gen = torch.Generator().manual_seed(seed)
+    upper = torch.triu(torch.rand(n, n, generator=gen) < p, diagonal=1)
+    u, v = upper.nonzero().t()
+    return torch.cat([torch.stack([u, v]), torch.stack([v, u])], dim=1), n

@@ -37,7 +37,7 @@ def load_graph(spec: str | None, root: str | None = None):
         g = datasets.BUILTIN[spec or "karate"]()
         return g.name, g.edge_index, g.num_nodes, g.communities
     path = Path(spec)
-    if not path.exists() and datasets._canonical(spec) in datasets.NAMES:
+    if not path.exists() and datasets.canonical_name(spec) in datasets.NAMES:
         return spec, _load_dataset(spec, root), None, None
     if not path.exists():
         known = ", ".join(sorted(set(datasets.BUILTIN) | set(datasets.NAMES)))
@@ -51,13 +51,54 @@ def load_graph(spec: str | None, root: str | None = None):
 
             return path.name, scipy.sparse.load_npz(path), None, None
         if suffix == ".pt":
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-            return path.name, obj, None, None
+            return (path.name, *_graph_from_pt(_load_pt(path, spec)), None)
     except CliError:
         raise
     except Exception as err:  # unreadable file: report it, no traceback
         raise CliError(f"could not read {spec}: {err}") from None
     raise CliError(f"unknown graph format {suffix!r} for {spec} (expected .txt/.csv edge list, .npz or .pt)")
+
+
+def _pyg_safe_globals() -> list:
+    """The classes a pickled PyG ``Data`` needs (none when torch_geometric is not installed)."""
+    try:
+        import torch_geometric.data.data as pyg_data
+        import torch_geometric.data.storage as pyg_storage
+    except ImportError:
+        return []
+    return [pyg_data.Data, pyg_data.DataEdgeAttr, pyg_data.DataTensorAttr, pyg_storage.BaseStorage,
+            pyg_storage.GlobalStorage, pyg_storage.NodeStorage, pyg_storage.EdgeStorage]
+
+
+def _load_pt(path: Path, spec: str):
+    """``torch.load`` with ``weights_only=True`` (a .pt file is a pickle: loading one without that would
+    run whatever code it names); tensors, plain containers and PyG ``Data`` are allowed, nothing else."""
+    import pickle
+
+    try:
+        with torch.serialization.safe_globals(_pyg_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "GLOBAL" not in str(err):  # a corrupt file, not one naming code to run
+            raise CliError(f"could not read {spec}: not a torch .pt file (or a damaged one)") from None
+        first = str(err).split("GLOBAL", 1)[-1].split()[0] if "GLOBAL" in str(err) else ""
+        raise CliError(f"refusing to load {spec}: it is not a plain tensor / dict / PyG Data file"
+                       + (f" (it names {first})" if first else "")
+                       + "; rankcore loads .pt files with weights_only=True") from None
+
+
+def _graph_from_pt(obj):
+    """(graph, num_nodes) from a loaded .pt: an edge_index tensor, a PyG Data, or a dict with an
+    ``edge_index`` (and optionally ``num_nodes``), as ``rankcore sparsify -o out.pt`` writes."""
+    if isinstance(obj, dict):
+        if "edge_index" not in obj:
+            raise CliError(f"a .pt dict must hold an 'edge_index' tensor, got keys {sorted(map(str, obj))}")
+        num_nodes = obj.get("num_nodes")
+        return obj["edge_index"], (int(num_nodes) if num_nodes is not None else None)
+    if isinstance(obj, torch.Tensor) or hasattr(obj, "edge_index"):
+        return obj, None
+    raise CliError(f"a .pt graph must hold an edge_index tensor, a PyG Data or a dict with 'edge_index', "
+                   f"got {type(obj).__name__}")
 
 
 def _load_dataset(name: str, root: str | None):
@@ -84,6 +125,8 @@ def _read_edge_list(path: Path) -> torch.Tensor:
             pairs.append((int(fields[0]), int(fields[1])))
         except ValueError:
             raise CliError(f"{path}:{lineno}: vertex ids must be integers, got {line!r}") from None
+    if not pairs:
+        raise CliError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
     return torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2).t()
 
 
@@ -156,14 +199,35 @@ def cmd_walk_index(args) -> int:
     return 0
 
 
-def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
-    """Writes the sparsified graph in the format the suffix names."""
+def _require_module(module: str, what: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise CliError(f"{what} needs {module} (pip install {module})")
+
+
+def _check_output_path(path: str) -> None:
+    """A known suffix, an existing writable folder, and the writer's dependency present."""
+    import os
+
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix not in (".pt", ".txt", ".csv", ".npz"):
         raise CliError(f"unknown output format {suffix!r} for {path} (expected .pt, .txt, .csv or .npz)")
-    if not out.parent.exists():
-        raise CliError(f"output folder {out.parent} does not exist")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CliError(f"output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CliError(f"cannot write {path}: permission denied")
+    if suffix == ".npz":
+        _require_module("scipy", "writing .npz")
+
+
+def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
+    """Writes the sparsified graph in the format the suffix names."""
+    _check_output_path(path)
+    out = Path(path)
+    suffix = out.suffix.lower()
     kept = result.edge_index.cpu()
     try:
         if suffix == ".pt":
@@ -199,16 +263,16 @@ def cmd_sparsify(args) -> int:
     ratio = args.ratio if args.num_remove is None and args.ratio is not None else None
     if args.num_remove is None and args.ratio is None:
         ratio = 0.5
-    if args.output:  # fail on a bad output path before the work, not after
-        suffix = Path(args.output).suffix.lower()
-        if suffix not in (".pt", ".txt", ".csv", ".npz"):
-            raise CliError(f"unknown output format {suffix!r} for {args.output} (expected .pt, .txt, .csv or .npz)")
+    if args.output:  # fail on a bad output path or a missing writer before the work, not after
+        _check_output_path(args.output)
+    if args.method == "spectral":
+        _require_module("scipy", "--method spectral")
     name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
     graph = rankcore.Graph.from_input(graph_input, num_nodes, require_undirected=True, symmetrize=args.symmetrize)
     n, m = graph.num_nodes, graph.num_edges // 2
-    from .graph.sparsify import _num_remove
+    from .graph.arguments import removal_count
 
-    k = _num_remove(m, ratio, args.num_remove)
+    k = removal_count(m, ratio, args.num_remove)
     progress = args.progress if args.progress is not None else (args.method == "wis" and k >= 20000)
     what = f"{args.method}" + (f" (depth {args.depth}: {args.depth - 1}-WIS)" if args.method == "wis" else "")
     print(f"{name}: {n} vertices, {m} undirected edges; sparsifying with {what}, removing {k} edges")
@@ -223,6 +287,8 @@ def cmd_sparsify(args) -> int:
           f"{int(result.keep_mask.sum())} edge_index columns); {elapsed:.3f} s")
     # Walk-index statistics at the sparsifier's depth: what WIS tries to preserve.
     depth = args.depth
+    if n == 0:
+        return _finish_sparsify(args, graph_input, result, n, k)
     s_before = rankcore.singleton_scores(graph, n, depth).double()
     s_after = rankcore.singleton_scores(after, n, depth).double()
     print(f"singleton walk index s_t = WI_(L-1),t({{t}}), L={depth}: mean {s_before.mean():.2f} -> "
@@ -234,6 +300,10 @@ def cmd_sparsify(args) -> int:
     wi_after = rankcore.walk_index(after, n, masks, depth).tolist()
     for label, b, a in zip(labels, wi_before, wi_after):
         print(f"walk index (L={depth}, graph prediction) of {label}: {b} -> {a}")
+    return _finish_sparsify(args, graph_input, result, n, k)
+
+
+def _finish_sparsify(args, graph_input, result, n: int, k: int) -> int:
     if args.output:
         meta = {"method": args.method, "depth": args.depth, "seed": args.seed, "num_remove": k}
         _write_result(args.output, graph_input, result, n, meta)
@@ -290,7 +360,7 @@ def cmd_evaluate(args) -> int:
     try:
         out = sparsification.run(args.dataset, methods, ratios, models, args.seeds, out_dir=args.out,
                                  wis_depth=args.wis_depth, epochs=args.epochs, threads=args.threads, data=data,
-                                 progress=report, name=f"sparsification_{datasets._canonical(args.dataset)}")
+                                 progress=report, name=f"sparsification_{datasets.canonical_name(args.dataset)}")
     except RuntimeError as err:  # matplotlib missing: the JSON and table were written
         raise CliError(str(err)) from None
     print(out["table"])
@@ -374,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and friends: stop quietly
         sys.stderr.close()
         return 0
-    except (CliError, ValueError, TypeError, OverflowError, ConvergenceError) as err:
+    except (CliError, ValueError, TypeError, OverflowError, MemoryError, ConvergenceError) as err:
         # Library messages name the Python keyword; on the command line it is a flag.
         message = str(err).replace("symmetrize=True", "--symmetrize")
         print(f"rankcore {args.command}: error: {message}", file=sys.stderr)

@@ -101,7 +101,7 @@ SYNTHETIC = ("karate", "power-law", "sbm")
 NAMES = tuple(PLANETOID) + SYNTHETIC
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: str) -> str:
     key = name.lower().replace("_", "-")
     return {"karateclub": "karate", "karate-club": "karate", "powerlaw": "power-law"}.get(key, key)
 
@@ -156,7 +156,7 @@ def load(name: str, root=None, *, seed: int = 0, **kw):
         raise RuntimeError("rankcore.datasets.load needs torch_geometric (pip install torch_geometric)") from None
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a str, got {type(name).__name__}")
-    key = _canonical(name)
+    key = canonical_name(name)
     if key in PLANETOID:
         if kw:
             raise TypeError(f"unexpected keyword argument(s) for {name}: {', '.join(sorted(kw))}")

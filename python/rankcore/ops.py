@@ -14,6 +14,19 @@ from . import _C  # noqa: F401  (loads the shared library, which registers the o
 _OVERFLOW_PREFIX = "rankcore overflow:"
 
 
+def _check_devices(op: str, *tensors) -> None:
+    """Every tensor argument of ``op`` on one device. Called by the wrappers AND by the fake kernels:
+    a meta tensor mixed with real ones dispatches to the fake, which would otherwise allocate on the
+    first argument's device and hand back uninitialised memory as a result."""
+    flat = []
+    for t in tensors:
+        flat.extend(t if isinstance(t, (list, tuple)) else [t])
+    devices = {t.device for t in flat if isinstance(t, torch.Tensor)}
+    if len(devices) > 1:
+        raise ValueError(f"rankcore.{op}: all tensor arguments must be on one device, got "
+                         f"{', '.join(sorted(str(d) for d in devices))}")
+
+
 def _raise_overflow_from(err: RuntimeError) -> None:
     msg = str(err)
     if _OVERFLOW_PREFIX in msg:
@@ -28,6 +41,7 @@ def walk_count(rowptr: torch.Tensor, col: torch.Tensor, start: torch.Tensor, len
     ``out[j, c] = sum_i start[i, c] * (Â^length)[i, j]``. Raises :class:`OverflowError` naming the walk
     length whose int64 counts overflowed.
     """
+    _check_devices("walk_count", rowptr, col, start)
     try:
         return torch.ops.rankcore.walk_count.default(rowptr, col, start, length)
     except RuntimeError as err:
@@ -37,6 +51,7 @@ def walk_count(rowptr: torch.Tensor, col: torch.Tensor, start: torch.Tensor, len
 
 @torch.library.register_fake("rankcore::walk_count")
 def _walk_count_fake(rowptr, col, start, length):
+    _check_devices("walk_count", rowptr, col, start)
     torch._check(start.dim() == 2)
     torch._check(rowptr.dim() == 1 and rowptr.shape[0] == start.shape[0] + 1)
     return torch.empty_like(start, memory_format=torch.contiguous_format)
@@ -51,6 +66,7 @@ def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: 
     """
     if progress is None:
         progress = torch.zeros(1, dtype=torch.int64)
+    _check_devices("wis_greedy", rowptr, col)
     try:
         return torch.ops.rankcore.wis_greedy.default(rowptr, col, num_remove, depth, progress)
     except RuntimeError as err:
@@ -60,21 +76,25 @@ def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: 
 
 @torch.library.register_fake("rankcore::wis_greedy")
 def _wis_greedy_fake(rowptr, col, num_remove, depth, progress):
+    _check_devices("wis_greedy", rowptr, col)
     return rowptr.new_empty((num_remove, 2), dtype=torch.int64)
 
 
 def edge_common_neighbors(rowptr: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
     """``|N(u) ∩ N(v)|`` for every slot (u, v) of a symmetric, sorted, loop-free CSR: ``[nnz]`` int64."""
+    _check_devices("edge_common_neighbors", rowptr, col)
     return torch.ops.rankcore.edge_common_neighbors.default(rowptr, col)
 
 
 @torch.library.register_fake("rankcore::edge_common_neighbors")
 def _edge_common_neighbors_fake(rowptr, col):
+    _check_devices("edge_common_neighbors", rowptr, col)
     return col.new_empty(col.shape, dtype=torch.int64)
 
 
 def closed_walk_counts(rowptr: torch.Tensor, col: torch.Tensor, length: int) -> torch.Tensor:
     """``(Â^length)_tt`` for every vertex of a symmetric, sorted, loop-free CSR: ``[n]`` int64 (exact)."""
+    _check_devices("closed_walk_counts", rowptr, col)
     try:
         return torch.ops.rankcore.closed_walk_counts.default(rowptr, col, length)
     except RuntimeError as err:
@@ -84,6 +104,7 @@ def closed_walk_counts(rowptr: torch.Tensor, col: torch.Tensor, length: int) -> 
 
 @torch.library.register_fake("rankcore::closed_walk_counts")
 def _closed_walk_counts_fake(rowptr, col, length):
+    _check_devices("closed_walk_counts", rowptr, col)
     return rowptr.new_empty((rowptr.shape[0] - 1,), dtype=torch.int64)
 
 
@@ -106,11 +127,13 @@ def cp_eval(factors, indices: torch.Tensor) -> torch.Tensor:
         raise TypeError("cp_eval: every factor must be a torch.Tensor")
     if not isinstance(indices, torch.Tensor):
         raise TypeError(f"cp_eval: indices must be an int64 tensor, got {type(indices).__name__}")
+    _check_devices("cp_eval", factors, indices)
     return torch.ops.rankcore.cp_eval.default(list(factors), indices)
 
 
 @torch.library.register_fake("rankcore::cp_eval")
 def _cp_eval_fake(factors, indices):
+    _check_devices("cp_eval", factors, indices)
     torch._check(len(factors) >= 1)
     torch._check(indices.dim() == 2 and indices.shape[1] == len(factors))
     return factors[0].new_empty((indices.shape[0],))
@@ -118,6 +141,7 @@ def _cp_eval_fake(factors, indices):
 
 @torch.library.register_fake("rankcore::cp_eval_backward")
 def _cp_eval_backward_fake(grad, factors, indices):
+    _check_devices("cp_eval_backward", grad, factors, indices)
     return [f.new_empty(f.shape) for f in factors]
 
 
@@ -174,6 +198,7 @@ def ht_leaf_pool(leaves, indices: torch.Tensor, modes, offsets) -> torch.Tensor:
     if not isinstance(indices, torch.Tensor):
         raise TypeError(f"ht_leaf_pool: indices must be an int64 tensor, got {type(indices).__name__}")
     modes, offsets = _check_groups("ht_leaf_pool", modes, offsets)
+    _check_devices("ht_leaf_pool", leaves, indices)
     return torch.ops.rankcore.ht_leaf_pool.default(list(leaves), indices, modes, offsets)
 
 
@@ -191,6 +216,7 @@ def ht_pool(a: torch.Tensor, offsets) -> torch.Tensor:
 
 @torch.library.register_fake("rankcore::ht_leaf_pool")
 def _ht_leaf_pool_fake(leaves, indices, modes, offsets):
+    _check_devices("ht_leaf_pool", leaves, indices)
     torch._check(len(leaves) >= 1 and len(offsets) >= 2)
     torch._check(indices.dim() == 2 and indices.shape[1] == len(leaves))
     return leaves[0].new_empty((len(offsets) - 1, indices.shape[0], leaves[0].shape[1]))
@@ -198,6 +224,7 @@ def _ht_leaf_pool_fake(leaves, indices, modes, offsets):
 
 @torch.library.register_fake("rankcore::ht_leaf_pool_backward")
 def _ht_leaf_pool_backward_fake(grad, leaves, indices, modes, offsets):
+    _check_devices("ht_leaf_pool_backward", grad, leaves, indices)
     return [f.new_empty(f.shape) for f in leaves]
 
 
@@ -209,6 +236,7 @@ def _ht_pool_fake(a, offsets):
 
 @torch.library.register_fake("rankcore::ht_pool_backward")
 def _ht_pool_backward_fake(grad, a, offsets):
+    _check_devices("ht_pool_backward", grad, a)
     return a.new_empty(a.shape)
 
 

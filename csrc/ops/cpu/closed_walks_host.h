@@ -44,6 +44,13 @@ bool closed_walk_counts_host(const int64_t* rowptr, const index_t* col, int64_t 
     for (int64_t t = 0; t < n; ++t) out[t] = 2 * tri[t] + 3 * (rowptr[t + 1] - rowptr[t]) + 1;
     return true;
   }
+  if (length >= 64) {
+    // A vertex with an edge {t, u} has (Â^L)_tt >= (J^L)_11 = 2^(L-1) >= 2^63 (J = the all-ones 2 x 2
+    // block of Â on {t, u}): every such count overflows, whatever the graph. Isolated vertices have 1.
+    if (rowptr[n] > 0) return false;
+    for (int64_t t = 0; t < n; ++t) out[t] = 1;
+    return true;
+  }
   // L >= 4: costs vary wildly (hubs), so threads take small blocks of vertices from a shared counter
   // instead of one fixed range each.
   constexpr int64_t kBlock = 64;

@@ -27,7 +27,10 @@ class LocalWalkExpander {
     const int64_t a = length / 2, b = length - a;
     cur_idx_.assign(1, t);
     cur_val_.assign(1, 1);
-    for (int64_t step = 0; step < a; ++step) expand(for_each_neighbor);
+    for (int64_t step = 0; step < a; ++step) {
+      expand(for_each_neighbor);
+      if (overflow_) return kMax;  // settled (expand left the scratch zeroed): a huge L would run for minutes
+    }
     int64_t total = 0;
     if (b == a) {
       for (size_t q = 0; q < cur_idx_.size(); ++q) add_to(total, mul(cur_val_[q], cur_val_[q]));

@@ -196,7 +196,7 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
     TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
                       " is out of range for ", n, " vertices");
     TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", step,
-                " exceed the int64 range (2^63 - 1); use dtype=torch.float64 for approximate counts");
+                " exceed the int64 range (2^63 - 1)");
     x = y;
   }
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ops/cpu/closed_walks_host.h"
+#include "ops/cpu/progress_slot.h"
 #include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_walk_engine.h"
 #include "ops/csr_checks.h"
@@ -52,7 +53,7 @@ void list_edges(const int64_t* rowptr, const index_t* col, int64_t n, std::vecto
 // Binary lazy max-heap: the general fallback when (low, high, id) does not pack into 64 bits.
 void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int32_t>& eu,
                                const std::vector<int32_t>& ev, int64_t num_remove, int64_t* out,
-                               std::atomic_ref<int64_t> progress) {
+                               cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
   auto key = [&](int64_t id) {
     const int64_t a = deg[eu[id]], b = deg[ev[id]];
@@ -86,7 +87,7 @@ int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
 // back with its current key. The key packs into one uint64 (ascending = better first) for a monotone
 // radix heap when the degree and id ranges fit, else a binary heap.
 void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
-                   int64_t* out, std::atomic_ref<int64_t> progress) {
+                   int64_t* out, cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
   std::vector<int64_t> deg(n, 0);
   for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
@@ -182,7 +183,7 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
 
 template <typename index_t>
 at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, int64_t num_remove, int64_t depth,
-                           std::atomic_ref<int64_t> progress) {
+                           cpu::ProgressSlot progress) {
   const int64_t n = rowptr_t.numel() - 1;
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
   const index_t* col = col_t.data_ptr<index_t>();
@@ -230,15 +231,16 @@ at::Tensor wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64
   TORCH_CHECK_TYPE(col.dim() == 1 && (col.scalar_type() == at::kInt || col.scalar_type() == at::kLong),
                    "wis: col must be a 1-D int32 or int64 tensor");
   TORCH_CHECK_VALUE(depth >= 2, "wis: depth must be >= 2, got ", depth);
-  TORCH_CHECK_VALUE(progress.scalar_type() == at::kLong && progress.numel() == 1 && progress.is_contiguous() &&
-                        progress.device().is_cpu(),
-                    "wis: progress must be a one-element contiguous int64 CPU tensor");
+  TORCH_CHECK_VALUE(progress.scalar_type() == at::kLong && (progress.numel() == 1 || progress.numel() == 2) &&
+                        progress.is_contiguous() && progress.device().is_cpu(),
+                    "wis: progress must be a contiguous int64 CPU tensor of 1 element (steps done) or 2 "
+                    "(steps done, cancel flag)");
   TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX, "wis: graphs with more than 2^31 - 1 vertices are not supported");
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   const int64_t n = rowptr_c.numel() - 1;
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), n, col_c.numel(), "wis");
   TORCH_CHECK_VALUE(col_c.numel() / 2 <= INT32_MAX, "wis: graphs with more than 2^31 - 1 edges are not supported");
-  std::atomic_ref<int64_t> done(*progress.data_ptr<int64_t>());
+  cpu::ProgressSlot done(progress.data_ptr<int64_t>(), progress.numel());
   done.store(0);
   if (col_c.scalar_type() == at::kInt) return wis_greedy_impl<int32_t>(rowptr_c, col_c, num_remove, depth, done);
   return wis_greedy_impl<int64_t>(rowptr_c, col_c, num_remove, depth, done);

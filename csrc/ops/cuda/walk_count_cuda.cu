@@ -96,7 +96,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
                     " is out of range for ", n, " vertices");
   const int64_t overflow_step = h[cuda::kWalkFlagOverflowStep];
   TORCH_CHECK(overflow_step < 0, kOverflowPrefix, " walk counts of length ", overflow_step,
-              " exceed the int64 range (2^63 - 1); use dtype=torch.float64 for approximate counts");
+              " exceed the int64 range (2^63 - 1)");
   return (length % 2 == 1) ? a : b;
 }
 

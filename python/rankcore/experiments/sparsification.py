@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from ..graph.sparsify import METHODS, sparsify
-from ..graph.wis import make_result
+from ..graph.arguments import removal_count
+from ..graph.result import make_result
 from ._io import pyplot, save_figure, write_json
 
 DEFAULT_RATIOS = tuple(round(0.1 * i, 1) for i in range(10))
@@ -215,7 +216,7 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, pr
         for spec in parsed:
             order = orders[(spec, seed)]
             for r in ratios:
-                k = min(total_undirected, int(math.floor(r * total_undirected + 0.5)))
+                k = removal_count(total_undirected, ratio=r)
                 kept = make_result(edge_index, n, order[:k]).edge_index
                 for model in models:
                     key = (spec, seed, r, model) if parsed[spec][0] in ("random", "spectral") else (spec, r, model)

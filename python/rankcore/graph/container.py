@@ -14,28 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-MAX_NODES = 2**31 - 1  # CSR columns are stored as int32
+from .arguments import MAX_NODES, check_allocation, check_num_nodes
 
-
-def _check_num_nodes(num_nodes) -> int:
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
-        if isinstance(num_nodes, torch.Tensor) and num_nodes.numel() == 1 and not num_nodes.is_floating_point():
-            num_nodes = int(num_nodes)
-        else:
-            raise TypeError(f"num_nodes must be an int, got {type(num_nodes).__name__}")
-    num_nodes = int(num_nodes)
-    if num_nodes < 0:
-        raise ValueError(f"num_nodes must be >= 0, got {num_nodes}")
-    if num_nodes > MAX_NODES:
-        raise ValueError(f"num_nodes must be at most 2^31 - 1 = {MAX_NODES}, got {num_nodes}")
-    return num_nodes
+__all__ = ["Graph", "MAX_NODES", "input_columns"]
 
 
 def _as_edge_index(edge_index) -> torch.Tensor:
     if isinstance(edge_index, np.ndarray):
-        edge_index = torch.from_numpy(edge_index)
+        edge_index = torch.from_numpy(np.ascontiguousarray(edge_index))
     elif isinstance(edge_index, (list, tuple)):
-        edge_index = torch.as_tensor(edge_index)
+        try:
+            edge_index = torch.as_tensor(edge_index)
+        except (TypeError, ValueError, RuntimeError, OverflowError) as err:
+            raise TypeError(f"edge_index given as a list must be two equal-length lists of ints: {err}") from None
     if not isinstance(edge_index, torch.Tensor):
         raise TypeError(
             "expected edge_index as a [2, m] integer tensor, a torch_geometric Data, a scipy sparse "
@@ -47,9 +38,27 @@ def _as_edge_index(edge_index) -> torch.Tensor:
         raise TypeError(f"edge_index must be a dense (strided) tensor, got layout {edge_index.layout}")
     if edge_index.dim() != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index must have shape [2, m], got {list(edge_index.shape)}")
+    if edge_index.device.type == "meta":
+        raise ValueError("edge_index is a meta tensor (shape only, no values): a graph needs real vertex ids")
     if edge_index.dtype != torch.int64:
         edge_index = edge_index.to(torch.int64)
     return edge_index
+
+
+def input_columns(graph_input) -> torch.Tensor | None:
+    """The caller's own edge columns as an int64 ``[2, m]`` tensor: an edge_index tensor, numpy array
+    or list, or a PyG ``Data``'s edge_index. None for formats without columns of their own (scipy,
+    networkx, :class:`Graph`): results for those are aligned with ``Graph.edge_index()``.
+
+    Results that are "per input column" (``keep_mask``, per-edge counts) are always built against
+    this, never against the normalised CSR order."""
+    if isinstance(graph_input, Graph):
+        return None
+    if _is_pyg_data(graph_input):
+        graph_input = graph_input.edge_index
+    if isinstance(graph_input, (torch.Tensor, np.ndarray, list, tuple)):
+        return _as_edge_index(graph_input)
+    return None
 
 
 def _from_scipy(mat) -> tuple[torch.Tensor, int]:
@@ -133,7 +142,7 @@ class Graph:
             symmetrize: add every missing reverse edge instead of raising.
         """
         if isinstance(graph, Graph):
-            if num_nodes is not None and _check_num_nodes(num_nodes) != graph.num_nodes:
+            if num_nodes is not None and check_num_nodes(num_nodes) != graph.num_nodes:
                 raise ValueError(f"num_nodes={num_nodes} but the Graph has {graph.num_nodes} vertices")
             if require_undirected and not graph.undirected:
                 if not symmetrize:
@@ -157,7 +166,12 @@ class Graph:
         edge_index = _as_edge_index(edge_index)
         if num_nodes is None:
             num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
-        n = _check_num_nodes(num_nodes)
+        n = check_num_nodes(num_nodes)
+        # rowptr, the degree count and the key sort: ~40 bytes per vertex and per column.
+        check_allocation(40 * (n + edge_index.shape[1]) if edge_index.device.type == "cpu" else 0,
+                         f"a graph of {n} vertices and {edge_index.shape[1]} edge columns",
+                         "vertex ids are used as array positions: relabel them densely 0..n-1 first "
+                         "(ids, edge_index = numpy.unique(edge_index, return_inverse=True))")
         return _build(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
 
 

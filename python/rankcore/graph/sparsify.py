@@ -35,8 +35,9 @@ import numpy as np
 import torch
 
 from .container import Graph
-from .walks import _check_int
-from .wis import SparsifyResult, make_result, wis
+from .arguments import check_allocation, check_int, check_seed, removal_count
+from .result import SparsifyResult, result_for_input
+from .wis import wis_order
 
 METHODS = ("wis", "random", "spectral", "local_degree")
 
@@ -48,29 +49,6 @@ def _undirected_edges(graph: Graph) -> torch.Tensor:
     u, v = ei[0][upper], ei[1][upper]
     order = torch.argsort(u * max(graph.num_nodes, 1) + v)
     return torch.stack([u[order], v[order]], dim=1)
-
-
-def _num_remove(num_edges: int, ratio, num_remove) -> int:
-    if (ratio is None) == (num_remove is None):
-        raise ValueError("pass exactly one of ratio (fraction of undirected edges to remove) and num_remove")
-    if num_remove is not None:
-        k = _check_int("num_remove", num_remove, 0)
-        if k > num_edges:
-            raise ValueError(f"num_remove={k} exceeds the {num_edges} undirected edges of the graph")
-        return k
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float, np.floating, np.integer)):
-        raise TypeError(f"ratio must be a number in [0, 1], got {type(ratio).__name__}")
-    ratio = float(ratio)
-    if not 0.0 <= ratio <= 1.0:  # also rejects NaN
-        raise ValueError(f"ratio must be in [0, 1] (fraction of undirected edges removed), got {ratio}")
-    # round half up: ratio 0.5 of 5 edges removes 3
-    return min(num_edges, int(math.floor(ratio * num_edges + 0.5)))
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    return int(seed)
 
 
 def random_order(edges: torch.Tensor, seed: int) -> torch.Tensor:
@@ -171,7 +149,10 @@ def effective_resistances(graph: Graph, edges: torch.Tensor, *, sketch_dim=None,
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps}")
         sketch_dim = max(16, math.ceil(24 * math.log(max(n, 2)) / eps**2))
-    k = _check_int("sketch_dim", sketch_dim, 1)
+    k = check_int("sketch_dim", sketch_dim, 1)
+    # the sign matrix [k, m] and three [n, k] blocks (rhs, solution, CG state), float64
+    check_allocation(8 * k * (m + 4 * n), f"the spectral sketch of {k} rows (eps={eps}, sketch_dim={sketch_dim})",
+                     "use a larger eps or a smaller sketch_dim")
     u, v = edges[:, 0].numpy(), edges[:, 1].numpy()
     adj = sp.coo_matrix((np.ones(m), (u, v)), shape=(n, n)).tocsr()
     adj = adj + adj.T
@@ -237,21 +218,20 @@ def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove
     unknown = sorted(set(kw) - allowed)
     if unknown:
         raise TypeError(f"sparsify(method={method!r}) got unexpected keyword argument(s) {', '.join(unknown)}")
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
-    k = _num_remove(graph.num_edges // 2, ratio, num_remove)
+    k = removal_count(graph.num_edges // 2, ratio, num_remove)
     if method == "wis":
-        return wis(graph if not isinstance(edge_index, torch.Tensor) and not hasattr(edge_index, "edge_index")
-                   else edge_index, graph.num_nodes, k, depth, symmetrize=symmetrize, progress=progress, **kw)
-    original = getattr(edge_index, "edge_index", edge_index)
-    original = original.to(torch.int64) if isinstance(original, torch.Tensor) else graph.edge_index()
-    graph_cpu = graph.to("cpu")
-    edges = _undirected_edges(graph_cpu)
-    if method == "random":
-        order = random_order(edges, seed)
-    elif method == "local_degree":
-        order = local_degree_order(graph_cpu, edges)
+        removed = wis_order(graph, k, depth, progress=progress, **kw)
     else:
-        order = spectral_order(graph_cpu, edges, seed, **kw)
-    removed = order[:k].contiguous()
-    return make_result(original, graph.num_nodes, removed.to(original.device))
+        graph_cpu = graph.to("cpu")
+        edges = _undirected_edges(graph_cpu)
+        if method == "random":
+            order = random_order(edges, seed)
+        elif method == "local_degree":
+            order = local_degree_order(graph_cpu, edges)
+        else:
+            order = spectral_order(graph_cpu, edges, seed, **kw)
+        removed = order[:k].contiguous()
+    # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
+    return result_for_input(edge_index, graph, removed)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 
 from .. import ops
-from .container import Graph
-from .walks import _check_int
+from .arguments import check_int
+from .container import Graph, input_columns
 
 
 def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> torch.Tensor:
@@ -20,15 +20,15 @@ def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> to
     forming N, and a self-loop column ``(u, u)`` gets ``|N(u)|``.
 
     Returns:
-        ``[m]`` int64 aligned with the columns of ``edge_index`` (for a PyG ``Data``, its ``edge_index``;
+        ``[m]`` int64 aligned with the columns of ``edge_index`` (a tensor, array or list; for a PyG ``Data``, its ``edge_index``;
         for scipy / networkx / :class:`Graph` input, the columns of ``Graph.edge_index()``).
     """
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
     counts = ops.edge_common_neighbors(graph.rowptr, graph.col)  # per CSR slot
-    original = getattr(edge_index, "edge_index", edge_index)
-    if not isinstance(original, torch.Tensor):
+    original = input_columns(edge_index)  # the caller's columns (tensor, array, list, Data) or None
+    if original is None:
         return counts
-    original = original.to(device=graph.device, dtype=torch.int64)
+    original = original.to(graph.device)
     n = max(graph.num_nodes, 1)
     # CSR slots are sorted by (row, col) = (target, source): their keys are ascending, so each input
     # column finds its slot by binary search (both directions carry the same count).
@@ -50,13 +50,13 @@ def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> to
     Raises :class:`OverflowError` when a count exceeds int64.
     """
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
-    length = _check_int("length", length, 0)
+    length = check_int("length", length, 0)
     return ops.closed_walk_counts(graph.rowptr, graph.col, length)
 
 
 def singleton_scores(edge_index, num_nodes, depth, *, symmetrize=False) -> torch.Tensor:
     """WIS singleton scores s_t = WI_{L-1,t}({t}) for a depth-L GNN: ``(Â^L)_tt``, 0 for isolated t."""
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
-    depth = _check_int("depth", depth, 1)
+    depth = check_int("depth", depth, 1)
     s = ops.closed_walk_counts(graph.rowptr, graph.col, depth)
     return torch.where(graph.rowptr.diff() > 0, s, torch.zeros_like(s))

@@ -8,22 +8,8 @@ from __future__ import annotations
 import torch
 
 from .. import ops
+from .arguments import INT64_MAX, check_allocation, check_int
 from .container import Graph
-
-_INT64_MAX = 2**63 - 1
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point() \
-                and value.dtype != torch.bool:
-            value = int(value)
-        else:
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
 
 def _check_mask(name: str, mask, graph: Graph) -> tuple[torch.Tensor, bool]:
     """Validate a bool mask ``[n]`` or ``[k, n]``; return it as ``[k, n]`` and whether it was 1-D."""
@@ -37,6 +23,10 @@ def _check_mask(name: str, mask, graph: Graph) -> tuple[torch.Tensor, bool]:
                          f"got {list(mask.shape)}")
     if mask.device != graph.device:
         raise ValueError(f"{name} is on {mask.device} but the graph is on {graph.device}")
+    if mask.dim() == 2 and mask.device.type == "cpu":
+        # the k masks walk as int64 columns: start, two step buffers and the result, twice (I and I^c)
+        check_allocation(64 * mask.numel(), f"{mask.shape[0]} {name} masks over {n} vertices",
+                         "pass the masks in smaller batches")
     return (mask.unsqueeze(0) if mask.dim() == 1 else mask), mask.dim() == 1
 
 
@@ -46,9 +36,45 @@ def _check_dtype(dtype) -> torch.dtype:
     return dtype
 
 
+_CHUNK_SECONDS = 0.25  # a native call runs at most about this long, so Ctrl-C is honoured promptly
+
+
 def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
-    """[n, k] start counts -> [n, k] counts after `length` steps on Â (following edge direction)."""
-    return ops.walk_count(graph.rowptr, graph.col, start, length)
+    """[n, k] non-negative start counts -> [n, k] counts after `length` steps on Â (following edge
+    direction).
+
+    The steps run in native calls: the first of up to 16 steps (the usual lengths: one call, as fast as
+    ever), then calls of doubling size kept under about ``_CHUNK_SECONDS`` each, with two consequences:
+    * Ctrl-C stops a long count between calls (a native call cannot be interrupted);
+    * the count stops early once it is settled. Â = A + I has a non-negative off-diagonal part and a
+      unit diagonal, so for a non-negative x every step is monotone, x_{t+1} >= x_t (in float64 too:
+      rounding is monotone). If a call of s steps returns its own input, every step in between
+      returned it too: x is a fixed point and all later steps return it (an edgeless graph, every
+      float64 value inf, sources that reach nothing). Length 2^62 on such a graph returns at once.
+    """
+    import time
+
+    done, chunk, x = 0, 16, start
+    while done < length:
+        steps = min(chunk, length - done)
+        t0 = time.perf_counter()
+        try:
+            y = ops.walk_count(graph.rowptr, graph.col, x, steps)
+        except OverflowError as err:  # the op names its own step: add the steps done before this call
+            raise OverflowError(_shift_length(str(err), done)) from None
+        done += steps
+        if done < length and torch.equal(x, y):
+            break
+        x = y
+        if time.perf_counter() - t0 < _CHUNK_SECONDS / 4:
+            chunk = min(2 * chunk, 1 << 20)
+    return x if x is not start else x.clone()
+
+
+def _shift_length(message: str, offset: int) -> str:
+    import re
+
+    return re.sub(r"of length (\d+)", lambda m: f"of length {int(m.group(1)) + offset}", message, count=1)
 
 
 def count_walks(edge_index, num_nodes, length, sources=None, *, dtype=torch.int64, symmetrize=False):
@@ -69,7 +95,7 @@ def count_walks(edge_index, num_nodes, length, sources=None, *, dtype=torch.int6
         ``[n]`` for ``sources`` None or ``[n]``; ``[k, n]`` for a ``[k, n]`` batch.
     """
     graph = Graph.from_input(edge_index, num_nodes, symmetrize=symmetrize)
-    length = _check_int("length", length, 0)
+    length = check_int("length", length, 0)
     dtype = _check_dtype(dtype)
     n = graph.num_nodes
     if sources is None:
@@ -78,7 +104,10 @@ def count_walks(edge_index, num_nodes, length, sources=None, *, dtype=torch.int6
     else:
         masks, squeeze = _check_mask("sources", sources, graph)
         start = masks.t().to(dtype).contiguous()  # [n, k]: a vertex's k counts are adjacent
-    counts = _walks_from(graph, start, length)
+    try:
+        counts = _walks_from(graph, start, length)
+    except OverflowError as err:
+        raise OverflowError(f"{err}; pass dtype=torch.float64 for approximate counts") from None
     del start  # keep peak memory at CSR + (start, two step buffers) only inside the op
     return counts[:, 0] if squeeze else counts.t().contiguous()
 
@@ -121,7 +150,7 @@ def _exact_masked_sums(masks: torch.Tensor, values: torch.Tensor, what: str) -> 
     sums_high = (m * high).sum(dim=1).tolist()
     totals = [h * 2**31 + lo for h, lo in zip(sums_high, sums_low)]
     for total in totals:
-        if total > _INT64_MAX:
+        if total > INT64_MAX:
             raise OverflowError(f"{what} = {total} exceeds the int64 range (2^63 - 1)")
     return torch.tensor(totals, dtype=torch.int64, device=values.device)
 
@@ -137,7 +166,7 @@ def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetri
     ρ(C, {t}) = Σ_{i ∈ C} (Â^{L-1} e_t)_i, so one k = 1 walk vector serves the whole batch.
     """
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
-    depth = _check_int("depth", depth, 1)
+    depth = check_int("depth", depth, 1)
     masks, squeeze = _check_mask("partition", partition, graph)
     n = graph.num_nodes
     start = torch.zeros(n, 1, dtype=torch.int64, device=graph.device)
@@ -145,11 +174,15 @@ def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetri
         start.fill_(1)
         what = f"the graph-prediction walk index (depth {depth})"
     else:
-        t = _check_int("target", target, 0)
+        t = check_int("target", target, 0)
         if t >= n:
             raise ValueError(f"target must be a vertex in [0, {n}), got {t}")
         start[t] = 1
         what = f"the walk index at target {t} (depth {depth})"
-    walks = _walks_from(graph, start, depth - 1)[:, 0]
+    try:
+        walks = _walks_from(graph, start, depth - 1)[:, 0]
+    except OverflowError as err:
+        raise OverflowError(f"{what} is not representable: {err} (the walk index is exact only; "
+                            f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)") from None
     result = _exact_masked_sums(_boundary(graph, masks), walks, what)
     return result[0] if squeeze else result

@@ -13,65 +13,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from dataclasses import dataclass
-
 import torch
 
 from .. import ops
+from .arguments import check_int
 from .container import Graph
-from .walks import _check_int
-
-
-@dataclass(frozen=True)
-class SparsifyResult:
-    """What every sparsifier returns.
-
-    Attributes:
-        removed: ``[N, 2]`` int64, the removed undirected edges (u < v) in removal order.
-        keep_mask: bool over the input ``edge_index`` columns; False exactly where the column's
-            undirected edge was removed (input self-loop columns stay True).
-        edge_index: ``input_edge_index[:, keep_mask]``, input column order preserved.
-    """
-
-    removed: torch.Tensor
-    keep_mask: torch.Tensor
-    edge_index: torch.Tensor
-
-
-def _undirected_keys(edge_index: torch.Tensor, n: int) -> torch.Tensor:
-    lo = torch.minimum(edge_index[0], edge_index[1])
-    hi = torch.maximum(edge_index[0], edge_index[1])
-    return lo * n + hi
-
-
-def make_result(edge_index: torch.Tensor, num_nodes: int, removed: torch.Tensor) -> SparsifyResult:
-    """Build the SparsifyResult for ``removed`` ([N, 2], u < v) against the input columns."""
-    n = max(num_nodes, 1)
-    removed_keys = removed[:, 0] * n + removed[:, 1]
-    column_keys = _undirected_keys(edge_index, n)
-    is_loop = edge_index[0] == edge_index[1]
-    keep = ~torch.isin(column_keys, removed_keys) | is_loop
-    return SparsifyResult(removed=removed, keep_mask=keep, edge_index=edge_index[:, keep])
-
-
-def _result_for_graph(graph: Graph, removed: torch.Tensor) -> SparsifyResult:
-    """make_result when the caller passed a Graph: its columns are the CSR slots, whose keys
-    (target * n + source) are already sorted, so the removed slots are found by a sorted search instead
-    of a set-membership test over every column (6 s -> well under 1 s at 20M columns)."""
-    if 2 * removed.shape[0] == graph.col.numel():  # the full removal order keeps nothing: no columns built
-        device = graph.col.device
-        return SparsifyResult(removed=removed.to(device),
-                              keep_mask=torch.zeros(graph.col.numel(), dtype=torch.bool, device=device),
-                              edge_index=torch.empty(2, 0, dtype=torch.int64, device=device))
-    n = max(graph.num_nodes, 1)
-    ei = graph.edge_index()
-    slot_keys = ei[1] * n + ei[0]
-    u, v = removed[:, 0].to(slot_keys.device), removed[:, 1].to(slot_keys.device)
-    wanted = torch.sort(torch.cat([v * n + u, u * n + v])).values
-    keep = torch.ones(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
-    if wanted.numel():
-        keep[torch.searchsorted(slot_keys, wanted)] = False
-    return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
+from .result import SparsifyResult, result_for_input
 
 
 def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Tensor:
@@ -126,28 +73,42 @@ def _progress_reporter(progress, total: int):
     return line, lambda: print(file=sys.stderr)
 
 
-def _run_with_progress(run, report, interval: float = 0.2):
-    """Runs ``run(counter)`` on a worker thread (the native op releases the GIL) and reports the counter."""
-    counter = torch.zeros(1, dtype=torch.int64)
-    if report is None:
-        return run(counter)
+def _run_cancellable(run, report, interval: float = 0.2):
+    """Runs ``run(slot)`` on a worker thread and waits for it on the calling thread.
+
+    ``slot`` is a two-element int64 tensor shared with the native op (which runs without the GIL):
+    element 0 is the op's step counter, reported through ``report`` (None: silent) every ``interval``
+    seconds; element 1 is the cancel flag. Waiting on the calling thread is what makes a long WIS
+    stoppable: Ctrl-C (KeyboardInterrupt) or an exception raised by the progress callback sets the
+    flag, the op stops at its next progress report, and the worker is JOINED before the exception
+    propagates (a worker left running into interpreter exit aborted the process).
+    """
+    slot = torch.zeros(2, dtype=torch.int64)
     result, error = [], []
 
     def work():
         try:
-            result.append(run(counter))
+            result.append(run(slot))
         except BaseException as err:  # re-raised on the caller's thread
             error.append(err)
 
     worker = threading.Thread(target=work, name="rankcore-wis", daemon=True)
     worker.start()
-    worker.join(interval)
-    while worker.is_alive():  # the final count is reported once, below
-        report(int(counter[0]))
+    try:
         worker.join(interval)
+        while worker.is_alive():  # the final count is reported once, below
+            if report is not None:
+                report(int(slot[0]))
+            worker.join(interval)
+    except BaseException:
+        slot[1] = 1  # cancel: the op checks the flag at its next progress report
+        while worker.is_alive():
+            worker.join(interval)
+        raise
     if error:
         raise error[0]
-    report(int(counter[0]))
+    if report is not None:
+        report(int(slot[0]))
     return result[0]
 
 
@@ -177,16 +138,20 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
         OverflowError: a closed-walk count of the scores exceeds int64 (very deep L on dense graphs).
     """
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
-    # keep_mask refers to the caller's columns: the edge_index they passed (or their Data's);
-    # other formats (scipy, networkx, Graph) have no columns of their own, so the normalised ones.
-    original = getattr(edge_index, "edge_index", edge_index)
-    original = original.to(torch.int64) if isinstance(original, torch.Tensor) else graph.edge_index()
     num_edges = graph.num_edges // 2
-    num_remove = _check_int("num_remove", num_remove, 0)
+    num_remove = check_int("num_remove", num_remove, 0)
     if num_remove > num_edges:
         raise ValueError(f"num_remove={num_remove} exceeds the {num_edges} undirected edges of the graph")
-    depth = _check_int("depth", depth, 2)
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
+    removed = wis_order(graph, num_remove, depth, chunk_size=chunk_size, progress=progress)
+    # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
+    return result_for_input(edge_index, graph, removed)
+
+
+def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None) -> torch.Tensor:
+    """The first ``num_remove`` edges of the (depth-1)-WIS removal order of an undirected :class:`Graph`,
+    ``[num_remove, 2]`` int64 (u < v) on the CPU. :func:`wis` without the mapping back to input columns."""
+    depth = check_int("depth", depth, 2)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
     if chunk_size > 1 and depth != 2:
         raise ValueError(f"chunk_size > 1 (the published approximation) is available for depth=2 only; "
                          f"depth={depth} runs the exact greedy with chunk_size=1")
@@ -194,13 +159,9 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
     report, close = _progress_reporter(progress, num_remove)
     try:
         if chunk_size == 1:
-            removed = _run_with_progress(
+            return _run_cancellable(
                 lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter), report)
-        else:
-            removed = _degree_chunked(graph_cpu, num_remove, chunk_size)
+        return _degree_chunked(graph_cpu, num_remove, chunk_size)
     finally:
         if close is not None:
             close()
-    if isinstance(edge_index, Graph) and edge_index is graph:
-        return _result_for_graph(graph, removed)
-    return make_result(original, graph.num_nodes, removed.to(original.device))

@@ -1,0 +1,70 @@
+"""What every sparsifier returns, and how a removal order maps back onto the caller's columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .container import Graph
+
+
+@dataclass(frozen=True)
+class SparsifyResult:
+    """What every sparsifier returns.
+
+    Attributes:
+        removed: ``[N, 2]`` int64, the removed undirected edges (u < v) in removal order.
+        keep_mask: bool over the input ``edge_index`` columns; False exactly where the column's
+            undirected edge was removed (input self-loop columns stay True).
+        edge_index: ``input_edge_index[:, keep_mask]``, input column order preserved.
+    """
+
+    removed: torch.Tensor
+    keep_mask: torch.Tensor
+    edge_index: torch.Tensor
+
+
+def make_result(edge_index: torch.Tensor, num_nodes: int, removed: torch.Tensor) -> SparsifyResult:
+    """Build the SparsifyResult for ``removed`` ([N, 2], u < v) against the columns of ``edge_index``
+    (every duplicate column of a removed edge is dropped too)."""
+    n = max(num_nodes, 1)
+    removed = removed.to(edge_index.device)
+    removed_keys = removed[:, 0] * n + removed[:, 1]
+    lo = torch.minimum(edge_index[0], edge_index[1])
+    hi = torch.maximum(edge_index[0], edge_index[1])
+    is_loop = edge_index[0] == edge_index[1]
+    keep = ~torch.isin(lo * n + hi, removed_keys) | is_loop
+    return SparsifyResult(removed=removed, keep_mask=keep, edge_index=edge_index[:, keep])
+
+
+def result_for_graph(graph: Graph, removed: torch.Tensor) -> SparsifyResult:
+    """make_result when the caller passed a Graph: its columns are the CSR slots, whose keys
+    (target * n + source) are already sorted, so the removed slots are found by a sorted search instead
+    of a set-membership test over every column (6 s -> well under 1 s at 20M columns)."""
+    if 2 * removed.shape[0] == graph.col.numel():  # the full removal order keeps nothing: no columns built
+        device = graph.col.device
+        return SparsifyResult(removed=removed.to(device),
+                              keep_mask=torch.zeros(graph.col.numel(), dtype=torch.bool, device=device),
+                              edge_index=torch.empty(2, 0, dtype=torch.int64, device=device))
+    n = max(graph.num_nodes, 1)
+    ei = graph.edge_index()
+    slot_keys = ei[1] * n + ei[0]
+    u, v = removed[:, 0].to(slot_keys.device), removed[:, 1].to(slot_keys.device)
+    wanted = torch.sort(torch.cat([v * n + u, u * n + v])).values
+    keep = torch.ones(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
+    if wanted.numel():
+        keep[torch.searchsorted(slot_keys, wanted)] = False
+    return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
+
+
+def result_for_input(graph_input, graph: Graph, removed: torch.Tensor) -> SparsifyResult:
+    """The SparsifyResult aligned with the columns of whatever the caller passed: an edge_index tensor,
+    numpy array or list, or a PyG Data (its edge_index); formats without columns of their own (scipy,
+    networkx, Graph) get the normalised CSR columns of ``graph``."""
+    from .container import input_columns
+
+    columns = input_columns(graph_input)
+    if columns is None:
+        return result_for_graph(graph, removed)
+    return make_result(columns, graph.num_nodes, removed)

@@ -1,0 +1,343 @@
+"""Regression tests for the holes of the adversarial pass (issue 13): each failed before its fix."""
+
+from __future__ import annotations
+
+import _thread
+import pathlib
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import rankcore
+from rankcore import cli, ops
+from rankcore.graph import arguments
+from rankcore.reference import wis_reference
+
+from graphs import random_undirected
+
+
+# --- Security: .pt files are loaded with weights_only=True ----------------------------------------------
+
+
+class _TouchOnLoad:
+    """A pickle that creates a file when loaded (a harmless stand-in for `os.system`)."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+@pytest.mark.parametrize("command", ["walk-index", "sparsify"])
+def test_crafted_pt_file_runs_no_code(tmp_path, capsys, command):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save(_TouchOnLoad(str(marker)), evil)
+    assert cli.main([command, str(evil)]) == 2
+    assert not marker.exists(), "loading the .pt executed code"
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "weights_only" in err
+
+
+def test_cli_reads_what_it_writes(tmp_path, capsys):
+    out = tmp_path / "out.pt"
+    assert cli.main(["sparsify", "--ratio", "0.3", "-o", str(out), "--no-progress"]) == 0
+    saved = torch.load(out, weights_only=True)
+    assert cli.main(["walk-index", str(out)]) == 0
+    assert cli.main(["sparsify", str(out), "--ratio", "0.5", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    kept = saved["edge_index"].shape[1] // 2
+    assert f"{saved['num_nodes']} vertices, {kept} undirected edges" in text
+
+
+def test_cli_reads_a_pyg_data_file(tmp_path, capsys):
+    pyg = pytest.importorskip("torch_geometric")
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    path = tmp_path / "data.pt"
+    torch.save(pyg.data.Data(edge_index=ei, x=torch.randn(3, 2), num_nodes=3), path)
+    assert cli.main(["walk-index", str(path)]) == 0
+    assert "3 vertices, 2 undirected edges" in capsys.readouterr().out
+
+
+# --- Every accepted input type comes back aligned with its own columns ----------------------------------
+
+
+def _shuffled_with_duplicates(seed: int):
+    """An undirected random graph as columns in random order, with some columns repeated and self-loops."""
+    gen = torch.Generator().manual_seed(seed)
+    ei, n = random_undirected(12, 0.4, seed=seed)
+    extra = ei[:, torch.randint(ei.shape[1], (5,), generator=gen)]
+    loops = torch.tensor([[3, 7], [3, 7]])
+    ei = torch.cat([ei, extra, loops], dim=1)
+    return ei[:, torch.randperm(ei.shape[1], generator=gen)], n
+
+
+def _as_type(ei: torch.Tensor, kind: str):
+    return {"tensor": ei, "numpy": ei.numpy(), "list": ei.tolist(), "int32": ei.to(torch.int32)}[kind]
+
+
+@pytest.mark.parametrize("kind", ["tensor", "numpy", "list", "int32"])
+@pytest.mark.parametrize("method", ["wis", "random", "local_degree"])
+def test_keep_mask_refers_to_the_callers_columns(kind, method):
+    for seed in range(3):
+        ei, n = _shuffled_with_duplicates(seed)
+        res = rankcore.sparsify(_as_type(ei, kind), n, method, ratio=0.4, seed=seed)
+        removed = {tuple(e) for e in res.removed.tolist()}
+        lo, hi = torch.minimum(ei[0], ei[1]), torch.maximum(ei[0], ei[1])
+        expected = torch.tensor([(a, b) not in removed or a == b for a, b in zip(lo.tolist(), hi.tolist())])
+        assert torch.equal(res.keep_mask, expected)
+        assert torch.equal(res.edge_index, ei[:, expected])
+
+
+@pytest.mark.parametrize("kind", ["numpy", "list"])
+def test_wis_issue_example_numpy_and_list(kind):
+    a = np.array([[1, 2, 0, 1], [2, 1, 1, 0]])
+    res = rankcore.wis(_as_type(torch.from_numpy(a), kind), 3, 1)
+    kept = a[:, res.keep_mask.numpy()]
+    (u, v), = res.removed.tolist()
+    assert not any({x, y} == {u, v} for x, y in kept.T.tolist())
+    assert res.removed.tolist() == wis_reference(torch.from_numpy(a), 3, 1, depth=2).tolist()
+
+
+@pytest.mark.parametrize("kind", ["tensor", "numpy", "list"])
+def test_edge_common_neighbors_aligned_with_input_columns(kind):
+    ei, n = _shuffled_with_duplicates(1)
+    counts = rankcore.edge_common_neighbors(_as_type(ei, kind), n)
+    neighbours = [set() for _ in range(n)]
+    for u, v in ei.t().tolist():
+        if u != v:
+            neighbours[u].add(v)
+    expected = [len(neighbours[u] & neighbours[v]) if u != v else len(neighbours[u]) for u, v in ei.t().tolist()]
+    assert counts.tolist() == expected
+
+
+# --- meta tensors mixed with real ones: an error, never uninitialised memory ----------------------------
+
+
+def test_meta_mixed_with_cpu_is_an_error():
+    rowptr, col = torch.tensor([0, 1, 2]), torch.tensor([1, 0], dtype=torch.int32)
+    meta_start = torch.ones(2, 1, dtype=torch.int64, device="meta")
+    factors = [torch.randn(3, 2), torch.randn(3, 2, device="meta")]
+    idx = torch.zeros(4, 2, dtype=torch.long)
+    calls = [
+        lambda: ops.walk_count(rowptr, col, meta_start, 2),
+        lambda: torch.ops.rankcore.walk_count.default(rowptr, col, meta_start, 2),
+        lambda: ops.cp_eval(factors, idx),
+        lambda: torch.ops.rankcore.cp_eval.default(factors, idx),
+        lambda: ops.ht_leaf_pool(factors, idx, [0, 1], [0, 2]),
+        lambda: ops.closed_walk_counts(rowptr.to("meta"), col, 3),
+        lambda: ops.edge_common_neighbors(rowptr, col.to("meta")),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="one device"):
+            call()
+
+
+def test_meta_edge_index_is_a_clear_error():
+    with pytest.raises(ValueError, match="meta tensor"):
+        rankcore.count_walks(torch.zeros(2, 3, dtype=torch.long, device="meta"), 3, 2)
+
+
+# --- Unbounded work stops once the answer is settled ----------------------------------------------------
+
+
+def _quick(call, seconds=5.0):
+    t0 = time.perf_counter()
+    out = call()
+    assert time.perf_counter() - t0 < seconds
+    return out
+
+
+def test_float64_walks_stop_once_all_inf():
+    ei, n = random_undirected(30, 0.2, seed=0)
+    out = _quick(lambda: rankcore.count_walks(ei, n, 2**40, dtype=torch.float64))
+    assert torch.isinf(out).all()
+
+
+def test_edgeless_graph_huge_length_returns_at_once():
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    out = _quick(lambda: rankcore.count_walks(empty, 5, 2**62))
+    assert out.tolist() == [1] * 5
+    # sources that reach nothing new: a fixed point too
+    directed = torch.tensor([[0], [1]])
+    src = torch.tensor([False, True])
+    assert _quick(lambda: rankcore.count_walks(directed, 2, 2**62, src)).tolist() == [0, 1]
+
+
+def test_settled_counts_equal_the_full_stepping():
+    ei, n = random_undirected(15, 0.2, seed=3)
+    ei = ei[:, :6]  # directed leftovers and isolated vertices
+    for length in (17, 40, 100):
+        fast = rankcore.count_walks(ei, n, length, dtype=torch.float64)
+        x = torch.ones(n, dtype=torch.float64)
+        a = torch.zeros(n, n, dtype=torch.float64)
+        keep = ei[0] != ei[1]
+        a[ei[0][keep], ei[1][keep]] = 1
+        for _ in range(length):
+            x = x + a.t() @ x
+        assert torch.equal(fast, x)
+
+
+def test_huge_lengths_overflow_at_once():
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    with pytest.raises(OverflowError, match="length 1000000"):
+        _quick(lambda: rankcore.closed_walk_counts(ei, 3, 10**6))
+    with pytest.raises(OverflowError):
+        _quick(lambda: rankcore.wis(ei, 3, 1, depth=10**5))
+    with pytest.raises(OverflowError, match="length 50 "):  # (1 + sqrt 2)^50 > 2^63 on the path
+        _quick(lambda: rankcore.count_walks(ei, 3, 2**62))
+    # isolated vertices only: every closed walk count is 1 at any length
+    assert rankcore.closed_walk_counts(torch.zeros(2, 0, dtype=torch.long), 4, 10**9).tolist() == [1] * 4
+
+
+def test_overflow_length_is_the_true_length_across_native_calls():
+    # the count is split into several native calls: the error must name the global step
+    ei = torch.tensor([[0, 1], [1, 0]])  # (Â^L)1 = 2^L * 1: overflows at L = 63
+    with pytest.raises(OverflowError, match="of length 63 "):
+        rankcore.count_walks(ei, 2, 100)
+
+
+# --- Long native loops are cancellable; the worker is joined before the exception propagates ------------
+
+
+def _hub_graph(leaves: int) -> tuple[torch.Tensor, int]:
+    hub = torch.zeros(leaves, dtype=torch.long)
+    leaf = torch.arange(1, leaves + 1)
+    ring = torch.stack([leaf, leaf % leaves + 1])
+    ei = torch.cat([torch.stack([hub, leaf]), ring], dim=1)
+    return torch.cat([ei, ei.flip(0)], dim=1), leaves + 1
+
+
+def _wis_threads():
+    return [t for t in threading.enumerate() if t.name == "rankcore-wis"]
+
+
+def test_raising_progress_callback_stops_and_joins_the_worker():
+    ei, n = _hub_graph(60000)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        raise RuntimeError("stop here")
+
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="stop here"):
+        rankcore.wis(ei, n, 2 * 60000 - 10, depth=3, progress=progress)
+    assert not _wis_threads(), "the WIS worker outlived the exception"
+    assert time.perf_counter() - t0 < 30
+
+
+def test_keyboard_interrupt_stops_a_silent_wis():
+    ei, n = _hub_graph(60000)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rankcore.wis(ei, n, 2 * 60000 - 10, depth=3)
+    finally:
+        timer.cancel()
+    assert not _wis_threads()
+    assert time.perf_counter() - t0 < 30
+
+
+def test_cancel_slot_of_the_native_op():
+    ei, n = _hub_graph(2000)
+    g = rankcore.Graph.from_input(ei, n)
+    slot = torch.tensor([0, 1], dtype=torch.int64)  # cancel requested before the start
+    with pytest.raises(RuntimeError, match="rankcore cancelled"):
+        ops.wis_greedy(g.rowptr, g.col, 100, 2, slot)
+    with pytest.raises(ValueError, match="1 element"):
+        ops.wis_greedy(g.rowptr, g.col, 100, 2, torch.zeros(3, dtype=torch.int64))
+
+
+# --- One-line CLI errors ---------------------------------------------------------------------------------
+
+
+def _one_line_error(capsys, argv) -> str:
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_cli_empty_edge_list(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing here\n")
+    assert "no edges" in _one_line_error(capsys, ["sparsify", str(empty)])
+
+
+def test_cli_missing_scipy_is_reported_before_the_work(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real(name, *a))
+    assert "needs scipy" in _one_line_error(capsys, ["sparsify", "-o", "x.npz"])
+    assert "needs scipy" in _one_line_error(capsys, ["sparsify", "--method", "spectral"])
+    assert capsys.readouterr().out == ""  # nothing was computed or printed first
+
+
+def test_cli_unwritable_output_checked_first(tmp_path, capsys):
+    assert "does not exist" in _one_line_error(capsys, ["sparsify", "-o", str(tmp_path / "no" / "x.pt")])
+
+
+def test_cli_huge_vertex_id_is_a_clear_memory_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(arguments, "available_memory_bytes", lambda: 2**30)
+    big = tmp_path / "big.txt"
+    big.write_text("0 2147483640\n2147483640 0\n")
+    err = _one_line_error(capsys, ["sparsify", str(big)])
+    assert "GiB" in err and "relabel" in err
+
+
+# --- Messages that point somewhere -----------------------------------------------------------------------
+
+
+def test_walk_index_overflow_does_not_suggest_a_missing_argument():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    with pytest.raises(OverflowError) as info:
+        rankcore.walk_index(ei, 2, torch.tensor([True, False]), 200)
+    assert "count_walks" in str(info.value) and "walk_index(" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64])
+def test_huge_integer_arguments_are_value_errors(value):
+    ei = torch.tensor([[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="length"):
+        rankcore.count_walks(ei, 2, value)
+    with pytest.raises(ValueError, match="depth"):
+        rankcore.wis(ei, 2, 1, depth=value)
+
+
+def test_numpy_integers_accepted_everywhere():
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    assert rankcore.count_walks(ei, np.int64(3), np.int64(2)).tolist() == \
+        rankcore.count_walks(ei, 3, 2).tolist()
+    assert rankcore.wis(ei, np.int32(3), np.int64(1), depth=np.int64(2)).removed.shape == (1, 2)
+    assert int(rankcore.walk_index(ei, 3, torch.tensor([True, False, False]), np.int64(2))) > 0
+
+
+def test_spectral_huge_sketch_is_refused_up_front(monkeypatch):
+    pytest.importorskip("scipy")
+    monkeypatch.setattr(arguments, "available_memory_bytes", lambda: 2**30)
+    ei, n = random_undirected(20, 0.3, seed=0)
+    with pytest.raises(MemoryError, match="eps"):
+        rankcore.sparsify(ei, n, "spectral", ratio=0.5, eps=1e-6)
+
+
+def test_huge_num_nodes_refused_up_front(monkeypatch):
+    monkeypatch.setattr(arguments, "available_memory_bytes", lambda: 2**30)
+    with pytest.raises(MemoryError, match="relabel"):
+        rankcore.count_walks(torch.tensor([[0, 1], [1, 0]]), 2**31 - 1, 2)
+
+
+def test_big_partition_batch_refused_up_front(monkeypatch):
+    monkeypatch.setattr(arguments, "available_memory_bytes", lambda: 2**20)
+    ei, n = random_undirected(2000, 0.001, seed=0)
+    masks = torch.zeros(100, n, dtype=torch.bool)
+    with pytest.raises(MemoryError, match="smaller batches"):
+        rankcore.walk_index(ei, n, masks, 3)
