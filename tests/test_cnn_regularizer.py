@@ -354,6 +354,13 @@ def test_bad_inputs_raise_clear_errors():
         train_step(model, optimizer, x, torch.zeros(4), None, lam=1.0)
     with pytest.raises(ValueError, match="targets"):
         train_step(model, optimizer, x, torch.zeros(3), regularizer, lam=1.0)
+    x_bad = x.clone()
+    x_bad[0, 0, 0, 0] = float("nan")
+    for lam in (0.0, 1.0):  # checked by train_step itself, or by the penalty
+        with pytest.raises(ValueError, match="NaN or inf"):
+            train_step(model, optimizer, x_bad, torch.zeros(4), regularizer, lam=lam)
+    with pytest.raises(ValueError, match="at least 2"):
+        regularizer(model, x[:1])
 
 
 # --------------------------------------------------------------------------------------------------

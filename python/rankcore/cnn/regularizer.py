@@ -84,7 +84,8 @@ class PenaltyResult:
     outputs: torch.Tensor | None = None
 
 
-def _check_batch(x) -> None:
+def _check_batch(x, values: bool = True) -> None:
+    """Type, shape and batch size; with ``values`` also finiteness (a full pass over x: done once per call)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 4:
@@ -94,7 +95,7 @@ def _check_batch(x) -> None:
     if x.shape[0] < 2:
         raise ValueError(f"the swap needs a batch of at least 2 images (sample b takes J from sample b + 1), "
                          f"got a batch of {x.shape[0]}")
-    if not bool(torch.isfinite(x).all()):
+    if values and not bool(torch.isfinite(x).all()):
         raise ValueError("x contains NaN or inf values")
 
 
@@ -104,6 +105,10 @@ def swap_region(x: torch.Tensor, J: Region) -> torch.Tensor:
     if not isinstance(J, Region):
         raise TypeError(f"J must be a rankcore.cnn.Region, got {type(J).__name__}")
     J.check_inside(x.shape[2], x.shape[3])
+    return _swap(x, J)
+
+
+def _swap(x: torch.Tensor, J: Region) -> torch.Tensor:
     rows, cols = J.slices()
     x = x.detach()
     x_tilde = x.clone()
@@ -139,7 +144,7 @@ def _penalty(model, x: torch.Tensor, I: Region, J: Region, eps: float):
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
         raise ValueError(f"eps must be a number >= 0, got {eps!r}")
     batch = x.shape[0]
-    inputs = torch.cat([x, swap_region(x, J)])
+    inputs = torch.cat([x, _swap(x, J)])
     if not inputs.requires_grad:  # x from a loader: make the concatenation the leaf we differentiate by
         inputs.requires_grad_(True)
     logits = _logits(model(inputs), 2 * batch)
@@ -181,7 +186,7 @@ class AntiLocalityRegularizer(torch.nn.Module):
         self.sampler, self.eps = sampler, float(eps)
 
     def forward(self, model, x: torch.Tensor, generator: torch.Generator | None = None) -> PenaltyResult:
-        _check_batch(x)
+        _check_batch(x, values=False)  # the sampler needs H and W; the penalty checks the values
         I, J = self.sampler(x.shape[2], x.shape[3], generator)
         penalty, cosines, outputs = _penalty(model, x, I, J, self.eps)
         return PenaltyResult(penalty, cosines.detach(), I, J, outputs)
@@ -208,7 +213,7 @@ def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torc
         raise ValueError(f"lam must be finite and >= 0, got {lam}")
     if lam > 0 and regularizer is None:
         raise ValueError(f"lam = {lam} > 0 needs a regularizer (an AntiLocalityRegularizer)")
-    _check_batch(x)
+    _check_batch(x, values=lam == 0)  # with lam > 0 the penalty checks the values
     if not isinstance(y, torch.Tensor) or y.numel() != x.shape[0] or y.dim() > 2:
         raise ValueError(f"y must be a tensor of {x.shape[0]} targets, shape [B] or [B, 1]; "
                          f"got {getattr(y, 'shape', type(y).__name__)}")
