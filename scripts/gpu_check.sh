@@ -161,12 +161,6 @@ note "copy bandwidth: rc=$BW_RC $(grep -m1 '^copy bandwidth:' "$OUT/copy_bandwid
 run_logged "$OUT/exception_check.txt" "$PYTHON" -m pytest -q tests/test_build.py
 note "error path / C++ runtime check (tests/test_build.py): rc=$RC $(tail -n 1 "$OUT/exception_check.txt")"
 [[ $RC -eq 0 ]] || FAILED+=("test_build")
-# RANKCORE_BISECT=1: where in our build does a raised error turn into SIGSEGV? (one ingredient out at a time)
-if [[ -n "${RANKCORE_BISECT:-}" ]]; then
-  run_logged "$OUT/exception_bisect.txt" timeout 300 "$PYTHON" scripts/gpu_exception_bisect.py "$OUT/bisect"
-  note "exception bisect (rc=$RC):"
-  grep -E '^(probe|rankcore|backtrace|gdb)' "$OUT/exception_bisect.txt" | sort -u | sed 's/^/  /' >>"$SUMMARY" || true
-fi
 
 # ---------------------------------------------------------------------------------------------------
 # The device tool brings back only a few files from $OUT: RANKCORE_PACK_OUT=1 leaves summary.txt plus

@@ -48,6 +48,7 @@ def test_small_harness_run(tmp_path):
     assert (tmp_path / "small.png").stat().st_size > 0 and "| 50% |" in (tmp_path / "small.md").read_text()
     m = rankcore.Graph.from_input(data.edge_index, data.num_nodes).num_edges // 2
     assert saved["undirected_edges"] == m
+    assert "| 50% |" in out["table"]  # the returned table is the one written
     for model in ("gcn", "gin"):
         res = saved["results"][model]
         for spec in ("wis", "random", "local_degree"):

@@ -381,7 +381,7 @@ def _add_evaluate_parser(sub) -> None:
     ev.add_argument("--wis-depth", type=int, default=2, help="L of the (L-1)-WIS used for 'wis' (default 2: 1-WIS)")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (default 1: small graphs train faster)")
     ev.add_argument("--root", default=None, help="dataset folder (default $RANKCORE_DATA)")
-    ev.add_argument("--out", default="experiments_out", help="output folder (default experiments_out)")
+    ev.add_argument("--out", default="rankcore_results", help="output folder (default ./rankcore_results; the committed results are in results/)")
     ev.add_argument("--quiet", action="store_true", help="no per-run lines on stderr")
     ev.set_defaults(func=cmd_evaluate)
 
@@ -392,12 +392,26 @@ def cmd_experiment(args) -> int:
 
     from .experiments import EXPERIMENTS
 
+    import inspect
+
     module = importlib.import_module(EXPERIMENTS[args.name])
+    # Options only some experiments take (--task, --device, --full-scale): passed where run() accepts them,
+    # an error where it does not and the option was given.
+    accepted = inspect.signature(module.run).parameters
+    extra = {}
+    for option, default in (("task", None), ("device", "cpu"), ("full_scale", False)):
+        value = getattr(args, option)
+        if option in accepted:
+            if value is not None:
+                extra[option] = value
+        elif value not in (None, default):
+            raise CliError(f"experiment {args.name} has no --{option.replace('_', '-')} option")
     try:
-        module.run(out_dir=args.out, quick=args.quick, seed=args.seed)
-    except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn)
+        module.run(out_dir=args.out, quick=args.quick, seed=args.seed, **extra)
+    except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn), no CUDA
         raise CliError(str(err)) from None
-    print(f"wrote {args.out}/{args.name.replace('-', '_')}.json and .png")
+    stem = args.name.replace('-', '_') + (f"_{args.task.replace('-', '_')}" if extra.get("task") else "")
+    print(f"wrote {args.out}/{stem}.json and .png" + (" and .md" if "task" in accepted else ""))
     return 0
 
 
@@ -406,9 +420,14 @@ def _add_experiment_parser(sub) -> None:
 
     ex = sub.add_parser("experiment", help="run an experiment of rankcore.experiments (writes JSON + PNG)")
     ex.add_argument("name", choices=sorted(EXPERIMENTS))
-    ex.add_argument("--out", default="experiments_out", help="output folder (default experiments_out)")
+    ex.add_argument("--out", default="rankcore_results", help="output folder (default ./rankcore_results; the committed results are in results/)")
     ex.add_argument("--quick", action="store_true", help="smaller, faster configuration")
     ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--task", choices=("is-same", "pathfinder"), default=None,
+                    help="locality-regularizer: the long-range task (default is-same)")
+    ex.add_argument("--device", default="cpu", help="locality-regularizer: torch device, e.g. cuda (default cpu)")
+    ex.add_argument("--full-scale", action="store_true",
+                    help="locality-regularizer: the published sizes (224 px / 150 px, width 64; for --device cuda)")
     ex.set_defaults(func=cmd_experiment)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 def write_json(path: Path, data: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1))
+    path.write_text(json.dumps(data, separators=(",", ":")))  # compact: result files can be large
     return path
 
 

@@ -226,7 +226,7 @@ def run_depth_flow(depth: int, cfg: dict, seed: int, separate: float = 0.5) -> d
             "flow_from_iteration": switched_at, **rec, "det_crossed_at": None}
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0) -> dict:
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0) -> dict:
     cfg = config(quick)
     runs = [run_depth(2, cfg, seed), run_depth(3, cfg, seed), run_depth_flow(2, cfg, seed)]
     for r in runs:

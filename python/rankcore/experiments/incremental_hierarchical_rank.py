@@ -36,7 +36,7 @@ def problem(seed: int) -> CompletionProblem:
     return CompletionProblem(target=target, indices=all_indices(SHAPE)[flat], values=target.reshape(-1)[flat])
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0) -> dict:
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0) -> dict:
     cfg = config(quick)
     prob = problem(seed)
     tree = ((0, 1), (2, 3))

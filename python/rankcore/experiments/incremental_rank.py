@@ -37,7 +37,7 @@ def components_appeared(norms: list[list[float]], threshold: float) -> list[int 
     return out
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0,
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0,
         iterations: int | None = None) -> dict:
     cfg = config(quick)
     if iterations is not None:

@@ -45,7 +45,7 @@ def target(kind: str, seed: int) -> torch.Tensor:
     return (total / total.norm()).float()
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0) -> dict:
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0) -> dict:
     cfg = config(quick)
     shape = (DIM,) * ORDER
     flat = torch.randperm(DIM ** ORDER, generator=torch.Generator().manual_seed(seed))[:OBSERVED]
@@ -80,7 +80,7 @@ def plot(result: dict, path: Path) -> None:
     groups = list(GROUPS)
     for k, r in enumerate(result["runs"]):
         x = [i + 0.4 * k for i in range(len(groups))]
-        bars = axes[0].bar(x, [r["learned_effective_ranks"][g] for g in groups], width=0.4,
+        axes[0].bar(x, [r["learned_effective_ranks"][g] for g in groups], width=0.4,
                            label=f"learned, {r['target']} target (test error {r['test_error']:.2f})")
         axes[0].scatter(x, [r["target_effective_ranks"][g] for g in groups], marker="_", s=250, linewidths=2,
                         color="black" if k == 0 else "red", zorder=3,

@@ -56,7 +56,7 @@ def fit(x_train, t_train, x_test, t_test, rank: int, steps: int, lr: float, seed
     return train_err, test_err
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0) -> dict:
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0) -> dict:
     cfg = config(quick)
     x, y = load_digits_binary()
     gen = torch.Generator().manual_seed(seed)

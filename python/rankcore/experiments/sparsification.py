@@ -20,7 +20,6 @@ headline numbers are 1-WIS; 2-WIS is within 0.5 point), ``wis:L`` for another L,
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -146,7 +145,7 @@ def _features(x: torch.Tensor) -> torch.Tensor:
 
 
 def run(dataset="cora", methods=("wis", "random", "spectral"), ratios=DEFAULT_RATIOS, models=("gcn", "gin"),
-        seeds=3, *, root=None, out_dir="experiments_out", wis_depth=2, epochs=200, threads=1, data=None,
+        seeds=3, *, root=None, out_dir="rankcore_results", wis_depth=2, epochs=200, threads=1, data=None,
         progress=None, plot=True, name=None) -> dict:
     """Runs the harness; writes ``<name>.json``, ``<name>.md`` (the table) and ``<name>.png`` into ``out_dir``.
 
@@ -155,8 +154,6 @@ def run(dataset="cora", methods=("wis", "random", "spectral"), ratios=DEFAULT_RA
     ``threads``: torch threads while it runs (default 1: full-batch training on graphs of Cora's size is
     faster on one thread than on two contended ones; None keeps the current setting).
     """
-    from .. import datasets
-
     methods = [m.strip() for m in methods] if not isinstance(methods, str) else [m.strip() for m in methods.split(",")]
     parsed = {}
     for spec in methods:
@@ -299,6 +296,3 @@ def plot_results(out: dict, path: Path) -> None:
         ax.legend()
     save_figure(fig, path, dpi=120)
 
-
-def main_json(out: dict) -> str:
-    return json.dumps({k: v for k, v in out.items() if k != "table"}, indent=1)

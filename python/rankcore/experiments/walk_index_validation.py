@@ -146,7 +146,7 @@ def config(quick: bool) -> dict:
     return dict(train_pairs=5000, test_pairs=1000, steps=4000, seeds=[0, 1, 2], models=["gcn", "gin"])
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0, threads: int = 1) -> dict:
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0, threads: int = 1) -> dict:
     """Writes walk_index_validation.json and .png into ``out_dir``. ``threads``: torch threads while it runs
     (1 by default: these 32-vertex batches are too small to gain from more, and lose on a busy machine)."""
     previous = torch.get_num_threads()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import torch
 
 from .. import ops
