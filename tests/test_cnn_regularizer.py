@@ -1,4 +1,4 @@
-"""rankcore.cnn: the anti-locality penalty (DESIGN section 6), its region samplers, train_step and resnet18.
+"""rankcore.cnn: the anti-locality penalty (definitions §4), its region samplers, train_step and resnet18.
 
 Tiny models and images only. The oracle is rankcore.reference.cnn (two separate passes from the definition).
 """

@@ -26,7 +26,7 @@ def test_1wis_full_order_matches_brute_force(graph):
 
 
 def _one_wis_by_degree_rule(edge_index, n):
-    """DESIGN's equivalent form of 1-WIS, with a Python lazy binary heap (an independent oracle for
+    """the definitions' equivalent form of 1-WIS, with a Python lazy binary heap (an independent oracle for
     graphs too large for the brute force): remove the edge maximising (min deg, max deg), ties to the
     smallest (u, v); a popped entry whose degrees changed is pushed back with its current key."""
     import heapq

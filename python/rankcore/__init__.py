@@ -1,11 +1,11 @@
 """rankcore: walk counting, walk index and Walk Index Sparsification for GNNs, and tensor factorizations
 with their implicit low-rank bias, as fast PyTorch custom ops (C++ / CUDA).
 
-Graph API (see DESIGN section 2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, :func:`wis`,
+Graph API (see definitions §2): :func:`count_walks`, :func:`boundary`, :func:`walk_index`, :func:`wis`,
 :func:`sparsify` (every sparsifier), :mod:`rankcore.pyg` (torch_geometric transforms, loaded lazily), and the
 :class:`Graph` container that validates and normalises every accepted graph format once.
 
-Tensor API (DESIGN section 3): :func:`cp_eval` (the fused CP evaluation op) and :mod:`rankcore.tensor`
+Tensor API (definitions §3): :func:`cp_eval` (the fused CP evaluation op) and :mod:`rankcore.tensor`
 (CP factorization module, completion / sensing problems, trainer, rank measures).
 """
 

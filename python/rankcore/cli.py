@@ -4,7 +4,10 @@
                       [--seed S] [-o OUT.pt|.txt|.csv|.npz]
     rankcore evaluate [--dataset cora] [--methods wis,random,spectral] [--models gcn,gin] [--seeds 3] [--out DIR]
     rankcore walk-index [GRAPH] [--partition FILE] [--depth L ...] [--target T]
-    rankcore experiment incremental-rank|natural-data-rank|walk-index-validation [--out DIR] [--quick]
+    rankcore experiment NAME [--out DIR] [--quick] [--seed S]
+        NAME: incremental-rank, natural-data-rank (CP); incremental-hierarchical-rank, locality, dmf-norms
+        (HT / DMF); walk-index-validation (GNN); locality-regularizer [--task is-same|pathfinder]
+        [--device cuda] [--full-scale] (CNN)
 
 GRAPH is a built-in name (default ``karate``), a dataset name of ``rankcore.datasets.load`` (cora,
 citeseer, sbm, power-law; needs torch_geometric; ``--root`` or ``$RANKCORE_DATA`` for the files), an

@@ -142,7 +142,7 @@ def load(name: str, root=None, *, seed: int = 0, **kw):
     """A graph as a torch_geometric ``Data`` (x, y, edge_index with both directions).
 
     Names (case-insensitive): ``cora``, ``citeseer``, ``pubmed`` (PyG ``Planetoid``; root from ``root``
-    or ``$RANKCORE_DATA``; a read-only folder holding ``<Name>/raw`` such as ``../shared/datasets`` is
+    or ``$RANKCORE_DATA``; a read-only folder holding ``<Name>/raw`` (PyG's raw Planetoid files) is
     copied to a writable cache first, so it works offline), ``karate`` (Zachary's club: one-hot
     features, label = the faction), and seeded synthetic graphs ``power-law`` (Chung–Lu; ``num_nodes``,
     ``num_edges``, ``exponent``; labels = degree tercile, features = random + log-degree) and ``sbm``

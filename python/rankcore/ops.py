@@ -109,7 +109,7 @@ def _closed_walk_counts_fake(rowptr, col, length):
 
 
 # ---------------------------------------------------------------------------------------------------
-# CP factorization (DESIGN section 3)
+# CP factorization (definitions §3)
 
 
 def cp_eval(factors, indices: torch.Tensor) -> torch.Tensor:
@@ -171,7 +171,7 @@ torch.library.register_autograd("rankcore::cp_eval_backward", _cp_eval_double_ba
 
 
 # ---------------------------------------------------------------------------------------------------
-# Hierarchical tensor factorization: product pooling (rankcore::ht_leaf_pool / ht_pool, DESIGN 3)
+# Hierarchical tensor factorization: product pooling (rankcore::ht_leaf_pool / ht_pool, definitions §3)
 
 
 def _check_groups(op: str, modes, offsets) -> tuple[list[int], list[int]]:

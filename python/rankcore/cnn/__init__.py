@@ -1,4 +1,4 @@
-"""The CNN half (DESIGN section 6): the anti-locality regulariser, a ResNet-18 of any width, the long-range
+"""The CNN half (definitions §4): the anti-locality regulariser, a ResNet-18 of any width, the long-range
 synthetic tasks.
 
 * :class:`AntiLocalityRegularizer` / :func:`anti_locality_penalty`: the penalty R (one forward over [x; x~],

@@ -1,4 +1,4 @@
-"""Long-range synthetic tasks for the anti-locality regulariser (DESIGN.md section 6): offline, seeded, cached.
+"""Long-range synthetic tasks for the anti-locality regulariser (docs/definitions.md §4): offline, seeded, cached.
 
 * :func:`is_same_class` -- two sklearn digits on a blank canvas, ``distance`` pixels apart; label = same class.
 * :func:`pathfinder` -- after Linsley et al. 2018: dashed snakes, two endpoint markers; label = the markers lie

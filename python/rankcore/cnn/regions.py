@@ -1,4 +1,4 @@
-"""Image regions for the anti-locality regulariser (DESIGN section 6) and the samplers that pick them.
+"""Image regions for the anti-locality regulariser (definitions §4) and the samplers that pick them.
 
 A :class:`Region` is a half-open pixel rectangle ``[top, top + height) x [left, left + width)`` taken over
 all channels. A *sampler* is any callable ``sampler(image_height, image_width, generator) -> (I, J)`` that

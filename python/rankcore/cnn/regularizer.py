@@ -1,4 +1,4 @@
-"""The anti-locality regulariser of Razin, Maman & Cohen (ICML 2022), DESIGN section 6.
+"""The anti-locality regulariser of Razin, Maman & Cohen (ICML 2022), definitions §4.
 
 For a model ``f`` giving one logit per image, a batch ``x`` ([B, C, H, W]) and two disjoint regions ``I``, ``J``:
 

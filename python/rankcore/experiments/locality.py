@@ -3,7 +3,7 @@
 Order 8, dims 3 (6561 entries); the model pools adjacent modes (tree ((0,1),(2,3)),((4,5),(6,7))).
 Two ground truths with the same structure, a sum of 2 products of random pair functions: "near"
 pairs adjacent modes (0,1),(2,3),..., "far" pairs distant ones (0,4),(1,5),... 2000 observed entries,
-widths 8, init std 1e-1, one global adaptive step. (DESIGN's 1e-3 .. 1e-2 follows the papers' HT runs
+widths 8, init std 1e-1, one global adaptive step. (the definitions' 1e-3 .. 1e-2 follows the papers' HT runs
 on orders 3-4; this tree has three levels of products, and at 1e-2 the near run stayed on its rank-1
 plateau for 45k iterations at lr 1e-2 and 3e-2: test error 0.52, near-group effective ranks 1.0 vs 1.9
 in the target.)

@@ -3,7 +3,7 @@
 Accepted inputs: a PyG-style ``edge_index`` (``[2, m]`` integer tensor or array, row 0 = source,
 row 1 = target) with ``num_nodes``; a ``torch_geometric.data.Data``; a scipy sparse matrix or array
 (non-zero pattern, row -> column); a networkx graph (vertices numbered in ``G.nodes`` order); or a
-:class:`Graph` (returned as is). Normalisation follows DESIGN section 2: input self-loops are dropped,
+:class:`Graph` (returned as is). Normalisation follows definitions §2: input self-loops are dropped,
 duplicate edges merged, and the self-loops of Â = A + I stay implicit (never stored).
 """
 

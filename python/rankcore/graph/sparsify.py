@@ -1,4 +1,4 @@
-"""One entry point for every edge sparsifier: :func:`sparsify` (DESIGN section 2).
+"""One entry point for every edge sparsifier: :func:`sparsify` (definitions §2).
 
 Every method produces a removal ORDER over the undirected edges {u, v} (u < v) of the simple graph, so
 any prefix is a sparsified graph and one full order serves every ratio. Methods:

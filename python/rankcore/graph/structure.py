@@ -45,7 +45,7 @@ def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> to
 def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> torch.Tensor:
     """``(Â^L)_tt`` for every vertex t: the closed walks of length L at t on Â = A + I, exact int64.
 
-    An isolated vertex has 1 (its self-loop walk). The WIS singleton score s_t of DESIGN section 2 is this
+    An isolated vertex has 1 (its self-loop walk). The WIS singleton score s_t of definitions §2 is this
     value for vertices with at least one edge and 0 for isolated ones (see :func:`singleton_scores`).
     Raises :class:`OverflowError` when a count exceeds int64.
     """

@@ -1,4 +1,4 @@
-"""Walk counting, partition boundaries and the walk index (DESIGN section 2).
+"""Walk counting, partition boundaries and the walk index (definitions §2).
 
 Everything here is sparse: one CSR, a few ``[n, k]`` blocks, never an n x n matrix.
 """
@@ -156,7 +156,7 @@ def _exact_masked_sums(masks: torch.Tensor, values: torch.Tensor, what: str) -> 
 
 
 def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetrize=False):
-    """Walk index of a depth-``depth`` GNN for the partition (I, I^c) (DESIGN section 2).
+    """Walk index of a depth-``depth`` GNN for the partition (I, I^c) (definitions §2).
 
     Graph prediction (``target`` None): WI_{L-1}(I) = ρ_{L-1}(C_I, V).
     Vertex prediction at ``target`` t: WI_{L-1,t}(I) = ρ_{L-1}(C_I, {t}).

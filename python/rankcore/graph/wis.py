@@ -1,4 +1,4 @@
-"""Walk Index Sparsification (WIS), DESIGN section 2.
+"""Walk Index Sparsification (WIS), definitions §2.
 
 (L-1)-WIS removes, one edge per step, the undirected edge whose removal leaves the ascending-sorted
 vector of singleton scores s_t = WI_{L-1,t}({t}) lexicographically largest; ties go to the smallest
@@ -113,7 +113,7 @@ def _run_cancellable(run, report, interval: float = 0.2):
 
 def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False,
         progress=None) -> SparsifyResult:
-    """(depth-1)-Walk Index Sparsification: remove ``num_remove`` edges greedily (DESIGN section 2).
+    """(depth-1)-Walk Index Sparsification: remove ``num_remove`` edges greedily (definitions §2).
 
     Args:
         edge_index: ``[2, m]`` int64 of an undirected graph (both directions present), or a PyG

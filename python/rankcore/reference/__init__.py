@@ -1,4 +1,4 @@
-"""Pure-PyTorch / Python reference implementations written straight from the definitions in DESIGN.
+"""Pure-PyTorch / Python reference implementations written straight from the definitions in docs/definitions.md.
 
 They favour obviousness over speed (dense matrices, Python integers) and are meant for small test
 graphs only. Tests compare every fast path against them.

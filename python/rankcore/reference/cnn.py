@@ -1,4 +1,4 @@
-"""The anti-locality penalty written straight from DESIGN section 6 (the tests' oracle for rankcore.cnn).
+"""The anti-locality penalty written straight from definitions §4 (the tests' oracle for rankcore.cnn).
 
 Two separate passes, as the published code does: one forward and input-gradient at x, another at x~, then a
 per-sample loop for the cosines. No shortcuts: x~ is built sample by sample, norms are torch.linalg norms

@@ -1,4 +1,4 @@
-"""CP factorization written straight from DESIGN section 3, in plain PyTorch (the tests' oracle)."""
+"""CP factorization written straight from definitions §3, in plain PyTorch (the tests' oracle)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hierarchical tensor factorization written straight from DESIGN section 3 (the tests' oracle).
+"""Hierarchical tensor factorization written straight from definitions §3 (the tests' oracle).
 
 Recursion over the nested mode tree itself: a leaf (an int n) gives a_n = U_n[i_n, :]; an internal
 node gives h = elementwise product of its children's a_c, then a = h @ W_node, and the root returns

@@ -1,4 +1,4 @@
-"""Dense references for walk counting, boundaries and the walk index (DESIGN section 2).
+"""Dense references for walk counting, boundaries and the walk index (definitions §2).
 
 Counts are Python integers (numpy object arrays), so they are exact at any size and an int64
 overflow is detected by comparison, never by wrapping.

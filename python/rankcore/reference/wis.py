@@ -1,4 +1,4 @@
-"""Brute-force WIS straight from the definition (DESIGN section 2), for small test graphs.
+"""Brute-force WIS straight from the definition (definitions §2), for small test graphs.
 
 Every step tries every remaining undirected edge, recomputes all singleton scores on H \\ e with a
 dense matrix power, sorts them ascending and keeps the lexicographically largest vector; ties go to

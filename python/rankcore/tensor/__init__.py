@@ -1,4 +1,4 @@
-"""Tensor factorizations and their implicit low-rank bias (DESIGN section 3).
+"""Tensor factorizations and their implicit low-rank bias (definitions §3).
 
 * :class:`CPFactorization` — CP model on the fused :func:`rankcore.cp_eval` op.
 * :class:`HTFactorization` — hierarchical tensor factorization on the fused HT pooling ops;

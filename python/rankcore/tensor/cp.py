@@ -1,4 +1,4 @@
-"""CP factorization as an ``nn.Module`` (DESIGN section 3)."""
+"""CP factorization as an ``nn.Module`` (definitions §3)."""
 
 from __future__ import annotations
 

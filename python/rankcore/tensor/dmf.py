@@ -1,4 +1,4 @@
-"""Deep matrix factorization W = W_1 W_2 ... W_depth (DESIGN section 3; Razin & Cohen, NeurIPS 2020)."""
+"""Deep matrix factorization W = W_1 W_2 ... W_depth (definitions §3; Razin & Cohen, NeurIPS 2020)."""
 
 from __future__ import annotations
 

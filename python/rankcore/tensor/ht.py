@@ -1,4 +1,4 @@
-"""Hierarchical tensor (HT) factorization as an ``nn.Module`` (DESIGN section 3).
+"""Hierarchical tensor (HT) factorization as an ``nn.Module`` (definitions §3).
 
 A deep convolutional arithmetic circuit over a mode tree: leaves a_n = U_n[i_n, :], at each node
 product pooling h = prod_children a_c and a node-specific linear map a = h W_node, output <h_root, w>.
