@@ -10,4 +10,5 @@ EXPERIMENTS = {
     "locality": "rankcore.experiments.locality",
     "dmf-norms": "rankcore.experiments.dmf_norms",
     "walk-index-validation": "rankcore.experiments.walk_index_validation",
+    "locality-regularizer": "rankcore.experiments.locality_regularizer",
 }

@@ -1,0 +1,288 @@
+"""The anti-locality regulariser against a CNN's bias toward locality (Razin, Maman & Cohen, ICML 2022; DESIGN 6).
+
+A narrow ResNet-18 (rankcore.cnn.resnet18) is trained from scratch on a long-range task at several ranges, with
+loss = BCE + lambda * R for lambda = 0 and two lambda > 0 (R: rankcore.cnn.AntiLocalityRegularizer), two or more
+seeds each. Recorded: test accuracy per range (mean and per seed), and the penalty R measured afterwards on
+held-out images (eval mode, so each sample's input gradient is exactly its own): R = 1 means the model's
+dependence on region I does not change with the content of region J (no interaction); lower R means the two
+regions interact.
+
+* ``--task is-same``: Is-Same-Class (rankcore.cnn.data.is_same_class, sklearn digits); range = the horizontal
+  gap between the two objects; I and J = the two object slots (which one is I: random per batch).
+* ``--task pathfinder``: Pathfinder (rankcore.cnn.data.pathfinder); range = the path length (dashes per target
+  snake); I a random square of side ``patch``, J a random square at least ``min_distance`` away.
+
+Configurations (:func:`config`): the CPU one (default; sized for 2 shared cores), ``--quick`` (a few minutes),
+``--full-scale`` (the published sizes: 224 px Is-Same canvas, 150 px Pathfinder, ResNet-18 width 64 with the
+ImageNet stem, SGD 1e-2 momentum 0.9, batch 64; meant for ``--device cuda``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from ._io import pyplot, save_figure, write_json
+
+TASKS = ("is-same", "pathfinder")
+
+# The CPU configurations; see the module docstring and README for why these sizes.
+CPU = {
+    "is-same": dict(canvas=(8, 72), object_size=8, ranges=(0, 20, 40), train_size=2000, test_size=2000,
+                    width=8, stem="small", epochs=15, batch=64, lr=1e-2, momentum=0.9, lambdas=(0.0, 0.5, 1.0),
+                    seeds=2, r_images=500),
+    "pathfinder": dict(size=32, ranges=(3, 6), train_size=2000, test_size=2000, patch=6, min_distance=8,
+                       width=8, stem="small", epochs=15, batch=64, lr=1e-2, momentum=0.9,
+                       lambdas=(0.0, 3.0, 9.0), seeds=2, r_images=1000),
+}
+QUICK = {
+    "is-same": dict(ranges=(0, 40), train_size=512, test_size=500, epochs=4, r_images=200),
+    "pathfinder": dict(train_size=512, test_size=500, epochs=3, r_images=200),
+}
+FULL_SCALE = {
+    "is-same": dict(canvas=(224, 224), object_size=32, ranges=(0, 40, 80, 120, 160), train_size=5000,
+                    test_size=10000, width=64, stem="imagenet", epochs=150, batch=64, lr=1e-2, momentum=0.9,
+                    lambdas=(0.0, 0.1, 1.0), seeds=2, r_images=2000),
+    "pathfinder": dict(size=150, ranges=(3, 5, 7, 9), train_size=10000, test_size=10000, patch=10,
+                       min_distance=40, width=64, stem="imagenet", epochs=150, batch=64, lr=1e-2, momentum=0.9,
+                       lambdas=(0.0, 3.0, 9.0), seeds=2, r_images=2000),
+}
+
+
+def config(task: str = "is-same", quick: bool = False, full_scale: bool = False) -> dict:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    cfg = dict(FULL_SCALE[task] if full_scale else CPU[task])
+    if quick:
+        cfg.update(QUICK[task])
+    return cfg
+
+
+def _data(task: str, cfg: dict, value: int, seed: int):
+    from ..cnn import data
+
+    if task == "is-same":
+        common = dict(canvas=tuple(cfg["canvas"]), distance=value, object_size=cfg["object_size"], seed=seed)
+        return (data.is_same_class(cfg["train_size"], split="train", **common),
+                data.is_same_class(cfg["test_size"], split="test", **common))
+    both = data.pathfinder(cfg["train_size"] + cfg["test_size"], size=cfg["size"], path_length=value, seed=seed,
+                           progress=False)
+    n = cfg["train_size"]
+    return ((both.images[:n], both.labels[:n]), (both.images[n:], both.labels[n:]))
+
+
+def _arrays(d):
+    return (d.images, d.labels) if hasattr(d, "images") else d
+
+
+def _sampler(task: str, cfg: dict, train_data):
+    from ..cnn import DistantSquaresSampler, SlotPairSampler
+
+    if task == "is-same":
+        return SlotPairSampler(*train_data.regions)
+    return DistantSquaresSampler(cfg["patch"], cfg["min_distance"])
+
+
+@torch.no_grad()
+def _accuracy(model, x, y, device, batch=500) -> float:
+    model.eval()
+    correct = 0
+    for k in range(0, len(x), batch):
+        logits = model(x[k:k + batch].to(device)).reshape(-1)
+        correct += int(((logits > 0).float() == y[k:k + batch].to(device)).sum())
+    return correct / len(x)
+
+
+def heldout_penalty(model, x, sampler, device, batch=100, seed=0) -> float:
+    """Mean R of ``model`` (eval mode) over held-out images ``x``, regions from ``sampler`` (seeded).
+
+    For a slot pair both orders (I = left / right) are averaged; otherwise one draw of (I, J) per batch.
+    """
+    from ..cnn import SlotPairSampler, anti_locality_penalty
+
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    values = []
+    for k in range(0, len(x) - 1, batch):
+        xb = x[k:k + batch].to(device)
+        if len(xb) < 2:
+            break
+        if isinstance(sampler, SlotPairSampler):
+            pairs = [(sampler.slot_a, sampler.slot_b), (sampler.slot_b, sampler.slot_a)]
+        else:
+            pairs = [sampler(xb.shape[2], xb.shape[3], gen)]
+        for I, J in pairs:
+            r, _ = anti_locality_penalty(model, xb, I, J)
+            values.append(float(r.detach()))
+    return sum(values) / len(values)
+
+
+def train_one(task: str, cfg: dict, train_data, test_data, lam: float, seed: int, device: str = "cpu",
+              log=print) -> dict:
+    """Train one model; returns its test accuracy, train accuracy, held-out R and per-epoch statistics."""
+    from ..cnn import AntiLocalityRegularizer, resnet18, train_step
+
+    x_tr, y_tr = _arrays(train_data)
+    x_te, y_te = _arrays(test_data)
+    torch.manual_seed(seed)
+    model = resnet18(in_channels=1, num_outputs=1, width=cfg["width"], stem=cfg["stem"]).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"])
+    sampler = _sampler(task, cfg, train_data)
+    reg = AntiLocalityRegularizer(sampler) if lam > 0 else None
+    gen = torch.Generator().manual_seed(seed)
+    n, bs = len(x_tr), cfg["batch"]
+    history = {"loss": [], "penalty": []}
+    start = time.time()
+    for epoch in range(cfg["epochs"]):
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        losses, pens = [], []
+        for k in range(0, n - bs + 1, bs):
+            idx = perm[k:k + bs]
+            stats = train_step(model, opt, x_tr[idx].to(device), y_tr[idx].to(device), reg, lam, generator=gen)
+            losses.append(stats["task_loss"])
+            if stats["penalty"] is not None:
+                pens.append(stats["penalty"])
+        history["loss"].append(round(sum(losses) / len(losses), 5))
+        history["penalty"].append(round(sum(pens) / len(pens), 5) if pens else None)
+    seconds = time.time() - start
+    test_acc = _accuracy(model, x_te, y_te, device)
+    train_acc = _accuracy(model, x_tr, y_tr, device)
+    r = heldout_penalty(model, x_te[:cfg["r_images"]], sampler, device, seed=seed)
+    log(f"  lambda={lam:g} seed={seed}: train {train_acc:.3f} test {test_acc:.3f} held-out R {r:.3f} "
+        f"({seconds:.0f} s)")
+    return {"lambda": lam, "seed": seed, "test_accuracy": test_acc, "train_accuracy": train_acc,
+            "heldout_penalty": r, "train_seconds": round(seconds, 1), **history}
+
+
+def _summary(runs: list[dict], ranges, lambdas) -> dict:
+    """Per lambda: mean over seeds (and the per-seed values) of test accuracy and held-out R at each range."""
+    out = {}
+    for lam in lambdas:
+        rows = {"test_accuracy": [], "test_accuracy_per_seed": [], "heldout_penalty": [],
+                "heldout_penalty_per_seed": [], "train_accuracy": []}
+        for value in ranges:
+            sel = [r for r in runs if r["lambda"] == lam and r["range"] == value]
+            for key in ("test_accuracy", "heldout_penalty"):
+                vals = [r[key] for r in sel]
+                rows[key].append(sum(vals) / len(vals) if vals else None)
+                rows[key + "_per_seed"].append(vals)
+            tr = [r["train_accuracy"] for r in sel]
+            rows["train_accuracy"].append(sum(tr) / len(tr) if tr else None)
+        out[f"{lam:g}"] = rows
+    return out
+
+
+def _targets(summary: dict, lambdas) -> dict:
+    """The issue's targets: best lambda > 0 at the longest range >= lambda 0 + 5 points; at the shortest each
+    lambda > 0 costs at most 2 points (reported per lambda)."""
+    base = summary[f"{lambdas[0]:g}"]["test_accuracy"]
+    res = {}
+    for lam in lambdas[1:]:
+        acc = summary[f"{lam:g}"]["test_accuracy"]
+        if None in (base[0], base[-1], acc[0], acc[-1]):
+            continue
+        res[f"{lam:g}"] = {"gain_at_longest_points": round(100 * (acc[-1] - base[-1]), 2),
+                           "cost_at_shortest_points": round(100 * (base[0] - acc[0]), 2),
+                           "gain_met": acc[-1] - base[-1] >= 0.05, "cost_met": base[0] - acc[0] <= 0.02}
+    return res
+
+
+def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0, task: str = "is-same",
+        device: str = "cpu", full_scale: bool = False, cfg: dict | None = None) -> dict:
+    """Train every (range, lambda, seed); write ``locality_regularizer_<task>.json`` / ``.png`` / ``.md``.
+
+    ``seed``: the first seed; the seeds are ``seed, seed + 1, ...`` (``cfg["seeds"]`` of them), each giving the
+    data draw and the initialisation, shared by all lambdas. ``cfg`` overrides the configuration (tests).
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: torch.cuda.is_available() is False on this machine")
+    cfg = dict(config(task, quick, full_scale), **(cfg or {}))
+    ranges, lambdas = list(cfg["ranges"]), [float(v) for v in cfg["lambdas"]]
+    seeds = [seed + k for k in range(cfg["seeds"])]
+    range_name = "distance" if task == "is-same" else "path_length"
+    runs = []
+    start = time.time()
+    for value in ranges:
+        for s in seeds:
+            train_data, test_data = _data(task, cfg, value, s)
+            print(f"{task} {range_name}={value} seed={s}", flush=True)
+            for lam in lambdas:
+                r = train_one(task, cfg, train_data, test_data, lam, s, device)
+                runs.append({"range": value, **r})
+    summary = _summary(runs, ranges, lambdas)
+    result = {"experiment": "locality-regularizer", "task": task, "range_name": range_name, "quick": quick,
+              "full_scale": full_scale, "device": device, "torch_threads": torch.get_num_threads(),
+              "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
+              "ranges": ranges, "lambdas": lambdas, "seeds": seeds, "summary": summary,
+              "targets": _targets(summary, lambdas), "wall_seconds": round(time.time() - start, 1), "runs": runs}
+    out = Path(out_dir)
+    stem = f"locality_regularizer_{task.replace('-', '_')}"
+    write_json(out / f"{stem}.json", result)
+    (out / f"{stem}.md").write_text(markdown(result))
+    plot(result, out / f"{stem}.png")
+    return result
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.1f}"
+
+
+def markdown(result: dict) -> str:
+    """The result as a markdown table: test accuracy (%) and held-out R per lambda and range."""
+    name = "distance (px)" if result["task"] == "is-same" else "path length"
+    ranges, cfg = result["ranges"], result["config"]
+    head = "| lambda | " + " | ".join(f"{name} {v}" for v in ranges) + " |"
+    sep = "|---" * (len(ranges) + 1) + "|"
+    lines = [f"# Anti-locality regulariser: {result['task']}" + (" (quick)" if result["quick"] else ""), "",
+             "Config: " + ", ".join(f"{k}={v}" for k, v in cfg.items()) + f"; device {result['device']}, "
+             f"{result['torch_threads']} torch threads; seeds {result['seeds']}; wall time "
+             f"{result['wall_seconds'] / 60:.1f} min.", "",
+             "Test accuracy (%), mean over seeds (per seed in brackets):", "", head, sep]
+    for lam, rows in result["summary"].items():
+        cells = [f"{_pct(m)} ({', '.join(_pct(v) for v in per)})"
+                 for m, per in zip(rows["test_accuracy"], rows["test_accuracy_per_seed"])]
+        lines.append(f"| {lam} | " + " | ".join(cells) + " |")
+    lines += ["", "Held-out penalty R (eval mode, test images; 1 = no interaction between I and J), mean over seeds:",
+              "", head, sep]
+    for lam, rows in result["summary"].items():
+        lines.append(f"| {lam} | " + " | ".join("-" if v is None else f"{v:.3f}" for v in rows["heldout_penalty"])
+                     + " |")
+    lines += ["", "Train accuracy (%), mean over seeds:", "", head, sep]
+    for lam, rows in result["summary"].items():
+        lines.append(f"| {lam} | " + " | ".join(_pct(v) for v in rows["train_accuracy"]) + " |")
+    lines += ["", "Targets (longest range: lambda > 0 at least 5 points above lambda 0; shortest: at most 2 points "
+              "below):", ""]
+    for lam, t in result["targets"].items():
+        lines.append(f"* lambda {lam}: {t['gain_at_longest_points']:+.1f} points at the longest "
+                     f"({'met' if t['gain_met'] else 'NOT met'}), {-t['cost_at_shortest_points']:+.1f} at the "
+                     f"shortest ({'met' if t['cost_met'] else 'NOT met'})")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    ranges = result["ranges"]
+    for k, (lam, rows) in enumerate(result["summary"].items()):
+        color = f"C{k}"
+        acc = [None if v is None else 100 * v for v in rows["test_accuracy"]]
+        axes[0].plot(ranges, acc, "o-", color=color, label=f"lambda = {lam}")
+        for value, per in zip(ranges, rows["test_accuracy_per_seed"]):
+            axes[0].scatter([value] * len(per), [100 * v for v in per], color=color, alpha=0.35, s=14)
+        axes[1].plot(ranges, rows["heldout_penalty"], "o-", color=color, label=f"lambda = {lam}")
+        for value, per in zip(ranges, rows["heldout_penalty_per_seed"]):
+            axes[1].scatter([value] * len(per), per, color=color, alpha=0.35, s=14)
+    xlabel = "distance between the objects (px)" if result["task"] == "is-same" else "path length (dashes)"
+    axes[0].axhline(50, color="gray", lw=0.8, ls=":")
+    axes[0].set(xlabel=xlabel, ylabel="test accuracy (%)", title=f"{result['task']}: test accuracy")
+    axes[1].set(xlabel=xlabel, ylabel="R on held-out images", ylim=(0, 1.05),
+                title="held-out penalty R (1 = I and J do not interact)")
+    for ax in axes:
+        ax.set_xticks(ranges)
+        ax.legend(fontsize=8)
+    save_figure(fig, path)

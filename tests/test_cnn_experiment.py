@@ -1,0 +1,57 @@
+"""Smoke test of `rankcore experiment locality-regularizer` on a micro configuration (seconds)."""
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+
+from rankcore.experiments import EXPERIMENTS, locality_regularizer as lr  # noqa: E402
+
+MICRO = {
+    "is-same": dict(canvas=(8, 24), object_size=8, ranges=(0, 4), train_size=16, test_size=16, width=2, epochs=1,
+                    batch=8, lambdas=(0.0, 0.5, 1.0), seeds=2, r_images=8),
+    "pathfinder": dict(size=32, ranges=(2, 3), train_size=16, test_size=16, patch=4, min_distance=6, width=2,
+                       epochs=1, batch=8, lambdas=(0.0, 3.0), seeds=2, r_images=8),
+}
+
+
+@pytest.mark.parametrize("task", ["is-same", "pathfinder"])
+def test_run_writes_json_png_md(tmp_path, monkeypatch, task):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    result = lr.run(out_dir=tmp_path / "out", task=task, seed=3, cfg=MICRO[task])
+    stem = tmp_path / "out" / f"locality_regularizer_{task.replace('-', '_')}"
+    for ext in (".json", ".png", ".md"):
+        assert (stem.parent / (stem.name + ext)).stat().st_size > 0
+    saved = json.loads((stem.parent / (stem.name + ".json")).read_text())
+    assert saved["task"] == task and saved["seeds"] == [3, 4]
+    lambdas = MICRO[task]["lambdas"]
+    assert len(saved["runs"]) == len(MICRO[task]["ranges"]) * len(lambdas) * 2
+    for lam in lambdas:
+        rows = saved["summary"][f"{lam:g}"]
+        for key in ("test_accuracy", "heldout_penalty", "train_accuracy"):
+            assert len(rows[key]) == len(MICRO[task]["ranges"])
+        assert all(len(per) == 2 for per in rows["test_accuracy_per_seed"])
+        assert all(0 <= a <= 1 for a in rows["test_accuracy"])
+        assert all(0 <= r <= 1 + 1e-6 for r in rows["heldout_penalty"])
+    assert set(saved["targets"]) == {f"{lam:g}" for lam in lambdas[1:]}
+    for run in saved["runs"]:
+        assert (run["penalty"][0] is None) == (run["lambda"] == 0)
+    md = (stem.parent / (stem.name + ".md")).read_text()
+    assert "Test accuracy" in md and "Held-out penalty R" in md
+    assert result["config"]["width"] == 2
+
+
+def test_registered_and_configs():
+    assert EXPERIMENTS["locality-regularizer"] == "rankcore.experiments.locality_regularizer"
+    for task in lr.TASKS:
+        full, cpu, quick = lr.config(task, full_scale=True), lr.config(task), lr.config(task, quick=True)
+        assert full["width"] == 64 and full["stem"] == "imagenet" and full["batch"] == 64
+        assert len(cpu["lambdas"]) == 3 and cpu["lambdas"][0] == 0 and cpu["seeds"] >= 2
+        assert quick["epochs"] < cpu["epochs"]
+    assert lr.config("is-same", full_scale=True)["canvas"] == (224, 224)
+    assert lr.config("pathfinder", full_scale=True)["size"] == 150
+    with pytest.raises(ValueError, match="task"):
+        lr.config("cifar")
