@@ -213,7 +213,7 @@ def _hub_graph(leaves: int) -> tuple[torch.Tensor, int]:
 
 
 def _wis_threads():
-    return [t for t in threading.enumerate() if t.name == "rankcore-wis"]
+    return [t for t in threading.enumerate() if t.name == "rankcore-wis" and t.is_alive()]
 
 
 def test_raising_progress_callback_stops_and_joins_the_worker():
@@ -341,3 +341,13 @@ def test_big_partition_batch_refused_up_front(monkeypatch):
     masks = torch.zeros(100, n, dtype=torch.bool)
     with pytest.raises(MemoryError, match="smaller batches"):
         rankcore.walk_index(ei, n, masks, 3)
+
+
+def test_overflow_is_an_overflow_error_under_torch_compile():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    compiled_api = torch.compile(lambda: rankcore.count_walks(ei, 2, 100))
+    with pytest.raises(OverflowError, match="length 63 "):
+        compiled_api()
+    compiled_closed = torch.compile(lambda: rankcore.closed_walk_counts(ei, 2, 100))
+    with pytest.raises(OverflowError):
+        compiled_closed()

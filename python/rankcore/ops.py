@@ -39,7 +39,9 @@ def walk_count(rowptr: torch.Tensor, col: torch.Tensor, start: torch.Tensor, len
 
     ``start`` is ``[n, k]`` (int64, exact, non-negative; or float64). Returns ``[n, k]`` with
     ``out[j, c] = sum_i start[i, c] * (Â^length)[i, j]``. Raises :class:`OverflowError` naming the walk
-    length whose int64 counts overflowed.
+    length whose int64 counts overflowed (inside a torch.compile graph this wrapper is traced, so the error
+    arrives as the op's RuntimeError, "rankcore overflow: ..."; the public graph functions run eagerly
+    under torch.compile and always raise OverflowError).
     """
     _check_devices("walk_count", rowptr, col, start)
     try:

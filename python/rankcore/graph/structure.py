@@ -42,6 +42,7 @@ def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> to
     return torch.where(loop, degree[src], out)
 
 
+@torch.compiler.disable  # eager: the native overflow error must become OverflowError
 def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> torch.Tensor:
     """``(Â^L)_tt`` for every vertex t: the closed walks of length L at t on Â = A + I, exact int64.
 
@@ -54,6 +55,7 @@ def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> to
     return ops.closed_walk_counts(graph.rowptr, graph.col, length)
 
 
+@torch.compiler.disable
 def singleton_scores(edge_index, num_nodes, depth, *, symmetrize=False) -> torch.Tensor:
     """WIS singleton scores s_t = WI_{L-1,t}({t}) for a depth-L GNN: ``(Â^L)_tt``, 0 for isolated t."""
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)

@@ -39,6 +39,7 @@ def _check_dtype(dtype) -> torch.dtype:
 _CHUNK_SECONDS = 0.25  # a native call runs at most about this long, so Ctrl-C is honoured promptly
 
 
+@torch.compiler.disable  # a data-dependent loop of native calls: nothing for a compiler to fuse
 def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
     """[n, k] non-negative start counts -> [n, k] counts after `length` steps on Â (following edge
     direction).

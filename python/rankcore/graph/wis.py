@@ -146,6 +146,7 @@ def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=
     return result_for_input(edge_index, graph, removed)
 
 
+@torch.compiler.disable  # a worker thread and a native greedy: nothing to compile; errors stay Python's
 def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None) -> torch.Tensor:
     """The first ``num_remove`` edges of the (depth-1)-WIS removal order of an undirected :class:`Graph`,
     ``[num_remove, 2]`` int64 (u < v) on the CPU. :func:`wis` without the mapping back to input columns."""
