@@ -10,18 +10,21 @@ Implementations (one SGD step each, model in train mode, float32, BCE-with-logit
 * two-pass: the published code's form: forward over x (its logits give the task loss and g), a second
   forward over x~ for g~, two input-gradients, then the same backward.
 
-Configurations: ResNet-18 with the small stem, 1 input channel, batch 64 (the published batch size);
-width 8 on a 64 x 64 canvas (the CPU experiment's scale; I, J 8 x 8 squares at distance >= 24, as for
-Pathfinder), and width 16 on 32 x 32 (I, J 4 x 4 at distance >= 12).
+Configurations: those of the CPU experiment (``rankcore experiment locality-regularizer``): ResNet-18 width 8
+with the small stem, 1 input channel, batch 64 (the published batch size), and
+* pathfinder: a 32 x 32 image, I and J 6 x 6 squares at distance >= 8;
+* is-same: an 8 x 72 canvas, I and J the two 8 x 8 object slots 40 px apart.
 """
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from rankcore.cnn import (AntiLocalityRegularizer, DistantSquaresSampler, resnet18, swap_region, train_step)
+from rankcore.cnn import AntiLocalityRegularizer, DistantSquaresSampler, Region, resnet18, swap_region, train_step
 
-CONFIGS = {"w8-64px": (8, 64, 8, 24.0), "w16-32px": (16, 32, 4, 12.0)}  # width, canvas, patch, min distance
+# width, (height, width) of the canvas, regions: (patch, min distance) for random squares, or the two slots
+CONFIGS = {"pathfinder-w8-32x32": (8, (32, 32), (6, 8.0)),
+           "is-same-w8-8x72": (8, (8, 72), (Region(0, 12, 8, 8), Region(0, 60, 8, 8)))}
 BATCH = 64
 IMPLS = ["plain", "rankcore", "two-pass"]
 
@@ -37,14 +40,15 @@ class FixedRegions:
 
 
 def setup(config, seed=0):
-    width, size, patch, min_distance = CONFIGS[config]
+    width, (height, canvas_width), regions = CONFIGS[config]
     torch.manual_seed(seed)
     model = resnet18(in_channels=1, num_outputs=1, width=width).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(BATCH, 1, size, size, generator=gen)
+    x = torch.randn(BATCH, 1, height, canvas_width, generator=gen)
     y = (torch.rand(BATCH, generator=gen) > 0.5).float()
-    regions = DistantSquaresSampler(patch, min_distance)(size, size, gen)
+    if not isinstance(regions[0], Region):
+        regions = DistantSquaresSampler(*regions)(height, canvas_width, gen)
     return model, optimizer, x, y, regions
 
 
@@ -82,10 +86,9 @@ STEPS = {"plain": plain_step, "rankcore": one_pass_step, "two-pass": two_pass_st
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_cnn_train_step(benchmark, config, impl):
     model, optimizer, x, y, regions = setup(config)
-    width, size, patch, min_distance = CONFIGS[config]
     benchmark.group = f"resnet18 train step {config} batch {BATCH} cpu"
-    benchmark.extra_info.update(impl=impl, width=width, canvas=size, batch=BATCH, threads=torch.get_num_threads(),
+    benchmark.extra_info.update(impl=impl, canvas=list(x.shape[2:]), batch=BATCH, threads=torch.get_num_threads(),
                                 I=str(regions[0]), J=str(regions[1]))
-    stats = benchmark.pedantic(STEPS[impl], args=(model, optimizer, x, y, regions), rounds=5, iterations=1,
+    stats = benchmark.pedantic(STEPS[impl], args=(model, optimizer, x, y, regions), rounds=7, iterations=1,
                                warmup_rounds=1)
     assert all(v is None or torch.isfinite(torch.tensor(v)) for v in stats.values())

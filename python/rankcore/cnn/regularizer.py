@@ -13,7 +13,11 @@ Cost: ``g`` and ``g~`` come from ONE forward over ``torch.cat([x, x~])`` and ONE
 ``torch.autograd.grad(logits.sum(), inputs, create_graph=True)``; :func:`train_step` also takes the task loss
 from the ``x`` half of that forward, so a regularised step runs one forward (of 2B images), not three.
 The sum is exact for per-sample models: ``d(sum_c f(x_c)) / d x_b = d f(x_b) / d x_b`` when ``f(x_c)`` does
-not depend on ``x_b`` for ``c != b``.
+not depend on ``x_b`` for ``c != b``. The price is the double backward: the forward, the input-gradient
+and the backward all run on 2B images and the backward also differentiates the input-gradient pass, about
+4x a plain step by operation count and 5-6x measured on a CPU (bench/bench_cnn.py, bench/RESULTS.md).
+One pass and the published two passes do the same arithmetic; one pass halves the kernel launches and
+doubles the batch per kernel, which is what a GPU rewards (not yet measured); on a CPU they cost the same.
 
 BatchNorm (train mode) breaks that independence, and this is what rankcore does about it:
 
