@@ -13,9 +13,6 @@
 
 namespace rankcore::kernels {
 
-// True when index i addresses a row of a factor with d rows.
-HOST_DEVICE_INLINE bool cp_index_ok(int64_t i, int64_t d) { return i >= 0 && i < d; }
-
 // acc[r] *= row[r] for r in [0, width): one mode's step of the running product.
 template <typename scalar_t>
 HOST_DEVICE_INLINE void cp_mul_row(scalar_t* __restrict__ acc, const scalar_t* __restrict__ row,

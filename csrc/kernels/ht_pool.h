@@ -11,8 +11,6 @@
 
 namespace rankcore::kernels {
 
-HOST_DEVICE_INLINE bool ht_index_ok(int64_t i, int64_t d) { return i >= 0 && i < d; }
-
 // acc[r] *= row[r] for r < width.
 template <typename scalar_t>
 HOST_DEVICE_INLINE void ht_mul_row(scalar_t* __restrict__ acc, const scalar_t* __restrict__ row, int64_t width) {

@@ -95,7 +95,7 @@ at::Tensor forward_impl(at::TensorList factors, const at::Tensor& indices_in) {
       bool ok = true;
       for (int64_t n = 0; n < N; ++n) {
         const int64_t i = ib[n];
-        if (!kernels::cp_index_ok(i, f.dims[n])) {
+        if (!kernels::index_ok(i, f.dims[n])) {
           bad.record(b * N + n);
           ok = false;
           break;
@@ -166,7 +166,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList 
         scalar_t* s_last = suffix.data() + (N - 1) * width;
         std::fill(s_last, s_last + w, scalar_t(1));
         for (int64_t n = N - 1; n >= 0; --n) {
-          if (!kernels::cp_index_ok(ib[n], f.dims[n])) {
+          if (!kernels::index_ok(ib[n], f.dims[n])) {
             bad.record(b * N + n);
             ok = false;
             break;

@@ -78,7 +78,7 @@ at::Tensor leaf_pool_forward(at::TensorList leaves_in, const at::Tensor& indices
       bool first = true;
       for (int64_t k = offsets[j]; k < offsets[j + 1]; ++k) {
         const int64_t m = modes[k], i = idx[b * N + m];
-        if (!kernels::ht_index_ok(i, leaves.dims[m])) {
+        if (!kernels::index_ok(i, leaves.dims[m])) {
           bad.record(b * N + m);
           std::fill(row, row + R, scalar_t(0));
           break;
@@ -129,7 +129,7 @@ std::vector<at::Tensor> leaf_pool_backward(const at::Tensor& grad_in, at::Tensor
         bool ok = true;
         for (int64_t k = 0; k < P; ++k) {
           const int64_t m = modes[k0 + k], i = idx[b * N + m];
-          if (!kernels::ht_index_ok(i, leaves.dims[m])) {
+          if (!kernels::index_ok(i, leaves.dims[m])) {
             bad.record(b * N + m);
             ok = false;
             break;

@@ -81,7 +81,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         int n = 0;
         for (; n < N; ++n) {
           const int64_t i = ib[n];
-          if (!kernels::cp_index_ok(i, dims[n])) break;
+          if (!kernels::index_ok(i, dims[n])) break;
           p *= factors[n][i * R + r];
         }
         if (n < N) {  // same indices for every lane of the tile: all of them stop here
@@ -125,7 +125,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         const int lo = j * kSeg, hi = min(N, lo + kSeg);
         for (int m = hi - 1; m >= lo; --m) {
           const int64_t i = ib[m];
-          if (!kernels::cp_index_ok(i, dims[m])) {
+          if (!kernels::index_ok(i, dims[m])) {
             if (r == 0) flag_min(flag, b * N + m);
             ok = false;
             break;

@@ -45,7 +45,7 @@ __global__ void leaf_pool_forward_kernel(const T* const* leaves, const int64_t* 
     T acc = T(1);
     for (int64_t k = offsets[j]; k < offsets[j + 1]; ++k) {
       const int64_t m = modes[k], i = indices[b * N + m];
-      if (!kernels::ht_index_ok(i, dims[m])) {
+      if (!kernels::index_ok(i, dims[m])) {
         flag_min(flag, b * N + m);
         acc = T(0);
         break;
@@ -78,7 +78,7 @@ __global__ void leaf_pool_backward_kernel(const T* grad, const T* const* leaves,
     bool ok = true;
     for (int64_t k = 0; k < P; ++k) {
       const int64_t m = modes[k0 + k], i = indices[b * N + m];
-      if (!kernels::ht_index_ok(i, dims[m])) {
+      if (!kernels::index_ok(i, dims[m])) {
         flag_min(flag, b * N + m);
         ok = false;
         break;
