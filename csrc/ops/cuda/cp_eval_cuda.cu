@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "ops/cp_eval.h"
+#include "ops/cuda/binding_common.h"
 #include "ops/cuda/cp_eval_kernel.cuh"
+#include "ops/cuda/cuda_common.cuh"
 
 namespace rankcore::ops {
 namespace {
@@ -37,23 +39,7 @@ struct DeviceTable {
 };
 
 DeviceTable make_table(const std::vector<int64_t>& host, const at::Tensor& like) {
-  at::Tensor h = at::empty({static_cast<int64_t>(host.size())}, at::TensorOptions().dtype(at::kLong));
-  std::copy(host.begin(), host.end(), h.data_ptr<int64_t>());
-  return {h.to(like.device(), /*non_blocking=*/false)};
-}
-
-void raise_bad_index(const char* op, int64_t pos, const at::Tensor& indices, at::TensorList factors) {
-  if (pos < 0) return;
-  const int64_t N = indices.size(1), b = pos / N, n = pos % N;
-  TORCH_CHECK_INDEX(false, op, ": indices[", b, ", ", n, "] = ", indices[b][n].item<int64_t>(),
-                    " is out of range for factors[", n, "], which has ", factors[n].size(0), " rows");
-}
-
-int64_t read_flag(const at::Tensor& flag, cudaStream_t stream) {
-  int64_t h = -1;
-  C10_CUDA_CHECK(cudaMemcpyAsync(&h, flag.data_ptr<int64_t>(), sizeof(int64_t), cudaMemcpyDeviceToHost, stream));
-  C10_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return h;
+  return {to_device_table(host, like.device())};
 }
 
 template <typename scalar_t>
@@ -68,10 +54,10 @@ at::Tensor forward_impl(const std::vector<at::Tensor>& f, const at::Tensor& indi
   const DeviceTable table = make_table(host, indices);
   at::Tensor out = at::empty({B}, f[0].options());
   at::Tensor flag = at::empty({1}, indices.options());
-  C10_CUDA_CHECK(cuda::launch_cp_eval_init_flag(flag.data_ptr<int64_t>(), stream));
+  C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   C10_CUDA_CHECK(cuda::launch_cp_eval_forward(table.factors<scalar_t>(), table.dims(N), indices.data_ptr<int64_t>(),
                                               B, N, R, out.data_ptr<scalar_t>(), flag.data_ptr<int64_t>(), stream));
-  raise_bad_index("cp_eval", read_flag(flag, stream), indices, f);
+  raise_bad_index("cp_eval", read_flag(flag, stream), indices, f, "factors");
   return out;
 }
 
@@ -93,18 +79,12 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& grad, const std::vector<
                                                   indices.device().index(), host.data() + 3 * N, &smem_elems));
   const DeviceTable table = make_table(host, indices);
   at::Tensor flag = at::empty({1}, indices.options());
-  C10_CUDA_CHECK(cuda::launch_cp_eval_init_flag(flag.data_ptr<int64_t>(), stream));
+  C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   C10_CUDA_CHECK(cuda::launch_cp_eval_backward(grad.data_ptr<scalar_t>(), table.factors<scalar_t>(), table.dims(N),
                                                table.smem_offset(N), smem_elems, indices.data_ptr<int64_t>(), B, N,
                                                R, table.grads<scalar_t>(N), flag.data_ptr<int64_t>(), stream));
-  raise_bad_index("cp_eval_backward", read_flag(flag, stream), indices, f);
+  raise_bad_index("cp_eval_backward", read_flag(flag, stream), indices, f, "factors");
   return grads;
-}
-
-std::vector<at::Tensor> contiguous_all(at::TensorList factors) {
-  std::vector<at::Tensor> f;
-  for (const at::Tensor& t : factors) f.push_back(t.contiguous());
-  return f;
 }
 
 at::Tensor cp_eval_cuda(at::TensorList factors, const at::Tensor& indices) {

@@ -26,22 +26,14 @@
 
 #include "kernels/cp_eval.h"
 #include "ops/cuda/cp_eval_kernel.cuh"
+#include "ops/cuda/cuda_common.cuh"
 
 namespace rankcore::ops::cuda {
 namespace {
 
-constexpr int kWarpSize = 32;
-constexpr int kBlockThreads = 256;
 constexpr int kSeg = 32;                  // modes per backward segment
 constexpr int kMaxOrder = 1024;           // = ops::kCpMaxOrder
 constexpr int kMaxSegs = kMaxOrder / kSeg;
-constexpr int64_t kMaxBlocks = 65536;
-
-using ull = unsigned long long;
-
-__device__ __forceinline__ void flag_min(int64_t* flag, int64_t value) {
-  atomicMin(reinterpret_cast<ull*>(flag), static_cast<ull>(value));
-}
 
 int tile_lanes(int64_t R) {
   int L = 1;
@@ -220,10 +212,6 @@ cudaError_t backward(const T* grad, const T* const* factors, const int64_t* dims
 }
 
 }  // namespace
-
-cudaError_t launch_cp_eval_init_flag(int64_t* flag, cudaStream_t stream) {
-  return cudaMemsetAsync(flag, 0xff, sizeof(int64_t), stream);  // -1
-}
 
 cudaError_t launch_cp_eval_forward(const float* const* factors, const int64_t* dims, const int64_t* indices,
                                    int64_t B, int64_t N, int64_t R, float* out, int64_t* flag,

@@ -6,9 +6,8 @@
 // Every launcher enqueues its work on `stream`, never synchronises, and returns the first CUDA error.
 //
 // Out-of-range indices never stop a kernel: the item is skipped and the smallest flat position
-// b * N + n of a bad index is recorded in `*flag` (initialised to -1 by launch_cp_eval_init_flag;
-// updated with an unsigned atomicMin, for which -1 is the largest value). The caller copies the flag
-// to the host once and raises the error.
+// b * N + n of a bad index is recorded in `*flag` (set to -1 by launch_init_flags of cuda_common.cuh;
+// updated with flag_min). The caller copies the flag to the host once and raises the error.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -16,8 +15,6 @@
 #include <cstdint>
 
 namespace rankcore::ops::cuda {
-
-cudaError_t launch_cp_eval_init_flag(int64_t* flag, cudaStream_t stream);
 
 // out[b] = sum_r prod_n factors[n][indices[b, n] * R + r] for b < B; indices is [B, N] row-major.
 cudaError_t launch_cp_eval_forward(const float* const* factors, const int64_t* dims, const int64_t* indices,

@@ -18,31 +18,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "ops/cuda/binding_common.h"
+#include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/ht_pool_kernel.cuh"
 #include "ops/ht_pool.h"
 
 namespace rankcore::ops {
 namespace {
-
-at::Tensor to_device_table(const std::vector<int64_t>& host, const at::Device& device) {
-  at::Tensor h = at::empty({static_cast<int64_t>(host.size())}, at::TensorOptions().dtype(at::kLong));
-  std::copy(host.begin(), host.end(), h.data_ptr<int64_t>());
-  return h.to(device, /*non_blocking=*/false);
-}
-
-int64_t read_flag(const at::Tensor& flag, cudaStream_t stream) {
-  int64_t h = -1;
-  C10_CUDA_CHECK(cudaMemcpyAsync(&h, flag.data_ptr<int64_t>(), sizeof(int64_t), cudaMemcpyDeviceToHost, stream));
-  C10_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return h;
-}
-
-void raise_bad_index(const char* op, int64_t pos, const at::Tensor& indices, at::TensorList leaves) {
-  if (pos < 0) return;
-  const int64_t N = indices.size(1), b = pos / N, n = pos % N;
-  TORCH_CHECK_INDEX(false, op, ": indices[", b, ", ", n, "] = ", indices[b][n].item<int64_t>(),
-                    " is out of range for leaves[", n, "], which has ", leaves[n].size(0), " rows");
-}
 
 // Table layout: [leaf ptrs N | grad ptrs N | dims N | modes N | offsets J + 1].
 struct LeafTable {
@@ -72,12 +54,6 @@ LeafTable make_leaf_table(const std::vector<at::Tensor>& leaves, const std::vect
   return {to_device_table(host, leaves[0].device()), N};
 }
 
-std::vector<at::Tensor> contiguous_all(at::TensorList ts) {
-  std::vector<at::Tensor> out;
-  for (const at::Tensor& t : ts) out.push_back(t.contiguous());
-  return out;
-}
-
 void require_cuda(const char* op, const at::Tensor& t) {
   TORCH_CHECK_VALUE(t.device().is_cuda(), op, " (CUDA): tensors must be on a CUDA device");
 }
@@ -94,14 +70,14 @@ at::Tensor ht_leaf_pool_cuda(at::TensorList leaves_in, const at::Tensor& indices
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(indices.device().index()).stream();
   at::Tensor out = at::empty({J, B, R}, leaves[0].options());
   at::Tensor flag = at::empty({1}, indices.options());
-  C10_CUDA_CHECK(cuda::launch_ht_init_flag(flag.data_ptr<int64_t>(), stream));
+  C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   AT_DISPATCH_FLOATING_TYPES(leaves[0].scalar_type(), "ht_leaf_pool_cuda", [&] {
     const LeafTable t = make_leaf_table<scalar_t>(leaves, nullptr, modes, offsets);
     C10_CUDA_CHECK(cuda::launch_ht_leaf_pool_forward<scalar_t>(t.leaves<scalar_t>(), t.dims(), t.modes(),
                                                                t.offsets(), indices.data_ptr<int64_t>(), B, N, J,
                                                                R, out.data_ptr<scalar_t>(),
                                                                flag.data_ptr<int64_t>(), stream));
-    raise_bad_index("ht_leaf_pool", read_flag(flag, stream), indices, leaves);
+    raise_bad_index("ht_leaf_pool", read_flag(flag, stream), indices, leaves, "leaves");
   });
   return out;
 }
@@ -130,13 +106,13 @@ std::vector<at::Tensor> ht_leaf_pool_backward_cuda(const at::Tensor& grad_in, at
   C10_CUDA_CHECK(cuda::ht_leaf_pool_smem_budget(indices.device().index(), leaves[0].element_size(), &budget));
   const int64_t smem_elems = max_rows * R <= budget ? max_rows * R : 0;
   at::Tensor flag = at::empty({1}, indices.options());
-  C10_CUDA_CHECK(cuda::launch_ht_init_flag(flag.data_ptr<int64_t>(), stream));
+  C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   AT_DISPATCH_FLOATING_TYPES(leaves[0].scalar_type(), "ht_leaf_pool_backward_cuda", [&] {
     const LeafTable t = make_leaf_table<scalar_t>(leaves, &grads, modes, offsets);
     C10_CUDA_CHECK(cuda::launch_ht_leaf_pool_backward<scalar_t>(
         grad.data_ptr<scalar_t>(), t.leaves<scalar_t>(), t.dims(), t.modes(), t.offsets(),
         indices.data_ptr<int64_t>(), B, N, J, R, smem_elems, t.grads<scalar_t>(), flag.data_ptr<int64_t>(), stream));
-    raise_bad_index("ht_leaf_pool_backward", read_flag(flag, stream), indices, leaves);
+    raise_bad_index("ht_leaf_pool_backward", read_flag(flag, stream), indices, leaves, "leaves");
   });
   return grads;
 }

@@ -16,24 +16,13 @@
 #include <cstdint>
 
 #include "kernels/ht_pool.h"
+#include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/ht_pool_kernel.cuh"
 
 namespace rankcore::ops::cuda {
 namespace {
 
-constexpr int kBlockThreads = 256;
 constexpr int kMaxGroup = 64;  // = ops::kHtMaxGroup
-constexpr int64_t kMaxBlocks = 65535;
-
-using ull = unsigned long long;
-
-__device__ __forceinline__ void flag_min(int64_t* flag, int64_t value) {
-  atomicMin(reinterpret_cast<ull*>(flag), static_cast<ull>(value));
-}
-
-unsigned blocks_for(int64_t elements) {
-  return static_cast<unsigned>(std::clamp<int64_t>((elements + kBlockThreads - 1) / kBlockThreads, 1, kMaxBlocks));
-}
 
 template <typename T>
 __global__ void leaf_pool_forward_kernel(const T* const* leaves, const int64_t* dims, const int64_t* modes,
@@ -137,10 +126,6 @@ __global__ void pool_backward_kernel(const T* grad, const T* a, const int64_t* o
 }
 
 }  // namespace
-
-cudaError_t launch_ht_init_flag(int64_t* flag, cudaStream_t stream) {
-  return cudaMemsetAsync(flag, 0xff, sizeof(int64_t), stream);  // -1
-}
 
 cudaError_t ht_leaf_pool_smem_budget(int device, int64_t elem_size, int64_t* elems) {
   int optin = 0;

@@ -5,7 +5,8 @@
 // leaf factor n; `modes` (N entries) and `offsets` (J + 1 entries) are device arrays with the meaning
 // of the op schemas (ops/ht_pool.cpp). Every launcher enqueues on `stream`, never synchronises, and
 // returns the first CUDA error. Out-of-range indices never stop a kernel: the smallest flat position
-// b * N + n of a bad index goes to `*flag` (set to -1 by launch_ht_init_flag; unsigned atomicMin).
+// b * N + n of a bad index goes to `*flag` (set to -1 by launch_init_flags of cuda_common.cuh;
+// updated with flag_min).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -13,8 +14,6 @@
 #include <cstdint>
 
 namespace rankcore::ops::cuda {
-
-cudaError_t launch_ht_init_flag(int64_t* flag, cudaStream_t stream);
 
 // out[j, b, r] = prod_{k in group j} leaves[modes[k]][indices[b, modes[k]] * R + r].
 template <typename T>

@@ -25,29 +25,11 @@
 #include <cstdint>
 
 #include "kernels/walk_count.h"
+#include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/walk_count_kernel.cuh"
 
 namespace rankcore::ops::cuda {
 namespace {
-
-constexpr int kWarpSize = 32;
-constexpr int kBlockThreads = 256;       // 8 warps
-constexpr int64_t kMaxBlocks = 65536;    // larger problems are covered by grid-stride loops
-
-using ull = unsigned long long;
-
-__device__ __forceinline__ void flag_min(int64_t* flags, int slot, int64_t value) {
-  // Flags start at -1 (all bits set), the largest unsigned value, so an unsigned min keeps the
-  // smallest non-negative value recorded.
-  atomicMin(reinterpret_cast<ull*>(flags + slot), static_cast<ull>(value));
-}
-
-int64_t blocks_for(int64_t threads) {
-  int64_t blocks = (threads + kBlockThreads - 1) / kBlockThreads;
-  if (blocks < 1) blocks = 1;
-  if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-  return blocks;
-}
 
 // ---------------------------------------------------------------------------------------------
 // prepare: flags init + rowptr monotonicity + non-negative int64 start
@@ -63,11 +45,11 @@ __global__ void __launch_bounds__(kBlockThreads)
     flags[kWalkFlagRowptrLast] = rowptr[n];
   }
   for (int64_t j = first; j < n; j += stride) {
-    if (__ldg(rowptr + j) > __ldg(rowptr + j + 1)) flag_min(flags, kWalkFlagBadRowptr, j);
+    if (__ldg(rowptr + j) > __ldg(rowptr + j + 1)) flag_min(flags + kWalkFlagBadRowptr, j);
   }
   if (start != nullptr) {
     for (int64_t t = first; t < start_numel; t += stride) {
-      if (__ldg(start + t) < 0) flag_min(flags, kWalkFlagNegativeStart, t);
+      if (__ldg(start + t) < 0) flag_min(flags + kWalkFlagNegativeStart, t);
     }
   }
 }
@@ -162,7 +144,7 @@ __global__ void __launch_bounds__(kBlockThreads)
           if (i >= 0 && static_cast<int64_t>(i) < n) {
             mine = i;
           } else if (cb == col_begin) {
-            flag_min(flags, kWalkFlagBadCol, e);
+            flag_min(flags + kWalkFlagBadCol, e);
           }
         }
 #pragma unroll
@@ -191,9 +173,9 @@ __global__ void __launch_bounds__(kBlockThreads)
         y[j * k + c] = Policy::store(acc);
       }
       if constexpr (L == 1) {
-        if (overflow) flag_min(flags, kWalkFlagOverflowStep, step);
+        if (overflow) flag_min(flags + kWalkFlagOverflowStep, step);
       } else {
-        if (__any_sync(mask, overflow) && q == 0) flag_min(flags, kWalkFlagOverflowStep, step);
+        if (__any_sync(mask, overflow) && q == 0) flag_min(flags + kWalkFlagOverflowStep, step);
       }
     }
   }
@@ -235,7 +217,7 @@ __global__ void __launch_bounds__(kBlockThreads)
       if (i >= 0 && static_cast<int64_t>(i) < n) {
         if (active) acc = Policy::add(acc, Policy::load(__ldg(x + static_cast<int64_t>(i) * k + c)));
       } else if (cb == 0 && c_off == 0) {
-        flag_min(flags, kWalkFlagBadCol, e);
+        flag_min(flags + kWalkFlagBadCol, e);
       }
     }
     smem[threadIdx.x] = acc;
@@ -270,7 +252,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     const int64_t chunks = (e1 - e0 + kLongRowChunk - 1) / kLongRowChunk;
     acc_t acc = Policy::load(x[j * k + c]);
     for (int64_t ch = 0; ch < chunks; ++ch) acc = Policy::add(acc, partial[(r * max_chunks + ch) * k + c]);
-    if (Policy::overflowed(acc)) flag_min(flags, kWalkFlagOverflowStep, step);
+    if (Policy::overflowed(acc)) flag_min(flags + kWalkFlagOverflowStep, step);
     y[j * k + c] = Policy::store(acc);
   }
 }
@@ -278,9 +260,8 @@ __global__ void __launch_bounds__(kBlockThreads)
 template <typename Policy, typename index_t, int W>
 cudaError_t launch_long_partial(const StepArgs<Policy, index_t>& a, const LongRowPlan& plan) {
   auto* partial = static_cast<typename Policy::acc_t*>(plan.partial);
-  constexpr int64_t kMaxGridY = 65535;
-  for (int64_t r0 = 0; r0 < plan.count; r0 += kMaxGridY) {
-    const int64_t rows = plan.count - r0 < kMaxGridY ? plan.count - r0 : kMaxGridY;
+  for (int64_t r0 = 0; r0 < plan.count; r0 += kMaxBlocks) {  // grid.y holds at most kMaxBlocks rows
+    const int64_t rows = plan.count - r0 < kMaxBlocks ? plan.count - r0 : kMaxBlocks;
     const dim3 grid(static_cast<unsigned>(plan.max_chunks), static_cast<unsigned>(rows));
     walk_count_long_partial_kernel<Policy, index_t, W><<<grid, kBlockThreads, 0, a.stream>>>(
         a.rowptr, a.col, a.nnz, a.x, partial, a.n, a.k, plan.rows, r0, plan.max_chunks, a.step, a.flags);
@@ -376,8 +357,7 @@ cudaError_t finish_entry(const int64_t* rowptr, const index_t* col, int64_t* fla
 
 cudaError_t launch_walk_count_prepare(const int64_t* rowptr, int64_t n, const int64_t* start_i64,
                                       int64_t start_numel, int64_t* flags, cudaStream_t stream) {
-  cudaError_t err =
-      cudaMemsetAsync(flags, 0xff, sizeof(int64_t) * static_cast<size_t>(kWalkFlagCount), stream);
+  cudaError_t err = launch_init_flags(flags, kWalkFlagCount, stream);
   if (err != cudaSuccess) return err;
   const int64_t work = start_i64 != nullptr && start_numel > n ? start_numel : n;
   walk_count_prepare_kernel<<<static_cast<unsigned>(blocks_for(work)), kBlockThreads, 0, stream>>>(
