@@ -9,8 +9,19 @@
 // each vertex locally: (Â^L)_tt = <Â^a e_t, Â^b e_t> with a = floor(L/2), b = L - a, so only the
 // ball of radius b around t is touched. int64 overflow raises an error starting with
 // "rankcore overflow:" that names the length.
+#include "ops/closed_walk_counts.h"
+
 #include <torch/library.h>
+
+namespace rankcore::ops {
+
+void check_closed_walk_counts_args(const at::Tensor& rowptr, const at::Tensor& col, int64_t length) {
+  check_csr_tensors(rowptr, col, "closed_walk_counts");
+  TORCH_CHECK_VALUE(length >= 0, "closed_walk_counts: length must be >= 0, got ", length);
+}
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
   m.def("closed_walk_counts(Tensor rowptr, Tensor col, int length) -> Tensor");
 }
+
+}  // namespace rankcore::ops

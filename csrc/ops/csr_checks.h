@@ -1,7 +1,16 @@
-// Argument checks shared by every op that takes a CSR (rowptr, col) on the host.
+// The checks of a CSR (rowptr, col), shared by every graph op (walk_count, edge_common_neighbors,
+// closed_walk_counts, wis_greedy): one function per level, each taking the op name last for the
+// message prefix.
+//   check_csr_tensors            shapes, dtypes, devices (the op's check_<op>_args calls it first)
+//   check_host_rowptr            rowptr runs from 0 to nnz without decreasing (host data)
+//   check_host_simple_symmetric  the symmetric CSR of a simple undirected graph (host data)
+// The CUDA bindings run the value checks on the device (ops/cuda/csr_checks_cuda.h, or walk_count's
+// own first pass) and fall back to these functions for the exact message. Dispatch over the col
+// dtype is AT_DISPATCH_INDEX_TYPES (index_t = int32_t or int64_t) everywhere.
 #pragma once
 
 #include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
@@ -9,6 +18,24 @@
 #include <cstdint>
 
 namespace rankcore::ops {
+
+// Message prefix of an int64 overflow in any graph op; the Python layer maps it to OverflowError.
+inline constexpr const char* kOverflowPrefix = "rankcore overflow:";
+
+// rowptr: 1-D int64 with num_nodes + 1 >= 1 entries; col: 1-D int32 or int64 on rowptr's device, int64
+// when there are more than 2^31 - 1 vertices. The values are left to the checks below (or the kernels).
+inline void check_csr_tensors(const at::Tensor& rowptr, const at::Tensor& col, const char* op) {
+  TORCH_CHECK_VALUE(rowptr.dim() == 1 && rowptr.numel() >= 1, op,
+                    ": rowptr must be 1-D with num_nodes + 1 entries, got shape ", rowptr.sizes());
+  TORCH_CHECK_TYPE(rowptr.scalar_type() == at::kLong, op, ": rowptr must be int64, got ", rowptr.scalar_type());
+  TORCH_CHECK_VALUE(col.dim() == 1, op, ": col must be 1-D, got shape ", col.sizes());
+  TORCH_CHECK_TYPE(col.scalar_type() == at::kLong || col.scalar_type() == at::kInt, op,
+                   ": col must be int32 or int64, got ", col.scalar_type());
+  TORCH_CHECK_VALUE(rowptr.device() == col.device(), op, ": rowptr and col must be on one device, got ",
+                    rowptr.device(), " and ", col.device());
+  TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX || col.scalar_type() == at::kLong, op,
+                    ": more than 2^31 - 1 vertices need int64 col");
+}
 
 // rowptr must run from 0 to nnz without decreasing; `op` prefixes the message.
 inline void check_host_rowptr(const int64_t* rowptr, int64_t n, int64_t nnz, const char* op) {

@@ -17,25 +17,16 @@ namespace rankcore::ops {
 void check_walk_count_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
                            int64_t length) {
   TORCH_CHECK_VALUE(length >= 0, "walk_count: length must be >= 0, got ", length);
-  TORCH_CHECK_VALUE(rowptr.dim() == 1 && rowptr.numel() >= 1,
-                    "walk_count: rowptr must be 1-D with num_nodes + 1 entries, got shape ",
-                    rowptr.sizes());
-  TORCH_CHECK_TYPE(rowptr.scalar_type() == at::kLong, "walk_count: rowptr must be int64, got ",
-                   rowptr.scalar_type());
-  TORCH_CHECK_VALUE(col.dim() == 1, "walk_count: col must be 1-D, got shape ", col.sizes());
-  TORCH_CHECK_TYPE(col.scalar_type() == at::kLong || col.scalar_type() == at::kInt,
-                   "walk_count: col must be int32 or int64, got ", col.scalar_type());
+  check_csr_tensors(rowptr, col, "walk_count");
   TORCH_CHECK_VALUE(start.dim() == 2, "walk_count: start must be 2-D [num_nodes, k], got shape ",
                     start.sizes());
   TORCH_CHECK_TYPE(start.scalar_type() == at::kLong || start.scalar_type() == at::kDouble,
                    "walk_count: start must be int64 (exact) or float64, got ", start.scalar_type());
   TORCH_CHECK_VALUE(start.size(0) == rowptr.numel() - 1, "walk_count: start has ", start.size(0),
                     " rows but rowptr describes ", rowptr.numel() - 1, " vertices");
-  TORCH_CHECK_VALUE(rowptr.device() == col.device() && col.device() == start.device(),
+  TORCH_CHECK_VALUE(start.device() == rowptr.device(),
                     "walk_count: rowptr, col and start must be on one device, got ", rowptr.device(),
                     ", ", col.device(), ", ", start.device());
-  TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX || col.scalar_type() == at::kLong,
-                    "walk_count: more than 2^31 - 1 vertices need int64 col");
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {

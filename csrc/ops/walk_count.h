@@ -1,6 +1,10 @@
+// rankcore::walk_count: argument checks shared by the CPU and CUDA implementations (the schema is
+// in walk_count.cpp).
 #pragma once
 
 #include <ATen/core/Tensor.h>
+
+#include "ops/csr_checks.h"
 
 namespace rankcore::ops {
 
@@ -9,8 +13,5 @@ namespace rankcore::ops {
 // pass, so that no extra sweep over the CSR is needed.
 void check_walk_count_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
                            int64_t length);
-
-// Message prefix the Python layer maps to OverflowError.
-inline constexpr const char* kOverflowPrefix = "rankcore overflow:";
 
 }  // namespace rankcore::ops

@@ -1,12 +1,11 @@
 // CPU implementation of rankcore::closed_walk_counts (see ops/closed_walk_counts.cpp).
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include "ops/closed_walk_counts.h"
 #include "ops/cpu/closed_walks_host.h"
-#include "ops/csr_checks.h"
-#include "ops/graph_structure.h"
-#include "ops/walk_count.h"
 
 namespace rankcore::ops {
 namespace {
@@ -27,12 +26,11 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
 }
 
 at::Tensor closed_walk_counts_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64_t length) {
-  check_symmetric_csr_args(rowptr, col, "closed_walk_counts");
-  TORCH_CHECK_VALUE(length >= 0, "closed_walk_counts: length must be >= 0, got ", length);
+  check_closed_walk_counts_args(rowptr, col, length);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), rowptr_c.numel() - 1, col_c.numel(), "closed_walk_counts");
-  if (col_c.scalar_type() == at::kInt) return closed_walk_counts_impl<int32_t>(rowptr_c, col_c, length);
-  return closed_walk_counts_impl<int64_t>(rowptr_c, col_c, length);
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "closed_walk_counts_cpu",
+                                 [&] { return closed_walk_counts_impl<index_t>(rowptr_c, col_c, length); });
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // CPU implementation of rankcore::edge_common_neighbors (see ops/edge_common_neighbors.cpp).
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
 #include "ops/cpu/sorted_intersection.h"
-#include "ops/csr_checks.h"
-#include "ops/graph_structure.h"
+#include "ops/edge_common_neighbors.h"
 
 namespace rankcore::ops {
 namespace {
@@ -22,11 +22,11 @@ at::Tensor edge_common_neighbors_impl(const at::Tensor& rowptr_t, const at::Tens
 }
 
 at::Tensor edge_common_neighbors_cpu(const at::Tensor& rowptr, const at::Tensor& col) {
-  check_symmetric_csr_args(rowptr, col, "edge_common_neighbors");
+  check_edge_common_neighbors_args(rowptr, col);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), rowptr_c.numel() - 1, col_c.numel(), "edge_common_neighbors");
-  if (col_c.scalar_type() == at::kInt) return edge_common_neighbors_impl<int32_t>(rowptr_c, col_c);
-  return edge_common_neighbors_impl<int64_t>(rowptr_c, col_c);
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "edge_common_neighbors_cpu",
+                                 [&] { return edge_common_neighbors_impl<index_t>(rowptr_c, col_c); });
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// CPU implementation of rankcore::wis_greedy (exact WIS; see ops/wis.cpp).
+// CPU implementation of rankcore::wis_greedy (exact WIS; see ops/wis_greedy.cpp).
 //
 // L = 2: a lazy greedy over (min degree, max degree, -edge id). Degrees only decrease, so a popped entry
 // whose stored key still equals the edge's current key is the true maximum (every other entry's
@@ -7,6 +7,7 @@
 // rule of DESIGN section 2. The key packs into a uint64 for a monotone radix heap (a binary heap when
 // the ranges do not fit). No dense matrix.
 // L >= 3: cpu/wis_walk_engine.h, seeded with scores from the closed_walk_counts host code.
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -21,7 +22,7 @@
 #include "ops/cpu/progress_slot.h"
 #include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_walk_engine.h"
-#include "ops/csr_checks.h"
+#include "ops/wis_greedy.h"
 
 namespace rankcore::ops {
 namespace {
@@ -187,11 +188,11 @@ at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   const int64_t n = rowptr_t.numel() - 1;
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
   const index_t* col = col_t.data_ptr<index_t>();
-  check_host_simple_symmetric(rowptr, col, n, "wis");
+  check_host_simple_symmetric(rowptr, col, n, "wis_greedy");
   std::vector<int32_t> eu, ev;
   list_edges(rowptr, col, n, eu, ev);
   const int64_t m = static_cast<int64_t>(eu.size());
-  TORCH_CHECK_VALUE(num_remove >= 0 && num_remove <= m, "wis: num_remove must be in [0, ", m,
+  TORCH_CHECK_VALUE(num_remove >= 0 && num_remove <= m, "wis_greedy: num_remove must be in [0, ", m,
                     "] (the number of undirected edges), got ", num_remove);
 
   at::Tensor removed = at::empty({num_remove, 2}, rowptr_t.options().dtype(at::kLong));
@@ -226,24 +227,14 @@ at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
 
 at::Tensor wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64_t num_remove, int64_t depth,
                           const at::Tensor& progress) {
-  TORCH_CHECK_TYPE(rowptr.scalar_type() == at::kLong && rowptr.dim() == 1 && rowptr.numel() >= 1,
-                   "wis: rowptr must be a 1-D int64 tensor with num_nodes + 1 entries");
-  TORCH_CHECK_TYPE(col.dim() == 1 && (col.scalar_type() == at::kInt || col.scalar_type() == at::kLong),
-                   "wis: col must be a 1-D int32 or int64 tensor");
-  TORCH_CHECK_VALUE(depth >= 2, "wis: depth must be >= 2, got ", depth);
-  TORCH_CHECK_VALUE(progress.scalar_type() == at::kLong && (progress.numel() == 1 || progress.numel() == 2) &&
-                        progress.is_contiguous() && progress.device().is_cpu(),
-                    "wis: progress must be a contiguous int64 CPU tensor of 1 element (steps done) or 2 "
-                    "(steps done, cancel flag)");
-  TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX, "wis: graphs with more than 2^31 - 1 vertices are not supported");
+  check_wis_greedy_args(rowptr, col, depth, progress);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
-  const int64_t n = rowptr_c.numel() - 1;
-  check_host_rowptr(rowptr_c.data_ptr<int64_t>(), n, col_c.numel(), "wis");
-  TORCH_CHECK_VALUE(col_c.numel() / 2 <= INT32_MAX, "wis: graphs with more than 2^31 - 1 edges are not supported");
+  check_host_rowptr(rowptr_c.data_ptr<int64_t>(), rowptr_c.numel() - 1, col_c.numel(), "wis_greedy");
   cpu::ProgressSlot done(progress.data_ptr<int64_t>(), progress.numel());
   done.store(0);
-  if (col_c.scalar_type() == at::kInt) return wis_greedy_impl<int32_t>(rowptr_c, col_c, num_remove, depth, done);
-  return wis_greedy_impl<int64_t>(rowptr_c, col_c, num_remove, depth, done);
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "wis_greedy_cpu", [&] {
+    return wis_greedy_impl<index_t>(rowptr_c, col_c, num_remove, depth, done);
+  });
 }
 
 }  // namespace

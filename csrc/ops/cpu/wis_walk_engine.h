@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "ops/cpu/local_walks.h"
-#include "ops/walk_count.h"
+#include "ops/csr_checks.h"  // kOverflowPrefix
 
 namespace rankcore::ops::cpu {
 

@@ -1,10 +1,12 @@
-// CUDA implementation of rankcore::closed_walk_counts.
+// CUDA implementation of rankcore::closed_walk_counts (see ops/closed_walk_counts.cpp; kernels in
+// closed_walk_counts_kernel.cu, edge_common_neighbors_kernel.cu and walk_count_kernel.cu).
 //
 // L <= 3: closed forms (deg + 1; 2·tri + 3·deg + 1 with tri from the common-neighbour kernel).
 // L >= 4: vertices in batches of k columns: X = one-hot(batch), Xa = Â^a X and Xb = Â^b X with the
 // walk_count step kernel (a = floor(L/2), b = L - a), then s_t = <Xa[:, c], Xb[:, c]>. Cost
 // O(L · nnz · n) over all batches with n x k buffers (k chosen so a buffer stays near 256 MiB), never
 // n x n; one host synchronisation at the end for all overflow flags.
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -16,10 +18,11 @@
 #include <algorithm>
 #include <array>
 
-#include "ops/cuda/graph_structure_cuda.h"
+#include "ops/closed_walk_counts.h"
+#include "ops/cuda/closed_walk_counts_kernel.cuh"
+#include "ops/cuda/csr_checks_cuda.h"
+#include "ops/cuda/edge_common_neighbors_kernel.cuh"
 #include "ops/cuda/walk_count_kernel.cuh"
-#include "ops/graph_structure.h"
-#include "ops/walk_count.h"
 
 namespace rankcore::ops {
 namespace {
@@ -87,13 +90,12 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
 }
 
 at::Tensor closed_walk_counts_cuda(const at::Tensor& rowptr, const at::Tensor& col, int64_t length) {
-  check_symmetric_csr_args(rowptr, col, "closed_walk_counts");
-  TORCH_CHECK_VALUE(length >= 0, "closed_walk_counts: length must be >= 0, got ", length);
+  check_closed_walk_counts_args(rowptr, col, length);
   const c10::cuda::CUDAGuard guard(rowptr.device());
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   check_symmetric_csr_cuda(rowptr_c, col_c, "closed_walk_counts");
-  if (col_c.scalar_type() == at::kInt) return closed_walk_counts_impl<int32_t>(rowptr_c, col_c, length);
-  return closed_walk_counts_impl<int64_t>(rowptr_c, col_c, length);
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "closed_walk_counts_cuda",
+                                 [&] { return closed_walk_counts_impl<index_t>(rowptr_c, col_c, length); });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // are recorded by the kernels into a small device "flags" array, which is copied to the host once,
 // after the last step. Errors are then raised in the same order and with the same messages as the
 // CPU implementation.
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAException.h>
@@ -109,12 +110,10 @@ at::Tensor walk_count_cuda(const at::Tensor& rowptr, const at::Tensor& col, cons
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous(),
                    start_c = start.contiguous();
   const bool exact = start_c.scalar_type() == at::kLong;
-  if (col_c.scalar_type() == at::kInt) {
-    return exact ? walk_count_impl<int64_t, int32_t>(rowptr_c, col_c, start_c, length)
-                 : walk_count_impl<double, int32_t>(rowptr_c, col_c, start_c, length);
-  }
-  return exact ? walk_count_impl<int64_t, int64_t>(rowptr_c, col_c, start_c, length)
-               : walk_count_impl<double, int64_t>(rowptr_c, col_c, start_c, length);
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "walk_count_cuda", [&] {
+    return exact ? walk_count_impl<int64_t, index_t>(rowptr_c, col_c, start_c, length)
+                 : walk_count_impl<double, index_t>(rowptr_c, col_c, start_c, length);
+  });
 }
 
 }  // namespace
