@@ -162,11 +162,14 @@ def test_inputs_in_other_formats_agree():
                        walk_index_reference(ei, n, part, 3))
 
 
-def test_walk_count_opcheck(device):
+@pytest.mark.parametrize("index_dtype", [torch.int32, torch.int64])
+def test_walk_count_opcheck(device, index_dtype):
     graph = rankcore.Graph.from_input(torch.tensor([[0, 1, 1, 2, 3, 0], [1, 0, 2, 1, 0, 3]], device=device), 5)
+    col = graph.col.to(index_dtype)
     for dtype in (torch.int64, torch.float64):
         start = torch.randint(0, 3, (5, 3), device=device).to(dtype)
-        torch.library.opcheck(torch.ops.rankcore.walk_count.default, (graph.rowptr, graph.col, start, 3))
+        for length in (0, 3):
+            torch.library.opcheck(torch.ops.rankcore.walk_count.default, (graph.rowptr, col, start, length))
 
 
 def test_walk_count_under_torch_compile():

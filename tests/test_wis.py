@@ -198,12 +198,19 @@ def test_symmetrize_accepts_directed_input():
 
 
 @pytest.mark.parametrize("depth", [2, 3, 4])
-def test_opcheck(depth):
+@pytest.mark.parametrize("index_dtype", [torch.int32, torch.int64])
+@pytest.mark.parametrize("slots", [1, 2])
+def test_opcheck(depth, index_dtype, slots):
+    # wis_greedy is the one op with a mutable argument: `Tensor(a!) progress` (steps done, and with two
+    # elements a cancel flag the op only reads).
     graph = rankcore.Graph.from_input(karate_club().edge_index, 34)
-    progress = torch.zeros(1, dtype=torch.int64)
-    torch.library.opcheck(torch.ops.rankcore.wis_greedy.default, (graph.rowptr, graph.col, 10, depth, progress))
-    torch.ops.rankcore.wis_greedy(graph.rowptr, graph.col, 10, depth, progress)
-    assert progress.item() == 10
+    col = graph.col.to(index_dtype)
+    progress = torch.zeros(slots, dtype=torch.int64)
+    torch.library.opcheck(torch.ops.rankcore.wis_greedy.default, (graph.rowptr, col, 10, depth, progress))
+    removed = torch.ops.rankcore.wis_greedy(graph.rowptr, col, 10, depth, progress)
+    assert progress.tolist() == [10] + [0] * (slots - 1)
+    assert torch.equal(removed, torch.ops.rankcore.wis_greedy(graph.rowptr, graph.col, 10, depth,
+                                                              torch.zeros(1, dtype=torch.int64)))
 
 
 def test_overflow_of_deep_scores_raises():
