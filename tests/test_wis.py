@@ -249,3 +249,55 @@ def test_graph_input_result_matches_edge_index_input(depth):
     assert torch.equal(from_graph.keep_mask, from_columns.keep_mask)
     assert torch.equal(from_graph.edge_index, from_columns.edge_index)
     assert from_graph.edge_index.shape[1] == graph.num_edges - 60
+
+
+# --- 1-WIS hub groups (csrc/ops/cpu/hub_groups.h): hubs are the vertices of degree >= a threshold, which
+# $RANKCORE_WIS_HUB_DEGREE lowers so that small graphs run the group path (owned edges, flips between
+# groups and to plain entries, superseded group entries).
+
+
+@pytest.mark.parametrize("hub_degree", ["1", "2", "3"])
+@settings(max_examples=150, deadline=None)
+@given(graph=edge_lists(max_nodes=10, max_edges=25, undirected=True))
+def test_1wis_hub_groups_match_brute_force(hub_degree, graph):
+    import os
+
+    old = os.environ.get("RANKCORE_WIS_HUB_DEGREE")
+    os.environ["RANKCORE_WIS_HUB_DEGREE"] = hub_degree
+    try:
+        _full_order_matches_brute_force(graph, 2)
+    finally:
+        if old is None:
+            del os.environ["RANKCORE_WIS_HUB_DEGREE"]
+        else:
+            os.environ["RANKCORE_WIS_HUB_DEGREE"] = old
+
+
+def _star(leaves: int, hub: int = 0) -> torch.Tensor:
+    others = torch.tensor([v for v in range(leaves + 1) if v != hub])
+    ei = torch.stack([torch.full_like(others, hub), others])
+    return torch.cat([ei, ei.flip(0)], dim=1)
+
+
+@pytest.mark.parametrize("hub_degree", ["1", "4", "64", "512"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_1wis_hubs_match_the_degree_rule(monkeypatch, hub_degree, seed):
+    monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", hub_degree)
+    gen = torch.Generator().manual_seed(seed)
+    n = 2000
+    base = rankcore.datasets.power_law_graph(n, 8000, seed=seed)
+    # three hubs, two of them adjacent and of equal degree, plus a star hanging off a hub
+    hubs = [torch.stack([torch.full((k,), h), torch.randperm(n, generator=gen)[:k]])
+            for h, k in ((5, 700), (6, 700), (7, 300))]
+    edges = torch.cat([base, *hubs, torch.tensor([[5], [6]]), _star(40, hub=5)], dim=1)
+    graph = rankcore.Graph.from_input(edges, n, symmetrize=True)
+    result = rankcore.wis(graph, n, graph.num_edges // 2)
+    assert torch.equal(result.removed, _one_wis_by_degree_rule(graph.edge_index(), n))
+
+
+def test_1wis_star_is_fast_and_exact():
+    ei = _star(200_000, hub=7)
+    graph = rankcore.Graph.from_input(ei, 200_001)
+    result = rankcore.wis(graph, 200_001, 200_000)  # D^2 / 2 = 2e10 stale pops before the hub groups
+    expected = torch.tensor([[min(7, v), max(7, v)] for v in range(200_001) if v != 7])
+    assert torch.equal(result.removed, expected)

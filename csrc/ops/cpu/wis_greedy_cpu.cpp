@@ -15,10 +15,13 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <queue>
 #include <vector>
 
 #include "ops/cpu/closed_walks_host.h"
+#include "ops/cpu/hub_groups.h"
 #include "ops/cpu/progress_slot.h"
 #include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_walk_engine.h"
@@ -86,7 +89,20 @@ int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
 // Exact 1-WIS by a lazy greedy over (min deg, max deg, smallest id). Degrees only fall, so a popped
 // entry whose stored key still matches the edge's current degrees is the maximum; a stale one goes
 // back with its current key. The key packs into one uint64 (ascending = better first) for a monotone
-// radix heap when the degree and id ranges fit, else a binary heap.
+// radix heap when the degree and id ranges fit, else a binary heap. The edges of hubs (initial degree
+// >= hub_degree()) are not entries of their own: each hub's group (cpu/hub_groups.h) has one entry keyed
+// by its best edge, so a hub losing an edge re-keys one entry instead of all of its edges (a star with
+// D leaves: D log D instead of D^2 / 2 stale pops).
+// The threshold: vertices this many edges cost the plain lazy heap up to deg re-keys per lost edge.
+// $RANKCORE_WIS_HUB_DEGREE overrides it (tests set 1 or 2 so that tiny brute-force graphs run the groups).
+int64_t hub_degree() {
+  constexpr int64_t kHubDegree = 512;  // measured: 256-1024 equal the plain heap on hub-free power-law graphs
+  const char* env = std::getenv("RANKCORE_WIS_HUB_DEGREE");
+  if (env == nullptr || *env == '\0') return kHubDegree;
+  const long long value = std::atoll(env);
+  return value >= 1 ? static_cast<int64_t>(value) : kHubDegree;
+}
+
 void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
                    int64_t* out, cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
@@ -103,10 +119,29 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
     return (static_cast<uint64_t>(max_deg - low) << (deg_bits + id_bits)) |
            (static_cast<uint64_t>(max_deg - high) << id_bits) | static_cast<uint64_t>(id);
   };
-  auto current = [&](int64_t id) {
-    const int64_t a = deg[eu[id]], b = deg[ev[id]];
+  std::vector<int32_t> deg32(deg.begin(), deg.end());  // half the cache footprint of the hot array
+  auto degree = [&](int64_t v) { return deg32[v]; };
+  auto edge_key = [&](int64_t id) {
+    const int64_t a = deg32[eu[id]], b = deg32[ev[id]];
     return packed(id, std::min(a, b), std::max(a, b));
   };
+  auto edge_payload = [&](int64_t id) { return (static_cast<uint64_t>(eu[id]) << 32) | static_cast<uint32_t>(ev[id]); };
+  constexpr uint64_t kGroupFlag = uint64_t{1} << 63;
+
+  // Hubs own their edges towards vertices of no larger degree (ties: the larger vertex id owns; equal
+  // degrees make both endpoints hubs or neither). Everything else is one plain heap entry per edge.
+  std::vector<int32_t> group_of(static_cast<size_t>(n), -1);
+  int32_t num_groups = 0;
+  const int64_t hub_min_degree = hub_degree();
+  for (int64_t v = 0; v < n; ++v) {
+    if (deg[v] >= hub_min_degree) group_of[v] = num_groups++;
+  }
+  cpu::HubGroups groups(std::move(group_of), num_groups);
+  auto group_key = [&](int32_t g) {  // the group's best edge key (its stale tops re-keyed first)
+    const auto& top = groups.clean_top(g, degree);
+    return packed(top.id, top.deg_other, deg32[groups.hub(g)]);
+  };
+
   // The payload carries the endpoints (the id is the key's low bits): a stale check reads two degrees
   // and nothing else, the heap being bound by such random reads.
   // Edges of one (min deg, max deg) class are popped in id order: the heap's radix levels split classes
@@ -115,22 +150,41 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   // entries early can that class already be the heap's current one (the heap's side heap takes it).
   cpu::RadixHeap heap(id_bits);
   const uint64_t id_mask = (uint64_t{1} << id_bits) - 1;
-  std::vector<int32_t> deg32(deg.begin(), deg.end());  // half the cache footprint of the hot array
+  int64_t in_heap = 0;
   for (int64_t id = 0; id < m; ++id) {
-    heap.push(current(id), (static_cast<uint64_t>(eu[id]) << 32) | static_cast<uint32_t>(ev[id]));
+    const int32_t u = eu[id], v = ev[id];
+    const int32_t owner = deg[u] > deg[v] ? u : v, other = owner == u ? v : u;
+    const int32_t g = groups.group_of(owner);
+    if (g >= 0) {
+      groups.append(g, {deg32[other], static_cast<int32_t>(id), other});
+    } else {
+      heap.push(edge_key(id), edge_payload(id));
+      ++in_heap;
+    }
+  }
+  for (int32_t g = 0; g < num_groups; ++g) {
+    groups.build(g);
+    if (groups.empty(g)) continue;
+    groups.entry_key(g) = group_key(g);
+    heap.push(groups.entry_key(g), kGroupFlag | static_cast<uint64_t>(g));
+    ++in_heap;
   }
 
   // Look-ahead: the next kAhead entries are popped early and their degrees prefetched, so the random
   // reads of a stale check overlap instead of stalling one by one. The window holds the smallest keys
   // in ascending order; every key left in the heap is >= heap_floor (the last key popped into it).
   // A stale entry's new key goes back into the window when it is below heap_floor (the monotone heap
-  // cannot take it), else into the heap. The order of validation is exactly the heap order.
+  // cannot take it), else into the heap. Entries pushed by the hub groups below heap_floor (a flip can
+  // improve a group, or hand out an edge whose key is already in the window's range) wait in `below`,
+  // a binary min-heap; the next entry is the smaller of its top and the window's first.
   constexpr int kAhead = 16;
   std::array<cpu::RadixHeap::Item, kAhead + 1> window;
   int head = 0, size = 0;  // window[head .. head + size) in a ring of kAhead + 1
   uint64_t heap_floor = 0;
-  int64_t in_heap = m;
+  std::priority_queue<cpu::RadixHeap::Item, std::vector<cpu::RadixHeap::Item>, std::greater<cpu::RadixHeap::Item>>
+      below;
   auto prefetch = [&](uint64_t ends) {
+    if (ends & kGroupFlag) return;
     __builtin_prefetch(&deg32[ends >> 32]);
     __builtin_prefetch(&deg32[ends & 0xffffffffULL]);
   };
@@ -152,30 +206,96 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
     }
     at(i) = {key, ends};
   };
+  auto push_entry = [&](uint64_t key, uint64_t payload) {  // any entry made outside the pop loop
+    if (key >= heap_floor) {
+      heap.push(key, payload);
+      ++in_heap;
+    } else {
+      below.push({key, payload});
+    }
+  };
+  // An owned edge whose other endpoint now has the larger degree leaves the group of `from`.
+  auto flip = [&](int32_t from, const cpu::HubGroups::Member& edge) {
+    const int32_t to = edge.other;
+    const uint64_t key = packed(edge.id, deg32[from], deg32[to]);
+    const int32_t g = groups.group_of(to);
+    if (g < 0) {  // no hub: a plain entry from now on
+      push_entry(key, edge_payload(edge.id));
+      return;
+    }
+    groups.add(g, {deg32[from], edge.id, from});
+    if (key < groups.entry_key(g)) {  // the group got better: its live entry is superseded
+      groups.entry_key(g) = key;
+      push_entry(key, kGroupFlag | static_cast<uint64_t>(g));
+    }
+  };
+  auto lose_edge = [&](int32_t v) {
+    const int32_t old_degree = deg32[v]--;
+    const int32_t g = groups.group_of(v);
+    if (g < 0 || groups.empty(g)) return;
+    groups.release_overtaken(g, old_degree, degree, [&](const cpu::HubGroups::Member& e) { flip(v, e); });
+    if (groups.empty(g)) groups.entry_key(g) = cpu::HubGroups::kNoEntry;
+  };
 
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
       refill();
-      const auto [stored, ends] = at(0);
-      head = (head + 1) % (kAhead + 1);
-      --size;
+      const bool from_window = below.empty() || (size > 0 && at(0).first < below.top().first);
+      cpu::RadixHeap::Item item;
+      if (from_window) {
+        item = at(0);
+        head = (head + 1) % (kAhead + 1);
+        --size;
+      } else {
+        item = below.top();
+        below.pop();
+      }
+      const auto [stored, ends] = item;
+      if (ends & kGroupFlag) {
+        const int32_t g = static_cast<int32_t>(ends & 0x7fffffffULL);
+        if (stored != groups.entry_key(g)) continue;  // superseded by a better entry of the group
+        const uint64_t now = group_key(g);
+        if (now != stored) {  // stale: the group's best edge got worse (now > stored)
+          groups.entry_key(g) = now;
+          push_entry(now, ends);
+          continue;
+        }
+        const auto edge = groups.pop_top(g);
+        groups.entry_key(g) = cpu::HubGroups::kNoEntry;
+        out[2 * step] = eu[edge.id];
+        out[2 * step + 1] = ev[edge.id];
+        lose_edge(groups.hub(g));
+        lose_edge(edge.other);
+        if (!groups.empty(g)) {
+          groups.entry_key(g) = group_key(g);
+          push_entry(groups.entry_key(g), ends);
+        }
+        break;
+      }
       const int64_t u = static_cast<int64_t>(ends >> 32), v = static_cast<int64_t>(ends & 0xffffffffULL);
       const int64_t id = static_cast<int64_t>(stored & id_mask);
       const int64_t a = deg32[u], b = deg32[v];
       const uint64_t now = packed(id, std::min(a, b), std::max(a, b));
       if (now == stored) {
-        --deg32[u];
-        --deg32[v];
         out[2 * step] = u;
         out[2 * step + 1] = v;
+        if (num_groups == 0) {  // the hot path of hub-free graphs
+          --deg32[u];
+          --deg32[v];
+        } else {
+          lose_edge(static_cast<int32_t>(u));
+          lose_edge(static_cast<int32_t>(v));
+        }
         break;
       }
       // stale: a degree dropped since it was pushed (now > stored)
-      if (in_heap > 0 && now >= heap_floor) {
+      if (now >= heap_floor) {
         heap.push(now, ends);
         ++in_heap;
-      } else {
+      } else if (from_window) {
         insert_sorted(now, ends);
+      } else {
+        below.push({now, ends});
       }
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
