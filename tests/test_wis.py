@@ -256,16 +256,18 @@ def test_graph_input_result_matches_edge_index_input(depth):
 # groups and to plain entries, superseded group entries).
 
 
+@pytest.mark.parametrize("depth", [2, 3])
 @pytest.mark.parametrize("hub_degree", ["1", "2", "3"])
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(graph=edge_lists(max_nodes=10, max_edges=25, undirected=True))
-def test_1wis_hub_groups_match_brute_force(hub_degree, graph):
+def test_wis_hub_groups_match_brute_force(depth, hub_degree, graph):
+    # depth 2: the 1-WIS hub groups; depth 3: the 2-WIS (hub, common-neighbour count) subgroups
     import os
 
     old = os.environ.get("RANKCORE_WIS_HUB_DEGREE")
     os.environ["RANKCORE_WIS_HUB_DEGREE"] = hub_degree
     try:
-        _full_order_matches_brute_force(graph, 2)
+        _full_order_matches_brute_force(graph, depth)
     finally:
         if old is None:
             del os.environ["RANKCORE_WIS_HUB_DEGREE"]
@@ -301,3 +303,22 @@ def test_1wis_star_is_fast_and_exact():
     result = rankcore.wis(graph, 200_001, 200_000)  # D^2 / 2 = 2e10 stale pops before the hub groups
     expected = torch.tensor([[min(7, v), max(7, v)] for v in range(200_001) if v != 7])
     assert torch.equal(result.removed, expected)
+
+
+def test_2wis_star_and_hub_graph(monkeypatch):
+    # a star: every edge at the hub changes s_hub; the subgroups keep a removal O(log D)
+    ei = _star(20_000, hub=3)
+    result = rankcore.wis(ei, 20_001, 20_000, depth=3)
+    expected = torch.tensor([[min(3, v), max(3, v)] for v in range(20_001) if v != 3])
+    assert torch.equal(result.removed, expected)
+    # a power-law graph with an added hub: subgroups (threshold 64) give the order of the plain engine
+    n = 1500
+    base = rankcore.datasets.power_law_graph(n, 6000, seed=2)
+    gen = torch.Generator().manual_seed(2)
+    hub = torch.stack([torch.full((600,), 9), torch.randperm(n, generator=gen)[:600]])
+    graph = rankcore.Graph.from_input(torch.cat([base, hub], dim=1), n, symmetrize=True)
+    k = graph.num_edges // 2
+    monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", "64")
+    grouped = rankcore.wis(graph, n, k, depth=3).removed
+    monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", str(10**9))
+    assert torch.equal(grouped, rankcore.wis(graph, n, k, depth=3).removed)

@@ -333,7 +333,7 @@ at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     for (int64_t t = 0; t < n; ++t) {
       if (rowptr[t + 1] == rowptr[t]) scores[t] = 0;
     }
-    cpu::WalkGreedy greedy(n, eu, ev, depth, std::move(scores), std::move(triangles));
+    cpu::WalkGreedy greedy(n, eu, ev, depth, std::move(scores), std::move(triangles), hub_degree());
     for (int64_t step = 0; step < num_remove; ++step) {
       const int32_t e = greedy.step();
       out[2 * step] = eu[e];

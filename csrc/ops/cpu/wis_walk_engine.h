@@ -12,6 +12,19 @@
 //   L >= 4: edges with an endpoint within distance L of the removed edge (a key reads scores and
 //          closed walks within that radius) are re-keyed at once.
 // Keys are exact int64 (closed walk counts; overflow raises). Nothing dense.
+//
+// L = 3 on hubs. Removing an edge at a hub h changes s_h, which every edge at h has in its key: the
+// lazy re-keying above would re-key all deg(h) of them per removal (a star: D^2 key computations).
+// So the edges of a hub (a vertex of degree >= hub_degree, fixed at the start; an edge with two hub
+// ends belongs to the larger) live in subgroups by (h, c), c = their number of common neighbours:
+// an edge {h, x}'s key is H_h(c) + X_e, with H_h(c) the (old, new) pair of s_h, the same for the whole
+// subgroup, and X_e the pairs of x and of the common neighbours. Comparing two keys with the same H
+// part is comparing their X parts (the counts of D_1 - D_2 at every value are those of X_1 - X_2), so a
+// subgroup ordered by X does not reorder when s_h changes; it is one entry ("token") of the queue with
+// the key of its best member. X parts only get worse (the lemma above), except when c changes, which
+// happens exactly to the 2c edges re-keyed at once: they move to the subgroup of their new c.
+// Rows of the adjacency keep removed edges as tombstones (compacted when half dead), so removing an
+// edge of a hub is O(1), and common neighbours of a hub and a small vertex are found by binary search.
 #pragma once
 
 #include <ATen/Parallel.h>
@@ -19,8 +32,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -64,26 +79,55 @@ class WalkGreedy {
   // from them; eu and ev must outlive the engine. `depth` = L >= 3. `scores` are the singleton scores
   // s_t of the whole graph (0 for isolated t) and, for L = 3, `triangles` the triangle count of every
   // vertex (the caller computes both with the closed_walk_counts / edge_common_neighbors host code).
+  // hub_degree: L = 3 groups the edges of vertices of at least this degree (see above).
   WalkGreedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t depth,
-             std::vector<int64_t> scores, std::vector<int64_t> triangles)
-      : n_(n), L_(depth), eu_(eu), ev_(ev), adj_(n), s_(std::move(scores)), tri_(std::move(triangles)),
-        keys_(eu_.size()), edge_stamp_(eu_.size(), 0), vertex_stamp_(n, 0), ball_depth_(n, 0),
-        main_scratch_(depth == 3 ? 0 : n), queue_(Order{&keys_}) {
-    const int64_t m = static_cast<int64_t>(eu_.size());
+             std::vector<int64_t> scores, std::vector<int64_t> triangles, int64_t hub_degree)
+      : n_(n), m_(static_cast<int64_t>(eu.size())), L_(depth), eu_(eu), ev_(ev), adj_(n), deg_(n, 0),
+        dead_in_row_(n, 0), s_(std::move(scores)), tri_(std::move(triangles)), keys_(eu_.size()),
+        owner_(eu_.size(), -1), sg_of_(eu_.size(), -1), dead_(eu_.size(), 0), edge_stamp_(eu_.size(), 0),
+        vertex_stamp_(n, 0), ball_depth_(n, 0), main_scratch_(depth == 3 ? 0 : n), queue_(Order{this}) {
+    const int64_t m = m_;
     for (int64_t e = 0; e < m; ++e) {
       adj_[eu_[e]].push_back({ev_[e], static_cast<int32_t>(e)});
       adj_[ev_[e]].push_back({eu_[e], static_cast<int32_t>(e)});
     }
-    for (auto& row : adj_) std::sort(row.begin(), row.end());
+    for (int64_t v = 0; v < n; ++v) {
+      std::sort(adj_[v].begin(), adj_[v].end());
+      deg_[v] = static_cast<int64_t>(adj_[v].size());
+    }
+    if (L_ == 3) {
+      for (int64_t e = 0; e < m; ++e) {
+        const int32_t u = eu_[e], v = ev_[e];
+        const bool hub_u = deg_[u] >= hub_degree, hub_v = deg_[v] >= hub_degree;
+        if (hub_u || hub_v) owner_[e] = (hub_u && (!hub_v || deg_[u] > deg_[v])) ? u : v;
+      }
+      xkeys_.resize(eu_.size());
+    }
     // Initial keys are independent: compute them in parallel (each thread with its own scratch).
+    std::vector<int64_t> common_count(L_ == 3 ? m : 0);
     std::atomic<bool> overflow{false};
     at::parallel_for(0, m, 256, [&](int64_t begin, int64_t end) {
       Scratch scratch(L_ == 3 ? 0 : n_);
-      for (int64_t e = begin; e < end; ++e) compute_key(static_cast<int32_t>(e), keys_[e], scratch);
+      for (int64_t e = begin; e < end; ++e) {
+        if (L_ == 3 && owner_[e] >= 0) {
+          common_count[e] = compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch);
+        } else {
+          compute_key(static_cast<int32_t>(e), keys_[e], scratch);
+        }
+      }
       if (scratch.expander.overflow()) overflow = true;
     });
     check_overflow(overflow.load());
-    for (int64_t e = 0; e < m; ++e) queue_.insert(static_cast<int32_t>(e));
+    for (int64_t e = 0; e < m; ++e) {
+      if (owner_[e] < 0) {
+        queue_.insert(static_cast<int32_t>(e));
+      } else {
+        const int32_t g = subgroup_for(owner_[e], common_count[e]);
+        subgroups_[g].members.insert(static_cast<int32_t>(e));
+        sg_of_[e] = g;
+      }
+    }
+    for (int32_t g = 0; g < static_cast<int32_t>(subgroups_.size()); ++g) queue_token(g);
   }
 
   // Removes the best edge and re-keys the candidates it affected; returns its id.
@@ -120,30 +164,138 @@ class WalkGreedy {
   // its key held, no other edge can beat it (their true keys are at most their stored ones); if not,
   // it goes back with its true key (a "stale pop", as in the 1-WIS lazy heap).
   int32_t step_l3() {
-    int32_t best;
-    while (true) {
-      best = *queue_.begin();
-      compute_key(best, fresh_key_, main_scratch_);
-      if (fresh_key_ == keys_[best]) break;
-      ++stale_pops_;
+    int32_t best = -1, from_group = -1;
+    while (best < 0) {
+      const int32_t id = *queue_.begin();
+      if (id < m_) {  // a plain edge
+        compute_key(id, fresh_key_, main_scratch_);
+        queue_.erase(queue_.begin());
+        if (fresh_key_ == keys_[id]) {
+          best = id;
+        } else {
+          ++stale_pops_;
+          keys_[id].swap(fresh_key_);
+          queue_.insert(id);
+        }
+        continue;
+      }
+      const int32_t g = id - static_cast<int32_t>(m_);
+      const int32_t top = clean_top(g);
+      full_key(g, xkeys_[top], fresh_key_);
       queue_.erase(queue_.begin());
-      keys_[best].swap(fresh_key_);
-      queue_.insert(best);
-    }
-    queue_.erase(queue_.begin());
-    const int32_t a = eu_[best], b = ev_[best];
-    std::vector<int32_t> changed;
-    remove_edge_l3(a, b, changed);
-    // changed = {a, b, common neighbours...}: re-key {a, w} and {b, w} exactly.
-    for (size_t i = 2; i < changed.size(); ++i) {
-      for (const int32_t x : {a, b}) {
-        const int32_t e = edge_id(x, changed[i]);
-        queue_.erase(e);
-        compute_key(e, keys_[e], main_scratch_);
-        queue_.insert(e);
+      if (fresh_key_ == subgroups_[g].key && top == subgroups_[g].top_edge) {
+        subgroups_[g].members.erase(subgroups_[g].members.begin());
+        subgroups_[g].queued = false;
+        sg_of_[top] = -1;
+        best = top;
+        from_group = g;
+      } else {  // stale: the subgroup's best got worse
+        ++stale_pops_;
+        subgroups_[g].key.swap(fresh_key_);
+        subgroups_[g].top_edge = top;
+        queue_.insert(id);
       }
     }
+    const int32_t a = eu_[best], b = ev_[best];
+    std::vector<int32_t> changed;
+    remove_edge_l3(a, b, best, changed);
+    if (from_group >= 0) queue_token(from_group);  // optimistic key: its top's stored X part
+    // changed = {a, b, common neighbours...}: re-key {a, w} and {b, w} exactly.
+    for (size_t i = 2; i < changed.size(); ++i) {
+      for (const int32_t x : {a, b}) rekey_now(edge_id(x, changed[i]));
+    }
     return best;
+  }
+
+  // Re-keys edge e at once (its common-neighbour count changed): a plain edge in the queue, an owned
+  // edge into the subgroup of its new count, whose token is improved when e beats it.
+  void rekey_now(int32_t e) {
+    if (owner_[e] < 0) {
+      queue_.erase(e);  // found by its stored (old) key
+      compute_key(e, keys_[e], main_scratch_);
+      queue_.insert(e);
+      return;
+    }
+    const int32_t old_group = sg_of_[e];
+    subgroups_[old_group].members.erase(e);  // found by its stored (old) X part
+    if (subgroups_[old_group].members.empty() && subgroups_[old_group].queued) {
+      queue_.erase(static_cast<int32_t>(m_) + old_group);
+      subgroups_[old_group].queued = false;
+    }
+    const int64_t c = compute_x_key(e, xkeys_[e], main_scratch_);
+    const int32_t g = subgroup_for(owner_[e], c);
+    subgroups_[g].members.insert(e);
+    sg_of_[e] = g;
+    Subgroup& group = subgroups_[g];
+    full_key(g, xkeys_[e], fresh_key_);
+    if (group.queued) {
+      const bool better = delta_better(fresh_key_, group.key) ||
+                          (!delta_better(group.key, fresh_key_) && e < group.top_edge);
+      if (!better) return;
+      queue_.erase(static_cast<int32_t>(m_) + g);
+    }
+    group.key.swap(fresh_key_);
+    group.top_edge = e;
+    group.queued = true;
+    queue_.insert(static_cast<int32_t>(m_) + g);
+  }
+
+  struct Subgroup {
+    int32_t hub;
+    int64_t common;  // c: the common-neighbour count of every member
+    std::set<int32_t, std::function<bool(int32_t, int32_t)>> members;
+    ScoreDelta key;        // the token's key in the queue (an optimistic bound of the best member's)
+    int32_t top_edge = -1;  // the member that key was computed from (the tie-break id)
+    bool queued = false;
+  };
+
+  int32_t subgroup_for(int32_t hub, int64_t c) {
+    const int64_t slot = static_cast<int64_t>(hub) * (n_ + 1) + c;
+    const auto it = subgroup_index_.find(slot);
+    if (it != subgroup_index_.end()) return it->second;
+    const int32_t g = static_cast<int32_t>(subgroups_.size());
+    subgroups_.push_back(Subgroup{hub, c, std::set<int32_t, std::function<bool(int32_t, int32_t)>>(
+                                              [this](int32_t x, int32_t y) {
+                                                if (delta_better(xkeys_[x], xkeys_[y])) return true;
+                                                if (delta_better(xkeys_[y], xkeys_[x])) return false;
+                                                return x < y;
+                                              })});
+    subgroup_index_.emplace(slot, g);
+    return g;
+  }
+
+  // The subgroup's best member with its X part made current (stale tops re-keyed); must not be empty.
+  int32_t clean_top(int32_t g) {
+    auto& members = subgroups_[g].members;
+    while (true) {
+      const int32_t top = *members.begin();
+      compute_x_key(top, fresh_x_, main_scratch_);
+      if (fresh_x_ == xkeys_[top]) return top;
+      ++stale_pops_;
+      members.erase(members.begin());
+      xkeys_[top].swap(fresh_x_);
+      members.insert(top);
+    }
+  }
+
+  // (Re)queues the token of a subgroup that has none, keyed by its top's stored X part.
+  void queue_token(int32_t g) {
+    Subgroup& group = subgroups_[g];
+    if (group.queued || group.members.empty()) return;
+    group.top_edge = *group.members.begin();
+    full_key(g, xkeys_[group.top_edge], group.key);
+    group.queued = true;
+    queue_.insert(static_cast<int32_t>(m_) + g);
+  }
+
+  // H_hub(c) + X: the full key of a member of subgroup g with X part x.
+  void full_key(int32_t g, const ScoreDelta& x, ScoreDelta& out) const {
+    const Subgroup& group = subgroups_[g];
+    out.assign(x.begin(), x.end());
+    const int64_t d = deg_[group.hub] - 1;
+    out.push_back({d == 0 ? 0 : 2 * (tri_[group.hub] - group.common) + 3 * d + 1, +1});
+    out.push_back({s_[group.hub], -1});
+    normalize_delta(out);
   }
 
   // Id of the current edge {x, y} (must exist).
@@ -158,16 +310,21 @@ class WalkGreedy {
     std::vector<int32_t> common;
     std::vector<int32_t> dist_u, dist_v, ball_u, ball_v;  // L >= 4: BFS distances (-1: not reached)
   };
+  // Queue order: ids < m are plain edges, m + g the token of subgroup g (its key and its top edge's id).
   struct Order {
-    const std::vector<ScoreDelta>* keys;
+    const WalkGreedy* self;
     bool operator()(int32_t x, int32_t y) const {
-      const ScoreDelta& kx = (*keys)[x];
-      const ScoreDelta& ky = (*keys)[y];
+      const ScoreDelta& kx = self->queue_key(x);
+      const ScoreDelta& ky = self->queue_key(y);
       if (delta_better(kx, ky)) return true;
       if (delta_better(ky, kx)) return false;
+      const int32_t ex = self->queue_edge(x), ey = self->queue_edge(y);
+      if (ex != ey) return ex < ey;
       return x < y;
     }
   };
+  const ScoreDelta& queue_key(int32_t id) const { return id < m_ ? keys_[id] : subgroups_[id - m_].key; }
+  int32_t queue_edge(int32_t id) const { return id < m_ ? id : subgroups_[id - m_].top_edge; }
   using Neighbor = std::pair<int32_t, int32_t>;  // (vertex, edge id), rows sorted by vertex
 
   void check_overflow(bool overflow) const {
@@ -175,19 +332,30 @@ class WalkGreedy {
                 " exceed the int64 range (2^63 - 1) during WIS scoring");
   }
 
-  // Common neighbours of a and b in the current graph (sorted-row merge).
+  // Common neighbours of a and b in the current graph: a sorted-row merge, or binary searches of the
+  // shorter row's entries in the longer one when the lengths differ a lot (a hub and a small vertex).
+  // Rows may hold tombstones (removed edges): skipped.
   void common_neighbors(int32_t a, int32_t b, std::vector<int32_t>& out) const {
     out.clear();
-    const auto& ra = adj_[a];
-    const auto& rb = adj_[b];
+    const auto* ra = &adj_[a];
+    const auto* rb = &adj_[b];
+    if (ra->size() > rb->size()) std::swap(ra, rb);
+    if (8 * ra->size() < rb->size()) {
+      for (const auto& [w, e] : *ra) {
+        if (dead_[e]) continue;
+        const auto it = std::lower_bound(rb->begin(), rb->end(), Neighbor{w, INT32_MIN});
+        if (it != rb->end() && it->first == w && !dead_[it->second]) out.push_back(w);
+      }
+      return;
+    }
     size_t i = 0, j = 0;
-    while (i < ra.size() && j < rb.size()) {
-      if (ra[i].first < rb[j].first) {
+    while (i < ra->size() && j < rb->size()) {
+      if ((*ra)[i].first < (*rb)[j].first) {
         ++i;
-      } else if (rb[j].first < ra[i].first) {
+      } else if ((*rb)[j].first < (*ra)[i].first) {
         ++j;
       } else {
-        out.push_back(ra[i].first);
+        if (!dead_[(*ra)[i].second] && !dead_[(*rb)[j].second]) out.push_back((*ra)[i].first);
         ++i, ++j;
       }
     }
@@ -203,8 +371,26 @@ class WalkGreedy {
   }
 
   int64_t score_l3(int32_t t) const {
-    const int64_t d = static_cast<int64_t>(adj_[t].size());
+    const int64_t d = deg_[t];
     return d == 0 ? 0 : 2 * tri_[t] + 3 * d + 1;
+  }
+
+  // L = 3: the X part of an owned edge's key (the pairs of its non-owner end and of the common
+  // neighbours, normalised); returns the common-neighbour count c.
+  int64_t compute_x_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
+    key.clear();
+    const int32_t h = owner_[e], x = eu_[e] == h ? ev_[e] : eu_[e];
+    common_neighbors(h, x, scratch.common);
+    const int64_t c = static_cast<int64_t>(scratch.common.size());
+    const int64_t d = deg_[x] - 1;
+    key.push_back({d == 0 ? 0 : 2 * (tri_[x] - c) + 3 * d + 1, +1});
+    key.push_back({s_[x], -1});
+    for (const int32_t w : scratch.common) {
+      key.push_back({s_[w] - 2, +1});
+      key.push_back({s_[w], -1});
+    }
+    normalize_delta(key);
+    return c;
   }
 
   void compute_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
@@ -214,7 +400,7 @@ class WalkGreedy {
       common_neighbors(u, v, scratch.common);
       const int64_t c = static_cast<int64_t>(scratch.common.size());
       for (const int32_t x : {u, v}) {
-        const int64_t d = static_cast<int64_t>(adj_[x].size()) - 1;
+        const int64_t d = deg_[x] - 1;
         key.push_back({d == 0 ? 0 : 2 * (tri_[x] - c) + 3 * d + 1, +1});
         key.push_back({s_[x], -1});
       }
@@ -260,15 +446,32 @@ class WalkGreedy {
     auto it = std::lower_bound(row.begin(), row.end(), Neighbor{y, INT32_MIN});
     row.erase(it);
   }
-  void remove_edge(int32_t a, int32_t b) {
+  void remove_edge(int32_t a, int32_t b) {  // L >= 4 (no tombstones there)
     erase_neighbor(a, b);
     erase_neighbor(b, a);
+    --deg_[a];
+    --deg_[b];
   }
 
-  void remove_edge_l3(int32_t a, int32_t b, std::vector<int32_t>& changed) {
+  // L = 3: the edge becomes a tombstone in both rows (O(1) at a hub); a row is compacted when half of
+  // it is dead, so rows stay O(degree) long.
+  void bury_edge(int32_t a, int32_t b, int32_t e) {
+    dead_[e] = 1;
+    for (const int32_t x : {a, b}) {
+      --deg_[x];
+      if (++dead_in_row_[x] > deg_[x]) {
+        auto& row = adj_[x];
+        row.erase(std::remove_if(row.begin(), row.end(), [&](const Neighbor& nb) { return dead_[nb.second] != 0; }),
+                  row.end());
+        dead_in_row_[x] = 0;
+      }
+    }
+  }
+
+  void remove_edge_l3(int32_t a, int32_t b, int32_t e, std::vector<int32_t>& changed) {
     common_neighbors(a, b, main_scratch_.common);
     const int64_t c = static_cast<int64_t>(main_scratch_.common.size());
-    remove_edge(a, b);
+    bury_edge(a, b, e);
     tri_[a] -= c;
     tri_[b] -= c;
     changed.assign({a, b});
@@ -322,12 +525,21 @@ class WalkGreedy {
     }
   }
 
-  int64_t n_, L_;
+  int64_t n_, m_, L_;
   const std::vector<int32_t>& eu_;
   const std::vector<int32_t>& ev_;
   std::vector<std::vector<Neighbor>> adj_;
+  std::vector<int64_t> deg_;          // current degrees (rows may hold tombstones at L = 3)
+  std::vector<int32_t> dead_in_row_;  // tombstones per row
   std::vector<int64_t> s_, tri_;
-  std::vector<ScoreDelta> keys_;
+  std::vector<ScoreDelta> keys_;      // plain edges: the full key
+  std::vector<ScoreDelta> xkeys_;     // owned edges (L = 3): the X part
+  std::vector<int32_t> owner_;        // the hub owning an edge, -1 for a plain edge
+  std::vector<int32_t> sg_of_;        // an owned edge's subgroup (-1 once removed)
+  std::vector<uint8_t> dead_;         // removed edges (tombstones)
+  std::vector<Subgroup> subgroups_;
+  std::unordered_map<int64_t, int32_t> subgroup_index_;  // hub * (n + 1) + c -> subgroup
+  ScoreDelta fresh_x_;
   std::vector<uint32_t> edge_stamp_, vertex_stamp_;
   uint32_t stamp_ = 0, vstamp_ = 0;
   std::vector<int32_t> ball_depth_;
