@@ -10,10 +10,12 @@ Implementations (one SGD step each, model in train mode, float32, BCE-with-logit
 * two-pass: the published code's form: forward over x (its logits give the task loss and g), a second
   forward over x~ for g~, two input-gradients, then the same backward.
 
-Configurations: those of the CPU experiment (``rankcore experiment locality-regularizer``): ResNet-18 width 8
-with the small stem, 1 input channel, batch 64 (the published batch size), and
-* pathfinder: a 32 x 32 image, I and J 6 x 6 squares at distance >= 8;
-* is-same: an 8 x 72 canvas, I and J the two 8 x 8 object slots 40 px apart.
+Configurations: those of the CPU experiment (``rankcore experiment locality-regularizer``), 1 input channel,
+batch 64 (the published batch size):
+* pathfinder: ResNet-18 width 16 with the ImageNet stem on a 64 x 64 image, I and J 8 x 8 squares at
+  distance >= 16;
+* is-same: ResNet-18 width 8 with the small stem on an 8 x 72 canvas, I and J the two 8 x 8 object slots
+  40 px apart (the longest gap).
 """
 
 import pytest
@@ -22,9 +24,9 @@ import torch.nn.functional as F
 
 from rankcore.cnn import AntiLocalityRegularizer, DistantSquaresSampler, Region, resnet18, swap_region, train_step
 
-# width, (height, width) of the canvas, regions: (patch, min distance) for random squares, or the two slots
-CONFIGS = {"pathfinder-w8-32x32": (8, (32, 32), (6, 8.0)),
-           "is-same-w8-8x72": (8, (8, 72), (Region(0, 12, 8, 8), Region(0, 60, 8, 8)))}
+# width, stem, (height, width) of the canvas, regions: (patch, min distance) for random squares, or two slots
+CONFIGS = {"pathfinder-w16-imagenet-64x64": (16, "imagenet", (64, 64), (8, 16.0)),
+           "is-same-w8-small-8x72": (8, "small", (8, 72), (Region(0, 8, 8, 8), Region(0, 56, 8, 8)))}
 BATCH = 64
 IMPLS = ["plain", "rankcore", "two-pass"]
 
@@ -40,9 +42,9 @@ class FixedRegions:
 
 
 def setup(config, seed=0):
-    width, (height, canvas_width), regions = CONFIGS[config]
+    width, stem, (height, canvas_width), regions = CONFIGS[config]
     torch.manual_seed(seed)
-    model = resnet18(in_channels=1, num_outputs=1, width=width).train()
+    model = resnet18(in_channels=1, num_outputs=1, width=width, stem=stem).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(BATCH, 1, height, canvas_width, generator=gen)
