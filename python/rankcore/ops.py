@@ -279,3 +279,54 @@ def _ht_double_backward(ctx, *grads):
 for _name in ("ht_leaf_pool_backward", "ht_pool_backward"):
     torch.library.register_autograd(f"rankcore::{_name}", _ht_double_backward,
                                     setup_context=lambda ctx, inputs, output: None)
+
+
+def _first_line_value_error(err: RuntimeError) -> None:
+    """The native ops' ValueErrors carry a C++ context after the first line: re-raise the line alone."""
+    if isinstance(err, ValueError):
+        raise ValueError(str(err).strip().splitlines()[0]) from None
+
+
+def build_csr(edge_index: torch.Tensor, num_nodes: int, symmetrize: bool = False,
+              require_undirected: bool = False):
+    """The normalised in-neighbour CSR of an int64 ``[2, m]`` CPU edge_index (definitions §2):
+    ``(rowptr int64 [n + 1], col int32 [nnz], undirected bool, slot int64 [m])``, ``slot[c]`` the CSR
+    position of column c's edge (-1 for a self-loop column). Raises ``ValueError`` naming the first
+    column out of range, or (require_undirected without symmetrize) the first without its reverse."""
+    _check_devices("build_csr", edge_index)
+    try:
+        rowptr, col, undirected, slot = torch.ops.rankcore.build_csr.default(
+            edge_index, num_nodes, symmetrize, require_undirected)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+    return rowptr, col, bool(undirected), slot
+
+
+@torch.library.register_fake("rankcore::build_csr")
+def _build_csr_fake(edge_index, num_nodes, symmetrize, require_undirected):
+    _check_devices("build_csr", edge_index)
+    torch._check(edge_index.dim() == 2 and edge_index.shape[0] == 2)
+    nnz = torch.library.get_ctx().new_dynamic_size()
+    return (edge_index.new_empty(num_nodes + 1), edge_index.new_empty(nnz, dtype=torch.int32),
+            edge_index.new_empty((), dtype=torch.bool), edge_index.new_empty(edge_index.shape[1]))
+
+
+def read_edge_list(path: str, progress: torch.Tensor | None = None) -> torch.Tensor:
+    """Parse an edge-list text file into an int64 ``[2, m]`` tensor (native, parallel chunks): one edge
+    "u v" per line, whitespace and/or commas, '#' comments anywhere, an optional non-numeric header.
+    Malformed lines raise ``ValueError("path:line: ...")``. ``progress`` (int64 CPU, 1 or 2 elements)
+    receives the bytes parsed so far; element 1 set non-zero cancels."""
+    if progress is None:
+        progress = torch.zeros(1, dtype=torch.int64)
+    try:
+        return torch.ops.rankcore.read_edge_list.default(str(path), progress)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::read_edge_list")
+def _read_edge_list_fake(path, progress):
+    m = torch.library.get_ctx().new_dynamic_size()
+    return progress.new_empty(2, m)

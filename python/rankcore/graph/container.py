@@ -9,7 +9,7 @@ duplicate edges merged, and the self-loops of Â = A + I stay implicit (never st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -92,6 +92,10 @@ class Graph:
         rowptr: int64 ``[n + 1]``; row j of the CSR lists the sources i of the edges i -> j.
         col: int32 ``[nnz]`` sources, sorted within each row; no self-loops, no duplicates.
         undirected: True when every edge is present in both directions (then the CSR is symmetric).
+        slot: optional int64 ``[m]``: for each column of the edge_index the graph was built from, the
+            CSR position of its edge (-1 for a self-loop column); None when not known.
+        source: optional ``(data_ptr, shape, stride, version)`` of that edge_index, so results can tell
+            whether they are asked for exactly the columns the slot map describes.
 
     Build one with :meth:`Graph.from_input` and pass it to any graph function in place of
     ``edge_index`` to skip re-validation.
@@ -101,6 +105,15 @@ class Graph:
     rowptr: torch.Tensor
     col: torch.Tensor
     undirected: bool
+    slot: torch.Tensor | None = field(default=None, repr=False)
+    source: tuple | None = field(default=None, repr=False)
+    _degree: torch.Tensor | None = field(default=None, repr=False)
+
+    def slot_for(self, columns: torch.Tensor) -> torch.Tensor | None:
+        """The slot map when ``columns`` are exactly the edge_index this graph was built from, else None."""
+        if self.slot is None or self.source is None or not isinstance(columns, torch.Tensor):
+            return None
+        return self.slot if _fingerprint(columns) == self.source else None
 
     @property
     def num_edges(self) -> int:
@@ -120,9 +133,13 @@ class Graph:
 
     def degree(self) -> torch.Tensor:
         """In-degree of every vertex (the degree, for an undirected graph), int64 ``[n]``."""
-        return self.rowptr.diff()
+        if self._degree is None:
+            object.__setattr__(self, "_degree", self.rowptr.diff())
+        return self._degree
 
     def to(self, device) -> "Graph":
+        if torch.device(device) == self.device:
+            return self
         return Graph(self.num_nodes, self.rowptr.to(device), self.col.to(device), self.undirected)
 
     @staticmethod
@@ -172,7 +189,24 @@ class Graph:
                          f"a graph of {n} vertices and {edge_index.shape[1]} edge columns",
                          "vertex ids are used as array positions: relabel them densely 0..n-1 first "
                          "(ids, edge_index = numpy.unique(edge_index, return_inverse=True))")
+        if edge_index.device.type == "cpu" and edge_index.shape[1] < 2**32 - 1:
+            return _build_native(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
         return _build(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
+
+
+def _fingerprint(t: torch.Tensor) -> tuple:
+    return (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t.device, t._version)
+
+
+def _build_native(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool) -> Graph:
+    """The native build (rankcore::build_csr); same result and messages as :func:`_build`, plus the
+    input-column -> CSR-slot map."""
+    from .. import ops
+
+    rowptr, col, undirected, slot = ops.build_csr(edge_index.contiguous(), n, symmetrize,
+                                                  require_undirected and not symmetrize)
+    return Graph(num_nodes=n, rowptr=rowptr, col=col, undirected=undirected, slot=slot,
+                 source=_fingerprint(edge_index))
 
 
 def _build(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool) -> Graph:

@@ -1,0 +1,119 @@
+"""rankcore::build_csr (the native graph build) against the Python reference build."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rankcore
+from rankcore import ops
+from rankcore.graph.container import _build
+
+from graphs import edge_lists
+
+
+def _check_against_reference(edge_index, n, symmetrize):
+    rowptr, col, undirected, slot = ops.build_csr(edge_index, n, symmetrize, False)
+    ref = _build(edge_index, n, require_undirected=False, symmetrize=symmetrize)
+    assert torch.equal(rowptr, ref.rowptr) and torch.equal(col, ref.col) and undirected == ref.undirected
+    assert col.dtype == torch.int32 and rowptr.dtype == torch.int64 and slot.shape == (edge_index.shape[1],)
+    # slot: the CSR position of each column's edge; -1 exactly at self-loop columns
+    src, dst = edge_index
+    loop = src == dst
+    assert torch.equal(slot == -1, loop)
+    s = slot[~loop]
+    assert torch.equal(col[s].long(), src[~loop])
+    assert bool(((ref.rowptr[dst[~loop]] <= s) & (s < ref.rowptr[dst[~loop] + 1])).all())
+
+
+@settings(max_examples=150, deadline=None)
+@given(edge_lists(max_nodes=15, max_edges=50), st.booleans())
+def test_matches_python_build(case, symmetrize):
+    edge_index, n, _ = case
+    _check_against_reference(edge_index, n, symmetrize)
+
+
+@settings(max_examples=100, deadline=None)
+@given(edge_lists(max_nodes=12, max_edges=30), st.booleans())
+def test_errors_match_python_build(case, symmetrize):
+    """require_undirected: the same first offending column and message as the Python build."""
+    edge_index, n, _ = case
+    try:
+        _build(edge_index, n, require_undirected=True, symmetrize=symmetrize)
+        expected = None
+    except ValueError as err:
+        expected = str(err)
+    try:
+        ops.build_csr(edge_index, n, symmetrize, not symmetrize)
+        got = None
+    except ValueError as err:
+        got = str(err)
+    assert got == expected
+
+
+@pytest.mark.parametrize("bad_col", [0, 1, 70_000, 199_999])
+def test_first_bad_column_in_large_input(bad_col):
+    """Several parallel chunks: the earliest out-of-range column is reported, as in the Python build."""
+    n = 1000
+    ei = torch.randint(0, n, (2, 200_000), generator=torch.Generator().manual_seed(1))
+    ei[1, bad_col] = n + 5
+    ei[0, 150_000] = -3
+    first = min(bad_col, 150_000)
+    with pytest.raises(ValueError) as native:
+        ops.build_csr(ei, n)
+    with pytest.raises(ValueError) as ref:
+        _build(ei, n, require_undirected=False, symmetrize=False)
+    assert str(native.value) == str(ref.value) and f"column {first} " in str(ref.value)
+
+
+@pytest.mark.parametrize("n,m", [(50, 140_000), (100_000, 140_000), (400_000, 140_000)])
+def test_large_random_both_histogram_modes(n, m):
+    """Per-chunk histograms (n small) and the shared atomic histogram (n large, several threads)."""
+    gen = torch.Generator().manual_seed(n)
+    ei = torch.randint(0, n, (2, m), generator=gen)
+    _check_against_reference(ei, n, False)
+    _check_against_reference(ei, n, True)
+    und = torch.cat([ei, ei.flip(0)], dim=1)
+    _check_against_reference(und, n, False)
+    # undirected except one missing reverse: same first column as the reference
+    und = und[:, torch.randperm(und.shape[1], generator=gen)]
+    drop = int((und[0] != und[1]).nonzero()[5, 0])
+    u, v = int(und[0, drop]), int(und[1, drop])
+    keep = ~((und[0] == v) & (und[1] == u))
+    directed = und[:, keep]
+    with pytest.raises(ValueError) as native:
+        ops.build_csr(directed, n, False, True)
+    with pytest.raises(ValueError) as ref:
+        _build(directed, n, require_undirected=True, symmetrize=False)
+    assert str(native.value) == str(ref.value)
+
+
+def test_empty_and_zero_nodes():
+    rowptr, col, undirected, slot = ops.build_csr(torch.zeros(2, 0, dtype=torch.int64), 0)
+    assert rowptr.tolist() == [0] and col.numel() == 0 and undirected and slot.numel() == 0
+    rowptr, col, undirected, slot = ops.build_csr(torch.tensor([[2, 2], [2, 2]]), 4)
+    assert rowptr.tolist() == [0] * 5 and slot.tolist() == [-1, -1]
+    with pytest.raises(ValueError, match=r"column 0 \(0 -> 0\).*outside \[0, 0\)"):
+        ops.build_csr(torch.zeros(2, 1, dtype=torch.int64), 0)
+
+
+def test_from_input_keeps_slot_and_non_contiguous_input():
+    ei = torch.tensor([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 2, 1]])
+    g = rankcore.Graph.from_input(ei, 3)
+    assert g.slot.tolist() == [1, 0, 3, 2, -1, 1] and g.slot_for(ei) is g.slot
+    assert g.slot_for(ei.clone()) is None  # other storage: not known to be the same columns
+    g2 = rankcore.Graph.from_input(ei.t().contiguous().t(), 3)  # non-contiguous
+    assert torch.equal(g2.rowptr, g.rowptr) and torch.equal(g2.col, g.col)
+    assert torch.equal(g.degree(), g.rowptr.diff())
+
+
+def test_fake_kernel_shapes():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    with FakeTensorMode(shape_env=ShapeEnv()):
+        ei = torch.empty(2, 7, dtype=torch.int64)
+        rowptr, col, undirected, slot = torch.ops.rankcore.build_csr(ei, 5, False, False)
+        assert rowptr.shape == (6,) and col.dtype == torch.int32 and slot.shape == (7,)
