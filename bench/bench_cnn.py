@@ -7,6 +7,8 @@ Implementations (one SGD step each, model in train mode, float32, BCE-with-logit
 * plain: forward over x, backward, step (the lambda = 0 step).
 * rankcore: ``rankcore.cnn.train_step`` with lambda = 1: ONE forward over [x; x~], one input-gradient with
   create_graph=True, the task loss from the x half, one backward through both (double backward).
+* rankcore-quarter: the same with ``AntiLocalityRegularizer(samples=B // 4)``: R on a random quarter of the
+  batch (an unbiased estimate), the task loss from a plain forward over x.
 * two-pass: the published code's form: forward over x (its logits give the task loss and g), a second
   forward over x~ for g~, two input-gradients, then the same backward.
 
@@ -28,7 +30,7 @@ from rankcore.cnn import AntiLocalityRegularizer, DistantSquaresSampler, Region,
 CONFIGS = {"pathfinder-w16-imagenet-64x64": (16, "imagenet", (64, 64), (8, 16.0)),
            "is-same-w8-small-8x72": (8, "small", (8, 72), (Region(0, 8, 8, 8), Region(0, 56, 8, 8)))}
 BATCH = 64
-IMPLS = ["plain", "rankcore", "two-pass"]
+IMPLS = ["plain", "rankcore", "two-pass", "rankcore-quarter"]
 
 
 class FixedRegions:
@@ -62,6 +64,12 @@ def one_pass_step(model, optimizer, x, y, regions):
     return train_step(model, optimizer, x, y, AntiLocalityRegularizer(FixedRegions(regions)), lam=1.0)
 
 
+def quarter_step(model, optimizer, x, y, regions):
+    """R on a random quarter of the batch (AntiLocalityRegularizer(samples=B // 4)), the task loss on all."""
+    reg = AntiLocalityRegularizer(FixedRegions(regions), samples=x.shape[0] // 4)
+    return train_step(model, optimizer, x, y, reg, lam=1.0, generator=torch.Generator().manual_seed(0))
+
+
 def two_pass_step(model, optimizer, x, y, regions, eps=1e-12):
     """The published form: separate forwards (and input-gradients) for x and x~."""
     I, J = regions
@@ -81,7 +89,7 @@ def two_pass_step(model, optimizer, x, y, regions, eps=1e-12):
     return {"loss": loss.item(), "task_loss": task_loss.item(), "penalty": penalty.item()}
 
 
-STEPS = {"plain": plain_step, "rankcore": one_pass_step, "two-pass": two_pass_step}
+STEPS = {"plain": plain_step, "rankcore": one_pass_step, "two-pass": two_pass_step, "rankcore-quarter": quarter_step}
 
 
 @pytest.mark.parametrize("impl", IMPLS)

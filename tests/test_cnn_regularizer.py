@@ -427,3 +427,32 @@ def test_resnet18_errors():
         resnet18(width=0)
     with pytest.raises(ValueError, match=r"\[B, 1, H, W\]"):
         resnet18(width=2)(torch.randn(2, 3, 8, 8))
+
+
+def test_penalty_on_a_random_subset_equals_the_penalty_of_that_subset():
+    from rankcore.cnn import AntiLocalityRegularizer, Region, anti_locality_penalty
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.Tanh(), torch.nn.Flatten(),
+                                torch.nn.Linear(3 * 6 * 10, 1)).double()
+    x = torch.randn(12, 1, 6, 10, dtype=torch.float64)
+    I, J = Region(0, 0, 3, 3), Region(3, 6, 3, 4)
+
+    def fixed(h, w, g):
+        return I, J
+
+    reg = AntiLocalityRegularizer(fixed, samples=5)
+    result = reg(model, x, torch.Generator().manual_seed(7))
+    subset = torch.randperm(12, generator=torch.Generator().manual_seed(7))[:5]
+    expected, cosines = anti_locality_penalty(model, x[subset], I, J)
+    assert result.outputs is None and result.cosines.shape == (5,)
+    assert torch.allclose(result.penalty, expected, atol=1e-12) and torch.allclose(result.cosines, cosines)
+    # train_step with a subset regulariser still trains on the whole batch
+    from rankcore.cnn import train_step
+
+    stats = train_step(model, torch.optim.SGD(model.parameters(), lr=1e-3), x, (x.sum((1, 2, 3)) > 0).double(),
+                       reg, lam=1.0)
+    assert stats["penalty"] is not None and stats["task_loss"] > 0
+    for bad in (1, 0, True, 2.5):
+        with pytest.raises(ValueError, match="samples"):
+            AntiLocalityRegularizer(fixed, samples=bad)

@@ -76,9 +76,10 @@ class PenaltyResult:
     """What :class:`AntiLocalityRegularizer` returns.
 
     penalty: 0-d tensor R, differentiable w.r.t. the model's parameters (and ``x`` if it requires grad).
-    cosines: [B] signed per-sample cosines, detached (for logging; R is the mean of their absolute values).
+    cosines: [B] signed per-sample cosines, detached (for logging; R is the mean of their absolute values);
+    [samples] when the regulariser evaluates R on a subset.
     I, J: the regions used. outputs: [B] logits of ``x`` from the shared forward (attached to the graph), so
-    a training step needs no other forward for its task loss.
+    a training step needs no other forward for its task loss; None when R ran on a subset of the batch.
     """
 
     penalty: torch.Tensor
@@ -178,25 +179,41 @@ class AntiLocalityRegularizer(torch.nn.Module):
     Example: ``AntiLocalityRegularizer(SlotPairSampler(slot_a, slot_b))`` for Is-Same-Class,
     ``AntiLocalityRegularizer(DistantSquaresSampler(patch=8, min_distance=24))`` for Pathfinder.
     Holds no parameters; ``forward(model, x, generator=None)`` returns a :class:`PenaltyResult`.
+
+    ``samples`` (optional, >= 2): evaluate R on that many samples of the batch, drawn at random per call (the
+    swap partner of a sample is the next one of the subset), instead of all B. R over a random subset is an
+    unbiased estimate of R over the batch, with more variance; the double backward then costs in proportion
+    to ``samples`` instead of B. :func:`train_step` takes the task loss from its own forward over x in that
+    case (the penalty's forward covers the subset only), so BatchNorm's running statistics are updated by both
+    forwards. With ``samples=B // 4`` a regularised step costs about 2x a plain step on a CPU instead of 5x
+    (bench/RESULTS.md). Default None: every sample, the definition.
     """
 
-    def __init__(self, sampler, eps: float = 1e-12):
+    def __init__(self, sampler, eps: float = 1e-12, samples: int | None = None):
         super().__init__()
         if not callable(sampler):
             raise TypeError(f"sampler must be callable as sampler(height, width, generator) -> (I, J), "
                             f"got {type(sampler).__name__}")
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
             raise ValueError(f"eps must be a number >= 0, got {eps!r}")
-        self.sampler, self.eps = sampler, float(eps)
+        if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 2):
+            raise ValueError(f"samples must be None (the whole batch) or an int >= 2, got {samples!r}")
+        self.sampler, self.eps, self.samples = sampler, float(eps), samples
 
     def forward(self, model, x: torch.Tensor, generator: torch.Generator | None = None) -> PenaltyResult:
+        """R on the batch (or on ``samples`` random samples of it). ``outputs`` are the logits of the samples
+        the penalty saw: all of ``x`` by default, else None (the subset's logits are no task loss)."""
         _check_batch(x, values=False)  # the sampler needs H and W; the penalty checks the values
         I, J = self.sampler(x.shape[2], x.shape[3], generator)
+        if self.samples is not None and self.samples < x.shape[0]:
+            subset = torch.randperm(x.shape[0], generator=generator)[: self.samples].to(x.device)
+            penalty, cosines, _ = _penalty(model, x[subset], I, J, self.eps)
+            return PenaltyResult(penalty, cosines.detach(), I, J, None)
         penalty, cosines, outputs = _penalty(model, x, I, J, self.eps)
         return PenaltyResult(penalty, cosines.detach(), I, J, outputs)
 
     def extra_repr(self) -> str:
-        return f"sampler={self.sampler!r}, eps={self.eps}"
+        return f"sampler={self.sampler!r}, eps={self.eps}" + (f", samples={self.samples}" if self.samples else "")
 
 
 def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -225,7 +242,9 @@ def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torc
     loss_fn = F.binary_cross_entropy_with_logits if loss_fn is None else loss_fn
     if lam > 0:
         result = regularizer(model, x, generator)
-        task_loss = loss_fn(result.outputs, y)
+        # the penalty's forward gives x's logits unless it ran on a subset of the batch
+        outputs = result.outputs if result.outputs is not None else _logits(model(x), x.shape[0])
+        task_loss = loss_fn(outputs, y)
         loss = task_loss + lam * result.penalty
         penalty = result.penalty.item()
     else:
