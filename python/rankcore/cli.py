@@ -116,21 +116,82 @@ def _load_dataset(name: str, root: str | None):
 
 
 def _read_edge_list(path: Path) -> torch.Tensor:
-    pairs = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
-        line = line.split("#", 1)[0].replace(",", " ").strip()
-        if not line:
-            continue
-        fields = line.split()
-        if len(fields) < 2:
-            raise CliError(f"{path}:{lineno}: expected two vertex ids 'u v', got {line!r}")
+    """The native parser (rankcore::read_edge_list: memory-mapped, parallel chunks split at newlines;
+    SNAP '#' comments anywhere, an optional non-numeric header, whitespace or comma separators), with a
+    progress bar on files over 256 MB. Malformed lines are one-line errors "path:line: ..."."""
+    from . import ops
+
+    size = path.stat().st_size
+    if size < 256 << 20:
         try:
-            pairs.append((int(fields[0]), int(fields[1])))
-        except ValueError:
-            raise CliError(f"{path}:{lineno}: vertex ids must be integers, got {line!r}") from None
-    if not pairs:
+            ei = ops.read_edge_list(str(path))
+        except ValueError as err:
+            raise CliError(str(err)) from None
+    else:
+        from .graph.wis import _run_cancellable
+
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}") if tqdm else None
+        state = {"last": 0}
+
+        def report(done):
+            if bar is not None:
+                bar.update(done - state["last"])
+                state["last"] = done
+
+        try:
+            ei = _run_cancellable(lambda slot: ops.read_edge_list(str(path), slot), report)
+        except ValueError as err:
+            raise CliError(str(err)) from None
+        finally:
+            if bar is not None:
+                bar.close()
+    if ei.shape[1] == 0:
         raise CliError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
-    return torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2).t()
+    return ei
+
+
+def _relabel(graph_input):
+    """--relabel: (dense edge_index, ids) with ids[i] the original id of vertex i; sort-based (never
+    allocates by the largest id)."""
+    columns = getattr(graph_input, "edge_index", graph_input)
+    if not isinstance(columns, torch.Tensor):
+        raise CliError("--relabel needs an edge list or an edge_index (.txt/.csv/.pt) graph")
+    ids, inverse = torch.unique(columns.to(torch.int64), return_inverse=True)
+    return inverse.reshape(columns.shape), ids
+
+
+def _format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
+    """Lines "u<sep>v" for the columns of a non-negative int64 [2, m] tensor, vectorised in blocks
+    (numpy digit arithmetic + a mask over a fixed-width byte matrix; no per-edge Python)."""
+    import numpy as np
+
+    arr = a.numpy()
+    m = arr.shape[1]
+    if m == 0:
+        return b""
+    width = max(1, len(str(int(arr.max()))))
+    pow10 = (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))
+    out = []
+    for lo in range(0, m, block):
+        part = arr[:, lo:lo + block]
+        k = part.shape[1]
+        mat = np.empty((k, 2 * width + 2), dtype=np.uint8)
+        keep = np.ones(mat.shape, dtype=bool)
+        for r, off in ((0, 0), (1, width + 1)):
+            x = part[r][:, None]
+            digits = (x // pow10) % 10
+            mat[:, off:off + width] = digits + 48
+            # leading zeros dropped (the last digit always stays)
+            lead = (x < pow10) & (pow10 > 1)
+            keep[:, off:off + width] = ~lead
+        mat[:, width] = sep[0]
+        mat[:, -1] = 10
+        out.append(mat[keep].tobytes())
+    return b"".join(out)
 
 
 def _read_partitions(path: str, n: int) -> list[torch.Tensor]:
@@ -179,6 +240,9 @@ def cmd_walk_index(args) -> int:
     if any(d < 1 for d in args.depth):
         raise CliError(f"--depth values must be >= 1, got {args.depth}")
     name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
+    if getattr(args, "relabel", False):
+        graph_input, ids = _relabel(graph_input)
+        num_nodes, default_part = int(ids.numel()), None
     t0 = time.perf_counter()
     graph = rankcore.Graph.from_input(graph_input, num_nodes, require_undirected=True,
                                       symmetrize=args.symmetrize)
@@ -250,10 +314,16 @@ def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) ->
             scipy.sparse.save_npz(out, scipy.sparse.coo_matrix((ones, (kept[0].numpy(), kept[1].numpy())),
                                                                shape=(num_nodes, num_nodes)).tocsr())
         else:
-            sep = "," if suffix == ".csv" else " "
-            lines = [f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept"]
-            lines += [f"{u}{sep}{v}" for u, v in kept.t().tolist()]
-            out.write_text("\n".join(lines) + "\n")
+            sep = b"," if suffix == ".csv" else b" "
+            header = f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept\n"
+            with open(out, "wb") as f:
+                f.write(header.encode())
+                f.write(_format_pairs(kept, sep))
+        ids = meta.get("ids")
+        if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output
+            with open(f"{out}.ids.txt", "wb") as f:
+                f.write(b"# vertex original_id\n")
+                f.write(_format_pairs(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
     except OSError as err:
         raise CliError(f"could not write {path}: {err.strerror or err}") from None
 
@@ -270,8 +340,18 @@ def cmd_sparsify(args) -> int:
         _check_output_path(args.output)
     if args.method == "spectral":
         _require_module("scipy", "--method spectral")
+    timings = {}
+    t_read = time.perf_counter()
     name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
+    ids = None
+    if getattr(args, "relabel", False):
+        graph_input, ids = _relabel(graph_input)
+        num_nodes, default_part = int(ids.numel()), None
+    timings["read"] = time.perf_counter() - t_read
+    t_build = time.perf_counter()
     graph = rankcore.Graph.from_input(graph_input, num_nodes, require_undirected=True, symmetrize=args.symmetrize)
+    timings["build"] = time.perf_counter() - t_build
+    args._ids, args._timings = ids, timings
     n, m = graph.num_nodes, graph.num_edges // 2
     from .graph.arguments import removal_count
 
@@ -285,6 +365,7 @@ def cmd_sparsify(args) -> int:
                                num_remove=k, seed=args.seed, depth=args.depth, symmetrize=args.symmetrize,
                                progress=progress or None)
     elapsed = time.perf_counter() - t0
+    timings["sparsify"] = elapsed
     after = rankcore.Graph.from_input(result.edge_index, n, symmetrize=args.symmetrize)
     print(f"edges: {m} -> {after.num_edges // 2} undirected ({result.keep_mask.numel()} -> "
           f"{int(result.keep_mask.sum())} edge_index columns); {elapsed:.3f} s")
@@ -307,10 +388,18 @@ def cmd_sparsify(args) -> int:
 
 
 def _finish_sparsify(args, graph_input, result, n: int, k: int) -> int:
+    timings = getattr(args, "_timings", {})
     if args.output:
         meta = {"method": args.method, "depth": args.depth, "seed": args.seed, "num_remove": k}
+        if getattr(args, "_ids", None) is not None:
+            meta["ids"] = args._ids
+        t_write = time.perf_counter()
         _write_result(args.output, graph_input, result, n, meta)
-        print(f"wrote {args.output}")
+        timings["write"] = time.perf_counter() - t_write
+        print(f"wrote {args.output}" + (f" (vertex id map: {args.output}.ids.txt)"
+                                         if "ids" in meta and not args.output.endswith(".pt") else ""))
+    if getattr(args, "timings", False):
+        print("timings: " + ", ".join(f"{k} {v:.3f} s" for k, v in timings.items()))
     return 0
 
 
@@ -327,6 +416,10 @@ def _add_sparsify_parser(sub) -> None:
     sp.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
     sp.add_argument("-o", "--output", default=None, help="write the result (.pt, .txt/.csv edge list, .npz)")
     sp.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
+    sp.add_argument("--relabel", action="store_true",
+                    help="relabel arbitrary vertex ids densely 0..n-1 (sorted); the id map is written to OUT.ids.txt "
+                         "(or inside the .pt)")
+    sp.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
     sp.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
     bar = sp.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -450,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     wi.add_argument("--depth", type=int, nargs="+", default=[1, 2, 3, 4], help="GNN depths L (default 1 2 3 4)")
     wi.add_argument("--target", type=int, default=None, help="vertex for vertex prediction (default: graph prediction)")
     wi.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
+    wi.add_argument("--relabel", action="store_true", help="relabel arbitrary vertex ids densely 0..n-1 (sorted)")
     wi.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
     wi.set_defaults(func=cmd_walk_index)
     _add_sparsify_parser(sub)

@@ -67,4 +67,28 @@ def result_for_input(graph_input, graph: Graph, removed: torch.Tensor) -> Sparsi
     columns = input_columns(graph_input)
     if columns is None:
         return result_for_graph(graph, removed)
+    slot = graph.slot_for(columns)
+    if slot is not None and graph.undirected:
+        return _result_from_slots(columns, graph, slot, removed)
     return make_result(columns, graph.num_nodes, removed)
+
+
+def _result_from_slots(columns: torch.Tensor, graph: Graph, slot: torch.Tensor, removed: torch.Tensor) -> SparsifyResult:
+    """make_result through the graph's input-column -> CSR-slot map (the graph was built from exactly
+    ``columns``): the removed edges' two CSR slots are found by a sorted search, and each column reads
+    its slot's flag (self-loop columns, slot -1, stay)."""
+    n = max(graph.num_nodes, 1)
+    rowptr, col = graph.rowptr, graph.col
+    removed = removed.to(slot.device)
+    u, v = removed[:, 0], removed[:, 1]
+    keep_slot = torch.ones(col.numel() + 1, dtype=torch.bool, device=slot.device)  # last: self-loops
+    if removed.numel():
+        # slot of (a -> b) = rowptr[b] + position of a in row b: rows are sorted, so search the keys
+        targets = torch.cat([v, u])
+        sources = torch.cat([u, v])
+        keys = targets * n + sources
+        slot_keys = torch.repeat_interleave(torch.arange(graph.num_nodes, device=slot.device), rowptr.diff()) * n \
+            + col.to(torch.int64)
+        keep_slot[torch.searchsorted(slot_keys, keys)] = False
+    keep = keep_slot[torch.where(slot >= 0, slot, col.numel())]
+    return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
