@@ -1,4 +1,4 @@
-// rankcore::cp_eval — evaluation of a CP factorization at a batch of multi-indices (DESIGN section 3).
+// rankcore::cp_eval — evaluation of a CP factorization at a batch of multi-indices (docs/definitions.md §3).
 //
 //   cp_eval(factors, indices) -> out                         out[b] = sum_r prod_n A_n[indices[b, n], r]
 //   cp_eval_backward(grad, factors, indices) -> grads        grads[n] = d(sum_b grad[b] out[b]) / dA_n

@@ -1,5 +1,5 @@
 // rankcore::ht_leaf_pool / ht_pool — product pooling of a hierarchical tensor factorization
-// (DESIGN section 3). Activations are node-major [K, B, R] so that the per-node linear maps are one
+// (docs/definitions.md §3). Activations are node-major [K, B, R] so that the per-node linear maps are one
 // batched GEMM (bmm) per level, with no permutation copies.
 //
 //   ht_leaf_pool(leaves, indices, modes, offsets) -> h          [J, B, R]

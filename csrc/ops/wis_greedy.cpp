@@ -1,4 +1,4 @@
-// rankcore::wis_greedy — exact (L-1)-Walk Index Sparsification removal order (DESIGN section 2).
+// rankcore::wis_greedy — exact (L-1)-Walk Index Sparsification removal order (docs/definitions.md §2).
 //
 //   wis_greedy(rowptr, col, num_remove, depth, progress) -> removed [num_remove, 2] int64 (u < v, in order)
 //

@@ -1,6 +1,6 @@
 // Exact (L-1)-WIS for L >= 3 on the CPU: one edge per step, ties to the smallest (u, v).
 //
-// Ranking without the score vector (DESIGN section 2): removing e changes s only on a small vertex set
+// Ranking without the score vector (docs/definitions.md §2): removing e changes s only on a small vertex set
 // Δ_e (L = 3: u, v and their common neighbours; general L: the t with d(t,u) + d(t,v) <= L - 1). With R_e
 // the old and A_e the new values on Δ_e, sorted(M - R_1 + A_1) vs sorted(M - R_2 + A_2) compares like the
 // signed multisets D_e = A_e - R_e: at the smallest value where D_1 and D_2 differ, the candidate with
@@ -150,8 +150,6 @@ class WalkGreedy {
     return best;
   }
 
-  int64_t stale_pops() const { return stale_pops_; }
-
  private:
   // L = 3, lazily. Removing {a, b} changes an edge's key in one of two ways:
   //  * for {a, w} and {b, w} with w a common neighbour of a and b, the common-neighbour set itself
@@ -173,7 +171,6 @@ class WalkGreedy {
         if (fresh_key_ == keys_[id]) {
           best = id;
         } else {
-          ++stale_pops_;
           keys_[id].swap(fresh_key_);
           queue_.insert(id);
         }
@@ -190,7 +187,6 @@ class WalkGreedy {
         best = top;
         from_group = g;
       } else {  // stale: the subgroup's best got worse
-        ++stale_pops_;
         subgroups_[g].key.swap(fresh_key_);
         subgroups_[g].top_edge = top;
         queue_.insert(id);
@@ -271,7 +267,6 @@ class WalkGreedy {
       const int32_t top = *members.begin();
       compute_x_key(top, fresh_x_, main_scratch_);
       if (fresh_x_ == xkeys_[top]) return top;
-      ++stale_pops_;
       members.erase(members.begin());
       xkeys_[top].swap(fresh_x_);
       members.insert(top);
@@ -545,7 +540,6 @@ class WalkGreedy {
   std::vector<int32_t> ball_depth_;
   std::vector<int32_t> affected_;
   ScoreDelta fresh_key_;
-  int64_t stale_pops_ = 0;
   Scratch main_scratch_;
   std::set<int32_t, Order> queue_;
 };
