@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import rankcore
 from rankcore.datasets import karate_club, power_law_graph
 from rankcore.graph.sparsify import METHODS, _undirected_edges, effective_resistances, local_degree_scores
-from rankcore.reference import effective_resistance_reference, local_degree_reference
+from rankcore.reference import (effective_resistance_reference, effective_resistance_sketch_reference,
+                                local_degree_reference)
 
 from graphs import edge_lists
 
@@ -147,6 +148,186 @@ def test_spectral_resistance_order_removes_well_connected_edges_first():
         o = rankcore.sparsify(ei, 8, "spectral", ratio=1.0, seed=seed).removed.tolist()
         positions.append(o.index([6, 7]))
     assert sum(positions) / len(positions) > len(pairs) / 2
+
+
+# --- the Laplacian solves behind "spectral": AMG and Jacobi paths, blocks, progress ---------------------
+
+def _grid(rows, cols):
+    idx = torch.arange(rows * cols).reshape(rows, cols)
+    ei = torch.cat([torch.stack([idx[:, :-1].reshape(-1), idx[:, 1:].reshape(-1)]),
+                    torch.stack([idx[:-1].reshape(-1), idx[1:].reshape(-1)])], dim=1)
+    return torch.cat([ei, ei.flip(0)], dim=1), rows * cols
+
+
+def _path(n):
+    ei = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
+    return torch.cat([ei, ei.flip(0)], dim=1), n
+
+
+def _disconnected():
+    # a power-law piece, a separate 4-cycle with a chord, and two isolated vertices (ids 34, 41)
+    ei = power_law_graph(30, 70, seed=5)
+    extra = torch.tensor([[30, 31, 32, 33, 30], [31, 32, 33, 30, 32]]) + torch.tensor([[0], [0]])
+    extra = torch.cat([extra, torch.tensor([[35, 36, 37, 38, 39], [36, 37, 38, 39, 40]])], dim=1)
+    return torch.cat([ei, extra, extra.flip(0)], dim=1), 42
+
+
+def _hanging():
+    # two 5-cycles joined by a 3-edge path (bridges inside the 2-core) with trees hanging off both cycles
+    # and off the path, one of them a path of 4 edges
+    pairs = [(i, (i + 1) % 5) for i in range(5)] + [(5 + i, 5 + (i + 1) % 5) for i in range(5)]
+    pairs += [(0, 10), (10, 11), (11, 5)]
+    pairs += [(2, 12), (12, 13), (12, 14), (7, 15), (15, 16), (16, 17), (17, 18), (10, 19)]
+    ei = torch.tensor(pairs).t()
+    return torch.cat([ei, ei.flip(0)], dim=1), 20
+
+
+def _solver_module():
+    import importlib
+    return importlib.import_module("rankcore.graph.sparsify")
+
+
+SOLVER_PATHS = ["jacobi", pytest.param("amg", marks=pytest.mark.skipif(
+    not _solver_module()._has_pyamg(), reason="pyamg not installed"))]
+
+
+@pytest.mark.parametrize("solver", SOLVER_PATHS)
+@pytest.mark.parametrize("graph", ["path", "grid", "disconnected", "power_law", "hanging"])
+def test_sketch_solves_match_the_dense_sketch(monkeypatch, graph, solver):
+    # The solver part alone: the same sign matrix Q (same seed) with L^+ formed densely. The AMG hierarchy
+    # is forced to several levels on these small graphs (coarsest level <= 6 unknowns instead of 1000).
+    monkeypatch.setattr(_solver_module(), "_MAX_COARSE", 6)
+    ei, n = {"path": lambda: _path(40), "grid": lambda: _grid(7, 9), "disconnected": _disconnected,
+             "power_law": lambda: (power_law_graph(60, 200, seed=1), 60), "hanging": _hanging}[graph]()
+    g = rankcore.Graph.from_input(ei, n)
+    edges = _undirected_edges(g)
+    ref = effective_resistance_sketch_reference(ei, n, 40, seed=3)
+    expected = torch.tensor([ref[tuple(e)] for e in edges.tolist()], dtype=torch.float64)
+    got = effective_resistances(g, edges, sketch_dim=40, seed=3, solver=solver, block_size=16, tol=1e-10)
+    torch.testing.assert_close(got, expected, rtol=1e-7, atol=1e-9)
+
+
+def test_trees_are_peeled_and_have_resistance_one_exactly(monkeypatch):
+    # On a tree B L^+ B^T = I, so ||Z[:, u] - Z[:, v]||² = sum_r q_re² = 1 for every edge and every sketch;
+    # the 2-core reduction gets there without a single solve.
+    module = _solver_module()
+    monkeypatch.setattr(module, "_block_pcg", lambda *a, **kw: pytest.fail("a tree needs no solve"))
+    leaves = 5000
+    star = torch.stack([torch.full((leaves,), leaves // 2), torch.cat([torch.arange(leaves // 2),
+                                                                      torch.arange(leaves // 2 + 1, leaves + 1)])])
+    for ei, n in ((torch.cat([star, star.flip(0)], dim=1), leaves + 1), _path(20000)):
+        g = rankcore.Graph.from_input(ei, n)
+        edges = _undirected_edges(g)
+        assert not module._two_core_edges(edges[:, 0].numpy(), edges[:, 1].numpy(), n).any()
+        r = effective_resistances(g, edges, sketch_dim=20)
+        assert torch.equal(r, torch.ones_like(r))
+    ei, n = _hanging()
+    edges = _undirected_edges(rankcore.Graph.from_input(ei, n))
+    core = module._two_core_edges(edges[:, 0].numpy(), edges[:, 1].numpy(), n)
+    assert {tuple(e) for e in edges[torch.from_numpy(core)].tolist()} == \
+        {(0, 1), (1, 2), (2, 3), (3, 4), (0, 4), (5, 6), (6, 7), (7, 8), (8, 9), (5, 9), (0, 10), (10, 11), (5, 11)}
+
+
+@pytest.mark.skipif(not _solver_module()._has_pyamg(), reason="pyamg not installed")
+def test_amg_with_stalled_aggregation_is_still_a_preconditioner():
+    # no off-diagonal entries: aggregation finds nothing, the coarsest level is the whole matrix and the
+    # cycle falls back to damped Jacobi there (symmetric positive definite, CG still converges)
+    import numpy as np
+    import scipy.sparse as sp
+    module = _solver_module()
+    a = sp.csr_matrix(sp.diags(np.linspace(1.0, 50.0, 3000)))
+    amg = module._AggregationAMG(a)
+    assert amg.levels == [] and amg.coarse_wdinv is not None
+    b = np.random.default_rng(0).standard_normal((3000, 4))
+    x = module._block_pcg(a, b, amg, tol=1e-10)
+    np.testing.assert_allclose(a @ x, b, rtol=0, atol=1e-8)
+
+
+@pytest.mark.skipif(not _solver_module()._has_pyamg(), reason="pyamg not installed")
+def test_amg_and_jacobi_agree_and_hubs_get_plain_aggregation(monkeypatch):
+    module = _solver_module()
+    monkeypatch.setattr(module, "_MAX_COARSE", 50)
+    built = []
+    original = module._AggregationAMG
+
+    def recording(a, *args, **kw):
+        built.append(original(a, *args, **kw))
+        return built[-1]
+
+    monkeypatch.setattr(module, "_AggregationAMG", recording)
+    for ei, n in (_grid(20, 20), (power_law_graph(600, 2400, seed=2), 600)):
+        g = rankcore.Graph.from_input(ei, n, symmetrize=True)
+        edges = _undirected_edges(g)
+        amg = effective_resistances(g, edges, sketch_dim=24, seed=1, solver="amg")
+        jacobi = effective_resistances(g, edges, sketch_dim=24, seed=1, solver="jacobi")
+        torch.testing.assert_close(amg, jacobi, rtol=1e-4, atol=0)
+    grid_amg, hub_amg = built
+    # the grid gets smoothed aggregation on every level; on the hub-heavy graph smoothing the first
+    # prolongator would fill the coarse operator in, so that level uses plain aggregation
+    assert grid_amg.smoothed == [True, True] and hub_amg.smoothed[0] is False
+    assert hub_amg.operator_complexity < 2.5
+
+
+def test_blocks_bound_the_solves_and_do_not_change_the_result(monkeypatch):
+    module = _solver_module()
+    widths = []
+    original = module._block_pcg
+
+    def recording(a, b, *args, **kw):
+        widths.append(b.shape[1])
+        return original(a, b, *args, **kw)
+
+    monkeypatch.setattr(module, "_block_pcg", recording)
+    ei, n = _grid(12, 12)
+    g = rankcore.Graph.from_input(ei, n)
+    edges = _undirected_edges(g)
+    blocked = effective_resistances(g, edges, sketch_dim=50, seed=4, block_size=16)
+    assert widths == [16, 16, 16, 2]
+    widths.clear()
+    whole = effective_resistances(g, edges, sketch_dim=50, seed=4, block_size=64)
+    assert widths == [50]
+    torch.testing.assert_close(blocked, whole, rtol=1e-6, atol=0)
+    # the bound depends on the block, not on the sketch size, and is checked before any allocation
+    assert module.spectral_memory_bytes(10**6, 10**7, 32) < module.spectral_memory_bytes(10**6, 10**7, 64)
+    import importlib
+    monkeypatch.setattr(importlib.import_module("rankcore.graph.arguments"), "available_memory_bytes",
+                        lambda: module.spectral_memory_bytes(n, edges.shape[0], 16))
+    effective_resistances(g, edges, sketch_dim=50, block_size=16)
+    with pytest.raises(MemoryError, match="block_size"):
+        effective_resistances(g, edges, sketch_dim=50, block_size=17)
+
+
+def test_spectral_is_deterministic_per_seed_and_without_pyamg(monkeypatch):
+    ei, n = _grid(10, 11)
+    a = rankcore.sparsify(ei, n, "spectral", ratio=1.0, seed=7).removed
+    assert torch.equal(a, rankcore.sparsify(ei, n, "spectral", ratio=1.0, seed=7).removed)
+    assert not torch.equal(a, rankcore.sparsify(ei, n, "spectral", ratio=1.0, seed=8).removed)
+    module = _solver_module()
+    g = rankcore.Graph.from_input(ei, n)
+    edges = _undirected_edges(g)
+    with_default = effective_resistances(g, edges, sketch_dim=30, seed=7)
+    monkeypatch.setattr(module, "_has_pyamg", lambda: False)
+    fallback = effective_resistances(g, edges, sketch_dim=30, seed=7)  # Jacobi CG, no error
+    torch.testing.assert_close(fallback, with_default, rtol=1e-4, atol=0)
+    with pytest.raises(ImportError, match="pyamg"):
+        effective_resistances(g, edges, sketch_dim=30, solver="amg")
+    with pytest.raises(ValueError, match="solver"):
+        rankcore.sparsify(ei, n, "spectral", ratio=0.5, solver="lu")
+
+
+def test_spectral_progress(capsys):
+    ei, n = _grid(6, 6)
+    calls = []
+    res = rankcore.sparsify(ei, n, "spectral", ratio=0.5, sketch_dim=40, block_size=16,
+                            progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(16, 40), (32, 40), (40, 40)]
+    silent = rankcore.sparsify(ei, n, "spectral", ratio=0.5, sketch_dim=40, block_size=16)
+    assert torch.equal(res.removed, silent.removed)
+    assert capsys.readouterr().err == ""
+    rankcore.sparsify(ei, n, "spectral", ratio=0.5, sketch_dim=40, progress=True)  # a bar on stderr
+    assert "40" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="progress"):
+        rankcore.sparsify(ei, n, "spectral", ratio=0.5, progress="yes")
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

@@ -11,7 +11,7 @@ from .walks import (
     walk_index_reference,
 )
 from .structure import closed_walk_counts_reference, edge_common_neighbors_reference
-from .sparsify import effective_resistance_reference, local_degree_reference
+from .sparsify import effective_resistance_reference, effective_resistance_sketch_reference, local_degree_reference
 from .wis import singleton_scores, wis_reference
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "count_walks_reference",
     "edge_common_neighbors_reference",
     "effective_resistance_reference",
+    "effective_resistance_sketch_reference",
     "local_degree_reference",
     "singleton_scores",
     "walk_index_reference",

@@ -2,6 +2,9 @@
 
 * Effective resistance of {u, v}: R_uv = (e_u - e_v)^T L^+ (e_u - e_v) with L^+ the dense Moore–Penrose
   pseudo-inverse of the graph Laplacian (infinite for vertices in different components; never asked).
+* Its JL sketch (Spielman & Srivastava 2008): Z = Q B L^+ with Q a k x m matrix of ±1/sqrt(k), drawn as
+  ``numpy.random.default_rng(seed).integers(0, 2, size=(k, m))`` over the edges u < v in (u, v) order,
+  B the m x n incidence matrix (row e = e_u - e_v); R_uv ≈ ||Z[:, u] - Z[:, v]||².
 * Local Degree score (Lindner, Staudt & Hamann 2015; NetworKit LocalDegreeScore): vertex i of degree d
   lists its neighbours of strictly larger degree, by degree descending (equal degrees: smaller id first);
   the neighbour at position r (1-based) gets exponent 1 - log(r) / log(d), or 1 when d = 1; the edge
@@ -30,6 +33,20 @@ def effective_resistance_reference(edge_index, num_nodes) -> dict[tuple[int, int
     laplacian = np.diag(adjacency.sum(axis=1)) - adjacency
     pinv = np.linalg.pinv(laplacian.astype(np.float64))
     return {(u, v): float(pinv[u, u] + pinv[v, v] - 2 * pinv[u, v]) for u, v in edges}
+
+
+def effective_resistance_sketch_reference(edge_index, num_nodes, sketch_dim: int, seed: int = 0
+                                          ) -> dict[tuple[int, int], float]:
+    """{(u, v): ||Z[:, u] - Z[:, v]||²} for every undirected edge u < v, Z = Q B L^+ formed densely."""
+    adjacency, edges = _simple_edges(edge_index, num_nodes)
+    laplacian = np.diag(adjacency.sum(axis=1)) - adjacency
+    pinv = np.linalg.pinv(laplacian.astype(np.float64))
+    incidence = np.zeros((len(edges), num_nodes))
+    for e, (u, v) in enumerate(edges):
+        incidence[e, u], incidence[e, v] = 1.0, -1.0
+    q = (np.random.default_rng(seed).integers(0, 2, size=(sketch_dim, len(edges))) * 2 - 1) / math.sqrt(sketch_dim)
+    z = q @ incidence @ pinv
+    return {(u, v): float(((z[:, u] - z[:, v]) ** 2).sum()) for u, v in edges}
 
 
 def local_degree_reference(edge_index, num_nodes) -> dict[tuple[int, int], float]:
