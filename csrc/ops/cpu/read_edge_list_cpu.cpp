@@ -1,4 +1,4 @@
-// CPU implementation of rankcore::read_edge_list (schema and contract in ops/build_csr.cpp).
+// CPU implementation of rankcore::read_edge_list (schema and contract in ops/read_edge_list.cpp).
 //
 // The file is memory-mapped and split into chunks at newlines; chunks are parsed in parallel into
 // per-chunk id vectors, then copied into the [2, m] result. A header is recognised once, before the
@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/build_csr.h"
+#include "ops/read_edge_list.h"
 #include "ops/cpu/progress_slot.h"
 
 namespace rankcore::ops {

@@ -1,0 +1,11 @@
+// rankcore::read_edge_list: argument checks (the schema and contract are in read_edge_list.cpp). CPU only.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace rankcore::ops {
+
+// progress: a contiguous int64 CPU tensor of 1 or 2 elements (bytes parsed, cancel flag).
+void check_read_edge_list_args(const at::Tensor& progress);
+
+}  // namespace rankcore::ops
