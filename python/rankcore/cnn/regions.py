@@ -79,7 +79,7 @@ class Region:
                              f"(needs rows < {self.bottom} and columns < {self.right})")
 
 
-def _check_pair(first: Region, second: Region) -> None:
+def check_region_pair(first: Region, second: Region) -> None:
     for name, region in (("I", first), ("J", second)):
         if not isinstance(region, Region):
             raise TypeError(f"region {name} must be a rankcore.cnn.Region, got {type(region).__name__}")
@@ -91,7 +91,7 @@ class SlotPairSampler:
     """Two fixed, disjoint slots; per call one of them (uniformly at random) is ``I`` and the other ``J``."""
 
     def __init__(self, slot_a: Region, slot_b: Region):
-        _check_pair(slot_a, slot_b)
+        check_region_pair(slot_a, slot_b)
         self.slot_a, self.slot_b = slot_a, slot_b
 
     def __call__(self, image_height: int, image_width: int,

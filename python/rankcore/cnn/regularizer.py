@@ -68,7 +68,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .regions import Region, _check_pair
+from .regions import Region, check_region_pair
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _penalty(model, x: torch.Tensor, I: Region, J: Region, eps: float):
     if not callable(model):
         raise TypeError(f"model must be callable (an nn.Module), got {type(model).__name__}")
     _check_batch(x)
-    _check_pair(I, J)
+    check_region_pair(I, J)
     height, width = x.shape[2], x.shape[3]
     I.check_inside(height, width)
     J.check_inside(height, width)
