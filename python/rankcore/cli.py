@@ -128,7 +128,7 @@ def _read_edge_list(path: Path) -> torch.Tensor:
         except ValueError as err:
             raise CliError(str(err)) from None
     else:
-        from .graph.wis import _run_cancellable
+        from .graph.progress import run_cancellable
 
         try:
             from tqdm.auto import tqdm
@@ -143,7 +143,7 @@ def _read_edge_list(path: Path) -> torch.Tensor:
                 state["last"] = done
 
         try:
-            ei = _run_cancellable(lambda slot: ops.read_edge_list(str(path), slot), report)
+            ei = run_cancellable(lambda slot: ops.read_edge_list(str(path), slot), report)
         except ValueError as err:
             raise CliError(str(err)) from None
         finally:

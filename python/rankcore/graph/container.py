@@ -209,8 +209,6 @@ class _LastBuild:
         self._entry = None
 
     def get(self, edge_index, n, symmetrize):
-        import weakref  # noqa: F401
-
         e = self._entry
         if e is None:
             return None

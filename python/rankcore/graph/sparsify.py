@@ -31,7 +31,6 @@ self-loops are ignored and duplicates merged, as everywhere in rankcore.
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 
 import numpy as np
@@ -40,6 +39,7 @@ import torch
 from .container import Graph
 from .arguments import check_allocation, check_int, check_seed, removal_count
 from .result import SparsifyResult, result_for_input
+from .progress import progress_reporter
 from .wis import wis_order
 
 METHODS = ("wis", "random", "spectral", "local_degree")
@@ -297,27 +297,9 @@ def _two_core_edges(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
 
 
 def _spectral_progress(progress, total: int):
-    """(report(done), close()) from ``progress`` as :func:`rankcore.wis` takes it: None / False silent,
-    True a tqdm bar (a line on stderr without tqdm), or a callable progress(done, total)."""
-    if progress is None or progress is False:
-        return (lambda done: None), (lambda: None)
-    if callable(progress):
-        return (lambda done: progress(done, total)), (lambda: None)
-    if progress is not True:
-        raise TypeError(f"progress must be None, a bool or a callable (done, total), got {type(progress).__name__}")
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        def line(done):
-            print(f"\rspectral: {done}/{total} Laplacian solves", end="", file=sys.stderr, flush=True)
-        return line, (lambda: print(file=sys.stderr))
-    bar = tqdm(total=total, unit="solve", desc="spectral")
-    state = {"last": 0}
-
-    def update(done):
-        bar.update(done - state["last"])
-        state["last"] = done
-    return update, bar.close
+    """(report(done), close()) from ``progress`` as :func:`rankcore.wis` takes it (no-ops when silent)."""
+    report, close = progress_reporter(progress, total, unit="solve", desc="spectral")
+    return (report or (lambda done: None)), (close or (lambda: None))
 
 
 def spectral_memory_bytes(num_nodes: int, num_edges: int, block_size: int) -> int:

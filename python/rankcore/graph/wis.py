@@ -10,13 +10,12 @@ each removed edge (csrc/ops/cpu/wis_walk_engine.h); nothing dense, no matrix pow
 
 from __future__ import annotations
 
-import sys
-import threading
 import torch
 
 from .. import ops
 from .arguments import check_int
 from .container import Graph
+from .progress import progress_reporter, run_cancellable
 from .result import SparsifyResult, result_for_input
 
 
@@ -44,71 +43,6 @@ def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Ten
         deg.index_add_(0, v[take], torch.full_like(take, -1))
         removed.extend(zip(u[take].tolist(), v[take].tolist()))
     return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2)
-
-
-def _progress_reporter(progress, total: int):
-    """None, or a function (done) -> None built from ``progress`` (True: tqdm or a stderr line; callable)."""
-    if progress is None or progress is False:
-        return None, None
-    if callable(progress):
-        return (lambda done: progress(done, total)), None
-    if progress is not True:
-        raise TypeError(f"progress must be None, a bool or a callable (done, total), got {type(progress).__name__}")
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is not None:
-        bar = tqdm(total=total, unit="edge", desc="WIS")
-        state = {"last": 0}
-
-        def update(done):
-            bar.update(done - state["last"])
-            state["last"] = done
-        return update, bar.close
-
-    def line(done):
-        print(f"\rWIS: {done}/{total} edges removed", end="", file=sys.stderr, flush=True)
-    return line, lambda: print(file=sys.stderr)
-
-
-def _run_cancellable(run, report, interval: float = 0.2):
-    """Runs ``run(slot)`` on a worker thread and waits for it on the calling thread.
-
-    ``slot`` is a two-element int64 tensor shared with the native op (which runs without the GIL):
-    element 0 is the op's step counter, reported through ``report`` (None: silent) every ``interval``
-    seconds; element 1 is the cancel flag. Waiting on the calling thread is what makes a long WIS
-    stoppable: Ctrl-C (KeyboardInterrupt) or an exception raised by the progress callback sets the
-    flag, the op stops at its next progress report, and the worker is JOINED before the exception
-    propagates (a worker left running into interpreter exit aborted the process).
-    """
-    slot = torch.zeros(2, dtype=torch.int64)
-    result, error = [], []
-
-    def work():
-        try:
-            result.append(run(slot))
-        except BaseException as err:  # re-raised on the caller's thread
-            error.append(err)
-
-    worker = threading.Thread(target=work, name="rankcore-wis", daemon=True)
-    worker.start()
-    try:
-        worker.join(interval)
-        while worker.is_alive():  # the final count is reported once, below
-            if report is not None:
-                report(int(slot[0]))
-            worker.join(interval)
-    except BaseException:
-        slot[1] = 1  # cancel: the op checks the flag at its next progress report
-        while worker.is_alive():
-            worker.join(interval)
-        raise
-    if error:
-        raise error[0]
-    if report is not None:
-        report(int(slot[0]))
-    return result[0]
 
 
 def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False,
@@ -156,10 +90,10 @@ def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=
         raise ValueError(f"chunk_size > 1 (the published approximation) is available for depth=2 only; "
                          f"depth={depth} runs the exact greedy with chunk_size=1")
     graph_cpu = graph.to("cpu")
-    report, close = _progress_reporter(progress, num_remove)
+    report, close = progress_reporter(progress, num_remove)
     try:
         if chunk_size == 1:
-            return _run_cancellable(
+            return run_cancellable(
                 lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter), report)
         return _degree_chunked(graph_cpu, num_remove, chunk_size)
     finally:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .walks import INT64_MAX, _edges
+from .walks import INT64_MAX, edge_pairs
 
 
 def _neighbour_sets(edge_index, num_nodes: int) -> list[set[int]]:
     """N(t) of the simple undirected graph: both directions of every non-loop input edge."""
     nbrs = [set() for _ in range(num_nodes)]
-    for u, v in _edges(edge_index):
+    for u, v in edge_pairs(edge_index):
         if u != v:
             nbrs[u].add(v)
             nbrs[v].add(u)
@@ -21,7 +21,7 @@ def _neighbour_sets(edge_index, num_nodes: int) -> list[set[int]]:
 def edge_common_neighbors_reference(edge_index, num_nodes: int) -> torch.Tensor:
     """|N(u) ∩ N(v)| for every input column (u, v) (a loop column (u, u) gets |N(u)|)."""
     nbrs = _neighbour_sets(edge_index, num_nodes)
-    return torch.tensor([len(nbrs[u] & nbrs[v]) for u, v in _edges(edge_index)], dtype=torch.int64)
+    return torch.tensor([len(nbrs[u] & nbrs[v]) for u, v in edge_pairs(edge_index)], dtype=torch.int64)
 
 
 def closed_walk_counts_reference(edge_index, num_nodes: int, length: int) -> torch.Tensor:

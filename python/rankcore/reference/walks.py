@@ -18,7 +18,7 @@ def _as_rows(mask) -> torch.Tensor:
     return mask.unsqueeze(0) if mask.dim() == 1 else mask
 
 
-def _edges(edge_index) -> list[tuple[int, int]]:
+def edge_pairs(edge_index) -> list[tuple[int, int]]:
     ei = torch.as_tensor(edge_index).cpu().tolist()
     return list(zip(ei[0], ei[1])) if ei else []
 
@@ -26,7 +26,7 @@ def _edges(edge_index) -> list[tuple[int, int]]:
 def closed_adjacency_hat(edge_index, num_nodes: int) -> np.ndarray:
     """Â = A + I as an object array of Python ints: A[i, j] = 1 iff some input edge is i -> j, i != j."""
     a_hat = np.zeros((num_nodes, num_nodes), dtype=object)
-    for i, j in _edges(edge_index):
+    for i, j in edge_pairs(edge_index):
         if i != j:
             a_hat[i, j] = 1  # duplicates merge: an entry is 0 or 1
     for i in range(num_nodes):
@@ -61,7 +61,7 @@ def count_walks_reference(edge_index, num_nodes: int, length: int, sources=None)
 
 def _neighbours(edge_index, num_nodes: int) -> list[set[int]]:
     nbrs = [set() for _ in range(num_nodes)]
-    for i, j in _edges(edge_index):
+    for i, j in edge_pairs(edge_index):
         if i != j:
             nbrs[i].add(j)
     return nbrs
