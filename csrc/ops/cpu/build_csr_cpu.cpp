@@ -35,28 +35,10 @@
 #include <vector>
 
 #include "ops/build_csr.h"
+#include "ops/cpu/row_chunks.h"
 
 namespace rankcore::ops {
 namespace {
-
-// Row chunk bounds with about equal (entries + rows) each; start[j] + j is strictly increasing.
-std::vector<int64_t> row_chunks(const int64_t* start, int64_t n) {
-  const int64_t total = start[n] + n;
-  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t chunks = std::clamp<int64_t>(total / 8192, 1, 16 * threads);
-  std::vector<int64_t> bounds(chunks + 1, n);
-  bounds[0] = 0;
-  for (int64_t c = 1; c < chunks; ++c) {
-    const int64_t goal = total * c / chunks;
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      if (start[mid] + mid < goal) lo = mid + 1; else hi = mid;
-    }
-    bounds[c] = std::max(lo, bounds[c - 1]);
-  }
-  return bounds;
-}
 
 template <typename F>
 void for_row_chunks(const std::vector<int64_t>& bounds, const F& f) {
@@ -166,7 +148,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   at::Tensor slot = at::empty({m}, at::TensorOptions().dtype(at::kLong));
   int64_t* slot_p = slot.data_ptr<int64_t>();
   auto uniq = std::make_unique<int64_t[]>(static_cast<size_t>(n) + 1);
-  const std::vector<int64_t> rbounds = row_chunks(start.get(), n);
+  const std::vector<int64_t> rbounds = cpu::balanced_row_chunks(start.get(), n, 8192, 16);
   for_row_chunks(rbounds, [&](int64_t, int64_t rb, int64_t re) {
     for (int64_t j = rb; j < re; ++j) {
       uint64_t* r = ent.get() + start[j];
@@ -226,7 +208,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   // H: symmetry.
   bool undirected = true;
   if (!symmetrize && nnz) {
-    const std::vector<int64_t> bounds = row_chunks(rp, n);
+    const std::vector<int64_t> bounds = cpu::balanced_row_chunks(rp, n, 8192, 16);
     std::atomic<bool> missing{false};
     std::vector<int64_t> below(bounds.size(), 0), above(bounds.size(), 0);
     for_row_chunks(bounds, [&](int64_t c, int64_t rb, int64_t re) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "kernels/walk_count.h"
+#include "ops/cpu/row_chunks.h"
 #include "ops/csr_checks.h"
 #include "ops/walk_count.h"
 
@@ -37,26 +38,6 @@ namespace {
 
 constexpr int kBlock = 16;                 // columns per block (see above)
 constexpr int64_t kPrefetchDistance = 32;  // edges ahead whose source rows are prefetched
-
-// Chunk boundaries (row indices) such that every chunk holds about the same rows + edges.
-std::vector<int64_t> balanced_row_chunks(const int64_t* rowptr, int64_t n) {
-  const int64_t total = rowptr[n] + n;
-  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t chunks = std::clamp<int64_t>(total / 4096, 1, 32 * threads);
-  std::vector<int64_t> bounds(chunks + 1, n);
-  bounds[0] = 0;
-  for (int64_t c = 1; c < chunks; ++c) {
-    const int64_t goal = total * c / chunks;
-    // first row j with rowptr[j] + j >= goal (rowptr[j] + j is strictly increasing)
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      if (rowptr[mid] + mid < goal) lo = mid + 1; else hi = mid;
-    }
-    bounds[c] = std::max(lo, bounds[c - 1]);
-  }
-  return bounds;
-}
 
 // Step buffers are gathered at random: back them with transparent huge pages where the kernel allows
 // it (fewer TLB misses). Advisory only; failure is harmless.
@@ -242,7 +223,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     return start.clone();
   }
 
-  const auto bounds = balanced_row_chunks(rowptr, n);
+  const auto bounds = cpu::balanced_row_chunks(rowptr, n, 4096, 32);
   at::Tensor out = step_buffer(n, k, start.options());
   // k itself a block width: run straight from `start` into `out` with one spare buffer (no packing).
   if (k == 1 || k == 2 || k == 4 || k == 8 || k == kBlock) {

@@ -285,11 +285,8 @@ class WalkGreedy {
 
   // H_hub(c) + X: the full key of a member of subgroup g with X part x.
   void full_key(int32_t g, const ScoreDelta& x, ScoreDelta& out) const {
-    const Subgroup& group = subgroups_[g];
     out.assign(x.begin(), x.end());
-    const int64_t d = deg_[group.hub] - 1;
-    out.push_back({d == 0 ? 0 : 2 * (tri_[group.hub] - group.common) + 3 * d + 1, +1});
-    out.push_back({s_[group.hub], -1});
+    push_endpoint_pair(out, subgroups_[g].hub, subgroups_[g].common);
     normalize_delta(out);
   }
 
@@ -377,15 +374,24 @@ class WalkGreedy {
     const int32_t h = owner_[e], x = eu_[e] == h ? ev_[e] : eu_[e];
     common_neighbors(h, x, scratch.common);
     const int64_t c = static_cast<int64_t>(scratch.common.size());
+    push_endpoint_pair(key, x, c);
+    push_common_pairs(key, scratch.common);
+    normalize_delta(key);
+    return c;
+  }
+
+  // L = 3 key pairs: an endpoint x of a removed edge with c common neighbours loses the edge and c
+  // triangles (s -> 0 when it becomes isolated); each common neighbour loses one triangle (s -> s - 2).
+  void push_endpoint_pair(ScoreDelta& key, int32_t x, int64_t c) const {
     const int64_t d = deg_[x] - 1;
     key.push_back({d == 0 ? 0 : 2 * (tri_[x] - c) + 3 * d + 1, +1});
     key.push_back({s_[x], -1});
-    for (const int32_t w : scratch.common) {
+  }
+  void push_common_pairs(ScoreDelta& key, const std::vector<int32_t>& common) const {
+    for (const int32_t w : common) {
       key.push_back({s_[w] - 2, +1});
       key.push_back({s_[w], -1});
     }
-    normalize_delta(key);
-    return c;
   }
 
   void compute_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
@@ -394,15 +400,8 @@ class WalkGreedy {
     if (L_ == 3) {
       common_neighbors(u, v, scratch.common);
       const int64_t c = static_cast<int64_t>(scratch.common.size());
-      for (const int32_t x : {u, v}) {
-        const int64_t d = deg_[x] - 1;
-        key.push_back({d == 0 ? 0 : 2 * (tri_[x] - c) + 3 * d + 1, +1});
-        key.push_back({s_[x], -1});
-      }
-      for (const int32_t w : scratch.common) {
-        key.push_back({s_[w] - 2, +1});
-        key.push_back({s_[w], -1});
-      }
+      for (const int32_t x : {u, v}) push_endpoint_pair(key, x, c);
+      push_common_pairs(key, scratch.common);
     } else {
       // Δ_e = {t : d(t,u) + d(t,v) <= L - 1}: breadth-first search from u and from v to depth L - 1.
       bfs(u, L_ - 1, scratch.dist_u, scratch.ball_u);
