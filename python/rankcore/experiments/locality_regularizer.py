@@ -218,7 +218,7 @@ def _targets(summary: dict, lambdas) -> dict:
     return res
 
 
-def run(out_dir: str | Path = "experiments_out", quick: bool = False, seed: int = 0, task: str = "is-same",
+def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0, task: str = "is-same",
         device: str = "cpu", full_scale: bool = False, cfg: dict | None = None) -> dict:
     """Train every (range, lambda, seed); write ``locality_regularizer_<task>.json`` / ``.png`` / ``.md``.
 
