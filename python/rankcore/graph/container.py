@@ -131,6 +131,16 @@ class Graph:
         )
         return torch.stack([self.col.to(torch.int64), target])
 
+    def slots_of(self, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The CSR position of each edge ``sources[i] -> targets[i]``, by binary search: the slots' keys
+        target * n + source are ascending (rows by target, sources sorted within a row). Entries whose edge
+        is not in the graph (self-loops) get some position in range; callers mask them."""
+        n = max(self.num_nodes, 1)
+        ei = self.edge_index()
+        slot_keys = ei[1] * n + ei[0]
+        pos = torch.searchsorted(slot_keys, targets.to(slot_keys.device) * n + sources.to(slot_keys.device))
+        return pos.clamp_max(max(slot_keys.numel() - 1, 0))
+
     def degree(self) -> torch.Tensor:
         """In-degree of every vertex (the degree, for an undirected graph), int64 ``[n]``."""
         if self._degree is None:

@@ -47,15 +47,18 @@ def result_for_graph(graph: Graph, removed: torch.Tensor) -> SparsifyResult:
         return SparsifyResult(removed=removed.to(device),
                               keep_mask=torch.zeros(graph.col.numel(), dtype=torch.bool, device=device),
                               edge_index=torch.empty(2, 0, dtype=torch.int64, device=device))
-    n = max(graph.num_nodes, 1)
     ei = graph.edge_index()
-    slot_keys = ei[1] * n + ei[0]
-    u, v = removed[:, 0].to(slot_keys.device), removed[:, 1].to(slot_keys.device)
-    wanted = torch.sort(torch.cat([v * n + u, u * n + v])).values
-    keep = torch.ones(slot_keys.numel(), dtype=torch.bool, device=slot_keys.device)
-    if wanted.numel():
-        keep[torch.searchsorted(slot_keys, wanted)] = False
+    keep = _kept_slots(graph, removed)
     return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
+
+
+def _kept_slots(graph: Graph, removed: torch.Tensor) -> torch.Tensor:
+    """bool [nnz]: False at both CSR slots (u -> v and v -> u) of every removed edge."""
+    keep = torch.ones(graph.col.numel(), dtype=torch.bool, device=graph.col.device)
+    if removed.numel():
+        u, v = removed[:, 0], removed[:, 1]
+        keep[graph.slots_of(torch.cat([u, v]), torch.cat([v, u]))] = False
+    return keep
 
 
 def result_for_input(graph_input, graph: Graph, removed: torch.Tensor) -> SparsifyResult:
@@ -77,18 +80,7 @@ def _result_from_slots(columns: torch.Tensor, graph: Graph, slot: torch.Tensor, 
     """make_result through the graph's input-column -> CSR-slot map (the graph was built from exactly
     ``columns``): the removed edges' two CSR slots are found by a sorted search, and each column reads
     its slot's flag (self-loop columns, slot -1, stay)."""
-    n = max(graph.num_nodes, 1)
-    rowptr, col = graph.rowptr, graph.col
     removed = removed.to(slot.device)
-    u, v = removed[:, 0], removed[:, 1]
-    keep_slot = torch.ones(col.numel() + 1, dtype=torch.bool, device=slot.device)  # last: self-loops
-    if removed.numel():
-        # slot of (a -> b) = rowptr[b] + position of a in row b: rows are sorted, so search the keys
-        targets = torch.cat([v, u])
-        sources = torch.cat([u, v])
-        keys = targets * n + sources
-        slot_keys = torch.repeat_interleave(torch.arange(graph.num_nodes, device=slot.device), rowptr.diff()) * n \
-            + col.to(torch.int64)
-        keep_slot[torch.searchsorted(slot_keys, keys)] = False
-    keep = keep_slot[torch.where(slot >= 0, slot, col.numel())]
+    keep_slot = torch.cat([_kept_slots(graph, removed), torch.ones(1, dtype=torch.bool, device=slot.device)])
+    keep = keep_slot[torch.where(slot >= 0, slot, graph.col.numel())]  # the appended True: self-loops
     return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])

@@ -29,14 +29,9 @@ def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> to
     if original is None:
         return counts
     original = original.to(graph.device)
-    n = max(graph.num_nodes, 1)
-    # CSR slots are sorted by (row, col) = (target, source): their keys are ascending, so each input
-    # column finds its slot by binary search (both directions carry the same count).
-    slots = graph.edge_index()  # [source; target] of every CSR slot, in slot order
-    slot_keys = slots[1] * n + slots[0]
     src, dst = original[0], original[1]
     loop = src == dst
-    pos = torch.searchsorted(slot_keys, dst * n + src).clamp_max(max(slot_keys.numel() - 1, 0))
+    pos = graph.slots_of(src, dst)  # each column's CSR slot (both directions carry the same count)
     out = counts[pos] if counts.numel() else torch.zeros_like(src)
     degree = graph.rowptr.diff()
     return torch.where(loop, degree[src], out)
