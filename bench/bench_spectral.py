@@ -23,9 +23,7 @@ import importlib
 import importlib.util
 import json
 import math
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +32,7 @@ import pytest
 import torch
 
 import rankcore
+from conftest import selected
 from rankcore.datasets import power_law_graph
 
 GRAPHS = ("grid200", "path10k", "cycle10k", "pl1M")
@@ -41,11 +40,7 @@ _graphs: dict = {}
 
 
 def spectral_graphs() -> list[str]:
-    names = os.environ.get("RANKCORE_SPECTRAL_GRAPHS", "grid200,path10k,cycle10k").split(",")
-    unknown = [s for s in names if s not in GRAPHS]
-    if unknown:
-        raise ValueError(f"RANKCORE_SPECTRAL_GRAPHS: unknown {unknown}; choose from {list(GRAPHS)}")
-    return names
+    return selected("RANKCORE_SPECTRAL_GRAPHS", "grid200,path10k,cycle10k", GRAPHS)
 
 
 def _both(ei: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,6 @@ It is timed over its first NAIVE_STEPS steps and extrapolated linearly to the fu
 costs O(remaining edges), so the linear extrapolation overestimates by at most 2x).
 """
 
-import os
 import pickle
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 
 import rankcore
 
+from conftest import selected
 from rankcore.datasets import power_law_graph
 
 NAIVE_STEPS = 50
@@ -43,11 +43,7 @@ _graphs: dict = {}
 
 
 def wis_sizes() -> list[str]:
-    names = os.environ.get("RANKCORE_WIS_SIZES", "cora,1M,10M").split(",")
-    unknown = [s for s in names if s != "cora" and s not in WIS_SIZES]
-    if unknown:
-        raise ValueError(f"RANKCORE_WIS_SIZES: unknown {unknown}; choose from cora, {list(WIS_SIZES)}")
-    return names
+    return selected("RANKCORE_WIS_SIZES", "cora,1M,10M", ["cora", *WIS_SIZES])
 
 
 def graph_for(name: str) -> rankcore.Graph:

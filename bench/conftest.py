@@ -15,12 +15,17 @@ from rankcore.datasets import power_law_graph
 SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
 
 
-def selected_sizes() -> list[str]:
-    names = os.environ.get("RANKCORE_BENCH_SIZES", "100k,1M,10M").split(",")
-    unknown = [s for s in names if s not in SIZES]
+def selected(variable: str, default: str, known) -> list[str]:
+    """The comma-separated names in $variable (default ``default``), each one of ``known``."""
+    names = os.environ.get(variable, default).split(",")
+    unknown = [s for s in names if s not in known]
     if unknown:
-        raise ValueError(f"RANKCORE_BENCH_SIZES: unknown sizes {unknown}; choose from {list(SIZES)}")
+        raise ValueError(f"{variable}: unknown {unknown}; choose from {list(known)}")
     return names
+
+
+def selected_sizes() -> list[str]:
+    return selected("RANKCORE_BENCH_SIZES", "100k,1M,10M", SIZES)
 
 
 _cache: dict = {}
