@@ -84,10 +84,9 @@ def _load_pt(path: Path, spec: str):
     except pickle.UnpicklingError as err:
         if "GLOBAL" not in str(err):  # a corrupt file, not one naming code to run
             raise CliError(f"could not read {spec}: not a torch .pt file (or a damaged one)") from None
-        first = str(err).split("GLOBAL", 1)[-1].split()[0] if "GLOBAL" in str(err) else ""
-        raise CliError(f"refusing to load {spec}: it is not a plain tensor / dict / PyG Data file"
-                       + (f" (it names {first})" if first else "")
-                       + "; rankcore loads .pt files with weights_only=True") from None
+        named = str(err).split("GLOBAL", 1)[1].split()[0]
+        raise CliError(f"refusing to load {spec}: it is not a plain tensor / dict / PyG Data file (it names "
+                       f"{named}); rankcore loads .pt files with weights_only=True") from None
 
 
 def _graph_from_pt(obj):
@@ -128,27 +127,15 @@ def _read_edge_list(path: Path) -> torch.Tensor:
         except ValueError as err:
             raise CliError(str(err)) from None
     else:
-        from .graph.progress import run_cancellable
+        from .graph.progress import progress_reporter, run_cancellable
 
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}") if tqdm else None
-        state = {"last": 0}
-
-        def report(done):
-            if bar is not None:
-                bar.update(done - state["last"])
-                state["last"] = done
-
+        report, close = progress_reporter(True, size, unit="B", desc=f"reading {path.name}", unit_scale=True)
         try:
             ei = run_cancellable(lambda slot: ops.read_edge_list(str(path), slot), report)
         except ValueError as err:
             raise CliError(str(err)) from None
         finally:
-            if bar is not None:
-                bar.close()
+            close()
     if ei.shape[1] == 0:
         raise CliError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
     return ei

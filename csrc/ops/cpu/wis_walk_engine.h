@@ -32,7 +32,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <cstdint>
 #include <set>
 #include <unordered_map>
@@ -236,10 +235,20 @@ class WalkGreedy {
     queue_.insert(static_cast<int32_t>(m_) + g);
   }
 
+  // A subgroup's order: its members' X parts, then the edge id.
+  struct XOrder {
+    const WalkGreedy* self;
+    bool operator()(int32_t x, int32_t y) const {
+      if (delta_better(self->xkeys_[x], self->xkeys_[y])) return true;
+      if (delta_better(self->xkeys_[y], self->xkeys_[x])) return false;
+      return x < y;
+    }
+  };
+
   struct Subgroup {
     int32_t hub;
     int64_t common;  // c: the common-neighbour count of every member
-    std::set<int32_t, std::function<bool(int32_t, int32_t)>> members;
+    std::set<int32_t, XOrder> members;
     ScoreDelta key;        // the token's key in the queue (an optimistic bound of the best member's)
     int32_t top_edge = -1;  // the member that key was computed from (the tie-break id)
     bool queued = false;
@@ -250,12 +259,7 @@ class WalkGreedy {
     const auto it = subgroup_index_.find(slot);
     if (it != subgroup_index_.end()) return it->second;
     const int32_t g = static_cast<int32_t>(subgroups_.size());
-    subgroups_.push_back(Subgroup{hub, c, std::set<int32_t, std::function<bool(int32_t, int32_t)>>(
-                                              [this](int32_t x, int32_t y) {
-                                                if (delta_better(xkeys_[x], xkeys_[y])) return true;
-                                                if (delta_better(xkeys_[y], xkeys_[x])) return false;
-                                                return x < y;
-                                              })});
+    subgroups_.push_back(Subgroup{hub, c, std::set<int32_t, XOrder>(XOrder{this})});
     subgroup_index_.emplace(slot, g);
     return g;
   }

@@ -9,7 +9,7 @@ import threading
 import torch
 
 
-def progress_reporter(progress, total: int, unit: str = "edge", desc: str = "WIS"):
+def progress_reporter(progress, total: int, unit: str = "edge", desc: str = "WIS", unit_scale: bool = False):
     """(report, close) from ``progress``: (None, None) when it is None / False; for True a tqdm bar (a line
     on stderr without tqdm); for a callable, ``progress(done, total)``. ``report(done)`` takes the count so far."""
     if progress is None or progress is False:
@@ -23,7 +23,7 @@ def progress_reporter(progress, total: int, unit: str = "edge", desc: str = "WIS
     except ImportError:
         tqdm = None
     if tqdm is not None:
-        bar = tqdm(total=total, unit=unit, desc=desc)
+        bar = tqdm(total=total, unit=unit, desc=desc, unit_scale=unit_scale)
         state = {"last": 0}
 
         def update(done):

@@ -5,6 +5,9 @@ Everything here is sparse: one CSR, a few ``[n, k]`` blocks, never an n x n matr
 
 from __future__ import annotations
 
+import re
+import time
+
 import torch
 
 from .. import ops
@@ -53,8 +56,6 @@ def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
       returned it too: x is a fixed point and all later steps return it (an edgeless graph, every
       float64 value inf, sources that reach nothing). Length 2^62 on such a graph returns at once.
     """
-    import time
-
     done, chunk, x = 0, 16, start
     while done < length:
         steps = min(chunk, length - done)
@@ -73,8 +74,6 @@ def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
 
 
 def _shift_length(message: str, offset: int) -> str:
-    import re
-
     return re.sub(r"of length (\d+)", lambda m: f"of length {int(m.group(1)) + offset}", message, count=1)
 
 
