@@ -312,21 +312,27 @@ def _build_csr_fake(edge_index, num_nodes, symmetrize, require_undirected):
             edge_index.new_empty((), dtype=torch.bool), edge_index.new_empty(edge_index.shape[1]))
 
 
-def read_edge_list(path: str, progress: torch.Tensor | None = None) -> torch.Tensor:
+def read_edge_list(path: str, progress: torch.Tensor | None = None, begin: int = 0,
+                   end: int | None = None) -> torch.Tensor:
     """Parse an edge-list text file into an int64 ``[2, m]`` tensor (native, parallel chunks): one edge
-    "u v" per line, whitespace and/or commas, '#' comments anywhere, an optional non-numeric header.
-    Malformed lines raise ``ValueError("path:line: ...")``. ``progress`` (int64 CPU, 1 or 2 elements)
-    receives the bytes parsed so far; element 1 set non-zero cancels."""
+    "u v" per line, whitespace and/or commas, '#' comments anywhere, an optional non-numeric header
+    (the file's first data line). Malformed lines raise ``ValueError("path:line: ...")``. ``progress``
+    (int64 CPU, 1 or 2 elements) receives the bytes parsed so far; element 1 set non-zero cancels.
+
+    ``begin``/``end``: parse only the lines whose first byte lies in ``[begin, end)`` (None: the end of
+    the file); the ranges of a split of ``[0, size)`` read every line exactly once, in file order, and
+    error messages keep the file's line numbers (:func:`rankcore.distributed.io.read_edge_list_shard`)."""
     if progress is None:
         progress = torch.zeros(1, dtype=torch.int64)
     try:
-        return torch.ops.rankcore.read_edge_list.default(str(path), progress)
+        return torch.ops.rankcore.read_edge_list.default(str(path), progress, int(begin),
+                                                         -1 if end is None else int(end))
     except RuntimeError as err:
         _first_line_value_error(err)
         raise
 
 
 @torch.library.register_fake("rankcore::read_edge_list")
-def _read_edge_list_fake(path, progress):
+def _read_edge_list_fake(path, progress, begin=0, end=-1):
     m = torch.library.get_ctx().new_dynamic_size()
     return progress.new_empty(2, m)

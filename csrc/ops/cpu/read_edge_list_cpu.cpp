@@ -3,7 +3,9 @@
 // The file is memory-mapped and split into chunks at newlines; chunks are parsed in parallel into
 // per-chunk id vectors, then copied into the [2, m] result. A header is recognised once, before the
 // parallel pass: the first line that holds data (after comments and blank lines) is skipped when its
-// first field is not an integer. On a malformed line every chunk stops at its first bad line; the
+// first field is not an integer. A byte range [begin, end) narrows the parse to the lines that start
+// in it: [line_start(begin), line_start(end)), line_start(x) the first line start at or after x; only
+// those pages (and the comment lines before the file's first data line) are touched. On a malformed line every chunk stops at its first bad line; the
 // earliest one is reported as "path:line: ..." (the line number is counted on this error path only).
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -85,8 +87,8 @@ struct ChunkOut {
   LineKind bad_kind = kEmpty;
 };
 
-at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& progress) {
-  check_read_edge_list_args(progress);
+at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& progress, int64_t begin, int64_t end) {
+  check_read_edge_list_args(progress, begin, end);
   const std::string path(path_view.data(), path_view.size());
   cpu::ProgressSlot done(progress.data_ptr<int64_t>(), progress.numel());
   done.store(0);
@@ -114,9 +116,19 @@ at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& prog
   const char* data = map.data;
   const int64_t size = static_cast<int64_t>(map.size);
 
-  // Header: the first data line, when its first field is not an integer.
+  // The lines that start in [begin, end): [lo, hi), both line starts (or the file size).
+  const auto line_start = [&](int64_t x) -> int64_t {
+    if (x <= 0 || x >= size || data[x - 1] == '\n') return std::clamp<int64_t>(x, 0, size);
+    const void* nl = std::memchr(data + x, '\n', static_cast<size_t>(size - x));
+    return nl ? static_cast<const char*>(nl) - data + 1 : size;
+  };
+  const int64_t lo = line_start(begin);
+  const int64_t hi = end < 0 ? size : line_start(end);
+
+  // Header: the file's first data line, when its first field is not an integer (skipped when it starts
+  // in [lo, hi); the scan stops at hi: a first data line past it is another range's business).
   int64_t body = 0;
-  for (int64_t p = 0; p < size;) {
+  for (int64_t p = 0; p < hi;) {
     const char* nl = static_cast<const char*>(std::memchr(data + p, '\n', static_cast<size_t>(size - p)));
     const int64_t e = nl ? nl - data : size;
     int64_t u = 0, v = 0;
@@ -135,15 +147,16 @@ at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& prog
     p = e + 1;
   }
 
+  const int64_t start = std::min(std::max(lo, body), hi);
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t K = std::clamp<int64_t>((size - body) >> 20, 1, 8 * threads);
-  std::vector<int64_t> bounds(K + 1, size);
-  bounds[0] = body;
+  const int64_t K = std::clamp<int64_t>((hi - start) >> 20, 1, 8 * threads);
+  std::vector<int64_t> bounds(K + 1, hi);
+  bounds[0] = start;
   for (int64_t k = 1; k < K; ++k) {
-    int64_t b = std::max(bounds[k - 1], body + (size - body) * k / K);
-    if (b > bounds[k - 1] && b < size && data[b - 1] != '\n') {
-      const void* nl = std::memchr(data + b, '\n', static_cast<size_t>(size - b));
-      b = nl ? static_cast<const char*>(nl) - data + 1 : size;
+    int64_t b = std::max(bounds[k - 1], start + (hi - start) * k / K);
+    if (b > bounds[k - 1] && b < hi && data[b - 1] != '\n') {
+      const void* nl = std::memchr(data + b, '\n', static_cast<size_t>(hi - b));
+      b = nl ? static_cast<const char*>(nl) - data + 1 : hi;
     }
     bounds[k] = b;
   }
@@ -210,7 +223,7 @@ at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& prog
       std::vector<int64_t>().swap(out[k].v);
     }
   });
-  done.store(size);
+  done.store(hi - lo);
   return result;
 }
 
