@@ -1,0 +1,199 @@
+"""Walk counting, boundaries and the walk index on a :class:`DistGraph` (definitions §2 and §5).
+
+Each function is collective and returns, on every rank, the rows of that rank's own vertices: exactly the
+slice ``[lo, hi)`` of what the single-process function returns on the whole graph (int64 counts are exact;
+float64 sums are formed in the same order, so they are bit-for-bit equal too). :func:`gather` assembles
+the full result on one rank.
+
+A walk step is one halo exchange (``all_to_all`` of exactly the entries other ranks need: the halo plan)
+and one call of the native walk kernel on the local extended CSR. Every ``_CHECK`` steps, and at the end,
+one small ``all_reduce`` agrees on overflow (the exact int64 contract: every rank raises the same
+``OverflowError`` naming the first length that overflowed anywhere) and on the fixed point (as in the
+single-process op, a count that stops changing is final).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+from .. import ops
+from ..graph.arguments import INT64_MAX, check_int
+from .graph import DistGraph, _try, agree
+
+__all__ = ["count_walks", "boundary", "walk_index", "gather"]
+
+
+def _local_masks(name: str, mask, dg: DistGraph) -> tuple[torch.Tensor, bool]:
+    """A bool mask over the whole graph (``[n]`` / ``[k, n]``) or over the own rows (``[n_local]`` /
+    ``[k, n_local]``) -> own rows ``[k, n_local]`` and whether it was 1-D."""
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a bool tensor of shape [n] or [k, n], got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{name} must be a bool mask (dtype torch.bool), got {mask.dtype}")
+    if mask.device.type != "cpu":
+        raise ValueError(f"{name} must be on the CPU like the DistGraph, got {mask.device}")
+    n, n_local = dg.num_nodes, dg.num_local_nodes
+    if mask.dim() not in (1, 2) or mask.shape[-1] not in (n, n_local):
+        raise ValueError(f"{name} must have shape [{n}] or [k, {n}] (the whole graph) or [{n_local}] / "
+                         f"[k, {n_local}] (this rank's vertices), got {list(mask.shape)}")
+    squeeze = mask.dim() == 1
+    masks = mask.unsqueeze(0) if squeeze else mask
+    if masks.shape[-1] == n and n != n_local:
+        masks = masks[:, dg.lo:dg.hi]
+    return masks, squeeze
+
+
+def _agreed_k(dg: DistGraph, k: int) -> None:
+    """Every rank must walk the same number of columns (the exchange is per column)."""
+    if dg.world_size == 1:
+        return
+    ks = [None] * dg.world_size
+    dist.all_gather_object(ks, k, group=dg.group)
+    if len(set(ks)) != 1:
+        raise ValueError("every rank must pass the same number of masks, got " +
+                         ", ".join(f"{v} on rank {r}" for r, v in enumerate(ks)))
+
+
+_CHECK = 16  # steps between the collective overflow / fixed-point checks
+
+
+def walks_from(dg: DistGraph, start: torch.Tensor, length: int) -> torch.Tensor:
+    """Own rows ``[n_local, k]`` of non-negative start counts -> own rows after ``length`` steps on Â
+    (collective). Raises the same :class:`OverflowError` on every rank."""
+    plan = dg.halo()
+    b = plan.halo_below
+    n_local = dg.num_local_nodes
+    x = start
+    done = 0
+    while done < length:
+        steps = min(_CHECK, length - done)
+        before = x
+        overflow_at = INT64_MAX
+        for s in range(steps):
+            x_ext = dg.exchange(x)
+            if overflow_at == INT64_MAX:
+                try:
+                    x = ops.walk_count(plan.ext_rowptr, plan.ext_col, x_ext, 1)[b:b + n_local]
+                except OverflowError:
+                    overflow_at = done + s + 1
+                    x = torch.zeros_like(x)  # keep stepping (the collectives must match), with nothing
+        done += steps
+        changed = int(done < length and not torch.equal(before, x))
+        flags = torch.tensor([overflow_at, -changed], dtype=torch.int64)
+        if dg.world_size > 1:
+            dist.all_reduce(flags, op=dist.ReduceOp.MIN, group=dg.group)
+        if int(flags[0]) != INT64_MAX:
+            raise OverflowError(f"walk counts of length {int(flags[0])} exceed the int64 range (2^63 - 1)")
+        if done < length and int(flags[1]) == 0:
+            break  # a fixed point on every rank: every later step returns it (see graph.walks)
+    return x if x is not start else x.clone()
+
+
+def count_walks(dg: DistGraph, length, sources=None, *, dtype=torch.int64) -> torch.Tensor:
+    """:func:`rankcore.count_walks` on a DistGraph: this rank's rows ``[n_local]`` (or ``[k, n_local]``).
+
+    ``sources``: None (every vertex), or a bool mask over the whole graph (``[n]`` / ``[k, n]``, the same
+    on every rank) or over this rank's vertices (``[n_local]`` / ``[k, n_local]``).
+    """
+    def check():
+        ln = check_int("length", length, 0)
+        if dtype not in (torch.int64, torch.float64):
+            raise ValueError(f"dtype must be torch.int64 (exact) or torch.float64 (approximate), got {dtype}")
+        return ln, (None if sources is None else _local_masks("sources", sources, dg))
+    checked, err = _try(check)
+    agree(err, dg.group)
+    ln, masks = checked
+    if masks is None:
+        start, squeeze = torch.ones(dg.num_local_nodes, 1, dtype=dtype), True
+    else:
+        masks, squeeze = masks
+        _agreed_k(dg, masks.shape[0])
+        start = masks.t().to(dtype).contiguous()
+    try:
+        counts = walks_from(dg, start, ln)
+    except OverflowError as err:
+        raise OverflowError(f"{err}; pass dtype=torch.float64 for approximate counts") from None
+    return counts[:, 0] if squeeze else counts.t().contiguous()
+
+
+def _boundary(dg: DistGraph, masks: torch.Tensor) -> torch.Tensor:
+    """Own rows of the boundaries of k partitions ([k, n_local] -> [k, n_local]): one step on 2k columns."""
+    k = masks.shape[0]
+    inside = masks.t().to(torch.int64)
+    start = torch.cat([inside, 1 - inside], dim=1).contiguous()
+    neighbours = walks_from(dg, start, 1) - start
+    inside_b = inside.bool()
+    result = (inside_b & (neighbours[:, k:] > 0)) | (~inside_b & (neighbours[:, :k] > 0))
+    return result.t().contiguous()
+
+
+def boundary(dg: DistGraph, partition) -> torch.Tensor:
+    """:func:`rankcore.boundary` on a DistGraph: this rank's rows of C_I (same shape as its mask rows)."""
+    def check():
+        dg.require_undirected("boundary")
+        return _local_masks("partition", partition, dg)
+    checked, err = _try(check)
+    agree(err, dg.group)
+    masks, squeeze = checked
+    _agreed_k(dg, masks.shape[0])
+    result = _boundary(dg, masks)
+    return result[0] if squeeze else result
+
+
+def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
+    """:func:`rankcore.walk_index` on a DistGraph: the (global) walk index on every rank, an int64 scalar
+    tensor or ``[k]``. The masked sums are exact: each rank sums the high and low 31-bit halves of its
+    terms, one SUM all_reduce adds them (no partial sum can wrap), and Python ints combine them."""
+    def check():
+        dg.require_undirected("walk_index")
+        d = check_int("depth", depth, 1)
+        t = None
+        if target is not None:
+            t = check_int("target", target, 0)
+            if t >= dg.num_nodes:
+                raise ValueError(f"target must be a vertex in [0, {dg.num_nodes}), got {t}")
+        return d, t, _local_masks("partition", partition, dg)
+    checked, err = _try(check)
+    agree(err, dg.group)
+    d, t, (masks, squeeze) = checked
+    _agreed_k(dg, masks.shape[0])
+    start = torch.zeros(dg.num_local_nodes, 1, dtype=torch.int64)
+    if t is None:
+        start.fill_(1)
+        what = f"the graph-prediction walk index (depth {d})"
+    else:
+        if dg.lo <= t < dg.hi:
+            start[t - dg.lo] = 1
+        what = f"the walk index at target {t} (depth {d})"
+    try:
+        walks = walks_from(dg, start, d - 1)[:, 0]
+    except OverflowError as err:
+        raise OverflowError(f"{what} is not representable: {err} (the walk index is exact only; "
+                            f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)") from None
+    inside = _boundary(dg, masks).to(torch.int64)
+    halves = torch.stack([(inside * (walks & (2**31 - 1))).sum(dim=1), (inside * (walks >> 31)).sum(dim=1)])
+    if dg.world_size > 1:
+        dist.all_reduce(halves, group=dg.group)
+    totals = [h * 2**31 + lo for lo, h in zip(halves[0].tolist(), halves[1].tolist())]
+    for total in totals:
+        if total > INT64_MAX:
+            raise OverflowError(f"{what} = {total} exceeds the int64 range (2^63 - 1)")
+    result = torch.tensor(totals, dtype=torch.int64)
+    return result[0] if squeeze else result
+
+
+def gather(local: torch.Tensor, dg: DistGraph, dst: int | None = 0) -> torch.Tensor | None:
+    """Concatenate every rank's own rows along the last dimension (collective): the whole-graph result on
+    rank ``dst`` (None elsewhere), or on every rank when ``dst`` is None."""
+    if dg.world_size == 1:
+        return local
+    parts = [None] * dg.world_size
+    if dst is None:
+        dist.all_gather_object(parts, local, group=dg.group)
+    else:
+        dist.gather_object(local, parts if dg.rank == dst else None, dst=dst, group=dg.group)
+        if dg.rank != dst:
+            return None
+    return torch.cat(parts, dim=-1)
+
