@@ -7,8 +7,9 @@ Every function here is collective: call it on every rank of the process group, i
 
 from .graph import Ball, DistGraph, HaloPlan, agree
 from .launch import RankFailed, run_local
+from .sparsify import sparsify
 from .structure import closed_walk_counts, edge_common_neighbors, singleton_scores
 from .walks import boundary, count_walks, gather, walk_index
 
 __all__ = ["DistGraph", "HaloPlan", "Ball", "agree", "run_local", "RankFailed", "count_walks", "boundary",
-           "walk_index", "gather", "edge_common_neighbors", "closed_walk_counts", "singleton_scores"]
+           "walk_index", "gather", "edge_common_neighbors", "closed_walk_counts", "singleton_scores", "sparsify"]

@@ -95,6 +95,7 @@ class HaloPlan:
     halo_below: int               # halo ids smaller than the own range (they come first in ext order)
     ext_rowptr: torch.Tensor      # [n_ext + 1] int64: halo rows are empty
     ext_col: torch.Tensor         # [nnz] int32 positions in ext order
+    ext_ids: torch.Tensor         # [n_ext] the global id of every ext position (ascending)
     num_halo: int
 
     @property
@@ -341,7 +342,8 @@ class DistGraph:
         ext_rowptr = torch.cat([torch.zeros(below, dtype=torch.int64), self.rowptr,
                                 torch.full((halo_ids.numel() - below,), nnz, dtype=torch.int64)])
         return HaloPlan(send_index=send_index, send_counts=send_counts, recv_counts=need_counts,
-                        halo_below=below, ext_rowptr=ext_rowptr, ext_col=ext_col, num_halo=int(halo_ids.numel()))
+                        halo_below=below, ext_rowptr=ext_rowptr, ext_col=ext_col, ext_ids=ext_ids,
+                        num_halo=int(halo_ids.numel()))
 
     def exchange(self, x: torch.Tensor) -> torch.Tensor:
         """Own rows ``[n_local, k]`` -> extended rows ``[n_ext, k]`` (ext order: halo below, own, halo

@@ -1,0 +1,371 @@
+"""Sparsification of a :class:`DistGraph` with the single-process removal orders (definitions §2, §5).
+
+``sparsify(dg, method, ...)`` returns on every rank the removed edges ``[N, 2]`` (u < v, removal order),
+identical to ``rankcore.sparsify(whole graph, method, ...).removed``. Rank r owns the undirected edges
+{u, v}, u < v, with u in its range; they are numbered globally in (u, v) order, as the single-process
+canonical edge list is.
+
+* ``"random"``: every rank draws the same seeded permutation of the global edge ids (torch's stream, so
+  the order is the single-process one; this costs 8 bytes per edge on every rank), keeps the positions of
+  its own edges and one SUM all_reduce assembles the removed list.
+* ``"local_degree"``: the owner of each vertex ranks its neighbours by degree (halo degrees from one
+  exchange), sends each exponent to the owner of the edge, which takes the max; the removal order is a
+  merge of every rank's first N edges by (score, edge id).
+* ``"wis"`` (depth 2 = 1-WIS, depth 3 = 2-WIS): the greedy is sequential, so it runs in **rounds** that
+  each commit a batch of removals that provably equals the next steps of the sequential greedy:
+
+  1. every rank proposes its ``batch`` best own candidates, each with its exact key (the signed multiset
+     D_e of score changes of definitions §2, ties by (u, v)) and what is needed to re-key it (the degree
+     and triangle count of its endpoints and common neighbours, and its common neighbours), plus the key
+     of its next-best candidate, the *sentinel*;
+  2. one ``all_gather`` gives every rank every proposal; every rank runs the same deterministic
+     simulation: take the best proposed candidate, update the degrees / triangle counts it changes,
+     re-key the proposed candidates it touched, repeat;
+  3. the simulation stops before a candidate that is not better than every rank's sentinel, or (2-WIS)
+     right after a removal that changes the common neighbours of an edge that was not proposed.
+
+  Why that is exact: a removal only lowers scores, and lowering the scores of a candidate's changed
+  vertices makes its key strictly worse (csrc/ops/cpu/wis_walk_engine.h), except for the 2c edges
+  {u, w}, {v, w} (w a common neighbour of the removed {u, v}) whose common-neighbour sets shrink. So an
+  unproposed candidate is, all round long, at most as good as its rank's sentinel, unless it is one of
+  those 2c edges, after which the round stops. Each rank then applies the committed removals to its own
+  state (lazily re-keying, as the native engine does). One collective per round; the number of rounds is
+  reported in ``stats``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+
+import torch
+import torch.distributed as dist
+
+from ..graph.arguments import check_int, check_seed, removal_count
+from .graph import DistGraph, _try, agree
+
+__all__ = ["sparsify", "METHODS"]
+
+METHODS = ("random", "local_degree", "wis")
+
+
+def _own_edges(dg: DistGraph) -> torch.Tensor:
+    """[m_r, 2] (u, v), u < v, u own, sorted by (u, v)."""
+    src, dst = dg.local_edge_index()
+    upper = src > dst  # row u = dst lists neighbours v = src; keep v > u
+    return torch.stack([dst[upper], src[upper]], dim=1)
+
+
+def _all_gather_ints(dg: DistGraph, value: int) -> list[int]:
+    t = torch.zeros(dg.world_size, dtype=torch.int64)
+    t[dg.rank] = value
+    if dg.world_size > 1:
+        dist.all_reduce(t, group=dg.group)
+    return t.tolist()
+
+
+def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0, depth=2, batch: int = 256,
+             stats: dict | None = None) -> torch.Tensor:
+    """The first N edges of ``method``'s removal order on the whole graph, on every rank (collective).
+
+    Args:
+        dg: an undirected :class:`DistGraph`.
+        method: ``"random"``, ``"local_degree"`` or ``"wis"`` (module docstring).
+        ratio / num_remove: exactly one, as in :func:`rankcore.sparsify`.
+        seed: for ``"random"``.
+        depth: for ``"wis"``: 2 (1-WIS) or 3 (2-WIS).
+        batch: ``"wis"``: candidates each rank proposes per round.
+        stats: a dict filled with ``rounds`` (collective rounds of the WIS protocol) and ``removed``.
+
+    Returns:
+        ``[N, 2]`` int64 (u < v) in removal order: ``rankcore.sparsify(...).removed`` of the whole graph.
+    """
+    edges = _own_edges(dg)
+    counts = _all_gather_ints(dg, int(edges.shape[0]))
+    m = sum(counts)
+
+    def check():
+        if not isinstance(method, str) or method not in METHODS:
+            raise ValueError(f"unknown distributed sparsification method {method!r}; expected one of "
+                             f"{', '.join(METHODS)} (spectral runs on one process: rankcore.sparsify)")
+        dg.require_undirected(f"sparsify(method={method!r})")
+        k = removal_count(m, ratio, num_remove)
+        s = check_seed(seed)
+        d = check_int("depth", depth, 2)
+        if method == "wis" and d not in (2, 3):
+            raise ValueError(f"distributed WIS runs depth 2 (1-WIS) and 3 (2-WIS), got depth={d}")
+        b = check_int("batch", batch, 1)
+        return k, s, d, b
+    checked, err = _try(check)
+    agree(err, dg.group)
+    k, s, d, b = checked
+    offset = sum(counts[:dg.rank])
+    if method == "random":
+        removed = _random(dg, edges, offset, m, k, s)
+        rounds = 1
+    elif method == "local_degree":
+        removed = _local_degree(dg, edges, offset, k)
+        rounds = 2
+    else:
+        removed, rounds = _WisRank(dg, edges, d).run(k, b)
+    if stats is not None:
+        stats.update(rounds=rounds, removed=k)
+    return removed
+
+
+# --- random and local degree -----------------------------------------------------------------------------
+
+def _random(dg: DistGraph, edges: torch.Tensor, offset: int, m: int, k: int, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    chosen = torch.randperm(m, generator=gen)[:k]  # the single-process stream: the same permutation
+    mine = (chosen >= offset) & (chosen < offset + edges.shape[0])
+    removed = torch.zeros(k, 2, dtype=torch.int64)
+    removed[mine] = edges[chosen[mine] - offset]
+    if dg.world_size > 1:
+        dist.all_reduce(removed, group=dg.group)
+    return removed
+
+
+def _local_degree(dg: DistGraph, edges: torch.Tensor, offset: int, k: int) -> torch.Tensor:
+    """NetworKit's Local Degree score (graph.sparsify.local_degree_scores), computed where the rows are."""
+    from .graph import all_to_all_rows, owner_of
+
+    plan = dg.halo()
+    deg_own = dg.degree()
+    deg_ext = dg.exchange(deg_own.unsqueeze(1))[:, 0]
+    src, dst = dg.local_edge_index()  # row i = dst ranks its neighbour j = src
+    d_owner = deg_own[dst - dg.lo]
+    d_other = deg_ext[plan.ext_col.to(torch.int64)]
+    ranked = d_other > d_owner
+    owner, other, d_owner, d_other = dst[ranked], src[ranked], d_owner[ranked], d_other[ranked]
+    perm = torch.argsort(other, stable=True)
+    perm = perm[torch.argsort(d_other[perm], descending=True, stable=True)]
+    perm = perm[torch.argsort(owner[perm], stable=True)]
+    owner, other, d_owner = owner[perm], other[perm], d_owner[perm]
+    run_counts = torch.bincount(owner - dg.lo, minlength=dg.num_local_nodes)
+    starts = torch.cumsum(run_counts, 0) - run_counts
+    rank = torch.arange(owner.numel()) - starts[owner - dg.lo] + 1
+    dd = d_owner.to(torch.float64)
+    exponent = torch.where(dd > 1, 1.0 - torch.log(rank.to(torch.float64)) / torch.log(dd.clamp(min=2)),
+                           torch.ones_like(dd))
+    # each exponent goes to the owner of its edge {min, max}
+    u, v = torch.minimum(owner, other), torch.maximum(owner, other)
+    dest = owner_of(u, dg.ranges)
+    order = torch.argsort(dest, stable=True)
+    payload = torch.stack([u[order], v[order], exponent[order].view(torch.int64)], dim=1)
+    got, _ = all_to_all_rows(payload, torch.bincount(dest, minlength=dg.world_size).tolist(), dg.group)
+    n = max(dg.num_nodes, 1)
+    own_keys = edges[:, 0] * n + edges[:, 1]
+    scores = torch.zeros(edges.shape[0], dtype=torch.float64)
+    if got.numel():
+        pos = torch.searchsorted(own_keys, got[:, 0] * n + got[:, 1])
+        scores.scatter_reduce_(0, pos, got[:, 2].contiguous().view(torch.float64), reduce="amax",
+                               include_self=True)
+    # the global order: (score, edge id) ascending; each rank's first k, merged
+    local_order = torch.argsort(scores, stable=True)[:k]
+    mine = (scores[local_order], local_order + offset, edges[local_order])
+    parts = [mine]
+    if dg.world_size > 1:
+        parts = [None] * dg.world_size
+        dist.all_gather_object(parts, mine, group=dg.group)
+    all_scores = torch.cat([p[0] for p in parts])
+    all_ids = torch.cat([p[1] for p in parts])
+    all_edges = torch.cat([p[2] for p in parts])
+    perm = torch.argsort(all_ids, stable=True)
+    perm = perm[torch.argsort(all_scores[perm], stable=True)]
+    return all_edges[perm[:k]].reshape(-1, 2).contiguous()
+
+
+# --- WIS: the round protocol -----------------------------------------------------------------------------
+
+_END = (1,)  # sorts between "a negative count" (0, ...) and "a positive count" (2, ...) entries
+
+
+def _score(depth: int, deg: int, tri: int) -> int:
+    """The singleton score s_t (definitions §2) from deg(t) and, for depth 3, tri(t)."""
+    if deg == 0:
+        return 0
+    return deg + 1 if depth == 2 else 2 * tri + 3 * deg + 1
+
+
+def _key(depth: int, state: dict, u: int, v: int, common) -> tuple:
+    """The candidate {u, v}'s sort key, smaller = removed first: its signed multiset D_e = A_e - R_e of
+    score changes, encoded so that Python's tuple order is the engine's comparison (at the smallest value
+    where two D differ, the smaller count wins), then (u, v) for ties."""
+    c = len(common)
+    delta: dict[int, int] = defaultdict(int)
+    for x in (u, v):
+        dx, tx = state[x]
+        delta[_score(depth, dx, tx)] -= 1
+        delta[_score(depth, dx - 1, tx - c)] += 1
+    for w in common:
+        dw, tw = state[w]
+        delta[_score(depth, dw, tw)] -= 1
+        delta[_score(depth, dw, tw - 1)] += 1
+    encoded = tuple((0, val, cnt) if cnt < 0 else (2, -val, cnt)
+                    for val, cnt in sorted(delta.items()) if cnt != 0)
+    return (encoded + (_END,), u, v)
+
+
+def _apply_removal(depth: int, state: dict, u: int, v: int, common) -> None:
+    for x in (u, v):
+        if x in state:
+            state[x][0] -= 1
+            state[x][1] -= len(common)
+    if depth == 3:
+        for w in common:
+            if w in state:
+                state[w][1] -= 1
+
+
+class _WisRank:
+    """One rank's part of distributed WIS: its own candidates (edges {u, v}, u < v, u own) in a lazy heap,
+    the degree / triangle state of every vertex within distance 1 of its range, and (2-WIS) the
+    adjacency of that ball for common neighbours."""
+
+    def __init__(self, dg: DistGraph, edges: torch.Tensor, depth: int):
+        self.dg = dg
+        self.depth = depth
+        plan = dg.halo()
+        deg_own = dg.degree()
+        tri_own = torch.zeros_like(deg_own)
+        self.adj: dict[int, set] = {}
+        if depth == 3:
+            from .structure import edge_common_neighbors
+
+            per_slot = edge_common_neighbors(dg)
+            rows = torch.repeat_interleave(torch.arange(dg.num_local_nodes), dg.rowptr.diff())
+            tri_own = torch.zeros_like(deg_own).index_add_(0, rows, per_slot) // 2
+            ball = dg.ball(1)
+            ids = ball.ids.tolist()
+            rp = ball.rowptr.tolist()
+            cols = ball.col.tolist()
+            for i, x in enumerate(ids):
+                self.adj[x] = {ids[j] for j in cols[rp[i]:rp[i + 1]]}
+        ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
+        self.state = {x: [d, t] for x, (d, t) in zip(plan.ext_ids.tolist(), ext.tolist())}
+        self.edges = [tuple(e) for e in edges.tolist()]
+        self.alive = [True] * len(self.edges)
+        self.id_of = {e: i for i, e in enumerate(self.edges)}
+        self.common = [self._common(u, v) for u, v in self.edges] if depth == 3 else [()] * len(self.edges)
+        self.heap = [(self._key(i), i) for i in range(len(self.edges))]
+        heapq.heapify(self.heap)
+        self.latest = {i: key for key, i in self.heap}
+
+    def _common(self, u: int, v: int):
+        return frozenset(self.adj[u] & self.adj[v])
+
+    def _key(self, i: int) -> tuple:
+        u, v = self.edges[i]
+        return _key(self.depth, self.state, u, v, self.common[i])
+
+    def _propose(self, batch: int):
+        """The ``batch`` best alive own candidates with exact keys, and the sentinel key (or None)."""
+        chosen = []
+        while self.heap and len(chosen) <= batch:
+            key, i = heapq.heappop(self.heap)
+            if not self.alive[i] or self.latest.get(i) != key:
+                continue  # removed, or a stale duplicate of a re-keyed entry
+            current = self._key(i)
+            if current != key:  # stored keys are optimistic: this one got worse; requeue it
+                self.latest[i] = current
+                heapq.heappush(self.heap, (current, i))
+                continue
+            chosen.append((key, i))
+        for entry in chosen:
+            heapq.heappush(self.heap, entry)
+        sentinel = chosen[batch][0] if len(chosen) > batch else None
+        proposals = []
+        for key, i in chosen[:batch]:
+            u, v = self.edges[i]
+            common = self.common[i]
+            proposals.append((u, v, tuple(sorted(common)),
+                              {x: tuple(self.state[x]) for x in (u, v, *common)}))
+        return proposals, sentinel
+
+    def _commit(self, u: int, v: int, common) -> None:
+        _apply_removal(self.depth, self.state, u, v, common)
+        i = self.id_of.get((u, v))
+        if i is not None:
+            self.alive[i] = False
+        if self.depth == 3:
+            for x, y in ((u, v), (v, u)):
+                if x in self.adj:
+                    self.adj[x].discard(y)
+            # the 2c edges whose common neighbours shrink may get better: re-key them now
+            for w in common:
+                for x, other in ((u, v), (v, u)):
+                    j = self.id_of.get((min(x, w), max(x, w)))
+                    if j is not None and self.alive[j]:
+                        self.common[j] = self.common[j] - {other}
+                        key = self._key(j)
+                        self.latest[j] = key
+                        heapq.heappush(self.heap, (key, j))
+
+    def run(self, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
+        removed: list[tuple[int, int]] = []
+        rounds = 0
+        while len(removed) < num_remove:
+            mine = self._propose(batch)
+            everyone = [mine]
+            if self.dg.world_size > 1:
+                everyone = [None] * self.dg.world_size
+                dist.all_gather_object(everyone, mine, group=self.dg.group)
+            rounds += 1
+            commits = _simulate(self.depth, everyone, num_remove - len(removed))
+            for u, v, common in commits:
+                self._commit(u, v, common)
+                removed.append((u, v))
+        return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2), rounds
+
+
+def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
+    """The removals of one round (module docstring), the same on every rank: a pure function of the
+    gathered proposals."""
+    state: dict[int, list[int]] = {}
+    common: dict[tuple[int, int], frozenset] = {}
+    at: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    sentinels = []
+    for proposals, sentinel in everyone:
+        if sentinel is not None:
+            sentinels.append(sentinel)
+        for u, v, cn, values in proposals:
+            common[(u, v)] = frozenset(cn)
+            for x, val in values.items():
+                state[x] = list(val)
+            for x in (u, v, *cn):
+                at[x].append((u, v))
+    bound = min(sentinels) if sentinels else None
+    heap = [(_key(depth, state, u, v, cn), (u, v)) for (u, v), cn in common.items()]
+    heapq.heapify(heap)
+    latest = {e: key for key, e in heap}
+    commits = []
+    while heap and len(commits) < want:
+        key, e = heapq.heappop(heap)
+        if e not in common or latest[e] != key:
+            continue
+        if bound is not None and key >= bound:
+            break  # an unproposed candidate may be better: the next round decides
+        u, v = e
+        cn = common.pop(e)
+        commits.append((u, v, tuple(sorted(cn))))
+        _apply_removal(depth, state, u, v, cn)
+        stop = False
+        if depth == 3:
+            for w in cn:
+                for x, other in ((u, v), (v, u)):
+                    f = (min(x, w), max(x, w))
+                    if f in common:
+                        common[f] = common[f] - {other}
+                    else:
+                        stop = True  # an unproposed edge's key may improve
+        for x in {u, v, *cn}:
+            for f in at.get(x, ()):
+                if f in common:
+                    fk = _key(depth, state, f[0], f[1], common[f])
+                    if fk != latest[f]:
+                        latest[f] = fk
+                        heapq.heappush(heap, (fk, f))
+        if stop:
+            break
+    return commits
