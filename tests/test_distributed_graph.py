@@ -1,0 +1,249 @@
+"""The distributed graph ops equal the single-process ops exactly, at 2 and 4 gloo processes.
+
+One spawn per world size runs every scenario (a spawn costs a second or two); the workers compute the
+single-process reference on the whole graph themselves and report per-check results, so each test below
+only reads its entry. Fresh random graphs every run (the seed is in every failure message): isolated
+vertices, a hub, duplicate edges, self-loops, ranks that own no edges and shards that are empty.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+import rankcore
+import rankcore.distributed as rd
+
+pytestmark = pytest.mark.distributed
+
+SEED = random.SystemRandom().randrange(2**31)
+
+
+def _graph(seed: int):
+    """An undirected multigraph on n = 100 vertices whose edges all lie among [0, 48) (so at 4 ranks the
+    last two own no edge): random edges, a hub at vertex 3, duplicates and self-loops."""
+    gen = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, 48, (2, 150), generator=gen)
+    hub = torch.stack([torch.full((30,), 3), torch.randperm(48, generator=gen)[:30]])
+    ei = torch.cat([ei, hub, ei[:, :20], torch.tensor([[5, 9], [5, 9]])], dim=1)  # duplicates, self-loops
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    perm = torch.randperm(ei.shape[1], generator=gen)
+    return ei[:, perm], 100
+
+
+def _capture(fn):
+    try:
+        fn()
+    except Exception as err:  # noqa: BLE001 - the test compares type and message across ranks
+        return (type(err).__name__, str(err))
+    return None
+
+
+def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
+    import torch.distributed as dist
+
+    rank, world = dist.get_rank(), dist.get_world_size()
+    ei, n = _graph(seed)
+    if shard_mode == "interleaved":
+        shard = ei[:, rank::world]
+    elif shard_mode == "all_on_last":  # every other rank passes an empty shard
+        shard = ei if rank == world - 1 else ei[:, :0]
+    else:  # scatter from rank 0
+        shard = None
+    if shard is None:
+        dg = rd.DistGraph.scatter(ei if rank == 0 else None, num_nodes=n, balance=balance)
+    else:
+        dg = rd.DistGraph.from_local_edges(shard, n, balance=balance)
+    full = lambda t: rd.gather(t, dg, dst=None)  # noqa: E731
+    gen = torch.Generator().manual_seed(seed + 1)
+    masks = torch.rand(3, n, generator=gen) < 0.4
+    graph = rankcore.Graph.from_input(ei, n)
+    out = {"ranges": dg.ranges.tolist(), "undirected": dg.undirected}
+    out["count_walks"] = torch.equal(full(rd.count_walks(dg, 6)), rankcore.count_walks(ei, n, 6))
+    out["count_walks_float64"] = torch.equal(full(rd.count_walks(dg, 9, dtype=torch.float64)),
+                                             rankcore.count_walks(ei, n, 9, dtype=torch.float64))
+    out["count_walks_masks"] = torch.equal(full(rd.count_walks(dg, 4, masks)), rankcore.count_walks(ei, n, 4, masks))
+    own_rows = masks[:, dg.lo:dg.hi]
+    out["count_walks_own_masks"] = torch.equal(full(rd.count_walks(dg, 3, own_rows)),
+                                               rankcore.count_walks(ei, n, 3, masks))
+    out["count_walks_long"] = torch.equal(full(rd.count_walks(dg, 40, masks[0], dtype=torch.float64)),
+                                          rankcore.count_walks(ei, n, 40, masks[0], dtype=torch.float64))
+    out["boundary"] = torch.equal(full(rd.boundary(dg, masks)), rankcore.boundary(ei, n, masks))
+    out["walk_index"] = torch.equal(rd.walk_index(dg, masks, 3), rankcore.walk_index(ei, n, masks, 3))
+    out["walk_index_1d"] = torch.equal(rd.walk_index(dg, masks[1], 2), rankcore.walk_index(ei, n, masks[1], 2))
+    out["walk_index_target"] = torch.equal(rd.walk_index(dg, masks, 4, target=3),
+                                           rankcore.walk_index(ei, n, masks, 4, target=3))
+    out["common_neighbors"] = torch.equal(full(rd.edge_common_neighbors(dg)), rankcore.edge_common_neighbors(graph))
+    out["closed_walks"] = all(torch.equal(full(rd.closed_walk_counts(dg, L)), rankcore.closed_walk_counts(ei, n, L))
+                              for L in range(6))
+    out["singleton_scores"] = all(torch.equal(full(rd.singleton_scores(dg, L)), rankcore.singleton_scores(ei, n, L))
+                                  for L in (2, 3))
+    out["overflow"] = (_capture(lambda: rd.count_walks(dg, 200)), _capture(lambda: rankcore.count_walks(ei, n, 200)))
+    for method, kw in (("random", {"seed": seed % 1000}), ("local_degree", {}), ("wis", {"depth": 2}),
+                       ("wis", {"depth": 3})):
+        for batch in (4, 256):
+            if method != "wis" and batch == 4:
+                continue
+            stats = {}
+            got = rd.sparsify(dg, method, ratio=1.0, batch=batch, stats=stats, **kw)
+            want = rankcore.sparsify(ei, n, method, ratio=1.0, **kw).removed
+            name = f"sparsify {method} {kw} batch {batch}"
+            out[name] = torch.equal(got, want)
+            out[name + " rounds"] = stats["rounds"]
+            part = rd.sparsify(dg, method, num_remove=7, batch=batch, **kw)
+            out[name + " prefix"] = torch.equal(part, want[:7])
+    return out
+
+
+def _bad_inputs(seed: int) -> dict:
+    import torch.distributed as dist
+
+    rank, world = dist.get_rank(), dist.get_world_size()
+    ei, n = _graph(seed)
+    shard = ei[:, rank::world]
+    out = {}
+    out["num_nodes differs"] = _capture(lambda: rd.DistGraph.from_local_edges(shard, n + rank))
+    bad = shard.clone()
+    if rank == 1:
+        bad[1, 0] = n + 5
+    out["out of range on rank 1"] = _capture(lambda: rd.DistGraph.from_local_edges(bad, n))
+    neg = shard.clone()
+    if rank == world - 1:
+        neg[0, 0] = -1
+    out["negative id"] = _capture(lambda: rd.DistGraph.from_local_edges(neg, n))
+    out["float ids"] = _capture(lambda: rd.DistGraph.from_local_edges(shard.double() if rank == 0 else shard, n))
+    directed = torch.tensor([[0, 1, 2], [1, 2, 0]])[:, rank::world] if rank < 3 else torch.zeros(2, 0, dtype=torch.long)
+    out["directed, undirected required"] = _capture(
+        lambda: rd.DistGraph.from_local_edges(directed, 5, require_undirected=True))
+    dg_dir = rd.DistGraph.from_local_edges(directed, 5)
+    out["directed undirected flag"] = dg_dir.undirected
+    out["directed boundary"] = _capture(lambda: rd.boundary(dg_dir, torch.ones(5, dtype=torch.bool)))
+    out["directed wis"] = _capture(lambda: rd.sparsify(dg_dir, "wis", num_remove=1))
+    out["directed count_walks"] = torch.equal(rd.gather(rd.count_walks(dg_dir, 3), dg_dir, dst=None),
+                                              rankcore.count_walks(torch.tensor([[0, 1, 2], [1, 2, 0]]), 5, 3))
+    sym = rd.DistGraph.from_local_edges(directed, 5, symmetrize=True)
+    out["symmetrized walks"] = torch.equal(
+        rd.gather(rd.count_walks(sym, 3), sym, dst=None),
+        rankcore.count_walks(torch.tensor([[0, 1, 2], [1, 2, 0]]), 5, 3, symmetrize=True))
+    dg = rd.DistGraph.from_local_edges(shard, n)
+    m = dg_edges = rankcore.Graph.from_input(ei, n).num_edges // 2
+    del dg_edges
+    out["too many removals"] = _capture(lambda: rd.sparsify(dg, "wis", num_remove=m + 1))
+    out["wis depth 4"] = _capture(lambda: rd.sparsify(dg, "wis", num_remove=1, depth=4))
+    out["unknown method"] = _capture(lambda: rd.sparsify(dg, "spectral", num_remove=1))
+    wrong = torch.ones(7, dtype=torch.bool) if rank == 0 else torch.ones(n, dtype=torch.bool)
+    out["mask shape on rank 0"] = _capture(lambda: rd.count_walks(dg, 2, wrong))
+    out["mask count differs"] = _capture(lambda: rd.count_walks(dg, 2, torch.ones(1 + rank, n, dtype=torch.bool)))
+    out["negative length"] = _capture(lambda: rd.count_walks(dg, -1))
+    out["target out of range"] = _capture(lambda: rd.walk_index(dg, torch.ones(n, dtype=torch.bool), 2, target=n))
+    empty = rd.DistGraph.from_local_edges(torch.zeros(2, 0, dtype=torch.long), 0)
+    out["empty graph walks"] = rd.count_walks(empty, 3).numel()
+    out["empty graph wis"] = rd.sparsify(empty, "wis", num_remove=0).shape
+    loops = rd.DistGraph.from_local_edges(torch.tensor([[1, 2], [1, 2]]), 4)
+    out["self-loops only"] = torch.equal(rd.gather(rd.count_walks(loops, 5), loops, dst=None), torch.ones(4, dtype=torch.long))
+    out["still usable"] = torch.equal(rd.gather(rd.count_walks(dg, 2), dg, dst=None), rankcore.count_walks(ei, n, 2))
+    return out
+
+
+def _run_all(seed: int) -> dict:
+    results = {}
+    for mode, balance in (("interleaved", False), ("all_on_last", True), ("scatter", False), ("scatter", True)):
+        results[(mode, balance)] = _equivalence(seed, mode, balance)
+    results["bad"] = _bad_inputs(seed)
+    return results
+
+
+@pytest.fixture(scope="module", params=[2, 4])
+def per_rank(request):
+    return request.param, rd.run_local(_run_all, request.param, SEED)
+
+
+EQUIVALENCE_CHECKS = ["count_walks", "count_walks_float64", "count_walks_masks", "count_walks_own_masks",
+                      "count_walks_long", "boundary", "walk_index", "walk_index_1d", "walk_index_target",
+                      "common_neighbors", "closed_walks", "singleton_scores"]
+SPARSIFY_CHECKS = [f"sparsify {m} {kw} batch {b}" for m, kw, b in
+                   (("random", "{'seed': %d}" % (SEED % 1000), 256), ("local_degree", "{}", 256),
+                    ("wis", "{'depth': 2}", 4), ("wis", "{'depth': 2}", 256),
+                    ("wis", "{'depth': 3}", 4), ("wis", "{'depth': 3}", 256))]
+SCENARIOS = [("interleaved", False), ("all_on_last", True), ("scatter", False), ("scatter", True)]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s[0]}-balance{s[1]}")
+@pytest.mark.parametrize("check", EQUIVALENCE_CHECKS)
+def test_ops_equal_single_process(per_rank, scenario, check):
+    world, results = per_rank
+    for rank, res in enumerate(results):
+        assert res[scenario][check], f"{check} differs on rank {rank} of {world} (seed {SEED}, {scenario})"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s[0]}-balance{s[1]}")
+@pytest.mark.parametrize("check", SPARSIFY_CHECKS)
+def test_sparsify_order_equals_single_process(per_rank, scenario, check):
+    world, results = per_rank
+    for rank, res in enumerate(results):
+        assert res[scenario][check], f"{check}: order differs on rank {rank} of {world} (seed {SEED})"
+        assert res[scenario][check + " prefix"], f"{check}: num_remove=7 prefix differs (seed {SEED})"
+    assert len({res[scenario][check + " rounds"] for res in results}) == 1
+
+
+def test_every_rank_raises_the_same_overflow(per_rank):
+    world, results = per_rank
+    got, want = results[0][("interleaved", False)]["overflow"]
+    assert want is not None and want[0] == "OverflowError"
+    for res in results:
+        assert res[("interleaved", False)]["overflow"][0] == want
+
+
+def test_ranks_without_edges_and_balanced_ranges(per_rank):
+    world, results = per_rank
+    uniform = results[0][("interleaved", False)]["ranges"]
+    assert uniform == [100 * r // world for r in range(world + 1)]
+    balanced = results[0][("scatter", True)]["ranges"]
+    assert balanced[0] == 0 and balanced[-1] == 100 and balanced != uniform  # the edges lie in [0, 48)
+    assert all(res[("all_on_last", True)]["ranges"] == results[0][("all_on_last", True)]["ranges"] for res in results)
+
+
+BAD = {
+    "num_nodes differs": ("ValueError", "num_nodes must be the same on every rank"),
+    "out of range on rank 1": ("ValueError", "rank 1: edge_index column 0"),
+    "negative id": ("ValueError", "outside [0, 100)"),
+    "float ids": ("TypeError", "rank 0: edge_index must have an integer dtype"),
+    "directed, undirected required": ("ValueError", "has no reverse edge"),
+    "directed boundary": ("ValueError", "boundary needs an undirected graph"),
+    "directed wis": ("ValueError", "needs an undirected graph"),
+    "too many removals": ("ValueError", "num_remove"),
+    "wis depth 4": ("ValueError", "depth 2 (1-WIS) and 3 (2-WIS)"),
+    "unknown method": ("ValueError", "unknown distributed sparsification method 'spectral'"),
+    "mask shape on rank 0": ("ValueError", "sources must have shape"),
+    "mask count differs": ("ValueError", "same number of masks"),
+    "negative length": ("ValueError", "length must be >= 0"),
+    "target out of range": ("ValueError", "target must be a vertex in [0, 100)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_raises_the_same_error_on_every_rank(per_rank, case):
+    world, results = per_rank
+    kind, fragment = BAD[case]
+    errors = [res["bad"][case] for res in results]
+    assert errors[0] is not None, f"{case}: no error"
+    assert errors[0][0] == kind and fragment in errors[0][1], errors[0]
+    assert all(e == errors[0] for e in errors), f"{case}: ranks disagree: {errors}"
+
+
+def test_edge_cases(per_rank):
+    world, results = per_rank
+    for res in results:
+        bad = res["bad"]
+        assert bad["directed undirected flag"] is False
+        assert bad["directed count_walks"] and bad["symmetrized walks"]
+        assert bad["empty graph walks"] == 0 and tuple(bad["empty graph wis"]) == (0, 2)
+        assert bad["self-loops only"]
+        assert bad["still usable"], "the group must stay usable after agreed errors"
+
+
+def test_world_size_one_is_the_local_op():
+    results = rd.run_local(_equivalence, 1, SEED, "interleaved", False)
+    assert all(results[0][c] for c in EQUIVALENCE_CHECKS)
