@@ -142,3 +142,158 @@ def test_read_edge_list_opcheck(tmp_path):
     p.write_text("1 2\n2 1\n3 4\n")
     for args in ((str(p), torch.zeros(1, dtype=torch.int64)), (str(p), torch.zeros(2, dtype=torch.int64), 4, 8)):
         torch.library.opcheck(torch.ops.rankcore.read_edge_list.default, args)
+
+
+# --- the launcher, end to end ---------------------------------------------------------------------------
+
+def _graph_file(path: Path, n: int = 40, p: float = 0.15, seed: int = 3) -> Path:
+    """A random undirected graph as an edge-list file: both directions in shuffled order, a header, comments,
+    a self-loop, a duplicate column, CRLF on some lines and no trailing newline."""
+    gen = torch.Generator().manual_seed(seed)
+    upper = torch.triu(torch.rand(n, n, generator=gen) < p, diagonal=1)
+    u, v = upper.nonzero().t()
+    ei = torch.cat([torch.stack([u, v]), torch.stack([v, u])], dim=1)
+    ei = ei[:, torch.randperm(ei.shape[1], generator=gen)]
+    ei = torch.cat([ei, torch.tensor([[5, int(ei[0, 0])], [5, int(ei[1, 0])]])], dim=1)  # self-loop, duplicate
+    lines = ["# a test graph", "source,target"]
+    for i, (a, b) in enumerate(ei.t().tolist()):
+        lines.append(f"{a} {b}" + ("\r" if i % 5 == 0 else "") + (" # c" if i % 11 == 0 else ""))
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta: dict) -> int:
+    """One rank of the writer test: its shard's kept columns written through run._write to every out."""
+    import torch.distributed as dist
+
+    from rankcore.distributed import run
+    from rankcore.graph.result import make_result
+
+    shard = read_edge_list_shard(path, dist.get_rank(), dist.get_world_size())
+    keep = make_result(shard, n, removed).keep_mask
+    kept = shard[:, keep]
+    total = torch.tensor([kept.shape[1]])
+    dist.all_reduce(total)
+    for out in outs:
+        run._write(out, kept, keep, removed, n, int(total), meta, None)
+    return int(kept.shape[1])
+
+
+@pytest.mark.distributed
+def test_writer_equals_single_process_writer(tmp_path, world_size=3):
+    """Rank 0 writes every rank's kept columns in rank order: the bytes of cli._write_result (.txt, .csv),
+    the same tensors (.pt, .npz)."""
+    from rankcore.distributed.launch import run_local
+    from rankcore.graph.result import make_result
+
+    src = _graph_file(tmp_path / "g.txt")
+    whole = ops.read_edge_list(str(src))
+    n = int(whole.max()) + 1
+    lo, hi = torch.minimum(whole[0], whole[1]), torch.maximum(whole[0], whole[1])
+    pairs = torch.unique(torch.stack([lo, hi], 1)[lo < hi], dim=0)
+    removed = pairs[torch.randperm(pairs.shape[0], generator=torch.Generator().manual_seed(1))[:17]]
+    meta = {"method": "random", "depth": 2, "seed": 0, "num_remove": 17}
+    result = make_result(whole, n, removed)
+    suffixes = (".txt", ".csv", ".pt", ".npz")
+    counts = run_local(_write_rank, world_size, str(src), [str(tmp_path / f"got{s}") for s in suffixes], removed,
+                       n, meta)
+    assert sum(counts) == int(result.keep_mask.sum())
+    for suffix in suffixes:
+        want = tmp_path / f"want{suffix}"
+        cli._write_result(str(want), whole, result, n, meta)
+        _assert_same_output(want, tmp_path / f"got{suffix}")
+
+
+def _assert_same_output(want: Path, got: Path) -> None:
+    if want.suffix in (".txt", ".csv"):
+        assert got.read_bytes() == want.read_bytes()
+    elif want.suffix == ".pt":
+        a, b = torch.load(want), torch.load(got)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert (torch.equal(a[key], b[key]) if isinstance(a[key], torch.Tensor) else a[key] == b[key]), key
+    else:
+        import scipy.sparse
+
+        a, b = scipy.sparse.load_npz(want), scipy.sparse.load_npz(got)
+        assert a.shape == b.shape and (a != b).nnz == 0 and a.nnz == b.nnz
+
+
+def _require_distributed_sparsify():
+    import rankcore.distributed as rd
+
+    if not hasattr(rd, "DistGraph") or not callable(getattr(rd, "sparsify", None)):
+        pytest.skip("rankcore.distributed.sparsify is not there yet (distributed/sparsify.py, written separately)")
+
+
+@pytest.mark.distributed
+@pytest.mark.parametrize("method,suffix", [("random", ".txt"), ("local_degree", ".csv"), ("wis", ".pt")])
+def test_nproc_equals_single_process(tmp_path, capsys, method, suffix):
+    _require_distributed_sparsify()
+    src = _graph_file(tmp_path / "g.txt")
+    want, got = tmp_path / f"want{suffix}", tmp_path / f"got{suffix}"
+    common = ["sparsify", str(src), "--method", method, "--ratio", "0.4", "--seed", "7"]
+    assert cli.main(common + ["-o", str(want)]) == 0
+    capsys.readouterr()
+    assert cli.main(common + ["-o", str(got), "--nproc", "2", "--timings"]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {got}" in printed and "(2 processes)" in printed and "timings: read" in printed
+    _assert_same_output(want, got)
+
+
+@pytest.mark.distributed
+def test_nproc_depth_and_num_remove(tmp_path, capsys):
+    _require_distributed_sparsify()
+    src = _graph_file(tmp_path / "g.txt", n=30, p=0.25, seed=5)
+    want, got = tmp_path / "want.txt", tmp_path / "got.txt"
+    common = ["sparsify", str(src), "--method", "wis", "--depth", "3", "--num-remove", "12"]
+    assert cli.main(common + ["-o", str(want)]) == 0
+    assert cli.main(common + ["-o", str(got), "--nproc", "2"]) == 0
+    assert got.read_bytes() == want.read_bytes()
+
+
+@pytest.mark.distributed
+def test_nproc_errors_are_one_line(tmp_path, capsys):
+    _require_distributed_sparsify()
+    lines = [f"{i} {i + 1}\n{i + 1} {i}" for i in range(50)]
+    lines[40] = "40 x"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("\n".join(lines) + "\n")
+    assert cli.main(["sparsify", str(bad), "--nproc", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "rankcore sparsify: error: " + f"{bad}:81: vertex ids must be integers (int64), got '40 x'"
+    directed = tmp_path / "directed.txt"
+    directed.write_text("0 1\n1 2\n2 1\n")
+    assert cli.main(["sparsify", str(directed), "--nproc", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rankcore sparsify: error: ") and "--symmetrize" in err and len(err.splitlines()) == 1
+    assert cli.main(["sparsify", "karate", "--nproc", "2"]) == 2
+    assert "edge-list file" in capsys.readouterr().err
+
+
+def test_nproc_argument_errors(tmp_path, capsys):
+    src = _graph_file(tmp_path / "g.txt")
+    assert cli.main(["sparsify", str(src), "--nproc", "0"]) == 2
+    assert "--nproc must be >= 1" in capsys.readouterr().err
+    assert cli.main(["sparsify", str(src), "--nproc", "2", "--relabel"]) == 2
+    assert "--relabel is not available with --nproc" in capsys.readouterr().err
+    assert cli.main(["sparsify", str(src), "--nproc", "2", "-o", str(tmp_path / "x.bin")]) == 2
+    assert "unknown output format" in capsys.readouterr().err
+
+
+@pytest.mark.distributed
+def test_torchrun(tmp_path):
+    _require_distributed_sparsify()
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun not found")
+    src = _graph_file(tmp_path / "g.txt")
+    want, got = tmp_path / "want.txt", tmp_path / "got.txt"
+    assert cli.main(["sparsify", str(src), "--method", "wis", "--ratio", "0.5", "-o", str(want)]) == 0
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([torchrun, "--standalone", "--nproc-per-node=2", "-m", "rankcore.distributed.run",
+                           "sparsify", str(src), "--method", "wis", "--ratio", "0.5", "--out", str(got)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"wrote {got}" in proc.stdout and "(2 processes)" in proc.stdout
+    assert got.read_bytes() == want.read_bytes()

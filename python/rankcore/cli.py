@@ -1,7 +1,7 @@
 """The ``rankcore`` command.
 
     rankcore sparsify [GRAPH] [--method wis|random|spectral|local_degree] [--depth L] [--ratio R | --num-remove N]
-                      [--seed S] [-o OUT.pt|.txt|.csv|.npz]
+                      [--seed S] [-o OUT.pt|.txt|.csv|.npz] [--nproc N]
     rankcore evaluate [--dataset cora] [--methods wis,random,spectral] [--models gcn,gin] [--seeds 3] [--out DIR]
     rankcore walk-index [GRAPH] [--partition FILE] [--depth L ...] [--target T]
     rankcore experiment NAME [--out DIR] [--quick] [--seed S]
@@ -320,6 +320,8 @@ def cmd_sparsify(args) -> int:
 
     if args.depth < 2:
         raise CliError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {args.depth}")
+    if args.nproc is not None:
+        return _sparsify_nproc(args)
     ratio = args.ratio if args.num_remove is None and args.ratio is not None else None
     if args.num_remove is None and args.ratio is None:
         ratio = 0.5
@@ -374,6 +376,37 @@ def cmd_sparsify(args) -> int:
     return _finish_sparsify(args, graph_input, result, n, k)
 
 
+def _sparsify_nproc(args) -> int:
+    """--nproc N: the distributed run (rankcore.distributed.run) on N local gloo processes; each reads its
+    byte range of the edge-list file, rank 0 writes the same output as the single-process run."""
+    import os
+
+    from .distributed import run as dist_run
+    from .distributed.launch import RankFailed, run_local
+
+    if args.nproc < 1:
+        raise CliError(f"--nproc must be >= 1, got {args.nproc}")
+    for flag, given in (("--relabel", args.relabel), ("--root", args.root is not None), ("--progress", args.progress)):
+        if given:
+            raise CliError(f"{flag} is not available with --nproc")
+    if args.graph is None or not Path(args.graph).is_file():
+        raise CliError(f"--nproc reads an edge-list file ({', '.join(dist_run.EDGE_LIST_SUFFIXES)}), got "
+                       f"{args.graph or 'the built-in karate'!r}")
+    if args.output:
+        _check_output_path(args.output)
+    if args.method == "spectral":
+        _require_module("scipy", "--method spectral")
+    threads = max(1, (os.cpu_count() or 1) // args.nproc)
+    try:
+        results = run_local(dist_run.rank_main, args.nproc, args.graph, dist_run.options_from_args(args),
+                            threads=threads)
+    except RankFailed as err:
+        _, message, _ = err.errors[min(err.errors)]
+        raise CliError(message.strip().splitlines()[0] if message.strip() else "a process failed") from None
+    print("\n".join(dist_run.summary_lines(results[0], getattr(args, "timings", False))))
+    return 0
+
+
 def _finish_sparsify(args, graph_input, result, n: int, k: int) -> int:
     timings = getattr(args, "_timings", {})
     if args.output:
@@ -408,6 +441,9 @@ def _add_sparsify_parser(sub) -> None:
                          "(or inside the .pt)")
     sp.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
     sp.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
+    sp.add_argument("--nproc", type=int, default=None,
+                    help="run on N local processes (torch.distributed, gloo), each reading its byte range of an "
+                         "edge-list file; same output file")
     bar = sp.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="show a progress bar (default: on for WIS runs removing >= 20000 edges)")

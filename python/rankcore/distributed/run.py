@@ -1,0 +1,320 @@
+"""Sparsifying an edge-list file on several processes, no rank holding the whole edge list.
+
+    torchrun --nproc-per-node=N -m rankcore.distributed.run sparsify GRAPH_FILE [--method wis|random|local_degree|spectral]
+             [--depth L] [--ratio R | --num-remove K] [--seed S] [--symmetrize] [--num-nodes N] [-o OUT.txt|.csv|.pt|.npz]
+             [--timings]
+    rankcore sparsify GRAPH_FILE --nproc N ...     (the same code on N local gloo processes)
+
+Every rank reads the lines of GRAPH_FILE that start in its byte range (:mod:`rankcore.distributed.io`),
+builds :meth:`rankcore.distributed.DistGraph.from_local_edges` from them and runs
+:func:`rankcore.distributed.sparsify`, which returns on every rank the removed edges of
+``rankcore.sparsify`` on the whole graph. Each rank then drops the columns of its own shard whose
+undirected edge was removed (self-loop columns stay) and rank 0 writes the output, receiving the other
+ranks' parts one after another in rank order: the file is byte for byte what the single-process
+``rankcore sparsify GRAPH_FILE -o OUT`` writes (.txt / .csv; .pt and .npz hold the same tensors, but
+those formats are one object, so rank 0 assembles the kept edge list there).
+
+Run without torchrun (no RANK / WORLD_SIZE in the environment) it is a world of one process. Errors are
+one line "rankcore sparsify: error: ..." on rank 0's stderr and exit status 2 on every rank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["sparsify_file", "summary_lines", "main", "EDGE_LIST_SUFFIXES"]
+
+EDGE_LIST_SUFFIXES = (".txt", ".csv", ".tsv", ".edges", ".el")
+_BLOCK = 1 << 26  # bytes / elements per point-to-point message
+
+
+def _agree(err, group) -> None:
+    from .graph import agree
+
+    agree(err, group)
+
+
+def _try(fn):
+    try:
+        return fn(), None
+    except (ValueError, TypeError, OverflowError, OSError) as err:
+        return None, err
+
+
+def _all_sum(values: list[int], group) -> list[int]:
+    t = torch.tensor(values, dtype=torch.int64)
+    if dist.get_world_size(group) > 1:
+        dist.all_reduce(t, group=group)
+    return t.tolist()
+
+
+def _peer(group, rank: int) -> int:
+    return rank if group is None else dist.get_global_rank(group, rank)
+
+
+def _to_root(local: torch.Tensor, group, consume) -> None:
+    """Rank 0 calls ``consume`` with its own 1-D ``local`` and then, in rank order, every other rank's
+    (received in blocks of at most ``_BLOCK`` elements: one part in memory at a time); the other ranks
+    send. Collective; ``local`` must have the same dtype on every rank."""
+    rank, world = dist.get_rank(group), dist.get_world_size(group)
+    local = local.contiguous().reshape(-1)
+    if rank == 0:
+        consume(local)
+        for r in range(1, world):
+            length = torch.zeros(1, dtype=torch.int64)
+            dist.recv(length, src=_peer(group, r), group=group)
+            left = int(length)
+            while left:
+                buf = torch.empty(min(left, _BLOCK), dtype=local.dtype)
+                dist.recv(buf, src=_peer(group, r), group=group)
+                consume(buf)
+                left -= buf.numel()
+    else:
+        dist.send(torch.tensor([local.numel()], dtype=torch.int64), dst=_peer(group, 0), group=group)
+        for lo in range(0, local.numel(), _BLOCK):
+            dist.send(local[lo:lo + _BLOCK], dst=_peer(group, 0), group=group)
+
+
+def _gather_at_root(local: torch.Tensor, group) -> torch.Tensor | None:
+    """The 1-D parts of every rank concatenated in rank order on rank 0 (None elsewhere)."""
+    parts = []
+    _to_root(local, group, parts.append)
+    return torch.cat(parts) if dist.get_rank(group) == 0 else None
+
+
+def _check_graph_path(path: str) -> None:
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"no such graph file: {path}" + ("" if p.suffix else
+                         " (the distributed run reads edge-list files, not built-in graphs or datasets)"))
+    if p.suffix.lower() not in EDGE_LIST_SUFFIXES:
+        raise ValueError(f"the distributed run reads edge-list text files ({', '.join(EDGE_LIST_SUFFIXES)}), "
+                         f"got {p.suffix!r} for {path}")
+
+
+def _check_output(path: str) -> None:
+    from ..cli import CliError, _check_output_path
+
+    try:
+        _check_output_path(path)
+    except CliError as err:
+        raise ValueError(str(err)) from None
+
+
+def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, seed: int = 0, depth: int = 2,
+                  symmetrize: bool = False, num_nodes=None, output=None, group=None) -> dict:
+    """Collective: sparsify the edge-list file ``path`` over the ranks of ``group`` (None: the default
+    group) and, with ``output``, write what ``rankcore sparsify path -o output`` writes.
+
+    ``ratio`` / ``num_remove`` as :func:`rankcore.sparsify` (neither: ratio 0.5, as the CLI). Returns the
+    same summary on every rank: num_nodes, num_edges (undirected), num_remove, columns, kept_columns,
+    world_size, timings (rank 0's seconds for read / build / sparsify / write) and output. Raises the same
+    ``ValueError`` on every rank (the first rank's) when any rank finds an error.
+    """
+    from . import DistGraph
+    from . import sparsify as dist_sparsify
+    from ..graph.arguments import removal_count
+    from ..graph.result import make_result
+    from ..graph.sparsify import METHODS
+    from .io import read_edge_list_shard
+
+    rank, world = dist.get_rank(group), dist.get_world_size(group)
+    path = os.fspath(path)
+    if ratio is None and num_remove is None:
+        ratio = 0.5
+    # argument and path errors: found by every rank alike, or by rank 0 (the output), agreed on
+    _, err = _try(lambda: _check_graph_path(path))
+    if err is None and method not in METHODS:
+        err = ValueError(f"unknown sparsification method {method!r}; expected one of {', '.join(METHODS)}")
+    if err is None and depth < 2:
+        err = ValueError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {depth}")
+    if err is None and output is not None and rank == 0:
+        _, err = _try(lambda: _check_output(os.fspath(output)))
+    _agree(err, group)
+
+    timings = {}
+    t = time.perf_counter()
+    shard, err = _try(lambda: read_edge_list_shard(path, rank, world))
+    _agree(err, group)
+    timings["read"] = time.perf_counter() - t
+    (columns,) = _all_sum([shard.shape[1]], group)
+    if columns == 0:
+        raise ValueError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
+
+    t = time.perf_counter()
+    graph = DistGraph.from_local_edges(shard, num_nodes, group, symmetrize=symmetrize, require_undirected=True)
+    timings["build"] = time.perf_counter() - t
+    n = graph.num_nodes
+    (directed,) = _all_sum([graph.num_local_edges], group)
+    m = directed // 2
+    k = removal_count(m, ratio, num_remove)  # the same on every rank: the same error everywhere
+
+    t = time.perf_counter()
+    removed = dist_sparsify(graph, method, num_remove=k, seed=seed, depth=depth)
+    timings["sparsify"] = time.perf_counter() - t
+    del graph
+
+    keep = make_result(shard, n, removed).keep_mask
+    kept = shard[:, keep]
+    (kept_columns,) = _all_sum([kept.shape[1]], group)
+    if output is not None:
+        t = time.perf_counter()
+        meta = {"method": method, "depth": depth, "seed": seed, "num_remove": k}
+        _write(os.fspath(output), kept, keep, removed, n, kept_columns, meta, group)
+        timings["write"] = time.perf_counter() - t
+    return {"num_nodes": n, "num_edges": m, "num_remove": k, "columns": columns, "kept_columns": kept_columns,
+            "world_size": world, "method": method, "depth": depth, "timings": timings,
+            "output": None if output is None else os.fspath(output), "graph": Path(path).name}
+
+
+def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Tensor, n: int,
+           kept_columns: int, meta: dict, group) -> None:
+    """Rank 0 writes ``path`` from every rank's kept columns (rank order), as cli._write_result does."""
+    from ..cli import _format_pairs
+
+    rank = dist.get_rank(group)
+    suffix = Path(path).suffix.lower()
+    if suffix in (".txt", ".csv"):
+        sep = b"," if suffix == ".csv" else b" "
+        f, err = None, None
+        if rank == 0:
+            f, err = _try(lambda: open(path, "wb"))
+        _agree(err, group)
+        data = _format_pairs(kept, sep)
+        try:
+            if rank == 0:
+                header = f"# {meta['method']} sparsification: {n} vertices, {kept_columns} edge columns kept\n"
+                _, err = _try(lambda: f.write(header.encode()))
+
+                def consume(part: torch.Tensor) -> None:
+                    nonlocal err
+                    if err is None and part.numel():
+                        _, err = _try(lambda: f.write(part.numpy().tobytes()))
+            else:
+                consume = None
+            _to_root(torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else
+                     torch.empty(0, dtype=torch.uint8), group, consume)
+        finally:
+            if f is not None:
+                _, close_err = _try(f.close)
+                err = err or close_err
+    else:  # .pt / .npz: one object, assembled on rank 0
+        us = _gather_at_root(kept[0], group)
+        vs = _gather_at_root(kept[1], group)
+        mask = _gather_at_root(keep.to(torch.uint8), group)  # gloo sends no bool tensors
+        err = None
+        if rank == 0:
+            edge_index, mask = torch.stack([us, vs]), mask.bool()
+            if suffix == ".pt":
+                _, err = _try(lambda: torch.save({"edge_index": edge_index, "num_nodes": n, "removed": removed,
+                                                  "keep_mask": mask, **meta}, path))
+            else:
+                def save_npz():
+                    import numpy as np
+                    import scipy.sparse
+
+                    ones = np.ones(edge_index.shape[1], dtype=np.int8)
+                    mat = scipy.sparse.coo_matrix((ones, (edge_index[0].numpy(), edge_index[1].numpy())),
+                                                  shape=(n, n)).tocsr()
+                    scipy.sparse.save_npz(path, mat)
+
+                _, err = _try(save_npz)
+    if err is not None:
+        err = ValueError(f"could not write {path}: {getattr(err, 'strerror', None) or err}")
+    _agree(err, group)
+
+
+def summary_lines(summary: dict, timings: bool = False) -> list[str]:
+    """What the CLI prints for a distributed run (rank 0 / the --nproc parent)."""
+    method, depth = summary["method"], summary["depth"]
+    what = method + (f" (depth {depth}: {depth - 1}-WIS)" if method == "wis" else "")
+    m, k = summary["num_edges"], summary["num_remove"]
+    t = summary["timings"]
+    lines = [f"{summary['graph']}: {summary['num_nodes']} vertices, {m} undirected edges; sparsifying with {what}, "
+             f"removing {k} edges ({summary['world_size']} processes)",
+             f"edges: {m} -> {m - k} undirected ({summary['columns']} -> {summary['kept_columns']} edge_index "
+             f"columns); {t['sparsify']:.3f} s"]
+    if summary["output"] is not None:
+        lines.append(f"wrote {summary['output']}")
+    if timings:
+        lines.append("timings: " + ", ".join(f"{name} {v:.3f} s" for name, v in t.items()))
+    return lines
+
+
+def rank_main(path: str, options: dict) -> dict:
+    """One rank of ``rankcore sparsify --nproc N`` (run by rankcore.distributed.launch.run_local)."""
+    return sparsify_file(path, **options)
+
+
+def add_sparsify_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..graph.sparsify import METHODS
+
+    parser.add_argument("graph", help="edge-list file (.txt/.csv/.tsv/.edges/.el: 'u v' per line, '#' comments)")
+    parser.add_argument("--method", choices=METHODS, default="wis")
+    parser.add_argument("--depth", type=int, default=2, help="GNN depth L for wis ((L-1)-WIS; default 2 = 1-WIS)")
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument("--ratio", type=float, default=None, help="fraction of undirected edges to remove (default 0.5)")
+    amount.add_argument("--num-remove", type=int, default=None, help="number of undirected edges to remove")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
+    parser.add_argument("-o", "--output", "--out", dest="output", default=None,
+                        help="write the result (.txt/.csv edge list, .pt, .npz)")
+    parser.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
+    parser.add_argument("--num-nodes", type=int, default=None, help="vertex count (default: largest id + 1)")
+    parser.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
+
+
+def options_from_args(args) -> dict:
+    return {"method": args.method, "ratio": args.ratio, "num_remove": args.num_remove, "seed": args.seed,
+            "depth": args.depth, "symmetrize": args.symmetrize, "num_nodes": getattr(args, "num_nodes", None),
+            "output": args.output}
+
+
+def _init_group() -> tuple[bool, tempfile.TemporaryDirectory | None]:
+    """(whether this call initialised the default group, the temporary store folder to clean up)."""
+    if dist.is_initialized():
+        return False, None
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # torchrun
+        dist.init_process_group("gloo")
+        return True, None
+    tmp = tempfile.TemporaryDirectory(prefix="rankcore_run_")
+    dist.init_process_group("gloo", init_method=f"file://{tmp.name}/store", rank=0, world_size=1)
+    return True, tmp
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..cli import _Parser
+
+    parser = _Parser(prog="python -m rankcore.distributed.run", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_sparsify_arguments(sub.add_parser("sparsify", help="sparsify an edge-list file over the ranks"))
+    args = parser.parse_args(argv)
+    initialised, tmp = _init_group()
+    try:
+        rank = dist.get_rank()
+        try:
+            summary = sparsify_file(args.graph, **options_from_args(args))
+        except (ValueError, TypeError, OverflowError, MemoryError) as err:
+            if rank == 0:
+                message = str(err).strip().splitlines()[0].replace("symmetrize=True", "--symmetrize")
+                print(f"rankcore {args.command}: error: {message}", file=sys.stderr, flush=True)
+            return 2
+        if rank == 0:
+            print("\n".join(summary_lines(summary, args.timings)), flush=True)
+        return 0
+    finally:
+        if initialised:
+            dist.destroy_process_group()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
