@@ -239,7 +239,7 @@ def summary_lines(summary: dict, timings: bool = False) -> list[str]:
     m, k = summary["num_edges"], summary["num_remove"]
     t = summary["timings"]
     lines = [f"{summary['graph']}: {summary['num_nodes']} vertices, {m} undirected edges; sparsifying with {what}, "
-             f"removing {k} edges ({summary['world_size']} processes)",
+             f"removing {k} edges ({summary['world_size']} process{'es' if summary['world_size'] > 1 else ''})",
              f"edges: {m} -> {m - k} undirected ({summary['columns']} -> {summary['kept_columns']} edge_index "
              f"columns); {t['sparsify']:.3f} s"]
     if summary["output"] is not None:
@@ -289,6 +289,17 @@ def _init_group() -> tuple[bool, tempfile.TemporaryDirectory | None]:
     return True, tmp
 
 
+def _settle(timeout_s: float = 10.0) -> None:
+    """A barrier with a timeout (errors are agreed on, so every rank normally gets here)."""
+    import datetime
+
+    if dist.get_world_size() > 1:
+        try:
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=timeout_s))
+        except RuntimeError:
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..cli import _Parser
 
@@ -305,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             if rank == 0:
                 message = str(err).strip().splitlines()[0].replace("symmetrize=True", "--symmetrize")
                 print(f"rankcore {args.command}: error: {message}", file=sys.stderr, flush=True)
+            _settle()  # torchrun stops the other ranks when one exits non-zero: rank 0 prints first
             return 2
         if rank == 0:
             print("\n".join(summary_lines(summary, args.timings)), flush=True)
