@@ -24,7 +24,8 @@ identical (DDP broadcasts rank 0's parameters when it wraps the model: rank 0's 
 :func:`distributed_train` mirrors :func:`rankcore.tensor.train` (same loss, optimizers and defaults,
 the same iterations logged, the same early stop): after k steps its parameters equal single-process
 training on the union of the shards. The loss it logs is the global MSE (one extra scalar
-``all_reduce`` per step, which also makes the finite-loss check and ``stop_loss`` agree on all ranks).
+``all_reduce`` per step, overlapped with the backward; it also makes the finite-loss check and
+``stop_loss`` agree on all ranks, so no rank stops or raises alone while the others wait).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def wrap_ddp(model: torch.nn.Module, group=None) -> DistributedDataParallel:
         return model
     device = _param_device(model)
     device_ids = [device] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=device_ids, process_group=group, broadcast_buffers=False)
+    return DistributedDataParallel(model, device_ids=device_ids, process_group=group)
 
 
 def ddp_gradients(model: torch.nn.Module, indices: torch.Tensor, values: torch.Tensor, *,
@@ -200,9 +201,12 @@ def _backward(ddp: DistributedDataParallel, indices: torch.Tensor, values: torch
         # An empty batch already gives zero gradients through the fused ops; this keeps every parameter
         # in the graph for any model whose forward skips some on an empty batch (DDP would wait for them).
         sse = sse + sum((p * 0).sum() for p in ddp.module.parameters() if p.requires_grad)
-    (sse * (world_size / count)).backward()
+    # The loss's all-reduce is started before the backward, so it overlaps with it (every rank issues
+    # it, then DDP's gradient buckets, in the same order).
     total = sse.detach().reshape(1).clone()
-    dist.all_reduce(total, group=group)
+    work = dist.all_reduce(total, group=group, async_op=True)
+    (sse * (world_size / count)).backward()
+    work.wait()
     return float(total.item()) / count
 
 
