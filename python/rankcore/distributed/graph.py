@@ -84,24 +84,34 @@ def owner_of(ids: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
 class HaloPlan:
     """The per-step exchange of a walk and the local extended CSR it runs on.
 
-    The extended vertex set is ``ext_ids`` = own range ∪ halo (the sources owned elsewhere), sorted by
-    global id, so the extended CSR lists every row's sources in the same order as the single-process
-    CSR does: float64 sums are formed in the same order and are bit-for-bit equal.
+    Extended positions are the own vertices first (``[0, n_local)``), then the halo: the sources owned
+    by other ranks, ascending by global id (``halo_ids``), which is the order they arrive in (grouped by
+    owner, owners in rank order). Every row of the extended CSR lists its sources in the order of the
+    single-process CSR (ascending global id), whatever their positions, so the kernel forms float64 sums
+    in the same order and they are bit-for-bit equal.
     """
 
     send_index: torch.Tensor      # own local rows to send, grouped by destination rank
     send_counts: list[int]        # per destination rank
-    recv_counts: list[int]        # per source rank (received rows are halo ids in ascending order)
-    halo_below: int               # halo ids smaller than the own range (they come first in ext order)
-    ext_rowptr: torch.Tensor      # [n_ext + 1] int64: halo rows are empty
-    ext_col: torch.Tensor         # [nnz] int32 positions in ext order
-    ext_ids: torch.Tensor         # [n_ext] the global id of every ext position (ascending)
-    num_halo: int
+    recv_counts: list[int]        # per source rank
+    halo_ids: torch.Tensor        # [num_halo] global ids of the halo positions n_local, n_local + 1, ...
+    ext_rowptr: torch.Tensor      # [n_local + num_halo + 1] int64: halo rows are empty
+    ext_col: torch.Tensor         # [nnz_local] int32 extended positions, in the order of DistGraph.col
+
+    @property
+    def num_halo(self) -> int:
+        return int(self.halo_ids.numel())
 
     @property
     def bytes_per_column(self) -> int:
         """Bytes this rank sends per step and per walk column (int64 / float64 entries)."""
         return 8 * int(self.send_index.numel())
+
+    def position(self, ids: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        """Extended positions of global ids that are own or halo."""
+        own = (ids >= lo) & (ids < hi)
+        halo_pos = torch.searchsorted(self.halo_ids, ids.contiguous()) + (hi - lo)
+        return torch.where(own, ids - lo, halo_pos)
 
 
 @dataclass
@@ -334,25 +344,28 @@ class DistGraph:
         owners = owner_of(halo_ids, self.ranges)
         need_counts = torch.bincount(owners, minlength=self.world_size).tolist()
         requested, send_counts = all_to_all_rows(halo_ids.unsqueeze(1), need_counts, self.group)
-        send_index = requested[:, 0] - lo
-        below = int((halo_ids < lo).sum())
-        ext_ids = torch.cat([halo_ids[:below], torch.arange(lo, hi), halo_ids[below:]])
-        ext_col = torch.searchsorted(ext_ids, self.col).to(torch.int32)
-        nnz = int(self.col.numel())
-        ext_rowptr = torch.cat([torch.zeros(below, dtype=torch.int64), self.rowptr,
-                                torch.full((halo_ids.numel() - below,), nnz, dtype=torch.int64)])
-        return HaloPlan(send_index=send_index, send_counts=send_counts, recv_counts=need_counts,
-                        halo_below=below, ext_rowptr=ext_rowptr, ext_col=ext_col, ext_ids=ext_ids,
-                        num_halo=int(halo_ids.numel()))
+        plan = HaloPlan(send_index=requested[:, 0] - lo, send_counts=send_counts, recv_counts=need_counts,
+                        halo_ids=halo_ids, ext_rowptr=torch.zeros(0), ext_col=torch.zeros(0))
+        plan.ext_col = plan.position(self.col, lo, hi).to(torch.int32)
+        plan.ext_rowptr = torch.cat([self.rowptr, torch.full((plan.num_halo,), int(self.col.numel()),
+                                                             dtype=torch.int64)])
+        return plan
 
-    def exchange(self, x: torch.Tensor) -> torch.Tensor:
-        """Own rows ``[n_local, k]`` -> extended rows ``[n_ext, k]`` (ext order: halo below, own, halo
-        above), sending every rank exactly the rows it needs (collective)."""
+    def exchange(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Own rows ``[n_local, k]`` -> extended rows ``[n_local + num_halo, k]`` (own rows, then the halo
+        rows received from their owners), sending every rank exactly the rows it needs (collective).
+        ``out``: an extended buffer whose first n_local rows already hold ``x``; its halo rows are
+        overwritten in place (the walk loop reuses the kernel's output this way: no copy)."""
         plan = self.halo()
-        received, _ = all_to_all_rows(x[plan.send_index], plan.send_counts, self.group) \
-            if self.world_size > 1 else (x[:0], None)
-        b = plan.halo_below
-        return torch.cat([received[:b], x, received[b:]])
+        n_local = self.num_local_nodes
+        if out is None:
+            out = x.new_empty((n_local + plan.num_halo,) + tuple(x.shape[1:]))
+            out[:n_local] = x
+        if self.world_size > 1:
+            recv = out[n_local:]
+            dist.all_to_all_single(recv, x[plan.send_index].contiguous(), plan.recv_counts, plan.send_counts,
+                                   group=self.group)
+        return out
 
     # -- balls: the induced subgraph around the own range
     def ball(self, radius: int) -> Ball:

@@ -35,6 +35,7 @@ canonical edge list is.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import defaultdict
 
@@ -188,10 +189,10 @@ def _score(depth: int, deg: int, tri: int) -> int:
     return deg + 1 if depth == 2 else 2 * tri + 3 * deg + 1
 
 
-def _key(depth: int, state: dict, u: int, v: int, common) -> tuple:
+def _key(depth: int, state, u: int, v: int, common) -> tuple:
     """The candidate {u, v}'s sort key, smaller = removed first: its signed multiset D_e = A_e - R_e of
     score changes, encoded so that Python's tuple order is the engine's comparison (at the smallest value
-    where two D differ, the smaller count wins), then (u, v) for ties."""
+    where two D differ, the smaller count wins), then (u, v) for ties. ``state[x]`` is (deg, tri) of x."""
     c = len(common)
     delta: dict[int, int] = defaultdict(int)
     for x in (u, v):
@@ -207,21 +208,55 @@ def _key(depth: int, state: dict, u: int, v: int, common) -> tuple:
     return (encoded + (_END,), u, v)
 
 
-def _apply_removal(depth: int, state: dict, u: int, v: int, common) -> None:
+def _apply_removal(depth: int, state, u: int, v: int, common) -> None:
+    """Update (deg, tri) of the tracked vertices for the removal of {u, v} (common: its common neighbours)."""
     for x in (u, v):
         if x in state:
-            state[x][0] -= 1
-            state[x][1] -= len(common)
+            state[x] = (state[x][0] - 1, state[x][1] - len(common))
     if depth == 3:
         for w in common:
             if w in state:
-                state[w][1] -= 1
+                state[w] = (state[w][0], state[w][1] - 1)
+
+
+class _ExtState:
+    """(deg, tri) of the own and halo vertices of a rank, in arrays indexed by extended position, with
+    the dict-like access the key function uses (global id -> (deg, tri))."""
+
+    def __init__(self, dg: DistGraph, deg_tri_ext: torch.Tensor):
+        self.lo, self.hi = dg.lo, dg.hi
+        self.halo = dg.halo().halo_ids.tolist()
+        self.deg = deg_tri_ext[:, 0].tolist()
+        self.tri = deg_tri_ext[:, 1].tolist()
+
+    def _pos(self, x: int) -> int | None:
+        if self.lo <= x < self.hi:
+            return x - self.lo
+        i = bisect.bisect_left(self.halo, x)
+        return (self.hi - self.lo) + i if i < len(self.halo) and self.halo[i] == x else None
+
+    def __contains__(self, x: int) -> bool:
+        return self._pos(x) is not None
+
+    def __getitem__(self, x: int) -> tuple[int, int]:
+        p = self._pos(x)
+        return self.deg[p], self.tri[p]
+
+    def __setitem__(self, x: int, value: tuple[int, int]) -> None:
+        p = self._pos(x)
+        self.deg[p], self.tri[p] = value
 
 
 class _WisRank:
-    """One rank's part of distributed WIS: its own candidates (edges {u, v}, u < v, u own) in a lazy heap,
-    the degree / triangle state of every vertex within distance 1 of its range, and (2-WIS) the
-    adjacency of that ball for common neighbours."""
+    """One rank's part of distributed WIS: its own candidates (edges {u, v}, u < v, u own), the degree /
+    triangle state of every vertex within distance 1 of its range, and (2-WIS) the adjacency of that
+    ball for common neighbours.
+
+    Candidates sit in a lazy priority queue, as in the native engine: stored keys are exact or
+    optimistic (removals only make keys worse, except the 2c edges re-keyed at once), and a popped
+    candidate whose key changed goes back with its current key. The queue is a sorted array of the
+    initial keys (1-WIS: sorted by (min degree, max degree) in torch, no Python key per edge) with a
+    cursor, plus a heap for re-keyed candidates."""
 
     def __init__(self, dg: DistGraph, edges: torch.Tensor, depth: int):
         self.dg = dg
@@ -243,32 +278,64 @@ class _WisRank:
             for i, x in enumerate(ids):
                 self.adj[x] = {ids[j] for j in cols[rp[i]:rp[i + 1]]}
         ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
-        self.state = {x: [d, t] for x, (d, t) in zip(plan.ext_ids.tolist(), ext.tolist())}
+        self.state = _ExtState(dg, ext)
         self.edges = [tuple(e) for e in edges.tolist()]
-        self.alive = [True] * len(self.edges)
+        self.alive = bytearray([1]) * len(self.edges)
         self.id_of = {e: i for i, e in enumerate(self.edges)}
-        self.common = [self._common(u, v) for u, v in self.edges] if depth == 3 else [()] * len(self.edges)
-        self.heap = [(self._key(i), i) for i in range(len(self.edges))]
-        heapq.heapify(self.heap)
-        self.latest = {i: key for key, i in self.heap}
-
-    def _common(self, u: int, v: int):
-        return frozenset(self.adj[u] & self.adj[v])
+        if depth == 3:
+            self.common = [frozenset(self.adj[u] & self.adj[v]) for u, v in self.edges]
+            keys = [self._key(i) for i in range(len(self.edges))]
+            self.order = sorted(range(len(self.edges)), key=keys.__getitem__)
+            self.initial = lambda i: keys[i]
+        else:
+            self.common = None
+            du = ext[:, 0][plan.position(edges[:, 0], dg.lo, dg.hi)] if edges.numel() else edges[:, 0]
+            dv = ext[:, 0][plan.position(edges[:, 1], dg.lo, dg.hi)] if edges.numel() else edges[:, 1]
+            low, high = torch.minimum(du, dv), torch.maximum(du, dv)
+            # 1-WIS keys order like (min degree desc, max degree desc, (u, v) asc): stable sorts
+            perm = torch.argsort(high, descending=True, stable=True)
+            perm = perm[torch.argsort(low[perm], descending=True, stable=True)]
+            self.order = perm.tolist()
+            du0, dv0 = du.tolist(), dv.tolist()
+            self.initial = lambda i: _key(2, {self.edges[i][0]: (du0[i], 0), self.edges[i][1]: (dv0[i], 0)},
+                                          self.edges[i][0], self.edges[i][1], ())
+        self.cursor = 0
+        self.heap: list = []
+        self.latest: dict[int, tuple] = {}  # candidates in the heap -> their newest stored key
 
     def _key(self, i: int) -> tuple:
         u, v = self.edges[i]
-        return _key(self.depth, self.state, u, v, self.common[i])
+        return _key(self.depth, self.state, u, v, self.common[i] if self.common is not None else ())
+
+    def _next_stored(self):
+        """Pop the candidate with the smallest stored key (heap or array): (key, id) or None."""
+        while True:
+            while self.cursor < len(self.order) and (self.order[self.cursor] in self.latest
+                                                      or not self.alive[self.order[self.cursor]]):
+                self.cursor += 1  # re-keyed into the heap already, or removed
+            array_key = self.initial(self.order[self.cursor]) if self.cursor < len(self.order) else None
+            if self.heap and (array_key is None or self.heap[0][0] < array_key):
+                key, i = heapq.heappop(self.heap)
+                if not self.alive[i] or self.latest.get(i) != key:
+                    continue  # removed, or a stale duplicate of a re-keyed entry
+                return key, i
+            if array_key is None:
+                return None
+            i = self.order[self.cursor]
+            self.cursor += 1
+            return array_key, i
 
     def _propose(self, batch: int):
         """The ``batch`` best alive own candidates with exact keys, and the sentinel key (or None)."""
         chosen = []
-        while self.heap and len(chosen) <= batch:
-            key, i = heapq.heappop(self.heap)
-            if not self.alive[i] or self.latest.get(i) != key:
-                continue  # removed, or a stale duplicate of a re-keyed entry
+        while len(chosen) <= batch:
+            popped = self._next_stored()
+            if popped is None:
+                break
+            key, i = popped
             current = self._key(i)
+            self.latest[i] = current
             if current != key:  # stored keys are optimistic: this one got worse; requeue it
-                self.latest[i] = current
                 heapq.heappush(self.heap, (current, i))
                 continue
             chosen.append((key, i))
@@ -278,16 +345,15 @@ class _WisRank:
         proposals = []
         for key, i in chosen[:batch]:
             u, v = self.edges[i]
-            common = self.common[i]
-            proposals.append((u, v, tuple(sorted(common)),
-                              {x: tuple(self.state[x]) for x in (u, v, *common)}))
+            common = self.common[i] if self.common is not None else ()
+            proposals.append((u, v, tuple(sorted(common)), {x: tuple(self.state[x]) for x in (u, v, *common)}))
         return proposals, sentinel
 
     def _commit(self, u: int, v: int, common) -> None:
         _apply_removal(self.depth, self.state, u, v, common)
         i = self.id_of.get((u, v))
         if i is not None:
-            self.alive[i] = False
+            self.alive[i] = 0
         if self.depth == 3:
             for x, y in ((u, v), (v, u)):
                 if x in self.adj:
@@ -322,7 +388,7 @@ class _WisRank:
 def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
     """The removals of one round (module docstring), the same on every rank: a pure function of the
     gathered proposals."""
-    state: dict[int, list[int]] = {}
+    state: dict[int, tuple[int, int]] = {}
     common: dict[tuple[int, int], frozenset] = {}
     at: dict[int, list[tuple[int, int]]] = defaultdict(list)
     sentinels = []
@@ -331,8 +397,7 @@ def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
             sentinels.append(sentinel)
         for u, v, cn, values in proposals:
             common[(u, v)] = frozenset(cn)
-            for x, val in values.items():
-                state[x] = list(val)
+            state.update(values)
             for x in (u, v, *cn):
                 at[x].append((u, v))
     bound = min(sentinels) if sentinels else None

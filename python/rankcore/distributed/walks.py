@@ -62,22 +62,23 @@ def walks_from(dg: DistGraph, start: torch.Tensor, length: int) -> torch.Tensor:
     """Own rows ``[n_local, k]`` of non-negative start counts -> own rows after ``length`` steps on Â
     (collective). Raises the same :class:`OverflowError` on every rank."""
     plan = dg.halo()
-    b = plan.halo_below
     n_local = dg.num_local_nodes
     x = start
+    x_ext = None  # the last kernel output: own rows = x, halo rows refreshed in place by the exchange
     done = 0
     while done < length:
         steps = min(_CHECK, length - done)
         before = x
         overflow_at = INT64_MAX
         for s in range(steps):
-            x_ext = dg.exchange(x)
+            x_ext = dg.exchange(x, x_ext)
             if overflow_at == INT64_MAX:
                 try:
-                    x = ops.walk_count(plan.ext_rowptr, plan.ext_col, x_ext, 1)[b:b + n_local]
+                    x_ext = ops.walk_count(plan.ext_rowptr, plan.ext_col, x_ext, 1)
                 except OverflowError:
                     overflow_at = done + s + 1
-                    x = torch.zeros_like(x)  # keep stepping (the collectives must match), with nothing
+                    x_ext = torch.zeros_like(x_ext)  # keep stepping (the collectives must match), with nothing
+                x = x_ext[:n_local]
         done += steps
         changed = int(done < length and not torch.equal(before, x))
         flags = torch.tensor([overflow_at, -changed], dtype=torch.int64)
