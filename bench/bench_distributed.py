@@ -20,7 +20,6 @@ barriers: the slowest rank's time, minimum over repetitions.
 from __future__ import annotations
 
 import os
-import resource
 import tempfile
 import time
 
@@ -47,6 +46,15 @@ def _write_shards(size: str, world: int, folder: str) -> tuple[list[str], int]:
     return paths, n
 
 
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM; ru_maxrss would include the parent's before exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _timed(fn, dist_mod):
     dist_mod.barrier()
     t0 = time.perf_counter()
@@ -55,7 +63,7 @@ def _timed(fn, dist_mod):
     return time.perf_counter() - t0, out
 
 
-def _rank_worker(paths: list[str], n: int, wis_remove: int) -> dict:
+def _rank_worker(paths: list[str], n: int, wis_remove: int, depth: int = 2, batch: int = 256) -> dict:
     import torch.distributed as dist
 
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -69,13 +77,14 @@ def _rank_worker(paths: list[str], n: int, wis_remove: int) -> dict:
     stats = {}
     t_wis = None
     if wis_remove:
-        t_wis, _ = _timed(lambda: sparsify(dg, "wis", num_remove=wis_remove, depth=2, stats=stats), dist)
+        t_wis, _ = _timed(lambda: sparsify(dg, "wis", num_remove=wis_remove, depth=depth, batch=batch,
+                                                    stats=stats), dist)
     return {"build_s": t_build, "halo_s": t_halo, "walks_s": walks, "wis_s": t_wis, "rounds": stats.get("rounds"),
             "send_bytes_per_step": plan.bytes_per_column * K, "n_local": dg.num_local_nodes,
-            "halo": plan.num_halo, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "halo": plan.num_halo, "peak_rss_mib": _peak_rss_mib()}
 
 
-def _single_worker(paths: list[str], n: int, wis_remove: int) -> dict:
+def _single_worker(paths: list[str], n: int, wis_remove: int, depth: int = 2) -> dict:
     """One process, the whole edge list: the single-process ops a user runs today."""
     ei = torch.cat([torch.load(p) for p in paths], dim=1)
     t0 = time.perf_counter()
@@ -92,19 +101,21 @@ def _single_worker(paths: list[str], n: int, wis_remove: int) -> dict:
     t_wis = None
     if wis_remove:
         t0 = time.perf_counter()
-        rankcore.wis(graph, None, wis_remove)
+        rankcore.wis(graph, None, wis_remove, depth)
         t_wis = time.perf_counter() - t0
     return {"build_s": t_build, "walks_s": walks, "wis_s": t_wis,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mib": _peak_rss_mib()}
 
 
-def measure(size: str, world: int, *, single_threads: int | None = None, wis_remove: int = WIS_REMOVE) -> dict:
+def measure(size: str, world: int, *, single_threads: int | None = None, wis_remove: int = WIS_REMOVE,
+            depth: int = 2, batch: int = 256) -> dict:
     """``single_threads`` set: the one-process baseline with that many threads; else ``world`` ranks."""
     with tempfile.TemporaryDirectory(prefix="rankcore_bench_") as folder:
         paths, n = _write_shards(size, max(world, 1), folder)
         if single_threads is not None:
-            return run_local(_single_worker, 1, paths, n, wis_remove, threads=single_threads, timeout_s=3600)[0]
-        ranks = run_local(_rank_worker, world, paths, n, wis_remove, threads=1, timeout_s=3600)
+            return run_local(_single_worker, 1, paths, n, wis_remove, depth, threads=single_threads,
+                             timeout_s=3600)[0]
+        ranks = run_local(_rank_worker, world, paths, n, wis_remove, depth, batch, threads=1, timeout_s=3600)
     out = {key: max(r[key] for r in ranks) for key in ("build_s", "halo_s", "walks_s", "peak_rss_mib", "halo")}
     out["wis_s"] = ranks[0]["wis_s"]
     out["rounds"] = ranks[0]["rounds"]
@@ -160,6 +171,16 @@ def main() -> None:
         print(f"| {world} | {r['build_s']:.2f} | {r['halo_s']:.2f} | {r['walks_s']:.3f} | {r['wis_s']:.2f} | {r['rounds']} | "
               f"{r['halo']} | {r['send_bytes_per_step'] / 2**20:.1f} MiB | {r['all_gather_bytes_per_step'] / 2**20:.1f} MiB | "
               f"{r['peak_rss_mib']:.0f} |", flush=True)
+    print(f"\n#### WIS rounds, {size} columns, {WIS_REMOVE} removals\n")
+    print("| WIS | processes | batch | rounds | distributed s | single-process s |")
+    print("|---|---|---|---|---|---|")
+    for depth in (2, 3):
+        single = measure(size, 1, single_threads=1, depth=depth)
+        for world in (2, 4):
+            for batch in (64, 256, 1024):
+                r = measure(size, world, depth=depth, batch=batch)
+                print(f"| {depth - 1}-WIS | {world} | {batch} | {r['rounds']} | {r['wis_s']:.2f} | {single['wis_s']:.2f} |",
+                      flush=True)
 
 
 if __name__ == "__main__":

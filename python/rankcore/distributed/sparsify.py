@@ -368,26 +368,60 @@ class _WisRank:
                         self.latest[j] = key
                         heapq.heappush(self.heap, (key, j))
 
+    def _first_beaten(self, commits, keys, proposed) -> int:
+        """2-WIS: the number of speculative commits that stand against this rank's unproposed edges.
+
+        Replays the commits on a tentative copy of the state. When a commit shrinks the common
+        neighbours of an own, unproposed edge f, f gets its exact key then; keys only get worse after
+        that (until f shrinks again, which gives a new key), so a later commit t stands iff every such
+        key recorded before t is worse than commit t's key. Returns the first t that does not stand."""
+        state = _Overlay(self.state)
+        shrunk: dict[int, frozenset] = {}
+        best = None  # the best key an unproposed own edge has got so far
+        for t, (u, v, cn) in enumerate(commits):
+            if best is not None and best < keys[t]:
+                return t
+            _apply_removal(3, state, u, v, cn)
+            for w in cn:
+                for x, other in ((u, v), (v, u)):
+                    f = (min(x, w), max(x, w))
+                    j = self.id_of.get(f)
+                    if j is None or not self.alive[j] or f in proposed:
+                        continue
+                    shrunk[j] = shrunk.get(j, self.common[j]) - {other}
+                    key = _key(3, state, f[0], f[1], shrunk[j])
+                    if best is None or key < best:
+                        best = key
+        return len(commits)
+
     def run(self, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
         removed: list[tuple[int, int]] = []
         rounds = 0
+        world = self.dg.world_size
         while len(removed) < num_remove:
             mine = self._propose(batch)
             everyone = [mine]
-            if self.dg.world_size > 1:
-                everyone = [None] * self.dg.world_size
+            if world > 1:
+                everyone = [None] * world
                 dist.all_gather_object(everyone, mine, group=self.dg.group)
             rounds += 1
-            commits = _simulate(self.depth, everyone, num_remove - len(removed))
+            commits, keys, proposed = _simulate(self.depth, everyone, num_remove - len(removed))
+            if self.depth == 3:
+                stand = torch.tensor([self._first_beaten(commits, keys, proposed)])
+                if world > 1:
+                    dist.all_reduce(stand, op=dist.ReduceOp.MIN, group=self.dg.group)
+                commits = commits[:max(int(stand), 1)]  # the first commit always stands
             for u, v, common in commits:
                 self._commit(u, v, common)
                 removed.append((u, v))
         return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2), rounds
 
 
-def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
-    """The removals of one round (module docstring), the same on every rank: a pure function of the
-    gathered proposals."""
+def _simulate(depth: int, everyone, want: int):
+    """The speculative removals of one round (module docstring), the same on every rank: a pure function
+    of the gathered proposals. Returns ``(commits, keys, proposed)``: the removals (u, v, common
+    neighbours), each one's key when it was taken, and the set of proposed edges. Only the sentinels stop
+    it; for 2-WIS the ranks then check the unproposed edges whose common neighbours shrank (verify)."""
     state: dict[int, tuple[int, int]] = {}
     common: dict[tuple[int, int], frozenset] = {}
     at: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -400,11 +434,12 @@ def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
             state.update(values)
             for x in (u, v, *cn):
                 at[x].append((u, v))
+    proposed = set(common)
     bound = min(sentinels) if sentinels else None
     heap = [(_key(depth, state, u, v, cn), (u, v)) for (u, v), cn in common.items()]
     heapq.heapify(heap)
     latest = {e: key for key, e in heap}
-    commits = []
+    commits, keys = [], []
     while heap and len(commits) < want:
         key, e = heapq.heappop(heap)
         if e not in common or latest[e] != key:
@@ -414,16 +449,13 @@ def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
         u, v = e
         cn = common.pop(e)
         commits.append((u, v, tuple(sorted(cn))))
+        keys.append(key)
         _apply_removal(depth, state, u, v, cn)
-        stop = False
-        if depth == 3:
-            for w in cn:
-                for x, other in ((u, v), (v, u)):
-                    f = (min(x, w), max(x, w))
-                    if f in common:
-                        common[f] = common[f] - {other}
-                    else:
-                        stop = True  # an unproposed edge's key may improve
+        for w in cn:  # 2-WIS: proposed edges whose common neighbours shrink
+            for x, other in ((u, v), (v, u)):
+                f = (min(x, w), max(x, w))
+                if f in common:
+                    common[f] = common[f] - {other}
         for x in {u, v, *cn}:
             for f in at.get(x, ()):
                 if f in common:
@@ -431,6 +463,21 @@ def _simulate(depth: int, everyone, want: int) -> list[tuple[int, int, tuple]]:
                     if fk != latest[f]:
                         latest[f] = fk
                         heapq.heappush(heap, (fk, f))
-        if stop:
-            break
-    return commits
+    return commits, keys, proposed
+
+
+class _Overlay:
+    """Tentative (deg, tri) values over a rank's state: reads fall through, writes stay here."""
+
+    def __init__(self, base):
+        self.base = base
+        self.changed: dict[int, tuple[int, int]] = {}
+
+    def __contains__(self, x):
+        return x in self.changed or x in self.base
+
+    def __getitem__(self, x):
+        return self.changed[x] if x in self.changed else self.base[x]
+
+    def __setitem__(self, x, value):
+        self.changed[x] = value
