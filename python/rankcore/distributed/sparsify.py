@@ -264,48 +264,77 @@ class _WisRank:
         plan = dg.halo()
         deg_own = dg.degree()
         tri_own = torch.zeros_like(deg_own)
-        self.adj: dict[int, set] = {}
+        common_count = None
         if depth == 3:
             from .structure import edge_common_neighbors
 
             per_slot = edge_common_neighbors(dg)
-            rows = torch.repeat_interleave(torch.arange(dg.num_local_nodes), dg.rowptr.diff())
+            src, dst = dg.local_edge_index()
+            rows = dst - dg.lo
             tri_own = torch.zeros_like(deg_own).index_add_(0, rows, per_slot) // 2
-            ball = dg.ball(1)
-            ids = ball.ids.tolist()
-            rp = ball.rowptr.tolist()
-            cols = ball.col.tolist()
-            for i, x in enumerate(ids):
-                self.adj[x] = {ids[j] for j in cols[rp[i]:rp[i + 1]]}
+            common_count = per_slot[src > dst]  # the own edges (u = dst < v = src), in (u, v) order
+            self.ball = dg.ball(1)
+            self.ball_ids = self.ball.ids
         ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
         self.state = _ExtState(dg, ext)
         self.edges = [tuple(e) for e in edges.tolist()]
         self.alive = bytearray([1]) * len(self.edges)
         self.id_of = {e: i for i, e in enumerate(self.edges)}
-        if depth == 3:
-            self.common = [frozenset(self.adj[u] & self.adj[v]) for u, v in self.edges]
-            keys = [self._key(i) for i in range(len(self.edges))]
-            self.order = sorted(range(len(self.edges)), key=keys.__getitem__)
-            self.initial = lambda i: keys[i]
-        else:
-            self.common = None
-            du = ext[:, 0][plan.position(edges[:, 0], dg.lo, dg.hi)] if edges.numel() else edges[:, 0]
-            dv = ext[:, 0][plan.position(edges[:, 1], dg.lo, dg.hi)] if edges.numel() else edges[:, 1]
+        self.adj: dict[int, set] = {}          # 2-WIS: current neighbours in the ball, built on demand
+        self.cut: dict[int, set] = defaultdict(set)  # removed neighbours of every vertex
+        self.common: dict[int, frozenset] = {}  # 2-WIS: common neighbours of own edges, built on demand
+        pos_u = plan.position(edges[:, 0], dg.lo, dg.hi)
+        pos_v = plan.position(edges[:, 1], dg.lo, dg.hi)
+        du, dv = ext[pos_u, 0], ext[pos_v, 0]
+        if depth == 2:
             low, high = torch.minimum(du, dv), torch.maximum(du, dv)
             # 1-WIS keys order like (min degree desc, max degree desc, (u, v) asc): stable sorts
             perm = torch.argsort(high, descending=True, stable=True)
             perm = perm[torch.argsort(low[perm], descending=True, stable=True)]
-            self.order = perm.tolist()
             du0, dv0 = du.tolist(), dv.tolist()
             self.initial = lambda i: _key(2, {self.edges[i][0]: (du0[i], 0), self.edges[i][1]: (dv0[i], 0)},
                                           self.edges[i][0], self.edges[i][1], ())
+        else:
+            # An optimistic stored key per edge, in torch: the smallest value of D_e is always the
+            # smallest new score on Δ_e (every vertex's new score is below its old one), counted +1 per
+            # vertex that has it. Its endpoints' part, (smallest new endpoint score m, its count c),
+            # gives the key prefix ((2, -m, c),), which sorts before (is at least as good as) the true
+            # key: the common neighbours can only add a smaller value or to the count.
+            def new_score(d, t):
+                return torch.where(d > 1, 2 * (t - common_count) + 3 * (d - 1) + 1, torch.zeros_like(d))
+            su = new_score(du, ext[pos_u, 1])
+            sv = new_score(dv, ext[pos_v, 1])
+            m = torch.minimum(su, sv)
+            c = (su == m).to(torch.int64) + (sv == m).to(torch.int64)
+            perm = torch.argsort(c, stable=True)
+            perm = perm[torch.argsort(m[perm], descending=True, stable=True)]
+            m0, c0 = m.tolist(), c.tolist()
+            self.initial = lambda i: ((((2, -m0[i], c0[i]),)), self.edges[i][0], self.edges[i][1])
+        self.order = perm.tolist()
         self.cursor = 0
         self.heap: list = []
         self.latest: dict[int, tuple] = {}  # candidates in the heap -> their newest stored key
 
+    def _neighbours(self, x: int) -> set:
+        """Current neighbours of a ball vertex x (its row in the ball, minus removed edges)."""
+        if x not in self.adj:
+            p = int(torch.searchsorted(self.ball_ids, torch.tensor(x)))
+            a, b = int(self.ball.rowptr[p]), int(self.ball.rowptr[p + 1])
+            self.adj[x] = set(self.ball_ids[self.ball.col[a:b].to(torch.int64)].tolist()) - self.cut[x]
+        return self.adj[x]
+
+    def _cn(self, i: int) -> frozenset:
+        """Current common neighbours of own edge i (2-WIS); () for 1-WIS."""
+        if self.depth == 2:
+            return frozenset()
+        if i not in self.common:
+            u, v = self.edges[i]
+            self.common[i] = frozenset(self._neighbours(u) & self._neighbours(v))
+        return self.common[i]
+
     def _key(self, i: int) -> tuple:
         u, v = self.edges[i]
-        return _key(self.depth, self.state, u, v, self.common[i] if self.common is not None else ())
+        return _key(self.depth, self.state, u, v, self._cn(i))
 
     def _next_stored(self):
         """Pop the candidate with the smallest stored key (heap or array): (key, id) or None."""
@@ -345,7 +374,7 @@ class _WisRank:
         proposals = []
         for key, i in chosen[:batch]:
             u, v = self.edges[i]
-            common = self.common[i] if self.common is not None else ()
+            common = self._cn(i)
             proposals.append((u, v, tuple(sorted(common)), {x: tuple(self.state[x]) for x in (u, v, *common)}))
         return proposals, sentinel
 
@@ -356,6 +385,7 @@ class _WisRank:
             self.alive[i] = 0
         if self.depth == 3:
             for x, y in ((u, v), (v, u)):
+                self.cut[x].add(y)
                 if x in self.adj:
                     self.adj[x].discard(y)
             # the 2c edges whose common neighbours shrink may get better: re-key them now
@@ -363,7 +393,7 @@ class _WisRank:
                 for x, other in ((u, v), (v, u)):
                     j = self.id_of.get((min(x, w), max(x, w)))
                     if j is not None and self.alive[j]:
-                        self.common[j] = self.common[j] - {other}
+                        self.common.pop(j, None)  # rebuilt from the current rows
                         key = self._key(j)
                         self.latest[j] = key
                         heapq.heappush(self.heap, (key, j))
@@ -388,7 +418,7 @@ class _WisRank:
                     j = self.id_of.get(f)
                     if j is None or not self.alive[j] or f in proposed:
                         continue
-                    shrunk[j] = shrunk.get(j, self.common[j]) - {other}
+                    shrunk[j] = shrunk.get(j, self._cn(j)) - {other}
                     key = _key(3, state, f[0], f[1], shrunk[j])
                     if best is None or key < best:
                         best = key
@@ -424,7 +454,6 @@ def _simulate(depth: int, everyone, want: int):
     it; for 2-WIS the ranks then check the unproposed edges whose common neighbours shrank (verify)."""
     state: dict[int, tuple[int, int]] = {}
     common: dict[tuple[int, int], frozenset] = {}
-    at: dict[int, list[tuple[int, int]]] = defaultdict(list)
     sentinels = []
     for proposals, sentinel in everyone:
         if sentinel is not None:
@@ -432,8 +461,6 @@ def _simulate(depth: int, everyone, want: int):
         for u, v, cn, values in proposals:
             common[(u, v)] = frozenset(cn)
             state.update(values)
-            for x in (u, v, *cn):
-                at[x].append((u, v))
     proposed = set(common)
     bound = min(sentinels) if sentinels else None
     heap = [(_key(depth, state, u, v, cn), (u, v)) for (u, v), cn in common.items()]
@@ -446,23 +473,25 @@ def _simulate(depth: int, everyone, want: int):
             continue
         if bound is not None and key >= bound:
             break  # an unproposed candidate may be better: the next round decides
+        # Lazily, as the ranks' queues: stored keys are exact or optimistic (only the edges re-keyed
+        # below can improve), so the top is re-keyed before it is taken and requeued if it got worse.
+        current = _key(depth, state, e[0], e[1], common[e])
+        if current != key:
+            latest[e] = current
+            heapq.heappush(heap, (current, e))
+            continue
         u, v = e
         cn = common.pop(e)
         commits.append((u, v, tuple(sorted(cn))))
         keys.append(key)
         _apply_removal(depth, state, u, v, cn)
-        for w in cn:  # 2-WIS: proposed edges whose common neighbours shrink
+        for w in cn:  # 2-WIS: proposed edges whose common neighbours shrink may get better: re-key now
             for x, other in ((u, v), (v, u)):
                 f = (min(x, w), max(x, w))
                 if f in common:
                     common[f] = common[f] - {other}
-        for x in {u, v, *cn}:
-            for f in at.get(x, ()):
-                if f in common:
-                    fk = _key(depth, state, f[0], f[1], common[f])
-                    if fk != latest[f]:
-                        latest[f] = fk
-                        heapq.heappush(heap, (fk, f))
+                    latest[f] = _key(depth, state, f[0], f[1], common[f])
+                    heapq.heappush(heap, (latest[f], f))
     return commits, keys, proposed
 
 
