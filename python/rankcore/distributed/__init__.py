@@ -10,6 +10,7 @@ from .launch import RankFailed, run_local
 from .sparsify import sparsify
 from .structure import closed_walk_counts, edge_common_neighbors, singleton_scores
 from .walks import boundary, count_walks, gather, walk_index
+from .training import distributed_train, shard_entries
 
 __all__ = ["DistGraph", "HaloPlan", "Ball", "agree", "run_local", "RankFailed", "count_walks", "boundary",
-           "walk_index", "gather", "edge_common_neighbors", "closed_walk_counts", "singleton_scores", "sparsify"]
+           "walk_index", "gather", "edge_common_neighbors", "closed_walk_counts", "singleton_scores", "sparsify", "distributed_train", "shard_entries"]
