@@ -66,6 +66,46 @@ def test_random_shapes_cpu(dims, rank, batch, seed):
     _check_against_reference(factors, indices, rtol=1e-10, atol=1e-12)
 
 
+# Shapes that reach every lane layout of the CUDA kernels (csrc/kernels/cp_eval.h, cp_tiling): one
+# mode group (N = 1), many strips (R = 1000 > 32 * 16 columns), N = 784 and N = 1024 (32 mode groups of
+# 25 / 32 rounds), R not a power of two, hot rows (d = 1 and 2 with a large batch: every item hits the
+# same rows), and tables too large for the shared-memory accumulation (global atomics).
+KERNEL_SHAPES = [
+    ([7], 1000, 50),
+    ([2, 3], 513, 70),
+    ([2] * 784, 15, 300),
+    ([2] * 1024, 3, 100),
+    ([1] * 9, 17, 5000),
+    ([2] * 64, 15, 5000),
+    ([40000, 3, 20000], 64, 4000),
+    ([5] * 33, 100, 257),
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("dims,rank,batch", KERNEL_SHAPES, ids=lambda v: str(v)[:20])
+def test_kernel_layouts(device, dims, rank, batch, dtype):
+    gen = torch.Generator().manual_seed(len(dims) + 7 * rank + batch)
+    factors, indices = _inputs(dims, rank, batch, dtype, device, gen, mean=1.0)
+    factors = [1.0 + 0.01 * (f - 1.0) for f in factors]
+    tol = 1e-9 if dtype == torch.float64 else 2e-3
+    _check_against_reference(factors, indices, rtol=tol, atol=tol)
+
+
+def test_bad_index_in_a_late_mode_group(device):
+    # The kernels check the indices per mode group; the forward reports the smallest flat position, the
+    # backward one of the bad indices (the CPU backward finds them per mode, not in flat order).
+    f = [torch.ones(2, 3, dtype=torch.float64, device=device) for _ in range(100)]
+    idx = torch.zeros(4, 100, dtype=torch.int64, device=device)
+    idx[2, 97] = 2
+    idx[2, 61] = -1
+    idx[3, 5] = 9
+    with pytest.raises(IndexError, match=r"indices\[2, 61\] = -1"):
+        rankcore.cp_eval(f, idx)
+    with pytest.raises(IndexError, match=r"indices\[(2, 61\] = -1|2, 97\] = 2|3, 5\] = 9)"):
+        torch.ops.rankcore.cp_eval_backward(torch.ones(4, dtype=torch.float64, device=device), f, idx)
+
+
 def test_large_batch_uses_parallel_slices_cpu():
     # Enough work for several slices/strips on any thread count; repeated rows stress the reduction.
     gen = torch.Generator().manual_seed(3)

@@ -1,22 +1,26 @@
 // CUDA kernels of rankcore::cp_eval (torch-free: compile-checkable with plain nvcc).
 //
-// Both kernels give each batch item a tile of L lanes of one warp (L = the smallest power of two
-// >= R, at most 32; 32 / L items per warp), with lane q handling columns q, q + L, ... so that the
-// loads of a factor row are coalesced. Loops over items are warp-uniform (every lane of a warp runs
-// the same number of rounds) because the forward ends each item with a tile shuffle reduction.
+// One warp per batch item, laid out by kernels::cp_tiling (csrc/kernels/cp_eval.h): G mode groups of
+// C column lanes; in round t group g multiplies in mode t * G + g, and each lane keeps `RPL` running
+// products (columns c, c + C, ... of the current strip) in registers. The loops over items are
+// warp-uniform (grid-stride over warps), so every shuffle has the full mask.
 //
-// Forward: per column a running product over the N modes, then the tile sums its columns.
+// Forward: each lane multiplies its rounds' rows, a butterfly over the groups (xor offsets C .. 16)
+// multiplies the G partial products, and the C lanes of group 0 sum the columns.
 //
-// Backward: for mode n a column needs prefix(n) * suffix(n) = prod_{m<n} * prod_{m>n}. Storing all N
-// suffixes per lane would need N registers; instead a first pass (downwards) keeps the suffix at
-// every segment boundary (segments of kSeg modes, at most kMaxOrder / kSeg checkpoints), and a
-// second pass (upwards) rebuilds the kSeg suffixes of one segment from its checkpoint and sweeps the
-// segment with the running prefix. Three factor reads per mode, multiplications only (zeros give
-// exact zeros, never NaN).
-// The per-item contributions go into the factor gradients: modes chosen by the planner accumulate in
-// a block-wide shared-memory copy of their gradient (shared atomics), flushed to global memory with
-// one atomicAdd per non-zero element at the end of the block; the others use global atomics
-// directly (large d: few collisions).
+// Backward: d out / d A_n[i_n, r] = prod_{m != n} A_m[i_m, r] = (rounds before t) * (the other
+// groups in round t) * (rounds after t), all by multiplication (zeros give exact zeros, never NaN):
+//   pass 1 forms each round's total with a butterfly and group t keeps round t's total (M <= G);
+//          an exclusive suffix scan over the groups turns those into "product of the rounds after t";
+//   pass 2 re-reads each round's rows, a butterfly gives every lane the product of the other groups
+//          (kernels::cp_excl_step), the suffix of round t comes from group t by one shuffle, and the
+//          running prefix of the earlier rounds is one more multiply per round.
+// No per-mode storage, no local memory (the register arrays are indexed by unrolled constants only).
+// The contributions go into the factor gradients: modes chosen by the planner accumulate in a
+// block-wide shared-memory copy of their gradient (shared atomics: the hot rows of small-d modes
+// never reach global memory per item), flushed with one global atomicAdd per non-zero element when the
+// block ends (the grid is the resident blocks, so each block flushes once); the other modes (large d:
+// few collisions) use global atomics directly.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -31,122 +35,174 @@
 namespace rankcore::ops::cuda {
 namespace {
 
-constexpr int kSeg = 32;                  // modes per backward segment
-constexpr int kMaxOrder = 1024;           // = ops::kCpMaxOrder
-constexpr int kMaxSegs = kMaxOrder / kSeg;
+constexpr unsigned kFull = 0xffffffffu;
+constexpr int kWarpsPerBlock = kBlockThreads / kWarpSize;
 
-int tile_lanes(int64_t R) {
-  int L = 1;
-  while (L < R && L < kWarpSize) L *= 2;
-  return L;
+template <typename T>
+constexpr int rpl_max() {
+  return sizeof(T) == 4 ? 16 : 8;
 }
 
-// Grid-stride bookkeeping shared by both kernels: this lane's tile and lane within the tile, and the
-// first item of this warp's tiles in the first round.
-struct Tiling {
-  int lane, tile_in_warp, tiles_per_warp;
-  int64_t first, stride;  // first item of the warp in round 0; items per round over the grid
-  __device__ Tiling(int L) {
-    lane = threadIdx.x % L;
-    tiles_per_warp = kWarpSize / L;
-    tile_in_warp = (threadIdx.x % kWarpSize) / L;
-    const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
-    const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarpSize;
-    first = warp * tiles_per_warp;
-    stride = warps * tiles_per_warp;
+struct WarpPos {
+  int lane, c, g;
+  int64_t warp, warps;
+  __device__ explicit WarpPos(int C) {
+    lane = static_cast<int>(threadIdx.x) % kWarpSize;
+    c = lane % C;
+    g = lane / C;
+    warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+    warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarpSize;
   }
 };
 
-template <typename T>
-__global__ void __launch_bounds__(kBlockThreads)
-    cp_forward_kernel(const T* const* __restrict__ factors, const int64_t* __restrict__ dims,
-                      const int64_t* __restrict__ indices, int64_t B, int N, int64_t R, int L,
-                      T* __restrict__ out, int64_t* __restrict__ flag) {
-  const Tiling t(L);
-  for (int64_t base = t.first; base < B; base += t.stride) {  // warp-uniform
-    const int64_t b = base + t.tile_in_warp;
-    T sum = 0;
-    if (b < B) {
-      const int64_t* ib = indices + b * N;
-      for (int64_t r = t.lane; r < R; r += L) {
-        T p = 1;
-        int n = 0;
-        for (; n < N; ++n) {
-          const int64_t i = ib[n];
-          if (!kernels::index_ok(i, dims[n])) break;
-          p *= factors[n][i * R + r];
-        }
-        if (n < N) {  // same indices for every lane of the tile: all of them stop here
-          if (r == 0) flag_min(flag, b * N + n);
-          sum = 0;
-          break;
-        }
-        sum += p;
+// True (on every lane) when one of item b's indices is out of range; records the smallest flat
+// position b * N + n of a bad index in *flag.
+__device__ __forceinline__ bool item_bad(const int64_t* __restrict__ ib, const int64_t* __restrict__ dims, int64_t b,
+                                         int N, int G, int M, const WarpPos& w, int64_t* flag) {
+  bool bad = false;
+  if (w.c == 0) {
+    for (int t = 0; t < M; ++t) {
+      const int n = t * G + w.g;
+      if (n < N && !kernels::index_ok(__ldg(ib + n), __ldg(dims + n))) {
+        flag_min(flag, b * N + n);
+        bad = true;
+        break;  // later modes of this lane have larger positions
       }
     }
-    for (int off = L / 2; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off, L);
-    if (b < B && t.lane == 0) out[b] = sum;
+  }
+  return __any_sync(kFull, bad);
+}
+
+// a[j] = factors[n][i_n * R + r0 + c + C * j], or 1 where there is no such mode or column.
+template <typename T, int RPL>
+__device__ __forceinline__ void load_row(const T* const* __restrict__ factors, const int64_t* __restrict__ ib, int n,
+                                         int N, int64_t R, int64_t r0, int C, int c, T (&a)[RPL], int64_t& row_off) {
+  row_off = -1;
+  if (n < N) row_off = __ldg(ib + n) * R;
+  const T* row = n < N ? factors[n] + row_off : nullptr;
+#pragma unroll
+  for (int j = 0; j < RPL; ++j) {
+    const int64_t r = r0 + c + static_cast<int64_t>(C) * j;
+    a[j] = (row != nullptr && r < R) ? __ldg(row + r) : T(1);
   }
 }
 
-template <typename T>
+template <typename T, int RPL>
+__global__ void __launch_bounds__(kBlockThreads)
+    cp_forward_kernel(const T* const* __restrict__ factors, const int64_t* __restrict__ dims,
+                      const int64_t* __restrict__ indices, int64_t B, int N, int64_t R, int G, int C,
+                      T* __restrict__ out, int64_t* __restrict__ flag) {
+  const WarpPos w(C);
+  const int M = (N + G - 1) / G;
+  const int64_t strip = static_cast<int64_t>(C) * RPL;
+  for (int64_t b = w.warp; b < B; b += w.warps) {  // warp-uniform
+    const int64_t* ib = indices + b * N;
+    if (item_bad(ib, dims, b, N, G, M, w, flag)) {
+      if (w.lane == 0) out[b] = T(0);  // an error is raised; the value is never returned
+      continue;
+    }
+    T sum = 0;
+    for (int64_t r0 = 0; r0 < R; r0 += strip) {
+      T acc[RPL];
+#pragma unroll
+      for (int j = 0; j < RPL; ++j) acc[j] = T(1);
+      for (int t = 0; t < M; ++t) {
+        T a[RPL];
+        int64_t row_off;
+        load_row<T, RPL>(factors, ib, t * G + w.g, N, R, r0, C, w.c, a, row_off);
+#pragma unroll
+        for (int j = 0; j < RPL; ++j) acc[j] *= a[j];
+      }
+      for (int off = C; off < kWarpSize; off *= 2) {
+#pragma unroll
+        for (int j = 0; j < RPL; ++j) acc[j] *= __shfl_xor_sync(kFull, acc[j], off);
+      }
+#pragma unroll
+      for (int j = 0; j < RPL; ++j) {
+        if (r0 + w.c + static_cast<int64_t>(C) * j < R) sum += acc[j];
+      }
+    }
+    for (int off = C / 2; off > 0; off /= 2) sum += __shfl_xor_sync(kFull, sum, off);  // within group 0's lanes
+    if (w.lane == 0) out[b] = sum;
+  }
+}
+
+template <typename T, int RPL>
 __global__ void __launch_bounds__(kBlockThreads)
     cp_backward_kernel(const T* __restrict__ grad, const T* const* __restrict__ factors,
                        const int64_t* __restrict__ dims, const int64_t* __restrict__ smem_offset,
                        int64_t smem_elems, const int64_t* __restrict__ indices, int64_t B, int N,
-                       int64_t R, int L, T* const* __restrict__ grads, int64_t* __restrict__ flag) {
+                       int64_t R, int G, int C, T* const* __restrict__ grads, int64_t* __restrict__ flag) {
   extern __shared__ unsigned char smem_raw[];
   T* sh = reinterpret_cast<T*>(smem_raw);
   for (int64_t e = threadIdx.x; e < smem_elems; e += blockDim.x) sh[e] = T(0);
   __syncthreads();
 
-  const Tiling t(L);
-  const int segs = (N + kSeg - 1) / kSeg;
-  for (int64_t base = t.first; base < B; base += t.stride) {
-    const int64_t b = base + t.tile_in_warp;
-    if (b >= B) continue;
+  const WarpPos w(C);
+  const int M = (N + G - 1) / G;
+  const int64_t strip = static_cast<int64_t>(C) * RPL;
+  for (int64_t b = w.warp; b < B; b += w.warps) {  // warp-uniform
     const int64_t* ib = indices + b * N;
-    const T g = grad[b];
-    for (int64_t r = t.lane; r < R; r += L) {
-      // Pass 1 (downwards): checkpoint[j] = prod of modes >= the end of segment j; checks indices.
-      T checkpoint[kMaxSegs];
-      T s = 1;
-      bool ok = true;
-      for (int j = segs - 1; j >= 0 && ok; --j) {
-        checkpoint[j] = s;
-        const int lo = j * kSeg, hi = min(N, lo + kSeg);
-        for (int m = hi - 1; m >= lo; --m) {
-          const int64_t i = ib[m];
-          if (!kernels::index_ok(i, dims[m])) {
-            if (r == 0) flag_min(flag, b * N + m);
-            ok = false;
-            break;
-          }
-          s *= factors[m][i * R + r];
+    if (item_bad(ib, dims, b, N, G, M, w, flag)) continue;
+    const T gb = grad[b];
+    for (int64_t r0 = 0; r0 < R; r0 += strip) {
+      // Pass 1: round totals; group g keeps round g's (1 when round g does not exist).
+      T suf[RPL];
+#pragma unroll
+      for (int j = 0; j < RPL; ++j) suf[j] = T(1);
+      for (int t = 0; t < M; ++t) {
+        T a[RPL];
+        int64_t row_off;
+        load_row<T, RPL>(factors, ib, t * G + w.g, N, R, r0, C, w.c, a, row_off);
+        for (int off = C; off < kWarpSize; off *= 2) {
+#pragma unroll
+          for (int j = 0; j < RPL; ++j) a[j] *= __shfl_xor_sync(kFull, a[j], off);
+        }
+        if (w.g == t) {
+#pragma unroll
+          for (int j = 0; j < RPL; ++j) suf[j] = a[j];
         }
       }
-      if (!ok) break;  // uniform over the tile (same indices)
-      // Pass 2 (upwards): suffixes of one segment from its checkpoint, then the prefix sweep.
-      T p = 1;
-      for (int j = 0; j < segs; ++j) {
-        const int lo = j * kSeg, hi = min(N, lo + kSeg);
-        T suffix[kSeg];
-        T u = checkpoint[j];
-        for (int m = hi - 1; m >= lo; --m) {
-          suffix[m - lo] = u;
-          u *= factors[m][ib[m] * R + r];
+      // Inclusive suffix scan over the groups (prod over groups >= g), then shift by one group:
+      // suf = prod of the totals of the rounds after g.
+      for (int d = 1; d < G; d *= 2) {
+#pragma unroll
+        for (int j = 0; j < RPL; ++j) {
+          const T v = __shfl_down_sync(kFull, suf[j], d * C);
+          if (w.g + d < G) suf[j] *= v;
         }
-        for (int m = lo; m < hi; ++m) {
-          const int64_t i = ib[m];
-          const T a = factors[m][i * R + r];
-          const T contrib = g * p * suffix[m - lo];
-          const int64_t off = smem_offset[m];
-          if (off >= 0) {
-            atomicAdd(sh + off + i * R + r, contrib);
-          } else {
-            atomicAdd(grads[m] + i * R + r, contrib);
-          }
-          p *= a;
+      }
+#pragma unroll
+      for (int j = 0; j < RPL; ++j) {
+        const T v = __shfl_down_sync(kFull, suf[j], C);
+        suf[j] = (w.g + 1 < G) ? v : T(1);
+      }
+      // Pass 2: prefix (earlier rounds) * other groups of this round * suffix (later rounds).
+      T pre[RPL];
+#pragma unroll
+      for (int j = 0; j < RPL; ++j) pre[j] = T(1);
+      for (int t = 0; t < M; ++t) {
+        const int n = t * G + w.g;
+        T incl[RPL], excl[RPL];
+        int64_t row_off;
+        load_row<T, RPL>(factors, ib, n, N, R, r0, C, w.c, incl, row_off);
+#pragma unroll
+        for (int j = 0; j < RPL; ++j) excl[j] = T(1);
+        for (int off = C; off < kWarpSize; off *= 2) {
+#pragma unroll
+          for (int j = 0; j < RPL; ++j) kernels::cp_excl_step(excl[j], incl[j], __shfl_xor_sync(kFull, incl[j], off));
+        }
+        T* dst = nullptr;
+        if (n < N) {
+          const int64_t off = __ldg(smem_offset + n);
+          dst = (off >= 0 ? sh + off : grads[n]) + row_off;
+        }
+#pragma unroll
+        for (int j = 0; j < RPL; ++j) {
+          const T s = __shfl_sync(kFull, suf[j], t * C + w.c);  // group t holds the suffix after round t
+          const int64_t r = r0 + w.c + static_cast<int64_t>(C) * j;
+          if (dst != nullptr && r < R) atomicAdd(dst + r, gb * pre[j] * excl[j] * s);
+          pre[j] *= incl[j];
         }
       }
     }
@@ -165,31 +221,43 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
-int64_t grid_for(int64_t B, int L, int max_resident_blocks) {
-  const int64_t items_per_block = kBlockThreads / L;
-  int64_t blocks = (B + items_per_block - 1) / items_per_block;
+int64_t grid_for(int64_t B, int max_resident_blocks) {
+  int64_t blocks = (B + kWarpsPerBlock - 1) / kWarpsPerBlock;  // one warp per item
   if (max_resident_blocks > 0) blocks = std::min<int64_t>(blocks, max_resident_blocks);
   return std::clamp<int64_t>(blocks, 1, kMaxBlocks);
+}
+
+template <typename T, int RPL>
+cudaError_t forward_rpl(const T* const* factors, const int64_t* dims, const int64_t* indices, int64_t B,
+                        int64_t N, int64_t R, const kernels::CpTiling& tl, T* out, int64_t* flag,
+                        cudaStream_t stream) {
+  cp_forward_kernel<T, RPL><<<static_cast<unsigned>(grid_for(B, 0)), kBlockThreads, 0, stream>>>(
+      factors, dims, indices, B, static_cast<int>(N), R, tl.G, tl.C, out, flag);
+  return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t forward(const T* const* factors, const int64_t* dims, const int64_t* indices, int64_t B,
                     int64_t N, int64_t R, T* out, int64_t* flag, cudaStream_t stream) {
   if (B == 0) return cudaSuccess;
-  const int L = tile_lanes(R);
-  cp_forward_kernel<T><<<static_cast<unsigned>(grid_for(B, L, 0)), kBlockThreads, 0, stream>>>(
-      factors, dims, indices, B, static_cast<int>(N), R, L, out, flag);
-  return cudaGetLastError();
+  const kernels::CpTiling tl = kernels::cp_tiling(N, R, rpl_max<T>());
+  switch (tl.rpl) {
+    case 1: return forward_rpl<T, 1>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 2: return forward_rpl<T, 2>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 4: return forward_rpl<T, 4>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 8: return forward_rpl<T, 8>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    default:
+      if constexpr (rpl_max<T>() >= 16) return forward_rpl<T, 16>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+      return cudaErrorInvalidValue;
+  }
 }
 
-template <typename T>
-cudaError_t backward(const T* grad, const T* const* factors, const int64_t* dims, const int64_t* smem_offset,
-                     int64_t smem_elems, const int64_t* indices, int64_t B, int64_t N, int64_t R,
-                     T* const* grads, int64_t* flag, cudaStream_t stream) {
-  if (B == 0) return cudaSuccess;
-  const int L = tile_lanes(R);
+template <typename T, int RPL>
+cudaError_t backward_rpl(const T* grad, const T* const* factors, const int64_t* dims, const int64_t* smem_offset,
+                         int64_t smem_elems, const int64_t* indices, int64_t B, int64_t N, int64_t R,
+                         const kernels::CpTiling& tl, T* const* grads, int64_t* flag, cudaStream_t stream) {
   const size_t smem_bytes = static_cast<size_t>(smem_elems) * sizeof(T);
-  auto kernel = cp_backward_kernel<T>;
+  auto kernel = cp_backward_kernel<T, RPL>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(smem_bytes));
   if (err != cudaSuccess) return err;
@@ -206,9 +274,28 @@ cudaError_t backward(const T* grad, const T* const* factors, const int64_t* dims
     }
     resident = std::max(1, sms * per_sm);
   }
-  kernel<<<static_cast<unsigned>(grid_for(B, L, resident)), kBlockThreads, smem_bytes, stream>>>(
-      grad, factors, dims, smem_offset, smem_elems, indices, B, static_cast<int>(N), R, L, grads, flag);
+  kernel<<<static_cast<unsigned>(grid_for(B, resident)), kBlockThreads, smem_bytes, stream>>>(
+      grad, factors, dims, smem_offset, smem_elems, indices, B, static_cast<int>(N), R, tl.G, tl.C, grads, flag);
   return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t backward(const T* grad, const T* const* factors, const int64_t* dims, const int64_t* smem_offset,
+                     int64_t smem_elems, const int64_t* indices, int64_t B, int64_t N, int64_t R,
+                     T* const* grads, int64_t* flag, cudaStream_t stream) {
+  if (B == 0) return cudaSuccess;
+  const kernels::CpTiling tl = kernels::cp_tiling(N, R, rpl_max<T>());
+#define RC_CP_BWD(K) backward_rpl<T, K>(grad, factors, dims, smem_offset, smem_elems, indices, B, N, R, tl, grads, flag, stream)
+  switch (tl.rpl) {
+    case 1: return RC_CP_BWD(1);
+    case 2: return RC_CP_BWD(2);
+    case 4: return RC_CP_BWD(4);
+    case 8: return RC_CP_BWD(8);
+    default:
+      if constexpr (rpl_max<T>() >= 16) return RC_CP_BWD(16);
+      return cudaErrorInvalidValue;
+  }
+#undef RC_CP_BWD
 }
 
 }  // namespace
