@@ -30,14 +30,13 @@ training on the union of the shards. The loss it logs is the global MSE (one ext
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ..tensor.training import GlobalAdaptiveGD, History
+from ..tensor.training import History, descent_loop, make_optimizer
 
 __all__ = ["shard_range", "shard_entries", "global_count", "wrap_ddp", "ddp_gradients", "distributed_train"]
 
@@ -144,14 +143,7 @@ def distributed_train(model: torch.nn.Module, indices: torch.Tensor, values: tor
     module = ddp.module
     _check_shard(module, indices, values)
     params = [p for p in module.parameters() if p.requires_grad]
-    if optimizer == "adaptive":
-        opt = GlobalAdaptiveGD(params, lr=lr, beta=beta)
-    elif optimizer == "gd":
-        opt = torch.optim.SGD(params, lr=lr)
-    elif optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr)
-    else:
-        raise ValueError(f"optimizer must be 'adaptive', 'gd' or 'adam', got {optimizer!r}")
+    opt = make_optimizer(params, optimizer, lr, beta)
     count = global_count(indices.shape[0], device=values.device, group=group)
     if count == 0:
         raise ValueError("distributed_train: no rank holds any entry (the global batch is empty)")
@@ -170,23 +162,10 @@ def distributed_train(model: torch.nn.Module, indices: torch.Tensor, values: tor
             norms = module.component_norms().sort(descending=True).values[:top_k]
             hist.component_norms.append(norms.tolist())
 
-    # The same loop as train(): loss at iterations 0..max_iterations, a step after each but the last.
-    # Forward and backward go together here (DDP needs every rank's backward anyway), so the backward
-    # of the final iteration, or of an early stop, is computed and discarded.
-    for it in range(max_iterations + 1):
-        opt.zero_grad(set_to_none=True)
-        loss_value = _backward(ddp, indices, values, count, group)
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(f"loss became {loss_value} at iteration {it}; lower lr")
-        done = stop_loss is not None and loss_value < stop_loss
-        if it % log_every == 0 or it == max_iterations or done:
-            record(it, loss_value)
-        if done:
-            hist.stopped_early = it < max_iterations
-            break
-        if it == max_iterations:
-            break
-        opt.step()
+    # The loop of train(); forward and backward go together here (DDP needs every rank's backward each
+    # iteration), so the backward of the final iteration, or of an early stop, is computed and discarded.
+    descent_loop(opt, lambda: (_backward(ddp, indices, values, count, group), None), record, hist,
+                 max_iterations=max_iterations, log_every=log_every, stop_loss=stop_loss)
     hist.seconds = time.perf_counter() - start
     return hist
 

@@ -19,6 +19,7 @@ import torch.distributed as dist
 
 from .. import ops
 from ..graph.arguments import INT64_MAX, check_int
+from ..graph.walks import combine_halves, masked_sum_halves, walk_index_overflow, walk_index_start
 from .graph import DistGraph, _try, agree
 
 __all__ = ["count_walks", "boundary", "walk_index", "gather"]
@@ -159,28 +160,15 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
     agree(err, dg.group)
     d, t, (masks, squeeze) = checked
     _agreed_k(dg, masks.shape[0])
-    start = torch.zeros(dg.num_local_nodes, 1, dtype=torch.int64)
-    if t is None:
-        start.fill_(1)
-        what = f"the graph-prediction walk index (depth {d})"
-    else:
-        if dg.lo <= t < dg.hi:
-            start[t - dg.lo] = 1
-        what = f"the walk index at target {t} (depth {d})"
+    start, what = walk_index_start(dg.num_local_nodes, t, d, lo=dg.lo)
     try:
         walks = walks_from(dg, start, d - 1)[:, 0]
     except OverflowError as err:
-        raise OverflowError(f"{what} is not representable: {err} (the walk index is exact only; "
-                            f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)") from None
-    inside = _boundary(dg, masks).to(torch.int64)
-    halves = torch.stack([(inside * (walks & (2**31 - 1))).sum(dim=1), (inside * (walks >> 31)).sum(dim=1)])
+        raise walk_index_overflow(what, err) from None
+    halves = masked_sum_halves(_boundary(dg, masks), walks)
     if dg.world_size > 1:
-        dist.all_reduce(halves, group=dg.group)
-    totals = [h * 2**31 + lo for lo, h in zip(halves[0].tolist(), halves[1].tolist())]
-    for total in totals:
-        if total > INT64_MAX:
-            raise OverflowError(f"{what} = {total} exceeds the int64 range (2^63 - 1)")
-    result = torch.tensor(totals, dtype=torch.int64)
+        dist.all_reduce(halves, group=dg.group)  # half-sums of disjoint vertex sets add without wrapping
+    result = combine_halves(halves, what)
     return result[0] if squeeze else result
 
 

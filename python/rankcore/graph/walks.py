@@ -137,22 +137,38 @@ def boundary(edge_index, num_nodes, partition, *, symmetrize=False):
     return result[0] if squeeze else result
 
 
-def _exact_masked_sums(masks: torch.Tensor, values: torch.Tensor, what: str) -> torch.Tensor:
-    """Σ_{i: masks[c, i]} values[i] for every row c, exact in int64 or OverflowError.
-
-    Values are non-negative int64 < 2^63. Split each into a high and a low 31-bit half: each half-sum
-    is below n * 2^32 < 2^63, so neither can wrap; the two halves are then combined in Python ints.
-    """
-    low = values & (2**31 - 1)
-    high = values >> 31
+def masked_sum_halves(masks: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``[2, k]`` int64: Σ_{i: masks[c, i]} of the low and of the high 31-bit halves of ``values`` (non-negative
+    int64 < 2^63). Neither half-sum can wrap (each is below n * 2^32 < 2^63), and half-sums of disjoint vertex
+    sets (the ranks of a DistGraph) can be added before :func:`combine_halves`."""
     m = masks.to(torch.int64)
-    sums_low = (m * low).sum(dim=1).tolist()
-    sums_high = (m * high).sum(dim=1).tolist()
-    totals = [h * 2**31 + lo for h, lo in zip(sums_high, sums_low)]
+    return torch.stack([(m * (values & (2**31 - 1))).sum(dim=1), (m * (values >> 31)).sum(dim=1)])
+
+
+def combine_halves(halves: torch.Tensor, what: str) -> torch.Tensor:
+    """The exact sums from :func:`masked_sum_halves` (combined in Python ints), or OverflowError."""
+    totals = [h * 2**31 + lo for lo, h in zip(halves[0].tolist(), halves[1].tolist())]
     for total in totals:
         if total > INT64_MAX:
             raise OverflowError(f"{what} = {total} exceeds the int64 range (2^63 - 1)")
-    return torch.tensor(totals, dtype=torch.int64, device=values.device)
+    return torch.tensor(totals, dtype=torch.int64, device=halves.device)
+
+
+def walk_index_start(n: int, target, depth: int, lo: int = 0, device=None) -> tuple[torch.Tensor, str]:
+    """The ``[n, 1]`` start vector of the walk index (all ones, or the indicator of ``target``, which is
+    a global id; this block holds the vertices ``[lo, lo + n)``) and what it computes, for messages."""
+    start = torch.zeros(n, 1, dtype=torch.int64, device=device)
+    if target is None:
+        start.fill_(1)
+        return start, f"the graph-prediction walk index (depth {depth})"
+    if lo <= target < lo + n:
+        start[target - lo] = 1
+    return start, f"the walk index at target {target} (depth {depth})"
+
+
+def walk_index_overflow(what: str, err: OverflowError) -> OverflowError:
+    return OverflowError(f"{what} is not representable: {err} (the walk index is exact only; "
+                         f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)")
 
 
 def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetrize=False):
@@ -169,20 +185,14 @@ def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetri
     depth = check_int("depth", depth, 1)
     masks, squeeze = _check_mask("partition", partition, graph)
     n = graph.num_nodes
-    start = torch.zeros(n, 1, dtype=torch.int64, device=graph.device)
-    if target is None:
-        start.fill_(1)
-        what = f"the graph-prediction walk index (depth {depth})"
-    else:
-        t = check_int("target", target, 0)
-        if t >= n:
-            raise ValueError(f"target must be a vertex in [0, {n}), got {t}")
-        start[t] = 1
-        what = f"the walk index at target {t} (depth {depth})"
+    if target is not None:
+        target = check_int("target", target, 0)
+        if target >= n:
+            raise ValueError(f"target must be a vertex in [0, {n}), got {target}")
+    start, what = walk_index_start(n, target, depth, device=graph.device)
     try:
         walks = _walks_from(graph, start, depth - 1)[:, 0]
     except OverflowError as err:
-        raise OverflowError(f"{what} is not representable: {err} (the walk index is exact only; "
-                            f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)") from None
-    result = _exact_masked_sums(_boundary(graph, masks), walks, what)
+        raise walk_index_overflow(what, err) from None
+    result = combine_halves(masked_sum_halves(_boundary(graph, masks), walks), what)
     return result[0] if squeeze else result

@@ -80,15 +80,7 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
     """
     if max_iterations < 0 or log_every < 1:
         raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "adaptive":
-        opt = GlobalAdaptiveGD(params, lr=lr, beta=beta)
-    elif optimizer == "gd":
-        opt = torch.optim.SGD(params, lr=lr)
-    elif optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr)
-    else:
-        raise ValueError(f"optimizer must be 'adaptive', 'gd' or 'adam', got {optimizer!r}")
+    opt = make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr, beta)
 
     hist = History()
     start = time.perf_counter()
@@ -102,10 +94,36 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
             norms = model.component_norms().sort(descending=True).values[:top_k]
             hist.component_norms.append(norms.tolist())
 
+    def evaluate():
+        loss = problem.loss(model)
+        return float(loss.detach()), loss.backward
+
+    descent_loop(opt, evaluate, record, hist, max_iterations=max_iterations, log_every=log_every,
+                 stop_loss=stop_loss)
+    hist.seconds = time.perf_counter() - start
+    return hist
+
+
+def make_optimizer(params, optimizer: str, lr: float, beta: float) -> torch.optim.Optimizer:
+    """``"adaptive"`` (:class:`GlobalAdaptiveGD`), ``"gd"`` (fixed step) or ``"adam"`` over ``params``."""
+    if optimizer == "adaptive":
+        return GlobalAdaptiveGD(params, lr=lr, beta=beta)
+    if optimizer == "gd":
+        return torch.optim.SGD(params, lr=lr)
+    if optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ValueError(f"optimizer must be 'adaptive', 'gd' or 'adam', got {optimizer!r}")
+
+
+def descent_loop(opt, evaluate, record, hist: History, *, max_iterations: int, log_every: int,
+                 stop_loss: float | None) -> None:
+    """The loop of :func:`train` (and of the distributed trainer): the loss at iterations
+    0..max_iterations, recorded every ``log_every`` (and at the last, and at an early stop), a step after
+    each but the last. ``evaluate()`` returns ``(loss value, backward)``: ``backward`` is called before a
+    step, or None when evaluate already ran the backward (DDP needs every rank's backward each time)."""
     for it in range(max_iterations + 1):
         opt.zero_grad(set_to_none=True)
-        loss = problem.loss(model)
-        loss_value = float(loss.detach())
+        loss_value, backward = evaluate()
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"loss became {loss_value} at iteration {it}; lower lr")
         done = stop_loss is not None and loss_value < stop_loss
@@ -116,7 +134,6 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
             break
         if it == max_iterations:
             break
-        loss.backward()
+        if backward is not None:
+            backward()
         opt.step()
-    hist.seconds = time.perf_counter() - start
-    return hist
