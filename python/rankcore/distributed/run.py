@@ -160,11 +160,13 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
     t = time.perf_counter()
     removed = dist_sparsify(graph, method, num_remove=k, seed=seed, depth=depth)
     timings["sparsify"] = time.perf_counter() - t
-    del graph
 
     keep = make_result(shard, n, removed).keep_mask
     kept = shard[:, keep]
     (kept_columns,) = _all_sum([kept.shape[1]], group)
+    after = DistGraph.from_local_edges(kept, n, group, symmetrize=symmetrize)
+    stats = _walk_index_stats(graph, after, depth) if n else None
+    del graph, after
     if output is not None:
         t = time.perf_counter()
         meta = {"method": method, "depth": depth, "seed": seed, "num_remove": k}
@@ -172,7 +174,27 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
         timings["write"] = time.perf_counter() - t
     return {"num_nodes": n, "num_edges": m, "num_remove": k, "columns": columns, "kept_columns": kept_columns,
             "world_size": world, "method": method, "depth": depth, "timings": timings,
-            "output": None if output is None else os.fspath(output), "graph": Path(path).name}
+            "output": None if output is None else os.fspath(output), "graph": Path(path).name, "stats": stats}
+
+
+def _walk_index_stats(before, after, depth: int) -> dict:
+    """The walk-index statistics the single-process ``rankcore sparsify`` prints, computed collectively:
+    singleton scores (mean, min, isolated vertices) and the graph-prediction walk index of the first half
+    of the ids, before and after."""
+    from . import singleton_scores, walk_index
+
+    out = {}
+    for name, g in (("before", before), ("after", after)):
+        s = singleton_scores(g, depth)
+        sums = torch.tensor([int(s.sum()), int((g.degree() == 0).sum())], dtype=torch.int64)
+        low = torch.tensor([int(s.min()) if s.numel() else 2**62], dtype=torch.int64)
+        if g.world_size > 1:
+            dist.all_reduce(sums, group=g.group)
+            dist.all_reduce(low, op=dist.ReduceOp.MIN, group=g.group)
+        half = torch.arange(g.lo, g.hi) < g.num_nodes // 2
+        out[name] = {"mean": int(sums[0]) / g.num_nodes, "min": int(low), "isolated": int(sums[1]),
+                     "walk_index": int(walk_index(g, half, depth))}
+    return out
 
 
 def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Tensor, n: int,
@@ -242,6 +264,14 @@ def summary_lines(summary: dict, timings: bool = False) -> list[str]:
              f"removing {k} edges ({summary['world_size']} process{'es' if summary['world_size'] > 1 else ''})",
              f"edges: {m} -> {m - k} undirected ({summary['columns']} -> {summary['kept_columns']} edge_index "
              f"columns); {t['sparsify']:.3f} s"]
+    stats = summary.get("stats")
+    if stats is not None:
+        b, a = stats["before"], stats["after"]
+        lines.append(f"singleton walk index s_t = WI_(L-1),t({{t}}), L={depth}: mean {b['mean']:.2f} -> "
+                     f"{a['mean']:.2f}, min {b['min']} -> {a['min']}, isolated vertices {b['isolated']} -> "
+                     f"{a['isolated']}")
+        lines.append(f"walk index (L={depth}, graph prediction) of first half of the ids: {b['walk_index']} -> "
+                     f"{a['walk_index']}")
     if summary["output"] is not None:
         lines.append(f"wrote {summary['output']}")
     if timings:
