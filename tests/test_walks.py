@@ -218,3 +218,82 @@ def test_hub_row_overflow_is_detected(device):
             rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 40)
         lengths.append(str(info.value))
     assert lengths[0] == lengths[1]
+
+
+def _hub_graph(n=5000, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    hub = torch.stack([torch.zeros(3000, dtype=torch.long), torch.randint(1, n, (3000,), generator=gen)])
+    mid = torch.stack([torch.full((700,), 2, dtype=torch.long), torch.randint(3, n, (700,), generator=gen)])
+    rand = torch.randint(0, n, (2, 15000), generator=gen)
+    return rankcore.Graph.from_input(torch.cat([hub, mid, rand], 1), n, symmetrize=True)
+
+
+def test_long_row_plan_is_cached_per_rowptr():
+    # The plan the CUDA op takes from rankcore.ops (rows over 1024 entries, chunks of the longest) is
+    # device-independent logic: computed once per rowptr, recomputed after an in-place change.
+    g = _hub_graph()
+    degree = g.rowptr[1:] - g.rowptr[:-1]
+    rows, chunks = rankcore.ops._long_row_plan(g.rowptr, g.col)
+    assert torch.equal(rows, torch.nonzero(degree > 1024).flatten())
+    assert rows.numel() >= 1 and chunks == (int(degree.max()) + 1023) // 1024
+    assert rankcore.ops._long_row_plan(g.rowptr, g.col)[0] is rows  # cached
+    rowptr = g.rowptr.clone()
+    assert rankcore.ops._long_row_plan(rowptr, g.col)[0] is not rows  # another tensor, its own plan
+    rowptr[0] = 0  # in place: bumps the version counter, the plan is recomputed
+    assert rankcore.ops._long_row_plan(rowptr, g.col)[0] is not rows
+    small = rankcore.Graph.from_input(torch.tensor([[0, 1], [1, 0]]), 2)
+    rows_s, chunks_s = rankcore.ops._long_row_plan(small.rowptr, small.col)
+    assert rows_s.numel() == 0 and chunks_s == 0
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7, 17, 33, 67])
+def test_hub_rows_every_k_repeated_calls(device, k):
+    # k not a multiple of 4 (the vector widths), hub and mid-size rows, several calls on one graph (the
+    # cached plan on CUDA), both count types, against the CPU op.
+    g = _hub_graph(seed=k)
+    gd = g.to(device)
+    gen = torch.Generator().manual_seed(100 + k)
+    for dtype in (torch.int64, torch.float64):
+        for length in (1, 2, 4):
+            start = torch.randint(0, 4, (g.num_nodes, k), generator=gen).to(dtype)
+            expected = rankcore.ops.walk_count(g.rowptr, g.col, start, length)
+            got = rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(device), length).cpu()
+            if dtype == torch.int64:
+                assert torch.equal(got, expected)
+            else:
+                torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
+
+
+def test_empty_inputs_on_device(device):
+    g = _hub_graph().to(device)
+    out = rankcore.ops.walk_count(g.rowptr, g.col, torch.zeros(g.num_nodes, 0, dtype=torch.int64, device=device), 3)
+    assert out.shape == (g.num_nodes, 0)
+    empty = rankcore.Graph.from_input(torch.zeros(2, 0, dtype=torch.long, device=device), 0)
+    out = rankcore.ops.walk_count(empty.rowptr, empty.col, torch.zeros(0, 3, dtype=torch.int64, device=device), 2)
+    assert out.shape == (0, 3)
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_hub_overflow_flag_every_k(device, k):
+    # int64 overflow inside a long row (split across blocks) and in short rows: the same length is named
+    # on both devices, for k = 1 and a k that is not a multiple of 4.
+    g = _hub_graph()
+    start = torch.full((g.num_nodes, k), 1 << 40, dtype=torch.int64)
+    messages = []
+    for dev in ("cpu", device):
+        gd = g.to(dev)
+        with pytest.raises(OverflowError) as info:
+            rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 12)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("index_dtype", [torch.int32, torch.int64])
+def test_walk_count_planned_opcheck(device, index_dtype):
+    if device.type != "cuda":
+        pytest.skip("walk_count_planned is CUDA only")
+    g = _hub_graph().to(device)
+    rows, chunks = rankcore.ops._long_row_plan(g.rowptr, g.col)
+    start = torch.randint(0, 3, (g.num_nodes, 3), device=device)
+    torch.library.opcheck(torch.ops.rankcore.walk_count_planned.default,
+                          (g.rowptr, g.col.to(index_dtype), start, 2, rows, chunks))

@@ -14,4 +14,9 @@ namespace rankcore::ops {
 void check_walk_count_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
                            int64_t length);
 
+// Checks the long-row plan of rankcore::walk_count_planned (CUDA only): long_rows a 1-D int64 tensor of
+// row ids on rowptr's device, max_chunks >= 0 (and > 0 when there are long rows). The plan itself (which
+// rows are longer than the threshold) is trusted: rankcore.ops computes and caches it per rowptr.
+void check_walk_count_plan_args(const at::Tensor& rowptr, const at::Tensor& long_rows, int64_t max_chunks);
+
 }  // namespace rankcore::ops

@@ -7,6 +7,8 @@ messages) happens one level up, in :mod:`rankcore.graph`.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 
 from . import _C  # noqa: F401  (loads the shared library, which registers the ops)
@@ -45,10 +47,53 @@ def walk_count(rowptr: torch.Tensor, col: torch.Tensor, start: torch.Tensor, len
     """
     _check_devices("walk_count", rowptr, col, start)
     try:
+        plan = _long_row_plan(rowptr, col) if rowptr.is_cuda else None
+        if plan is not None:
+            return torch.ops.rankcore.walk_count_planned.default(rowptr, col, start, length, *plan)
         return torch.ops.rankcore.walk_count.default(rowptr, col, start, length)
     except RuntimeError as err:
         _raise_overflow_from(err)
         raise
+
+
+# The CUDA walk_count splits rows longer than _LONG_ROW_THRESHOLD entries into chunks of _LONG_ROW_CHUNK
+# (csrc/ops/cuda/walk_count_kernel.cuh, kLongRowThreshold / kLongRowChunk). Finding those rows costs two
+# host synchronisations, so the plan is computed once per rowptr tensor and kept here: keyed by the
+# tensor's id, valid while its data pointer, length, in-place version counter and nnz are unchanged,
+# dropped when the tensor is freed.
+_LONG_ROW_THRESHOLD = 1024
+_LONG_ROW_CHUNK = 1024
+_long_row_plans: dict[int, tuple] = {}
+
+
+def _long_row_plan(rowptr: torch.Tensor, col: torch.Tensor):
+    """(long_rows, max_chunks) for walk_count_planned, or None to let the op find them (traced or fake
+    tensors, malformed CSR: the op reports the error)."""
+    if torch.compiler.is_compiling() or rowptr.dim() != 1 or rowptr.dtype != torch.int64 or rowptr.numel() < 1:
+        return None
+    try:
+        signature = (rowptr.data_ptr(), rowptr.numel(), rowptr._version, col.numel())
+    except RuntimeError:  # a tensor without storage (fake, functional)
+        return None
+    key = id(rowptr)
+    entry = _long_row_plans.get(key)
+    if entry is not None and entry[0] == signature:
+        return entry[1]
+    nnz = col.numel()
+    if nnz <= _LONG_ROW_THRESHOLD:  # no row can be long: no synchronisation needed
+        plan = (torch.empty(0, dtype=torch.int64, device=rowptr.device), 0)
+    else:
+        degree = rowptr[1:] - rowptr[:-1]
+        rows = torch.nonzero(degree > _LONG_ROW_THRESHOLD).flatten()
+        if rows.numel() == 0:
+            plan = (rows, 0)
+        else:
+            longest = min(int(degree[rows].max()), nnz)
+            plan = (rows, (longest + _LONG_ROW_CHUNK - 1) // _LONG_ROW_CHUNK)
+    if entry is None:
+        weakref.finalize(rowptr, _long_row_plans.pop, key, None)
+    _long_row_plans[key] = (signature, plan)
+    return plan
 
 
 @torch.library.register_fake("rankcore::walk_count")
@@ -57,6 +102,12 @@ def _walk_count_fake(rowptr, col, start, length):
     torch._check(start.dim() == 2)
     torch._check(rowptr.dim() == 1 and rowptr.shape[0] == start.shape[0] + 1)
     return torch.empty_like(start, memory_format=torch.contiguous_format)
+
+
+@torch.library.register_fake("rankcore::walk_count_planned")
+def _walk_count_planned_fake(rowptr, col, start, length, long_rows, max_chunks):
+    _check_devices("walk_count_planned", rowptr, col, start, long_rows)
+    return _walk_count_fake(rowptr, col, start, length)
 
 
 def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: int,

@@ -1,4 +1,6 @@
-// CUDA implementation of rankcore::walk_count (the kernels are in walk_count_kernel.cu).
+// CUDA implementation of rankcore::walk_count and rankcore::walk_count_planned (the kernels are in
+// walk_count_kernel.cu). walk_count_planned takes the long-row plan from rankcore.ops' per-graph
+// cache, so that repeated calls on one graph pay no host synchronisation for it.
 //
 // All work is enqueued on the current stream without synchronising: the argument checks that need
 // the data (rowptr endpoints and monotonicity, non-negative int64 start, col range, int64 overflow)
@@ -26,9 +28,46 @@
 namespace rankcore::ops {
 namespace {
 
+// The long-row plan: rows with more than kLongRowThreshold entries and the chunk count of the
+// longest. `given_rows` (from rankcore.ops' per-graph cache, through walk_count_planned) skips the two
+// host synchronisations that finding them costs; without it the plan is computed here, per call.
+struct PlanTensors {
+  cuda::LongRowPlan plan;
+  at::Tensor long_rows, partial;
+};
+
+PlanTensors make_plan(const at::Tensor& rowptr_t, int64_t n, int64_t nnz, int64_t k, const at::Tensor& start,
+                      const at::Tensor* given_rows, int64_t given_max_chunks) {
+  PlanTensors p;
+  if (given_rows != nullptr) {
+    p.long_rows = *given_rows;
+    p.plan.count = p.long_rows.numel();
+    p.plan.max_chunks = given_max_chunks;
+  } else if (nnz > cuda::kLongRowThreshold) {
+    const at::Tensor degree = rowptr_t.slice(0, 1, n + 1).sub(rowptr_t.slice(0, 0, n));
+    p.long_rows = degree.gt(cuda::kLongRowThreshold).nonzero().flatten().contiguous();
+    p.plan.count = p.long_rows.numel();
+    if (p.plan.count > 0) {
+      // clamp: a malformed rowptr (reported after the walk) must not size a huge scratch buffer
+      const int64_t longest = std::min<int64_t>(degree.index_select(0, p.long_rows).max().item<int64_t>(), nnz);
+      p.plan.max_chunks = (longest + cuda::kLongRowChunk - 1) / cuda::kLongRowChunk;
+    }
+  }
+  if (p.plan.count > 0 && p.plan.max_chunks > 0) {
+    p.plan.rows = p.long_rows.data_ptr<int64_t>();
+    p.plan.threshold = cuda::kLongRowThreshold;
+    p.partial = at::empty({p.plan.count * p.plan.max_chunks * k}, start.options());  // 8-byte values
+    p.plan.partial = p.partial.data_ptr();
+  } else {
+    p.plan = cuda::LongRowPlan{};
+  }
+  return p;
+}
+
 template <typename value_t, typename index_t>
 at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
-                           const at::Tensor& start, int64_t length) {
+                           const at::Tensor& start, int64_t length, const at::Tensor* given_rows,
+                           int64_t given_max_chunks) {
   const int64_t n = start.size(0), k = start.size(1), nnz = col_t.numel();
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(start.device().index()).stream();
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
@@ -42,24 +81,10 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
   C10_CUDA_CHECK(cuda::launch_walk_count_prepare(rowptr, n, start_i64, n * k, flags, stream));
 
   const bool run = length > 0 && n > 0 && k > 0;
-  // Hubs: rows longer than kLongRowThreshold are split across blocks (see LongRowPlan). Finding them
-  // costs two small synchronisations per call, not per step.
-  cuda::LongRowPlan plan;
-  at::Tensor long_rows, partial;
-  if (run && nnz > cuda::kLongRowThreshold) {
-    const at::Tensor degree = rowptr_t.slice(0, 1, n + 1).sub(rowptr_t.slice(0, 0, n));
-    long_rows = degree.gt(cuda::kLongRowThreshold).nonzero().flatten().contiguous();
-    plan.count = long_rows.numel();
-    if (plan.count > 0) {
-      // clamp: a malformed rowptr (reported after the walk) must not size a huge scratch buffer
-      const int64_t longest = std::min<int64_t>(degree.index_select(0, long_rows).max().item<int64_t>(), nnz);
-      plan.rows = long_rows.data_ptr<int64_t>();
-      plan.threshold = cuda::kLongRowThreshold;
-      plan.max_chunks = (longest + cuda::kLongRowChunk - 1) / cuda::kLongRowChunk;
-      partial = at::empty({plan.count * plan.max_chunks * k}, start.options());  // 8-byte values
-      plan.partial = partial.data_ptr();
-    }
-  }
+  // Hubs: rows longer than kLongRowThreshold are split across blocks (see LongRowPlan).
+  PlanTensors pt;
+  if (run) pt = make_plan(rowptr_t, n, nnz, k, start, given_rows, given_max_chunks);
+  const cuda::LongRowPlan& plan = pt.plan;
   at::Tensor a, b;
   if (run) {
     a = at::empty({n, k}, start.options());
@@ -101,9 +126,8 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
   return (length % 2 == 1) ? a : b;
 }
 
-at::Tensor walk_count_cuda(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
-                           int64_t length) {
-  check_walk_count_args(rowptr, col, start, length);
+at::Tensor walk_count_dispatch(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
+                               int64_t length, const at::Tensor* given_rows, int64_t given_max_chunks) {
   TORCH_CHECK_VALUE(start.device().is_cuda(), "walk_count (CUDA): tensors must be on a CUDA device, got ",
                     start.device());
   const c10::cuda::CUDAGuard guard(start.device());
@@ -111,15 +135,30 @@ at::Tensor walk_count_cuda(const at::Tensor& rowptr, const at::Tensor& col, cons
                    start_c = start.contiguous();
   const bool exact = start_c.scalar_type() == at::kLong;
   return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "walk_count_cuda", [&] {
-    return exact ? walk_count_impl<int64_t, index_t>(rowptr_c, col_c, start_c, length)
-                 : walk_count_impl<double, index_t>(rowptr_c, col_c, start_c, length);
+    return exact ? walk_count_impl<int64_t, index_t>(rowptr_c, col_c, start_c, length, given_rows, given_max_chunks)
+                 : walk_count_impl<double, index_t>(rowptr_c, col_c, start_c, length, given_rows, given_max_chunks);
   });
+}
+
+at::Tensor walk_count_cuda(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
+                           int64_t length) {
+  check_walk_count_args(rowptr, col, start, length);
+  return walk_count_dispatch(rowptr, col, start, length, nullptr, 0);
+}
+
+at::Tensor walk_count_planned_cuda(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
+                                   int64_t length, const at::Tensor& long_rows, int64_t max_chunks) {
+  check_walk_count_args(rowptr, col, start, length);
+  check_walk_count_plan_args(rowptr, long_rows, max_chunks);
+  const at::Tensor rows = long_rows.contiguous();
+  return walk_count_dispatch(rowptr, col, start, length, &rows, max_chunks);
 }
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(rankcore, CUDA, m) {
   m.impl("walk_count", &walk_count_cuda);
+  m.impl("walk_count_planned", &walk_count_planned_cuda);
 }
 
 }  // namespace rankcore::ops
