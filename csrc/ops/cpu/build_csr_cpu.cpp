@@ -1,23 +1,29 @@
 // CPU implementation of rankcore::build_csr (schema and contract in ops/build_csr.cpp).
 //
-// Passes (T column chunks, T <= threads):
-//   A  range check + in-degree histogram of the entries (non-loop columns, plus their reverses with
-//      symmetrize): one histogram per chunk when T * n int64 fit in the edge_index bytes, else one
-//      shared histogram with relaxed atomic increments;
-//   B  prefix sums: each chunk's write cursor in every row;
-//   C  scatter: one uint64 entry (source << 32 | origin column; all ones for an added reverse) per edge
-//      into its row;
-//   D  per row (rows split into chunks of equal rows + entries): sort the entries (insertion sort for
-//      short rows), count the unique sources and give each origin column its rank in the row; the order
-//      within a row before the sort does not matter, so the atomic scatter's order is harmless (the
-//      output is deterministic);
-//   E  rowptr = prefix sums of the unique counts; F the unique sources into col; G slot += rowptr[target];
-//   H  (without symmetrize) undirected: every entry i -> j with i < j finds j in row i (binary search)
-//      and the counts of entries below and above the diagonal agree (then the map (i, j) -> (j, i) is a
-//      bijection). A directed graph under require_undirected then searches the input columns in order
-//      for the first whose reverse is missing (error path only).
-// Extra memory: 8 bytes per entry (m entries, 2m with symmetrize), histograms at most the edge_index
-// bytes, then the outputs col and slot: at most 3x the edge_index bytes in all. At most 2^32 - 2 columns.
+// Rows are grouped in blocks of 2^shift consecutive rows (about 8k entries per block on average), so
+// that every random access lands in a small, cache-resident range. Passes (T column chunks, T <= threads):
+//   A  range check + entries per (chunk, block): T * (number of blocks) counters, in L1;
+//   B  prefix sums: each chunk's write cursor in every block;
+//   C  scatter by block (a few hundred write streams, not one random write per edge): a 12-byte
+//      Pending entry (source, origin column or all ones for an added reverse, row within the block);
+//      self-loop columns get slot -1;
+//   D  per block, in a thread-local buffer: counting sort into rows, sort each row (insertion sort for
+//      short rows), dedupe; the block's (already read) Pending words are overwritten by its unique
+//      sources (its part of col) and one (origin column, index in the block's col) pair per input column;
+//   E  rowptr = prefix sums of the unique counts;
+//   F  col = the blocks' unique sources (memcpy), slot[origin] = the block's first position + index;
+//   H  (without symmetrize) undirected: equal counts of entries below and above the diagonal, then the
+//      lower entries (i in row j, i < j) are moved in order of j to the block of row i (as in C) and
+//      each block is sorted into rows by a stable counting sort (in cache) and compared with the rows'
+//      upper entries (j in row i, j > i): equal everywhere iff every edge has its reverse. A directed
+//      graph under require_undirected then searches the input columns in order for the first whose
+//      reverse is missing (error path only).
+// Large fresh arrays ask for transparent huge pages (fewer page faults and TLB misses).
+// RANKCORE_BUILD_PROFILE=1 prints each pass's wall time to stderr.
+// Extra memory besides the outputs (rowptr 8n, col 4 nnz, slot 8m bytes): 12 bytes per entry (m entries,
+// 2m with symmetrize) until F, a buffer of 8 bytes per entry of the largest block per thread in D, 8 bytes
+// per entry below the diagonal in H (after the 12-byte entries are freed). In all at most 2.5x the
+// edge_index bytes + 8n (a star's hub with symmetrize). At most 2^32 - 2 columns.
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
@@ -27,6 +33,9 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -65,21 +74,65 @@ bool row_contains(const int64_t* rowptr, const int32_t* col, int64_t row, int32_
   return it != last && *it == value;
 }
 
+struct PhaseTimer {
+  bool on = std::getenv("RANKCORE_BUILD_PROFILE") != nullptr;
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  void operator()(const char* name) {
+    if (!on) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "build_csr %-10s %8.1f ms\n", name, std::chrono::duration<double, std::milli>(now - last).count());
+    last = now;
+  }
+};
+
+// Row boundaries of `parts` contiguous chunks of about equal rows + entries (rp[j] + j is increasing).
+std::vector<int64_t> split_rows(const int64_t* rp, int64_t n, int64_t parts) {
+  std::vector<int64_t> bounds(parts + 1, n);
+  bounds[0] = 0;
+  const int64_t total = rp[n] + n;
+  for (int64_t c = 1; c < parts; ++c) {
+    const int64_t goal = total * c / parts;
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (rp[mid] + mid < goal) lo = mid + 1; else hi = mid;
+    }
+    bounds[c] = std::max(lo, bounds[c - 1]);
+  }
+  return bounds;
+}
+
+// Sort a short row in place (most rows are short).
+inline void insertion_sort(uint64_t* r, int64_t len) {
+  for (int64_t a = 1; a < len; ++a) {
+    const uint64_t x = r[a];
+    int64_t b = a;
+    for (; b > 0 && r[b - 1] > x; --b) r[b] = r[b - 1];
+    r[b] = x;
+  }
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* src, const int64_t* dst, int64_t m,
                                                                   int64_t n, bool symmetrize,
                                                                   bool require_undirected) {
+  PhaseTimer tick;
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   const int64_t T = std::clamp<int64_t>(m / 65536, 1, threads);
-  const bool per_chunk = T == 1 || T * n <= 2 * m;  // T histograms of n int64 <= the edge_index bytes
-  const int64_t H = per_chunk ? T : 1;
-  auto hist = std::make_unique<int64_t[]>(static_cast<size_t>(H * n) + 1);  // zeroed
   auto col_lo = [&](int64_t t) { return m * t / T; };
+  // Row blocks of 2^shift rows, about kBlockEntries entries each on average.
+  constexpr int64_t kBlockEntries = 16384;
+  const int64_t max_entries = std::max<int64_t>(1, symmetrize ? 2 * m : m);
+  int shift = 0;
+  while (shift < 20 && (int64_t(2) << shift) * max_entries <= kBlockEntries * std::max<int64_t>(n, 1)) ++shift;
+  const int64_t NB = (n + (int64_t(1) << shift) - 1) >> shift;
+  auto block_row = [&](int64_t b) { return std::min(n, b << shift); };
+  auto bhist = std::make_unique<int64_t[]>(static_cast<size_t>(T * NB) + 1);  // zeroed
 
-  // A: range check + histogram.
+  // A: range check + entries per (column chunk, row block).
   std::vector<int64_t> first_bad(T, std::numeric_limits<int64_t>::max());
   at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
     for (int64_t t = tb; t < te; ++t) {
-      int64_t* h = per_chunk ? hist.get() + t * n : hist.get();
+      int64_t* bh = bhist.get() + t * NB;
       for (int64_t c = col_lo(t), hi = col_lo(t + 1); c < hi; ++c) {
         const int64_t u = src[c], v = dst[c];
         if (static_cast<uint64_t>(u) >= static_cast<uint64_t>(n) ||
@@ -88,151 +141,212 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
           break;
         }
         if (u == v) continue;
-        if (per_chunk) {
-          ++h[v];
-          if (symmetrize) ++h[u];
-        } else {
-          std::atomic_ref<int64_t>(h[v]).fetch_add(1, std::memory_order_relaxed);
-          if (symmetrize) std::atomic_ref<int64_t>(h[u]).fetch_add(1, std::memory_order_relaxed);
-        }
+        ++bh[v >> shift];
+        if (symmetrize) ++bh[u >> shift];
       }
     }
   });
   const int64_t bad = *std::min_element(first_bad.begin(), first_bad.end());
   TORCH_CHECK_VALUE(bad == std::numeric_limits<int64_t>::max(), "edge_index column ", bad, " (", src[bad], " -> ",
                     dst[bad], ") has a vertex index outside [0, ", n, ") (num_nodes=", n, ")");
+  tick("A hist");
 
-  // B: row starts of the entries, then each chunk's cursor per row (in hist).
-  auto start = std::make_unique<int64_t[]>(static_cast<size_t>(n) + 1);
-  start[0] = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    int64_t total = 0;
-    for (int64_t t = 0; t < H; ++t) total += hist[t * n + j];
-    start[j + 1] = start[j] + total;
+  // B: block starts; each chunk's cursor per block (in bhist).
+  std::vector<int64_t> bstart(NB + 1, 0);
+  for (int64_t b = 0; b < NB; ++b) {
+    int64_t cursor = bstart[b];
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t count = bhist[t * NB + b];
+      bhist[t * NB + b] = cursor;
+      cursor += count;
+    }
+    bstart[b + 1] = cursor;
   }
-  at::parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t j = b; j < e; ++j) {
-      int64_t cursor = start[j];
-      for (int64_t t = 0; t < H; ++t) {
-        const int64_t count = hist[t * n + j];
-        hist[t * n + j] = cursor;
-        cursor += count;
-      }
-    }
-  });
-  const int64_t E = start[n];
+  const int64_t E = bstart[NB];
+  tick("B prefix");
 
-  // C: scatter. Entry = source << 32 | origin column (kNoOrigin for an added reverse).
-  constexpr uint64_t kNoOrigin = 0xffffffffu;
-  auto ent = std::unique_ptr<uint64_t[]>(new uint64_t[static_cast<size_t>(E) + 1]);
-  advise_huge(ent.get(), static_cast<size_t>(E) * sizeof(uint64_t));
-  at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
-    for (int64_t t = tb; t < te; ++t) {
-      int64_t* h = per_chunk ? hist.get() + t * n : hist.get();
-      for (int64_t c = col_lo(t), hi = col_lo(t + 1); c < hi; ++c) {
-        const int64_t u = src[c], v = dst[c];
-        if (u == v) continue;
-        const int64_t p = per_chunk ? h[v]++ : std::atomic_ref<int64_t>(h[v]).fetch_add(1, std::memory_order_relaxed);
-        ent[p] = (static_cast<uint64_t>(u) << 32) | static_cast<uint64_t>(c);
-        if (symmetrize) {
-          const int64_t q =
-              per_chunk ? h[u]++ : std::atomic_ref<int64_t>(h[u]).fetch_add(1, std::memory_order_relaxed);
-          ent[q] = (static_cast<uint64_t>(v) << 32) | kNoOrigin;
-        }
-      }
-    }
-  });
-  hist.reset();
-
-  // D: sort each row (by source, then origin), count the unique sources; slot = rank within the row.
+  // C: move every entry to its block (in chunk order): source, origin column (kNoOrigin for an added
+  // reverse), row within the block. Self-loop columns get slot -1 here.
+  struct Pending {
+    uint32_t source, origin, row;
+  };
+  constexpr uint32_t kNoOrigin = 0xffffffffu;
+  const uint32_t row_mask = static_cast<uint32_t>((int64_t(1) << shift) - 1);
+  auto pend = std::unique_ptr<Pending[]>(new Pending[static_cast<size_t>(E) + 1]);
   at::Tensor slot = at::empty({m}, at::TensorOptions().dtype(at::kLong));
   int64_t* slot_p = slot.data_ptr<int64_t>();
-  auto uniq = std::make_unique<int64_t[]>(static_cast<size_t>(n) + 1);
-  const std::vector<int64_t> rbounds = cpu::balanced_row_chunks(start.get(), n, 8192, 16);
-  for_row_chunks(rbounds, [&](int64_t, int64_t rb, int64_t re) {
-    for (int64_t j = rb; j < re; ++j) {
-      uint64_t* r = ent.get() + start[j];
-      const int64_t len = start[j + 1] - start[j];
-      if (len <= 24) {  // insertion sort: most rows are short
-        for (int64_t a = 1; a < len; ++a) {
-          const uint64_t x = r[a];
-          int64_t b = a;
-          for (; b > 0 && r[b - 1] > x; --b) r[b] = r[b - 1];
-          r[b] = x;
+  advise_huge(pend.get(), static_cast<size_t>(E) * sizeof(Pending));
+  advise_huge(slot_p, static_cast<size_t>(m) * sizeof(int64_t));
+  at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
+    for (int64_t t = tb; t < te; ++t) {
+      int64_t* bc = bhist.get() + t * NB;
+      for (int64_t c = col_lo(t), hi = col_lo(t + 1); c < hi; ++c) {
+        const int64_t u = src[c], v = dst[c];
+        if (u == v) {
+          slot_p[c] = -1;
+          continue;
         }
-      } else {
-        std::sort(r, r + len);
+        pend[bc[v >> shift]++] = Pending{static_cast<uint32_t>(u), static_cast<uint32_t>(c),
+                                         static_cast<uint32_t>(v) & row_mask};
+        if (symmetrize) {
+          pend[bc[u >> shift]++] = Pending{static_cast<uint32_t>(v), kNoOrigin, static_cast<uint32_t>(u) & row_mask};
+        }
       }
-      int64_t rank = -1;
-      uint64_t prev = ~uint64_t(0);
-      for (int64_t k = 0; k < len; ++k) {
-        const uint64_t hiw = r[k] >> 32, o = r[k] & kNoOrigin;
-        rank += hiw != prev;
-        prev = hiw;
-        if (o != kNoOrigin) slot_p[o] = rank;
-      }
-      uniq[j] = rank + 1;
     }
   });
+  bhist.reset();
+  tick("C scatter");
+
+  // D: per block (all in cache): a counting sort into rows in a local buffer (entry = source << 32 |
+  // origin), then per row: sort, count the unique sources. The block's Pending entries, all read by then,
+  // are overwritten (as uint32 words, 3 per entry) by its unique sources row after row (its part of col)
+  // and by one (origin, index among those unique sources) pair per input column.
+  at::Tensor rowptr = at::empty({n + 1}, at::TensorOptions().dtype(at::kLong));
+  int64_t* rp = rowptr.data_ptr<int64_t>();  // unique counts at rp[j + 1] until E
+  std::vector<int64_t> forward(NB, 0);  // input columns per block
+  auto words = [&](int64_t b) { return reinterpret_cast<uint32_t*>(pend.get() + bstart[b]); };
+  const std::vector<int64_t> bchunks = cpu::balanced_row_chunks(bstart.data(), NB, 65536, 16);
+  for_row_chunks(bchunks, [&](int64_t, int64_t bb, int64_t be) {
+    std::vector<uint64_t> buf;
+    std::vector<int64_t> rs;
+    for (int64_t b = bb; b < be; ++b) {
+      const int64_t r0 = block_row(b), rows = block_row(b + 1) - r0, len_b = bstart[b + 1] - bstart[b];
+      if (static_cast<int64_t>(buf.size()) < len_b) buf.resize(len_b);
+      rs.assign(rows + 1, 0);
+      const Pending* pb = pend.get() + bstart[b];
+      for (int64_t k = 0; k < len_b; ++k) ++rs[pb[k].row + 1];
+      for (int64_t r = 0; r < rows; ++r) rs[r + 1] += rs[r];
+      for (int64_t k = 0; k < len_b; ++k) {
+        const Pending x = pb[k];
+        buf[rs[x.row]++] = (static_cast<uint64_t>(x.source) << 32) | x.origin;
+      }
+      // rs[r] is now the end of row r
+      uint32_t* out = words(b);     // unique sources: words [0, u)
+      uint32_t* pairs = out + len_b;  // (origin, index) pairs: words [len_b, len_b + 2f), 2f <= 2 len_b
+      int64_t u = 0, f = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t lo = r ? rs[r - 1] : 0, len = rs[r] - lo;
+        uint64_t* row = buf.data() + lo;
+        if (len <= 24) insertion_sort(row, len); else std::sort(row, row + len);
+        const int64_t u0 = u;
+        uint64_t prev = ~uint64_t(0);
+        for (int64_t k = 0; k < len; ++k) {
+          const uint64_t hiw = row[k] >> 32;
+          const uint32_t o = static_cast<uint32_t>(row[k]);
+          if (hiw != prev) out[u++] = static_cast<uint32_t>(hiw);
+          prev = hiw;
+          if (o != kNoOrigin) {
+            pairs[2 * f] = o;
+            pairs[2 * f + 1] = static_cast<uint32_t>(u - 1);
+            ++f;
+          }
+        }
+        rp[r0 + r + 1] = u - u0;
+      }
+      forward[b] = f;
+    }
+  });
+  tick("D sort");
 
   // E: rowptr.
-  at::Tensor rowptr = at::empty({n + 1}, at::TensorOptions().dtype(at::kLong));
-  int64_t* rp = rowptr.data_ptr<int64_t>();
   rp[0] = 0;
-  for (int64_t j = 0; j < n; ++j) rp[j + 1] = rp[j] + uniq[j];
-  uniq.reset();
+  for (int64_t j = 0; j < n; ++j) rp[j + 1] += rp[j];
   const int64_t nnz = rp[n];
+  tick("E rowptr");
 
-  // F: col (the unique sources of each sorted row).
+  // F: col (each block's unique sources) and the slots (the block's first CSR position + the index).
   at::Tensor col = at::empty({nnz}, at::TensorOptions().dtype(at::kInt));
   int32_t* cp = col.data_ptr<int32_t>();
-  for_row_chunks(rbounds, [&](int64_t, int64_t rb, int64_t re) {
-    for (int64_t j = rb; j < re; ++j) {
-      int32_t* out = cp + rp[j];
-      uint64_t prev = ~uint64_t(0);
-      for (int64_t k = start[j]; k < start[j + 1]; ++k) {
-        const uint64_t hiw = ent[k] >> 32;
-        if (hiw != prev) *out++ = static_cast<int32_t>(hiw);
-        prev = hiw;
-      }
+  advise_huge(cp, static_cast<size_t>(nnz) * sizeof(int32_t));
+  for_row_chunks(bchunks, [&](int64_t, int64_t bb, int64_t be) {
+    for (int64_t b = bb; b < be; ++b) {
+      const int64_t c0 = rp[block_row(b)], u = rp[block_row(b + 1)] - c0;
+      const uint32_t* w = words(b);
+      std::memcpy(cp + c0, w, static_cast<size_t>(u) * sizeof(int32_t));
+      const uint32_t* pr = w + (bstart[b + 1] - bstart[b]);
+      for (int64_t k = 0; k < forward[b]; ++k) slot_p[pr[2 * k]] = c0 + pr[2 * k + 1];
     }
   });
-  ent.reset();
-  start.reset();
+  pend.reset();
+  tick("F col");
 
-  // G: absolute slots.
-  at::parallel_for(0, m, 65536, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) slot_p[c] = src[c] == dst[c] ? -1 : slot_p[c] + rp[dst[c]];
-  });
-
-  // H: symmetry.
+  // H: symmetry (without symmetrize): for every row i, the sources j > i in row i (its upper entries)
+  // must be exactly the rows j > i whose sources include i. The lower entries (i in row j, i < j) are
+  // moved, in order of j, to the block of row i (chunks of rows in order, as in C), then each block is
+  // sorted into rows by a stable counting sort (so each row's list is increasing in j) and compared
+  // with the rows' upper entries. Mismatched totals skip the move.
   bool undirected = true;
   if (!symmetrize && nnz) {
-    const std::vector<int64_t> bounds = cpu::balanced_row_chunks(rp, n, 8192, 16);
-    std::atomic<bool> missing{false};
-    std::vector<int64_t> below(bounds.size(), 0), above(bounds.size(), 0);
-    for_row_chunks(bounds, [&](int64_t c, int64_t rb, int64_t re) {
-      int64_t lo = 0, hi = 0;
-      for (int64_t j = rb; j < re && !missing.load(std::memory_order_relaxed); ++j) {
-        for (int64_t e = rp[j]; e < rp[j + 1]; ++e) {
-          const int32_t i = cp[e];
-          if (i < j) {
-            ++lo;
-            if (!row_contains(rp, cp, i, static_cast<int32_t>(j))) {
+    const std::vector<int64_t> rchunks = split_rows(rp, n, T);
+    std::vector<int64_t> below(T, 0), above(T, 0);
+    auto th = std::make_unique<int64_t[]>(static_cast<size_t>(T * NB) + 1);  // zeroed
+    at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
+      for (int64_t t = tb; t < te; ++t) {
+        int64_t* h = th.get() + t * NB;
+        int64_t lo = 0;
+        for (int64_t j = rchunks[t]; j < rchunks[t + 1]; ++j) {
+          for (int64_t e = rp[j]; e < rp[j + 1] && cp[e] < j; ++e) ++h[cp[e] >> shift], ++lo;
+        }
+        below[t] = lo;
+        above[t] = rp[rchunks[t + 1]] - rp[rchunks[t]] - lo;
+      }
+    });
+    int64_t lower = 0, upper = 0;
+    for (int64_t t = 0; t < T; ++t) lower += below[t], upper += above[t];
+    undirected = lower == upper;
+    if (undirected && lower) {
+      std::vector<int64_t> tstart(NB + 1, 0);
+      for (int64_t b = 0; b < NB; ++b) {
+        int64_t cursor = tstart[b];
+        for (int64_t t = 0; t < T; ++t) {
+          const int64_t count = th[t * NB + b];
+          th[t * NB + b] = cursor;
+          cursor += count;
+        }
+        tstart[b + 1] = cursor;
+      }
+      // entry: row within the block << 32 | j
+      auto tr = std::unique_ptr<uint64_t[]>(new uint64_t[static_cast<size_t>(lower)]);
+      advise_huge(tr.get(), static_cast<size_t>(lower) * sizeof(uint64_t));
+      at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
+        for (int64_t t = tb; t < te; ++t) {
+          int64_t* h = th.get() + t * NB;
+          for (int64_t j = rchunks[t]; j < rchunks[t + 1]; ++j) {
+            for (int64_t e = rp[j]; e < rp[j + 1] && cp[e] < j; ++e) {
+              const int32_t i = cp[e];
+              tr[h[i >> shift]++] = (static_cast<uint64_t>(static_cast<uint32_t>(i) & row_mask) << 32) |
+                                    static_cast<uint64_t>(j);
+            }
+          }
+        }
+      });
+      th.reset();
+      std::atomic<bool> missing{false};
+      const std::vector<int64_t> hchunks = cpu::balanced_row_chunks(tstart.data(), NB, 65536, 16);
+      for_row_chunks(hchunks, [&](int64_t, int64_t bb, int64_t be) {
+        std::vector<uint32_t> buf;
+        std::vector<int64_t> rs;
+        for (int64_t b = bb; b < be && !missing.load(std::memory_order_relaxed); ++b) {
+          const int64_t r0 = block_row(b), rows = block_row(b + 1) - r0, len_b = tstart[b + 1] - tstart[b];
+          if (static_cast<int64_t>(buf.size()) < len_b) buf.resize(len_b);
+          rs.assign(rows + 1, 0);
+          const uint64_t* pb = tr.get() + tstart[b];
+          for (int64_t k = 0; k < len_b; ++k) ++rs[(pb[k] >> 32) + 1];
+          for (int64_t r = 0; r < rows; ++r) rs[r + 1] += rs[r];
+          for (int64_t k = 0; k < len_b; ++k) buf[rs[pb[k] >> 32]++] = static_cast<uint32_t>(pb[k]);
+          for (int64_t r = 0; r < rows; ++r) {  // rs[r]: the end of row r's list
+            const int64_t i = r0 + r, lo = r ? rs[r - 1] : 0, len = rs[r] - lo;
+            const int32_t* first = std::upper_bound(cp + rp[i], cp + rp[i + 1], static_cast<int32_t>(i));
+            if (cp + rp[i + 1] - first != len ||
+                std::memcmp(first, buf.data() + lo, static_cast<size_t>(len) * sizeof(int32_t)) != 0) {
               missing.store(true, std::memory_order_relaxed);
               break;
             }
-          } else {
-            ++hi;
           }
         }
-      }
-      below[c] = lo;
-      above[c] = hi;
-    });
-    int64_t lo = 0, hi = 0;
-    for (size_t c = 0; c < below.size(); ++c) lo += below[c], hi += above[c];
-    undirected = !missing.load() && lo == hi;
+      });
+      undirected = !missing.load();
+    }
     if (require_undirected && !undirected) {
       std::vector<int64_t> first(T, std::numeric_limits<int64_t>::max());
       at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
@@ -253,6 +367,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
                         "); pass symmetrize=True to add the missing directions");
     }
   }
+  tick("H sym");
   return {rowptr, col, at::scalar_tensor(undirected, at::TensorOptions().dtype(at::kBool)), slot};
 }
 
