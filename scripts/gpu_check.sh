@@ -9,6 +9,14 @@
 # when the build, the build-info check, the CUDA tests, the benchmarks (a real failure, not "nothing
 # to run") or the bandwidth measurement failed.
 #
+# Issue 15 scope by default: the CUDA tests of cp_eval, walk_count and HT (tests/test_cp.py,
+# test_walks.py, test_ht.py, -m cuda; RANKCORE_GPU_TESTS overrides the files) and their benchmarks
+# (bench_cp.py, bench_walks.py, bench_ht.py -k cuda; RANKCORE_GPU_BENCHES overrides), the host replay
+# of the cp_eval lane arithmetic, and the ptxas resource report of the cp_eval / walk_count kernels
+# (ptxas_<kernel>.txt: registers, stack, spills). Every step has a time limit taken from one deadline
+# (RANKCORE_GPU_BUDGET_S, default 560 s from the start), so the whole call ends within 10 minutes; a
+# step cut by its limit is reported as "timeout" and counted as a failure.
+#
 # Usage: scripts/gpu_check.sh            (OUT=./gpu_out, TORCH_CUDA_ARCH_LIST=9.0 by default)
 #        RANKCORE_PACK_OUT=1 PYTHON=python3 OUT=$OUT scripts/gpu_check.sh   (on the lent GPU machine)
 #        OUT=/tmp/out TORCH_CUDA_ARCH_LIST="8.0;9.0" scripts/gpu_check.sh
@@ -21,6 +29,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-python}"
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+
+START_S=$(date +%s)
+BUDGET_S="${RANKCORE_GPU_BUDGET_S:-560}"
+# limit CAP: seconds a step may take, at most CAP and what is left of the budget minus a reserve of
+# 20 s for the steps after it (at least 5).
+limit() {
+  local left=$(( BUDGET_S - ($(date +%s) - START_S) - 20 ))
+  (( left > $1 )) && left=$1
+  (( left < 5 )) && left=5
+  echo "$left"
+}
 
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
@@ -40,6 +59,18 @@ run_logged() {
   set -e
 }
 
+# run_limited CAP LOGFILE CMD...: run_logged under `timeout` (limit CAP); RC 124 = cut by the limit.
+run_limited() {
+  local cap="$1" log="$2"
+  shift 2
+  local secs
+  secs=$(limit "$cap")
+  run_logged "$log" timeout --kill-after=10 "$secs" "$@"
+  if [[ $RC -eq 124 || $RC -eq 137 ]]; then
+    echo "(cut by the time limit of ${secs} s)" | tee -a "$log"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------------
 # environment
 {
@@ -50,7 +81,7 @@ run_logged() {
   echo "--- nvcc"
   command -v nvcc && nvcc --version || echo "nvcc not on PATH"
   echo "--- python / torch"
-  "$PYTHON" -c 'import sys, torch
+  timeout 60 "$PYTHON" -c 'import sys, torch
 print("python", sys.version.split()[0])
 print("torch", torch.__version__, "cuda", torch.version.cuda)
 print("cuda available", torch.cuda.is_available())
@@ -63,21 +94,21 @@ if torch.cuda.is_available():
 } >"$OUT/env.txt" 2>&1 || true
 cat "$OUT/env.txt"
 note "gpu: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1 || echo unknown)"
-note "torch: $("$PYTHON" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null || echo 'import failed')"
+note "torch: $(timeout 60 "$PYTHON" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null || echo 'import failed')"
 note "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo 'not found')"
 note "TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST"
 
 # ---------------------------------------------------------------------------------------------------
 # build (incremental: pyproject keeps the CMake build folder in build/{wheel_tag})
 t0=$(now)
-run_logged "$OUT/build.log" "$PYTHON" -m pip install --no-build-isolation --no-deps -v -e .
+run_limited 330 "$OUT/build.log" "$PYTHON" -m pip install --no-build-isolation --no-deps -v -e .
 BUILD_RC=$RC
 note "build: rc=$BUILD_RC in $(elapsed "$t0") s (log: build.log)"
 [[ $BUILD_RC -eq 0 ]] || FAILED+=("build")
 
 # ---------------------------------------------------------------------------------------------------
 # build info: the extension must have been built with CUDA
-run_logged "$OUT/build_info.txt" "$PYTHON" -c '
+run_limited 60 "$OUT/build_info.txt" "$PYTHON" -c '
 import torch, rankcore
 info = rankcore.build_info()
 print("build_info:", info)
@@ -89,50 +120,41 @@ note "build_info: rc=$INFO_RC $(grep -m1 '^build_info:' "$OUT/build_info.txt" ||
 [[ $INFO_RC -eq 0 ]] || FAILED+=("build_info")
 
 # ---------------------------------------------------------------------------------------------------
-# CUDA tests (the `device` fixture marks its cuda parameter with `cuda`)
+# CUDA tests (the `device` fixture marks its cuda parameter with `cuda`) of the issue-15 ops, plus the
+# host replay of the cp_eval kernels' lane arithmetic (CPU only, seconds)
 t0=$(now)
 # With pytest-xdist, tests run in worker processes: a test that kills its process (a segfault) is
 # reported as failed by name and the rest still run.
 XDIST=()
-"$PYTHON" -c 'import xdist' 2>/dev/null && XDIST=(-n 8)
-run_logged "$OUT/tests_cuda.log" "$PYTHON" -m pytest -q -rf tests -m cuda "${XDIST[@]}" --junitxml="$OUT/tests_cuda.xml"
+timeout 60 "$PYTHON" -c 'import xdist' 2>/dev/null && XDIST=(-n 8)
+# shellcheck disable=SC2206
+TEST_FILES=(${RANKCORE_GPU_TESTS:-tests/test_cp.py tests/test_walks.py tests/test_ht.py})
+run_limited 170 "$OUT/tests_cuda.log" "$PYTHON" -m pytest -q -rf "${TEST_FILES[@]}" -m cuda "${XDIST[@]}" \
+  --junitxml="$OUT/tests_cuda.xml"
 TESTS_RC=$RC
-note "tests (-m cuda): rc=$TESTS_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/tests_cuda.log")"
+note "tests (${TEST_FILES[*]} -m cuda): rc=$TESTS_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/tests_cuda.log")"
 if [[ $TESTS_RC -eq 5 ]]; then
   note "tests: no CUDA tests collected (exit 5), not counted as a failure"
 elif [[ $TESTS_RC -ne 0 ]]; then
   FAILED+=("tests")
 fi
+run_limited 60 "$OUT/tests_host_layout.log" "$PYTHON" -m pytest -q tests/test_cp_kernel_layout.py
+note "cp_eval lane replay (tests/test_cp_kernel_layout.py): rc=$RC $(tail -n 1 "$OUT/tests_host_layout.log")"
+[[ $RC -eq 0 ]] || FAILED+=("test_cp_kernel_layout")
 
-# ---------------------------------------------------------------------------------------------------
-# CUDA benchmarks: every bench/bench_*.py, cuda parameters only (each paired with its alternative on the GPU)
-if ! "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
-  note "bench: pytest-benchmark not installed, skipped"
-else
-  # RANKCORE_GPU_BENCHES="bench/bench_ht.py" runs a subset (device time is scarce)
-  for BENCH in ${RANKCORE_GPU_BENCHES:-bench/bench_walks.py bench/bench_structure.py bench/bench_cp.py bench/bench_ht.py}; do
-    [[ -f $BENCH ]] || continue
-    name=$(basename "$BENCH" .py)
-    t0=$(now)
-    run_logged "$OUT/${name}_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
-      --benchmark-columns=min,median,max --benchmark-json="$OUT/${name}_cuda.json"
-    BENCH_RC=$RC
-    note "bench ($BENCH -k cuda): rc=$BENCH_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/${name}_cuda.log")"
-    if [[ $BENCH_RC -eq 5 ]]; then
-      note "bench: no CUDA benchmarks collected in $BENCH (exit 5), not counted as a failure"
-    elif [[ $BENCH_RC -ne 0 ]]; then
-      FAILED+=("$name")
-    fi
-    if [[ -f "$OUT/${name}_cuda.json" ]]; then
-      "$PYTHON" bench/report.py "$OUT/${name}_cuda.json" >"$OUT/${name}_report.md" 2>&1 || true
-      note "bench report: ${name}_report.md"
-    fi
-  done
-fi
+# ptxas resource report of the issue-15 kernels (registers, stack frame, spills), sm_90
+for kernel in cp_eval walk_count ht_pool; do
+  if command -v nvcc >/dev/null 2>&1; then
+    run_limited 60 "$OUT/ptxas_${kernel}.txt" nvcc -std=c++20 -I csrc -arch=sm_90 -Xptxas -v \
+      -c "csrc/ops/cuda/${kernel}_kernel.cu" -o /tmp/rankcore_ptxas_${kernel}.o
+    note "ptxas ${kernel}: rc=$RC, $(grep -c 'spill stores' "$OUT/ptxas_${kernel}.txt" || true) kernels, \
+$(grep -E 'bytes spill stores' "$OUT/ptxas_${kernel}.txt" | grep -vc ' 0 bytes spill stores' || true) with spills"
+  fi
+done
 
 # ---------------------------------------------------------------------------------------------------
 # device-to-device copy bandwidth (reference for the memory-bound kernels)
-run_logged "$OUT/copy_bandwidth.txt" "$PYTHON" -c '
+run_limited 40 "$OUT/copy_bandwidth.txt" "$PYTHON" -c '
 import torch
 nbytes, reps = 1 << 30, 20
 src = torch.empty(nbytes, dtype=torch.uint8, device="cuda").fill_(1)
@@ -158,9 +180,35 @@ note "copy bandwidth: rc=$BW_RC $(grep -m1 '^copy bandwidth:' "$OUT/copy_bandwid
 
 # ---------------------------------------------------------------------------------------------------
 # an error raised inside an op must come back to Python (a static libstdc++ once made it SIGSEGV)
-run_logged "$OUT/exception_check.txt" "$PYTHON" -m pytest -q tests/test_build.py
+run_limited 60 "$OUT/exception_check.txt" "$PYTHON" -m pytest -q tests/test_build.py
 note "error path / C++ runtime check (tests/test_build.py): rc=$RC $(tail -n 1 "$OUT/exception_check.txt")"
 [[ $RC -eq 0 ]] || FAILED+=("test_build")
+
+# ---------------------------------------------------------------------------------------------------
+# CUDA benchmarks: every bench/bench_*.py, cuda parameters only (each paired with its alternative on the GPU)
+if ! timeout 60 "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
+  note "bench: pytest-benchmark not installed, skipped"
+else
+  # RANKCORE_GPU_BENCHES="bench/bench_ht.py" runs a subset (device time is scarce)
+  for BENCH in ${RANKCORE_GPU_BENCHES:-bench/bench_cp.py bench/bench_walks.py bench/bench_ht.py}; do
+    [[ -f $BENCH ]] || continue
+    name=$(basename "$BENCH" .py)
+    t0=$(now)
+    run_limited 150 "$OUT/${name}_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
+      --benchmark-columns=min,median,max --benchmark-json="$OUT/${name}_cuda.json"
+    BENCH_RC=$RC
+    note "bench ($BENCH -k cuda): rc=$BENCH_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/${name}_cuda.log")"
+    if [[ $BENCH_RC -eq 5 ]]; then
+      note "bench: no CUDA benchmarks collected in $BENCH (exit 5), not counted as a failure"
+    elif [[ $BENCH_RC -ne 0 ]]; then
+      FAILED+=("$name")
+    fi
+    if [[ -f "$OUT/${name}_cuda.json" ]]; then
+      "$PYTHON" bench/report.py "$OUT/${name}_cuda.json" >"$OUT/${name}_report.md" 2>&1 || true
+      note "bench report: ${name}_report.md"
+    fi
+  done
+fi
 
 # ---------------------------------------------------------------------------------------------------
 # The device tool brings back only a few files from $OUT: RANKCORE_PACK_OUT=1 leaves summary.txt plus
@@ -172,6 +220,7 @@ pack_out() {
   fi
 }
 
+note "total: $(( $(date +%s) - START_S )) s of a ${BUDGET_S} s budget"
 if [[ ${#FAILED[@]} -eq 0 ]]; then
   note "RESULT: OK"
   pack_out
