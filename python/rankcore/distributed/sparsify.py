@@ -247,6 +247,28 @@ class _ExtState:
         self.deg[p], self.tri[p] = value
 
 
+class _EdgeList:
+    """The own edges (u, v), u < v, sorted: ``edges[i]`` is a tuple and ``id_of((u, v))`` a binary search
+    (no Python object per edge until it is asked for: ranks hold millions of edges)."""
+
+    def __init__(self, edges: torch.Tensor, n: int):
+        self.u = edges[:, 0].tolist()
+        self.v = edges[:, 1].tolist()
+        self.n = max(n, 1)
+        self.keys = (edges[:, 0] * self.n + edges[:, 1]).tolist()  # ascending
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+    def __getitem__(self, i: int) -> tuple[int, int]:
+        return self.u[i], self.v[i]
+
+    def id_of(self, edge: tuple[int, int]) -> int | None:
+        key = edge[0] * self.n + edge[1]
+        i = bisect.bisect_left(self.keys, key)
+        return i if i < len(self.keys) and self.keys[i] == key else None
+
+
 class _WisRank:
     """One rank's part of distributed WIS: its own candidates (edges {u, v}, u < v, u own), the degree /
     triangle state of every vertex within distance 1 of its range, and (2-WIS) the adjacency of that
@@ -277,9 +299,9 @@ class _WisRank:
             self.ball_ids = self.ball.ids
         ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
         self.state = _ExtState(dg, ext)
-        self.edges = [tuple(e) for e in edges.tolist()]
+        self.edges = _EdgeList(edges, dg.num_nodes)
         self.alive = bytearray([1]) * len(self.edges)
-        self.id_of = {e: i for i, e in enumerate(self.edges)}
+        self.id_of = self.edges.id_of
         self.adj: dict[int, set] = {}          # 2-WIS: current neighbours in the ball, built on demand
         self.cut: dict[int, set] = defaultdict(set)  # removed neighbours of every vertex
         self.common: dict[int, frozenset] = {}  # 2-WIS: common neighbours of own edges, built on demand
@@ -380,7 +402,7 @@ class _WisRank:
 
     def _commit(self, u: int, v: int, common) -> None:
         _apply_removal(self.depth, self.state, u, v, common)
-        i = self.id_of.get((u, v))
+        i = self.id_of((u, v))
         if i is not None:
             self.alive[i] = 0
         if self.depth == 3:
@@ -391,7 +413,7 @@ class _WisRank:
             # the 2c edges whose common neighbours shrink may get better: re-key them now
             for w in common:
                 for x, other in ((u, v), (v, u)):
-                    j = self.id_of.get((min(x, w), max(x, w)))
+                    j = self.id_of((min(x, w), max(x, w)))
                     if j is not None and self.alive[j]:
                         self.common.pop(j, None)  # rebuilt from the current rows
                         key = self._key(j)
@@ -415,7 +437,7 @@ class _WisRank:
             for w in cn:
                 for x, other in ((u, v), (v, u)):
                     f = (min(x, w), max(x, w))
-                    j = self.id_of.get(f)
+                    j = self.id_of(f)
                     if j is None or not self.alive[j] or f in proposed:
                         continue
                     shrunk[j] = shrunk.get(j, self._cn(j)) - {other}
