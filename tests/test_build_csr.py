@@ -117,3 +117,16 @@ def test_fake_kernel_shapes():
         ei = torch.empty(2, 7, dtype=torch.int64)
         rowptr, col, undirected, slot = torch.ops.rankcore.build_csr(ei, 5, False, False)
         assert rowptr.shape == (6,) and col.dtype == torch.int32 and slot.shape == (7,)
+
+
+def test_full_removal_order_from_raw_columns():
+    """wis on a raw edge_index, every edge removed: only self-loop columns stay (the slot-map shortcut),
+    the same result as the generic column mapping."""
+    from rankcore.graph.result import make_result
+
+    ei = torch.tensor([[0, 1, 1, 2, 2, 0, 3, 1, 0], [1, 0, 2, 1, 2, 1, 3, 2, 2]])
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    result = rankcore.wis(ei, 4, 3)
+    expected = make_result(ei, 4, result.removed)
+    assert torch.equal(result.keep_mask, expected.keep_mask) and torch.equal(result.edge_index, expected.edge_index)
+    assert result.keep_mask.tolist() == (ei[0] == ei[1]).tolist()

@@ -81,6 +81,9 @@ def _result_from_slots(columns: torch.Tensor, graph: Graph, slot: torch.Tensor, 
     ``columns``): the removed edges' two CSR slots are found by a sorted search, and each column reads
     its slot's flag (self-loop columns, slot -1, stay)."""
     removed = removed.to(slot.device)
+    if 2 * removed.shape[0] == graph.col.numel():  # the full removal order: only self-loop columns stay
+        keep = slot < 0
+        return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
     keep_slot = torch.cat([_kept_slots(graph, removed), torch.ones(1, dtype=torch.bool, device=slot.device)])
     keep = keep_slot[torch.where(slot >= 0, slot, graph.col.numel())]  # the appended True: self-loops
     return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
