@@ -297,3 +297,74 @@ def test_walk_count_planned_opcheck(device, index_dtype):
     start = torch.randint(0, 3, (g.num_nodes, 3), device=device)
     torch.library.opcheck(torch.ops.rankcore.walk_count_planned.default,
                           (g.rowptr, g.col.to(index_dtype), start, 2, rows, chunks))
+
+
+def _binned_graph(n=3000, seed=0):
+    # Rows of every bin of the CUDA step kernel (kernels::walk_layout / walk_bin): short rows (degree
+    # 0-8), warp rows (up to 256 entries), block rows (257-1024) and long rows (> 1024, the cached plan),
+    # on a graph that is not symmetric.
+    gen = torch.Generator().manual_seed(seed)
+    parts = [torch.randint(0, n, (2, 4 * n), generator=gen)]
+    for row, deg in ((1, 200), (2, 256), (3, 257), (4, 700), (5, 1024), (6, 1025), (7, 2100), (8, 3300)):
+        parts.append(torch.stack([torch.randint(0, n, (deg,), generator=gen), torch.full((deg,), row)]))
+    return rankcore.Graph.from_input(torch.cat(parts, 1), n)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 6, 8, 12, 16, 24, 32, 64, 96, 130])
+def test_every_bin_and_width(device, k):
+    # Every vector width (k a multiple of 4: two 16-byte loads per lane; of 2: one; odd: 8-byte loads),
+    # every lane count per column block, every row bin, with the cached plan (rankcore.ops.walk_count) and
+    # without it (the op finds the long rows), against the CPU op; the int64 counts exactly.
+    g = _binned_graph(seed=k)
+    degree = g.rowptr[1:] - g.rowptr[:-1]
+    assert int((degree > 1024).sum()) >= 2 and int(((degree > 256) & (degree <= 1024)).sum()) >= 3
+    gd = g.to(device)
+    gen = torch.Generator().manual_seed(200 + k)
+    for dtype in (torch.int64, torch.float64):
+        start = torch.randint(0, 1000, (g.num_nodes, k), generator=gen).to(dtype)
+        for length in (1, 3):
+            expected = rankcore.ops.walk_count(g.rowptr, g.col, start, length)
+            got = rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(device), length).cpu()
+            raw = torch.ops.rankcore.walk_count.default(gd.rowptr, gd.col, start.to(device), length).cpu()
+            for out in (got, raw):
+                if dtype == torch.int64:
+                    assert torch.equal(out, expected)
+                else:
+                    torch.testing.assert_close(out, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("k", [4, 8, 6])
+def test_unaligned_start_rows(device, k):
+    # A start tensor whose data is 8 bytes past a 16-byte boundary: the first step cannot use 16-byte
+    # loads (the kernel falls back to 8-byte ones), the later steps read aligned buffers.
+    g = _binned_graph(seed=50 + k)
+    gd = g.to(device)
+    gen = torch.Generator().manual_seed(k)
+    for dtype in (torch.int64, torch.float64):
+        flat = torch.randint(0, 50, (g.num_nodes * k + 1,), generator=gen).to(dtype).to(device)
+        start = flat[1:].view(g.num_nodes, k)
+        assert start.is_contiguous() and start.data_ptr() % 16 == 8
+        expected = rankcore.ops.walk_count(g.rowptr, g.col, start.cpu(), 3)
+        got = rankcore.ops.walk_count(gd.rowptr, gd.col, start, 3).cpu()
+        if dtype == torch.int64:
+            assert torch.equal(got, expected)
+        else:
+            torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("k", [1, 4, 6, 64])
+def test_overflow_in_every_bin(device, k):
+    # Saturation detected, not wrapped, whichever bin's row overflows first: the same walk length is
+    # named on both devices; one step before it the counts agree exactly.
+    g = _binned_graph(seed=7)
+    for row in (0, 3, 5, 8):  # a short, a block, a block (1024 entries) and a long row
+        start = torch.zeros(g.num_nodes, k, dtype=torch.int64)
+        sources = g.col[g.rowptr[row]:g.rowptr[row + 1]]
+        start[sources] = 1 << 60
+        messages = []
+        for dev in ("cpu", device):
+            gd = g.to(dev)
+            with pytest.raises(OverflowError) as info:
+                rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 6)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]

@@ -37,7 +37,7 @@ struct PlanTensors {
 };
 
 PlanTensors make_plan(const at::Tensor& rowptr_t, int64_t n, int64_t nnz, int64_t k, const at::Tensor& start,
-                      const at::Tensor* given_rows, int64_t given_max_chunks) {
+                      const at::Tensor* given_rows, int64_t given_max_chunks, cudaStream_t stream) {
   PlanTensors p;
   if (given_rows != nullptr) {
     p.long_rows = *given_rows;
@@ -56,8 +56,14 @@ PlanTensors make_plan(const at::Tensor& rowptr_t, int64_t n, int64_t nnz, int64_
   if (p.plan.count > 0 && p.plan.max_chunks > 0) {
     p.plan.rows = p.long_rows.data_ptr<int64_t>();
     p.plan.threshold = cuda::kLongRowThreshold;
-    p.partial = at::empty({p.plan.count * p.plan.max_chunks * k}, start.options());  // 8-byte values
+    // 8-byte values: the partial sums, then one completion counter per long row (zeroed here, left zero
+    // by every step)
+    const int64_t partial_elems = p.plan.count * p.plan.max_chunks * k;
+    p.partial = at::empty({partial_elems + p.plan.count}, start.options());
     p.plan.partial = p.partial.data_ptr();
+    p.plan.counters = reinterpret_cast<unsigned long long*>(static_cast<char*>(p.partial.data_ptr()) +
+                                                            sizeof(int64_t) * partial_elems);
+    C10_CUDA_CHECK(cudaMemsetAsync(p.plan.counters, 0, sizeof(int64_t) * p.plan.count, stream));
   } else {
     p.plan = cuda::LongRowPlan{};
   }
@@ -81,9 +87,9 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
   C10_CUDA_CHECK(cuda::launch_walk_count_prepare(rowptr, n, start_i64, n * k, flags, stream));
 
   const bool run = length > 0 && n > 0 && k > 0;
-  // Hubs: rows longer than kLongRowThreshold are split across blocks (see LongRowPlan).
+  // Hubs: rows longer than kLongRowThreshold are split across blocks (see LongRowPlan); one launch per step.
   PlanTensors pt;
-  if (run) pt = make_plan(rowptr_t, n, nnz, k, start, given_rows, given_max_chunks);
+  if (run) pt = make_plan(rowptr_t, n, nnz, k, start, given_rows, given_max_chunks, stream);
   const cuda::LongRowPlan& plan = pt.plan;
   at::Tensor a, b;
   if (run) {

@@ -1,20 +1,23 @@
 // CUDA kernels of rankcore::walk_count (torch-free: compile-checkable with plain nvcc).
 //
 // Pull formulation over the in-neighbour CSR, as on the CPU: every output row is written by exactly
-// one tile of lanes, so there are no atomics on the output. A tile is L lanes of one warp
-// (L = 32: one warp per row; L < 32: 32 / L rows per warp, for graphs whose rows are short).
-//
-// Within a tile, the k columns are processed in blocks of a compile-time width W (32, 16, ..., 1):
-// lane q of the tile handles column c = q % W of the block and edge group g = q / W of G = L / W
-// groups. The tile walks the row's edges L at a time: each lane loads one col entry (coalesced),
-// then the tile broadcasts them with shuffles so that group g accumulates the edges g, g + G, ...
-// of the chunk; a gather therefore reads W contiguous values of one source row per group
-// (coalesced). The G partial sums are reduced with __shfl_down_sync (offsets L/2, ..., W) using
-// Policy::add (the saturating uint64 add is associative: it computes min(true sum, 2^63)), and the
-// lanes of group 0 add the self-loop term x[j, c] and write y[j, c].
-//
-// k >= 32 uses W = 32 for the first 32 * floor(k / 32) columns; the remaining k % 32 columns (or all
-// of them when k < 32) use the smallest power-of-two W >= k % 32, masking the surplus lanes.
+// one tile of lanes (or, for a long row, by the last of its chunk blocks), so there are no atomics on
+// the output. One launch per step (the layout is in kernels/walk_count.h, replayed on the host by
+// tests/cpp/walk_step_emulation.cpp):
+//   * columns: lane q of a tile handles V consecutive columns at (q % W) * V of a column block of
+//     W * V columns (V = 4 / 2: 16-byte loads of int64 / float64 rows, when k is a multiple of V and
+//     x, y are 16-byte aligned; V = 1 otherwise) and edge group g = q / W of G = L / W groups;
+//   * rows: each block bins a segment of 256 rows by degree in shared memory (no host pass): short
+//     rows go to tiles of Ls < 32 lanes (several rows per warp), mid-size rows (<= 256 entries) to one
+//     warp, larger rows to the whole block (8 warps take the 32-edge chunks in turn, their sums added in
+//     shared memory in warp order); rows of the cached long-row plan (> 1024 entries) are cut into
+//     chunks of 1024, one block each after the segment blocks of the same grid, and the last chunk block
+//     of a row to finish (a completion counter per row) adds the chunks' partial sums in chunk order.
+// Within a tile, each lane loads one col entry of a chunk of L entries (coalesced), the tile broadcasts
+// them with shuffles so that group g accumulates the edges t * G + g (t < W) of the chunk; the G partial
+// sums are reduced with __shfl_down_sync (offsets L/2, ..., W) using Policy::add (the saturating uint64
+// add is associative: it computes min(true sum, 2^63)), and the lanes of group 0 add the self-loop term
+// x[j, c] and write y[j, c].
 //
 // Errors never stop a kernel: out-of-range col entries are skipped and their smallest position is
 // recorded; a saturated int64 count is stored as INT64_MAX and the smallest saturating step is
@@ -23,6 +26,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/walk_count.h"
 #include "ops/cuda/cuda_common.cuh"
@@ -71,7 +75,7 @@ __global__ void walk_count_finish_kernel(const int64_t* __restrict__ rowptr,
 }
 
 // ---------------------------------------------------------------------------------------------
-// one step
+// one step: a single launch (see the layout in kernels/walk_count.h)
 
 template <typename Policy, typename index_t>
 struct StepArgs {
@@ -83,7 +87,7 @@ struct StepArgs {
   int64_t n;
   int64_t k;
   int64_t step;
-  int64_t threshold;  // rows longer than this are left to the long-row kernels
+  int64_t threshold;  // rows longer than this are in the long-row plan
   int64_t* flags;
   cudaStream_t stream;
 };
@@ -91,7 +95,8 @@ struct StepArgs {
 // True when an earlier launch already recorded an error, so this step's result cannot be returned:
 // a malformed rowptr or negative start (prepare), a bad col entry (found by step 1, which always runs
 // in full) or an overflow at an earlier step. An overflow recorded by this same step (== step) does
-// not count, so the smallest overflowing step and the smallest bad col position stay deterministic.
+// not count, so the smallest overflowing step and the smallest bad col position stay deterministic,
+// and every block of one launch sees the same answer (only earlier launches wrote what it reads).
 // Lets a long int64 walk that overflows early finish its remaining steps at almost no cost.
 __device__ __forceinline__ bool walk_failed(const int64_t* flags, int64_t step, int64_t nnz) {
   const auto overflow_step = static_cast<ull>(flags[kWalkFlagOverflowStep]);
@@ -100,238 +105,290 @@ __device__ __forceinline__ bool walk_failed(const int64_t* flags, int64_t step, 
          flags[kWalkFlagRowptrFirst] != 0 || flags[kWalkFlagRowptrLast] != nnz;
 }
 
-template <typename Policy, typename index_t, int W, int L>
-__global__ void __launch_bounds__(kBlockThreads)
-    walk_count_step_kernel(const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
-                           int64_t nnz, const typename Policy::value_t* __restrict__ x,
-                           typename Policy::value_t* __restrict__ y, int64_t n, int64_t k,
-                           int64_t col_begin, int64_t col_end, int64_t step, int64_t threshold,
-                           int64_t* flags) {
-  static_assert(W >= 1 && W <= L && L <= kWarpSize, "bad tile shape");
-  static_assert(L % W == 0 && kWarpSize % L == 0, "tile shape must be powers of two");
+// V consecutive values at p (V * 8 bytes, 16-byte aligned when V > 1): 16-byte loads.
+template <typename Policy, int V>
+__device__ __forceinline__ void load_values(const typename Policy::value_t* p, typename Policy::acc_t (&v)[V]) {
   using value_t = typename Policy::value_t;
-  using acc_t = typename Policy::acc_t;
-  constexpr int G = L / W;  // edge groups per tile
-
-  const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
-  const int q = lane % L;      // lane within the tile
-  const int c_off = q % W;     // column within the block
-  const int g = q / W;         // edge group
-  const unsigned mask =
-      (L == kWarpSize) ? 0xffffffffu : (((1u << (L % kWarpSize)) - 1u) << (lane - q));
-
-  if (walk_failed(flags, step, nnz)) return;  // the result will be an error anyway
-
-  const int64_t tile = (static_cast<int64_t>(blockIdx.x) * kBlockThreads + threadIdx.x) / L;
-  const int64_t num_tiles = static_cast<int64_t>(gridDim.x) * (kBlockThreads / L);
-
-  for (int64_t j = tile; j < n; j += num_tiles) {  // uniform within a tile
-    int64_t e0 = __ldg(rowptr + j);
-    int64_t e1 = __ldg(rowptr + j + 1);
-    e0 = e0 < 0 ? 0 : e0;
-    e1 = e1 > nnz ? nnz : e1;
-    if (e1 - e0 > threshold) continue;  // a long row: split across blocks by the long-row kernels
-    for (int64_t cb = col_begin; cb < col_end; cb += W) {
-      const int64_t c = cb + c_off;
-      const bool active = c < col_end;
-      acc_t acc = Policy::load(value_t(0));
-      for (int64_t base = e0; base < e1; base += L) {
-        // Each lane fetches one source of the chunk; -1 marks "no edge" (past the row or invalid).
-        index_t mine = -1;
-        const int64_t e = base + q;
-        if (e < e1) {
-          const index_t i = __ldg(col + e);
-          if (i >= 0 && static_cast<int64_t>(i) < n) {
-            mine = i;
-          } else if (cb == col_begin) {
-            flag_min(flags + kWalkFlagBadCol, e);
-          }
-        }
-#pragma unroll
-        for (int t = 0; t < W; ++t) {
-          index_t i;
-          if constexpr (L == 1) {
-            i = mine;
-          } else {
-            i = __shfl_sync(mask, mine, t * G + g, L);
-          }
-          if (active && i >= 0) {
-            acc = Policy::add(acc, Policy::load(__ldg(x + static_cast<int64_t>(i) * k + c)));
-          }
-        }
-      }
-      if constexpr (G > 1) {
-#pragma unroll
-        for (int off = L / 2; off >= W; off /= 2) {
-          acc = Policy::add(acc, __shfl_down_sync(mask, acc, off, L));
-        }
-      }
-      bool overflow = false;
-      if (g == 0 && active) {
-        acc = Policy::add(acc, Policy::load(__ldg(x + j * k + c)));
-        overflow = Policy::overflowed(acc);
-        y[j * k + c] = Policy::store(acc);
-      }
-      if constexpr (L == 1) {
-        if (overflow) flag_min(flags + kWalkFlagOverflowStep, step);
-      } else {
-        if (__any_sync(mask, overflow) && q == 0) flag_min(flags + kWalkFlagOverflowStep, step);
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// long rows: one block per chunk of kLongRowChunk entries of a long row writes partial sums, then one
-// thread per (long row, column) adds the chunks and the self-loop term.
-
-template <typename Policy, typename index_t, int W>
-__global__ void __launch_bounds__(kBlockThreads)
-    walk_count_long_partial_kernel(const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
-                                   int64_t nnz, const typename Policy::value_t* __restrict__ x,
-                                   typename Policy::acc_t* __restrict__ partial, int64_t n, int64_t k,
-                                   const int64_t* __restrict__ rows, int64_t row_offset, int64_t max_chunks,
-                                   int64_t step, int64_t* flags) {
-  using value_t = typename Policy::value_t;
-  using acc_t = typename Policy::acc_t;
-  constexpr int G = kBlockThreads / W;  // edge groups per block
-  __shared__ acc_t smem[kBlockThreads];
-  if (walk_failed(flags, step, nnz)) return;  // uniform per block
-  const int64_t r = row_offset + blockIdx.y;
-  const int64_t chunk = blockIdx.x;
-  const int64_t j = rows[r];
-  int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
-  e0 = e0 < 0 ? 0 : e0;
-  e1 = e1 > nnz ? nnz : e1;
-  const int64_t c0 = e0 + chunk * kLongRowChunk;
-  if (c0 >= e1) return;  // uniform per block: this row has fewer chunks
-  const int64_t c1 = c0 + kLongRowChunk < e1 ? c0 + kLongRowChunk : e1;
-  const int c_off = static_cast<int>(threadIdx.x) % W;
-  const int g = static_cast<int>(threadIdx.x) / W;
-  for (int64_t cb = 0; cb < k; cb += W) {
-    const int64_t c = cb + c_off;
-    const bool active = c < k;
-    acc_t acc = Policy::load(value_t(0));
-    for (int64_t e = c0 + g; e < c1; e += G) {
-      const index_t i = __ldg(col + e);
-      if (i >= 0 && static_cast<int64_t>(i) < n) {
-        if (active) acc = Policy::add(acc, Policy::load(__ldg(x + static_cast<int64_t>(i) * k + c)));
-      } else if (cb == 0 && c_off == 0) {
-        flag_min(flags + kWalkFlagBadCol, e);
-      }
-    }
-    smem[threadIdx.x] = acc;
-    __syncthreads();
-#pragma unroll
-    for (int half = G / 2; half >= 1; half /= 2) {
-      if (g < half) smem[threadIdx.x] = Policy::add(smem[threadIdx.x], smem[threadIdx.x + half * W]);
-      __syncthreads();
-    }
-    if (g == 0 && active) partial[(r * max_chunks + chunk) * k + c] = smem[c_off];
-    __syncthreads();
-  }
-}
-
-template <typename Policy>
-__global__ void __launch_bounds__(kBlockThreads)
-    walk_count_long_combine_kernel(const int64_t* __restrict__ rowptr, int64_t nnz,
-                                   const typename Policy::value_t* __restrict__ x,
-                                   const typename Policy::acc_t* __restrict__ partial,
-                                   typename Policy::value_t* __restrict__ y, int64_t k,
-                                   const int64_t* __restrict__ rows, int64_t count, int64_t max_chunks,
-                                   int64_t step, int64_t* flags) {
-  using acc_t = typename Policy::acc_t;
-  if (walk_failed(flags, step, nnz)) return;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < count * k; t += stride) {
-    const int64_t r = t / k, c = t % k;
-    const int64_t j = rows[r];
-    int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
-    e0 = e0 < 0 ? 0 : e0;
-    e1 = e1 > nnz ? nnz : e1;
-    const int64_t chunks = (e1 - e0 + kLongRowChunk - 1) / kLongRowChunk;
-    acc_t acc = Policy::load(x[j * k + c]);
-    for (int64_t ch = 0; ch < chunks; ++ch) acc = Policy::add(acc, partial[(r * max_chunks + ch) * k + c]);
-    if (Policy::overflowed(acc)) flag_min(flags + kWalkFlagOverflowStep, step);
-    y[j * k + c] = Policy::store(acc);
-  }
-}
-
-template <typename Policy, typename index_t, int W>
-cudaError_t launch_long_partial(const StepArgs<Policy, index_t>& a, const LongRowPlan& plan) {
-  auto* partial = static_cast<typename Policy::acc_t*>(plan.partial);
-  for (int64_t r0 = 0; r0 < plan.count; r0 += kMaxBlocks) {  // grid.y holds at most kMaxBlocks rows
-    const int64_t rows = plan.count - r0 < kMaxBlocks ? plan.count - r0 : kMaxBlocks;
-    const dim3 grid(static_cast<unsigned>(plan.max_chunks), static_cast<unsigned>(rows));
-    walk_count_long_partial_kernel<Policy, index_t, W><<<grid, kBlockThreads, 0, a.stream>>>(
-        a.rowptr, a.col, a.nnz, a.x, partial, a.n, a.k, plan.rows, r0, plan.max_chunks, a.step, a.flags);
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess) return err;
-  }
-  return cudaSuccess;
-}
-
-template <typename Policy, typename index_t>
-cudaError_t launch_long_rows(const StepArgs<Policy, index_t>& a, const LongRowPlan& plan) {
-  if (plan.count == 0 || a.k == 0) return cudaSuccess;
-  cudaError_t err;
-  if (a.k >= 32) {
-    err = launch_long_partial<Policy, index_t, 32>(a, plan);
-  } else if (a.k > 8) {
-    err = launch_long_partial<Policy, index_t, 16>(a, plan);  // k in (8, 32): 16 wide, two passes above 16
-  } else if (a.k > 2) {
-    err = launch_long_partial<Policy, index_t, 4>(a, plan);
+  if constexpr (V == 1) {
+    v[0] = Policy::load(__ldg(p));
   } else {
-    err = launch_long_partial<Policy, index_t, 1>(a, plan);
+#pragma unroll
+    for (int h = 0; h < V / 2; ++h) {
+      if constexpr (sizeof(value_t) == 8 && std::is_floating_point_v<value_t>) {
+        const double2 d = __ldg(reinterpret_cast<const double2*>(p) + h);
+        v[2 * h] = Policy::load(d.x);
+        v[2 * h + 1] = Policy::load(d.y);
+      } else {
+        const longlong2 d = __ldg(reinterpret_cast<const longlong2*>(p) + h);
+        v[2 * h] = Policy::load(static_cast<value_t>(d.x));
+        v[2 * h + 1] = Policy::load(static_cast<value_t>(d.y));
+      }
+    }
   }
-  if (err != cudaSuccess) return err;
-  walk_count_long_combine_kernel<Policy><<<static_cast<unsigned>(blocks_for(plan.count * a.k)), kBlockThreads, 0,
-                                           a.stream>>>(a.rowptr, a.nnz, a.x,
-                                                       static_cast<const typename Policy::acc_t*>(plan.partial),
-                                                       a.y, a.k, plan.rows, plan.count, plan.max_chunks, a.step,
-                                                       a.flags);
-  return cudaGetLastError();
 }
 
-// Launches the kernel for the columns [col_begin, col_end) with the smallest tile L >= lanes.
-template <typename Policy, typename index_t, int W, int L = W>
-cudaError_t launch_tiles(const StepArgs<Policy, index_t>& a, int64_t col_begin, int64_t col_end,
-                         int lanes) {
-  if constexpr (L < kWarpSize) {
-    if (lanes > L) return launch_tiles<Policy, index_t, W, 2 * L>(a, col_begin, col_end, lanes);
+template <typename Policy, int V>
+__device__ __forceinline__ void store_values(typename Policy::value_t* p, const typename Policy::acc_t (&a)[V]) {
+  using value_t = typename Policy::value_t;
+  if constexpr (V == 1) {
+    p[0] = Policy::store(a[0]);
+  } else {
+#pragma unroll
+    for (int h = 0; h < V / 2; ++h) {
+      if constexpr (std::is_floating_point_v<value_t>) {
+        reinterpret_cast<double2*>(p)[h] = make_double2(Policy::store(a[2 * h]), Policy::store(a[2 * h + 1]));
+      } else {
+        reinterpret_cast<longlong2*>(p)[h] = make_longlong2(static_cast<long long>(Policy::store(a[2 * h])),
+                                                            static_cast<long long>(Policy::store(a[2 * h + 1])));
+      }
+    }
   }
-  const int64_t blocks = blocks_for(a.n * L);
-  walk_count_step_kernel<Policy, index_t, W, L>
-      <<<static_cast<unsigned>(blocks), kBlockThreads, 0, a.stream>>>(
-          a.rowptr, a.col, a.nnz, a.x, a.y, a.n, a.k, col_begin, col_end, a.step, a.threshold, a.flags);
-  return cudaGetLastError();
-}
-
-// Lanes per row for a block of width W: enough edge groups for an average row in one chunk
-// (G = next power of two >= ceil(nnz / n)), at most a whole warp.
-int lanes_for(int width, int64_t nnz, int64_t n) {
-  const int64_t avg = n > 0 ? (nnz + n - 1) / n : 0;
-  int groups = 1;
-  while (groups < kWarpSize / width && groups < avg) groups *= 2;
-  return width * groups;
 }
 
 template <typename Policy, typename index_t>
-cudaError_t launch_step(const StepArgs<Policy, index_t>& a) {
-  if (a.n == 0 || a.k == 0) return cudaSuccess;
-  const int64_t full = (a.k / kWarpSize) * kWarpSize;
-  if (full > 0) {
-    const cudaError_t err = launch_tiles<Policy, index_t, 32>(a, 0, full, kWarpSize);
-    if (err != cudaSuccess) return err;
+struct StepParams {
+  const int64_t* rowptr;
+  const index_t* col;
+  int64_t nnz;
+  const typename Policy::value_t* x;
+  typename Policy::value_t* y;
+  int64_t n, k, step, threshold;
+  kernels::WalkLayout lay;
+  kernels::WalkGrid grid;
+  const int64_t* long_rows;
+  int64_t max_chunks;
+  typename Policy::acc_t* partial;
+  ull* counters;
+  int64_t* flags;
+};
+
+// Tile sums over the edges [e0, e1) of one row for the column block starting at cb: the tile (L lanes
+// of one warp, `mask` its lanes, q the lane within it) reads the chunks at e0 + first * L, stepping by
+// stride * L (first = 0, stride = 1 for a row owned by one tile; the warp index and kWalkWarps for a row
+// owned by a block). Returns the lane's V sums, reduced over the tile's groups into the lanes of group 0.
+template <typename Policy, typename index_t, int V, int W>
+__device__ __forceinline__ void tile_sums(const StepParams<Policy, index_t>& p, int64_t e0, int64_t e1, int64_t cb,
+                                          int L, int q, unsigned mask, int first, int stride,
+                                          typename Policy::acc_t (&acc)[V]) {
+  using value_t = typename Policy::value_t;
+  const int G = L / W;
+  const int g = kernels::walk_lane_group(q, W);
+  const int64_t c = cb + kernels::walk_lane_column(q, W, V);
+  const bool active = c < p.k;
+#pragma unroll
+  for (int v = 0; v < V; ++v) acc[v] = Policy::load(value_t(0));
+  for (int64_t base = e0 + static_cast<int64_t>(first) * L; base < e1; base += static_cast<int64_t>(stride) * L) {
+    index_t mine = -1;  // this lane's source of the chunk; -1: past the row or invalid
+    const int64_t e = base + q;
+    if (e < e1) {
+      const index_t i = __ldg(p.col + e);
+      if (i >= 0 && static_cast<int64_t>(i) < p.n) {
+        mine = i;
+      } else if (cb == 0) {
+        flag_min(p.flags + kWalkFlagBadCol, e);
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < W; ++t) {
+      const index_t i = (L == 1) ? mine : __shfl_sync(mask, mine, kernels::walk_source_lane(t, g, G), L);
+      if (active && i >= 0) {
+        typename Policy::acc_t v[V];
+        load_values<Policy, V>(p.x + static_cast<int64_t>(i) * p.k + c, v);
+#pragma unroll
+        for (int u = 0; u < V; ++u) acc[u] = Policy::add(acc[u], v[u]);
+      }
+    }
   }
-  const int64_t rem = a.k - full;
-  if (rem == 0) return cudaSuccess;
-  if (rem > 16) return launch_tiles<Policy, index_t, 32>(a, full, a.k, kWarpSize);
-  if (rem > 8) return launch_tiles<Policy, index_t, 16>(a, full, a.k, lanes_for(16, a.nnz, a.n));
-  if (rem > 4) return launch_tiles<Policy, index_t, 8>(a, full, a.k, lanes_for(8, a.nnz, a.n));
-  if (rem > 2) return launch_tiles<Policy, index_t, 4>(a, full, a.k, lanes_for(4, a.nnz, a.n));
-  if (rem > 1) return launch_tiles<Policy, index_t, 2>(a, full, a.k, lanes_for(2, a.nnz, a.n));
-  return launch_tiles<Policy, index_t, 1>(a, full, a.k, lanes_for(1, a.nnz, a.n));
+  for (int off = L / 2; off >= W; off /= 2) {
+#pragma unroll
+    for (int u = 0; u < V; ++u) acc[u] = Policy::add(acc[u], __shfl_down_sync(mask, acc[u], off, L));
+  }
+}
+
+// Adds the self-loop term x[j, c..] to the V sums, stores y[j, c..]; true when a count saturated.
+template <typename Policy, typename index_t, int V>
+__device__ __forceinline__ bool finish_row(const StepParams<Policy, index_t>& p, int64_t j, int64_t c,
+                                           typename Policy::acc_t (&acc)[V]) {
+  typename Policy::acc_t self[V];
+  load_values<Policy, V>(p.x + j * p.k + c, self);
+  bool overflow = false;
+#pragma unroll
+  for (int u = 0; u < V; ++u) {
+    acc[u] = Policy::add(acc[u], self[u]);
+    overflow |= Policy::overflowed(acc[u]);
+  }
+  store_values<Policy, V>(p.y + j * p.k + c, acc);
+  return overflow;
+}
+
+// A row owned by one tile of L lanes (short or warp bin).
+template <typename Policy, typename index_t, int V, int W>
+__device__ __forceinline__ void tile_row(const StepParams<Policy, index_t>& p, int64_t j, int64_t e0, int64_t e1, int L, int q,
+                         unsigned mask) {
+  for (int64_t cb = 0; cb < p.k; cb += W * V) {
+    typename Policy::acc_t acc[V];
+    tile_sums<Policy, index_t, V, W>(p, e0, e1, cb, L, q, mask, 0, 1, acc);
+    const int64_t c = cb + kernels::walk_lane_column(q, W, V);
+    bool overflow = false;
+    if (kernels::walk_lane_group(q, W) == 0 && c < p.k) overflow = finish_row<Policy, index_t, V>(p, j, c, acc);
+    if (__any_sync(mask, overflow) && q == 0) flag_min(p.flags + kWalkFlagOverflowStep, p.step);
+  }
+}
+
+// The edges [e0, e1) summed by the whole block for the column block cb: every warp a tile of 32 lanes
+// taking every kWalkWarps-th chunk, the warps' sums added in warp order in shared memory. On return the
+// threads t < W hold the total (in acc) for the columns cb + t * V ...; `red` is the block's scratch.
+template <typename Policy, typename index_t, int V, int W>
+__device__ __forceinline__ void block_sums(const StepParams<Policy, index_t>& p, int64_t e0, int64_t e1, int64_t cb,
+                                           typename Policy::acc_t* red, typename Policy::acc_t (&acc)[V]) {
+  const int t = static_cast<int>(threadIdx.x);
+  const int warp = t / kWarpSize, q = t % kWarpSize;
+  tile_sums<Policy, index_t, V, W>(p, e0, e1, cb, kWarpSize, q, 0xffffffffu, warp, kernels::kWalkWarps, acc);
+  if (q < W) {
+#pragma unroll
+    for (int u = 0; u < V; ++u) red[(warp * W + q) * V + u] = acc[u];
+  }
+  __syncthreads();
+  if (t < W) {
+#pragma unroll
+    for (int u = 0; u < V; ++u) acc[u] = red[t * V + u];
+    for (int w = 1; w < kernels::kWalkWarps; ++w) {
+#pragma unroll
+      for (int u = 0; u < V; ++u) acc[u] = Policy::add(acc[u], red[(w * W + t) * V + u]);
+    }
+  }
+  __syncthreads();  // red is reused by the next call
+}
+
+template <typename Policy, typename index_t, int V, int W>
+__global__ void __launch_bounds__(kBlockThreads) walk_count_step_kernel(const StepParams<Policy, index_t> p) {
+  static_assert(kBlockThreads == kernels::kWalkBlockThreads && kBlockThreads == kernels::kWalkSegmentRows,
+                "one row per thread when binning a segment");
+  using acc_t = typename Policy::acc_t;
+  __shared__ int lists[3][kernels::kWalkSegmentRows];  // row offsets within the segment, per bin
+  __shared__ int counts[3];
+  __shared__ acc_t red[kernels::kWalkWarps * W * V];
+  __shared__ int last;
+
+  if (walk_failed(p.flags, p.step, p.nnz)) return;  // uniform over the launch
+  const int t = static_cast<int>(threadIdx.x);
+  const int lane = t % kWarpSize, warp = t / kWarpSize;
+
+  if (static_cast<int64_t>(blockIdx.x) < p.grid.seg_blocks) {
+    const int Ls = p.lay.Ls;
+    const int q = lane % Ls;
+    const unsigned tile_mask = (Ls == kWarpSize) ? 0xffffffffu : (((1u << Ls) - 1u) << (lane - q));
+    for (int64_t seg = blockIdx.x; seg < p.grid.num_segments; seg += p.grid.seg_blocks) {
+      const int64_t row0 = seg * kernels::kWalkSegmentRows;
+      if (t < 3) counts[t] = 0;
+      __syncthreads();
+      const int64_t j = row0 + t;
+      if (j < p.n) {
+        int64_t e0 = __ldg(p.rowptr + j), e1 = __ldg(p.rowptr + j + 1);
+        e0 = e0 < 0 ? 0 : e0;
+        e1 = e1 > p.nnz ? p.nnz : e1;
+        const int bin = kernels::walk_bin(e1 - e0, p.lay, p.threshold);
+        if (bin != kernels::kWalkBinLong) lists[bin][atomicAdd(&counts[bin], 1)] = t;
+      }
+      __syncthreads();
+      // short rows: Ls-lane tiles, kBlockThreads / Ls rows at a time
+      for (int i = t / Ls; i < counts[kernels::kWalkBinShort]; i += kBlockThreads / Ls) {
+        const int64_t r = row0 + lists[kernels::kWalkBinShort][i];
+        int64_t e0 = __ldg(p.rowptr + r), e1 = __ldg(p.rowptr + r + 1);
+        e0 = e0 < 0 ? 0 : e0;
+        e1 = e1 > p.nnz ? p.nnz : e1;
+        tile_row<Policy, index_t, V, W>(p, r, e0, e1, Ls, q, tile_mask);
+      }
+      // mid-size rows: one warp each
+      for (int i = warp; i < counts[kernels::kWalkBinWarp]; i += kernels::kWalkWarps) {
+        const int64_t r = row0 + lists[kernels::kWalkBinWarp][i];
+        int64_t e0 = __ldg(p.rowptr + r), e1 = __ldg(p.rowptr + r + 1);
+        e0 = e0 < 0 ? 0 : e0;
+        e1 = e1 > p.nnz ? p.nnz : e1;
+        tile_row<Policy, index_t, V, W>(p, r, e0, e1, kWarpSize, lane, 0xffffffffu);
+      }
+      // large rows (up to the long-row threshold): the whole block each
+      for (int i = 0; i < counts[kernels::kWalkBinBlock]; ++i) {
+        const int64_t r = row0 + lists[kernels::kWalkBinBlock][i];
+        int64_t e0 = __ldg(p.rowptr + r), e1 = __ldg(p.rowptr + r + 1);
+        e0 = e0 < 0 ? 0 : e0;
+        e1 = e1 > p.nnz ? p.nnz : e1;
+        for (int64_t cb = 0; cb < p.k; cb += W * V) {
+          acc_t acc[V];
+          block_sums<Policy, index_t, V, W>(p, e0, e1, cb, red, acc);
+          const int64_t c = cb + static_cast<int64_t>(t) * V;
+          bool overflow = false;
+          if (t < W && c < p.k) overflow = finish_row<Policy, index_t, V>(p, r, c, acc);
+          if (overflow) flag_min(p.flags + kWalkFlagOverflowStep, p.step);
+        }
+      }
+      __syncthreads();  // the lists are rewritten for the next segment
+    }
+    return;
+  }
+
+  // long rows: one block per chunk of kLongRowChunk entries; the last block of a row combines
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) - p.grid.seg_blocks; item < p.grid.long_items;
+       item += p.grid.long_blocks) {
+    const int64_t r = item / p.max_chunks, chunk = item % p.max_chunks;
+    const int64_t j = p.long_rows[r];
+    int64_t e0 = p.rowptr[j], e1 = p.rowptr[j + 1];
+    e0 = e0 < 0 ? 0 : e0;
+    e1 = e1 > p.nnz ? p.nnz : e1;
+    const int64_t chunks = (e1 - e0 + kLongRowChunk - 1) / kLongRowChunk;
+    if (chunk >= chunks) continue;  // uniform per block: this row has fewer chunks
+    const int64_t c0 = e0 + chunk * kLongRowChunk;
+    const int64_t c1 = c0 + kLongRowChunk < e1 ? c0 + kLongRowChunk : e1;
+    for (int64_t cb = 0; cb < p.k; cb += W * V) {
+      acc_t acc[V];
+      block_sums<Policy, index_t, V, W>(p, c0, c1, cb, red, acc);
+      const int64_t c = cb + static_cast<int64_t>(t) * V;
+      if (t < W && c < p.k) {
+#pragma unroll
+        for (int u = 0; u < V; ++u) p.partial[(r * p.max_chunks + chunk) * p.k + c + u] = acc[u];
+      }
+    }
+    __threadfence();  // the partial sums are visible device-wide before the count says so
+    __syncthreads();
+    if (t == 0) last = atomicAdd(p.counters + r, 1ull) == static_cast<ull>(chunks - 1);
+    __syncthreads();
+    if (last) {  // every chunk of row r is in `partial`: add them in chunk order (deterministic)
+      __threadfence();
+      bool overflow = false;
+      for (int64_t c = t; c < p.k; c += kBlockThreads) {
+        acc_t a = Policy::load(p.x[j * p.k + c]);
+        for (int64_t ch = 0; ch < chunks; ++ch) a = Policy::add(a, __ldcg(p.partial + (r * p.max_chunks + ch) * p.k + c));
+        overflow |= Policy::overflowed(a);
+        p.y[j * p.k + c] = Policy::store(a);
+      }
+      if (overflow) flag_min(p.flags + kWalkFlagOverflowStep, p.step);
+      if (t == 0) p.counters[r] = 0;  // ready for the next step
+    }
+    __syncthreads();  // `last` and `red` are reused by the next item
+  }
+}
+
+template <typename Policy, typename index_t, int V>
+cudaError_t launch_width(const StepParams<Policy, index_t>& p, cudaStream_t stream);
+
+template <typename Policy, typename index_t, int V, int W>
+cudaError_t launch_w(const StepParams<Policy, index_t>& p, cudaStream_t stream) {
+  const int64_t blocks = p.grid.seg_blocks + p.grid.long_blocks;
+  if (blocks == 0) return cudaSuccess;
+  walk_count_step_kernel<Policy, index_t, V, W><<<static_cast<unsigned>(blocks), kBlockThreads, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <typename Policy, typename index_t, int V>
+cudaError_t launch_width(const StepParams<Policy, index_t>& p, cudaStream_t stream) {
+  switch (p.lay.W) {
+    case 1: return launch_w<Policy, index_t, V, 1>(p, stream);
+    case 2: return launch_w<Policy, index_t, V, 2>(p, stream);
+    case 4: return launch_w<Policy, index_t, V, 4>(p, stream);
+    case 8: return launch_w<Policy, index_t, V, 8>(p, stream);
+    case 16: return launch_w<Policy, index_t, V, 16>(p, stream);
+    default: return launch_w<Policy, index_t, V, 32>(p, stream);
+  }
 }
 
 template <typename value_t, typename index_t>
@@ -339,11 +396,32 @@ cudaError_t step_entry(const int64_t* rowptr, const index_t* col, int64_t nnz, c
                        value_t* y, int64_t n, int64_t k, int64_t step, const LongRowPlan& plan,
                        int64_t* flags, cudaStream_t stream) {
   using Policy = typename kernels::CountPolicy<value_t>::type;
-  const int64_t threshold = plan.count > 0 ? plan.threshold : INT64_MAX;
-  const StepArgs<Policy, index_t> a{rowptr, col, nnz, x, y, n, k, step, threshold, flags, stream};
-  const cudaError_t err = launch_step<Policy, index_t>(a);
-  if (err != cudaSuccess) return err;
-  return launch_long_rows<Policy, index_t>(a, plan);
+  if (n == 0 || k == 0) return cudaSuccess;
+  const bool has_long = plan.count > 0 && plan.max_chunks > 0;
+  const bool aligned16 = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  StepParams<Policy, index_t> p{};
+  p.rowptr = rowptr;
+  p.col = col;
+  p.nnz = nnz;
+  p.x = x;
+  p.y = y;
+  p.n = n;
+  p.k = k;
+  p.step = step;
+  p.threshold = has_long ? plan.threshold : INT64_MAX;
+  p.lay = kernels::walk_layout(k, nnz, n, aligned16);
+  p.grid = kernels::walk_grid(n, has_long ? plan.count : 0, has_long ? plan.max_chunks : 0, kMaxBlocks);
+  p.long_rows = plan.rows;
+  p.max_chunks = plan.max_chunks;
+  p.partial = static_cast<typename Policy::acc_t*>(plan.partial);
+  p.counters = plan.counters;
+  p.flags = flags;
+  if (has_long && (plan.partial == nullptr || plan.counters == nullptr)) return cudaErrorInvalidValue;
+  switch (p.lay.V) {
+    case 4: return launch_width<Policy, index_t, 4>(p, stream);
+    case 2: return launch_width<Policy, index_t, 2>(p, stream);
+    default: return launch_width<Policy, index_t, 1>(p, stream);
+  }
 }
 
 template <typename index_t>

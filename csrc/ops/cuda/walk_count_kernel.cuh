@@ -31,8 +31,10 @@ enum WalkFlag : int {
 
 // Rows with more than `threshold` entries (the hubs of a power-law graph) are not left to one tile of
 // lanes, which would serialise on them: each is cut into chunks of kLongRowChunk entries, one block per
-// chunk writes partial sums to `partial`, and a combine kernel adds them (with the self-loop term) into
-// y. `rows` (device) lists those rows; the default plan has none (threshold = INT64_MAX).
+// chunk (in the same launch as the other rows) writes partial sums to `partial`, and the last chunk block
+// of a row to finish (counted in `counters`) adds them, with the self-loop term, into y. `rows` (device)
+// lists those rows; the default plan has none (threshold = INT64_MAX). `counters` (count entries) must be
+// zero before the first step; every step leaves them zero again.
 inline constexpr int64_t kLongRowThreshold = 1024;
 inline constexpr int64_t kLongRowChunk = 1024;
 struct LongRowPlan {
@@ -41,6 +43,7 @@ struct LongRowPlan {
   int64_t threshold = INT64_MAX;
   int64_t max_chunks = 0;         // ceil(longest row / kLongRowChunk)
   void* partial = nullptr;        // device scratch of count * max_chunks * k 8-byte values
+  unsigned long long* counters = nullptr;  // device, count entries, zero between steps
 };
 
 // Sets every flag to -1, records rowptr[0] and rowptr[n], finds the first decreasing rowptr entry
@@ -54,6 +57,7 @@ cudaError_t launch_walk_count_prepare(const int64_t* rowptr, int64_t n, const in
 // skipped and recorded in flags[kWalkFlagBadCol]; an int64 count that exceeds INT64_MAX is stored as
 // INT64_MAX and `step` is recorded in flags[kWalkFlagOverflowStep]. Edge ranges are clamped to
 // [0, nnz), so a malformed rowptr (reported by the prepare launcher) never reads out of bounds.
+// One kernel launch per step (rows binned by degree inside it, long rows of `plan` included).
 cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
                                    const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
                                    const LongRowPlan& plan, int64_t* flags, cudaStream_t stream);
