@@ -260,3 +260,40 @@ def test_torch_compile_fullgraph_matches_eager():
     torch.testing.assert_close(out, m(idx), rtol=1e-4, atol=1e-5)
     out.sum().backward()
     assert all(p.grad is not None for p in m.parameters())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_leaf_backward_column_strips(device, dtype):
+    # Leaf tables too large for one block's shared memory with all R columns (2 x 3000 rows x 96), small
+    # enough for a strip of columns: the CUDA backward accumulates strip by strip (kernels::ht_backward_strip),
+    # no global atomic per item; plus a node of small hot tables (d = 2, every item on two rows). Against the
+    # CPU op on the same inputs.
+    gen = torch.Generator().manual_seed(11)
+    dims, R, B = (3000, 3000, 2, 2, 5), 96, 700
+    leaves = [torch.randn(d, R, generator=gen, dtype=torch.float64).to(dtype) for d in dims]
+    idx = torch.stack([torch.randint(0, d, (B,), generator=gen) for d in dims], 1)
+    modes, offsets = [0, 1, 2, 3, 4], [0, 2, 4, 5]
+    grad = torch.randn(3, B, R, generator=gen, dtype=torch.float64).to(dtype)
+    expected = torch.ops.rankcore.ht_leaf_pool_backward.default(grad, leaves, idx, modes, offsets)
+    got = torch.ops.rankcore.ht_leaf_pool_backward.default(grad.to(device), [u.to(device) for u in leaves],
+                                                           idx.to(device), modes, offsets)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    for g_got, g_exp in zip(got, expected):
+        torch.testing.assert_close(g_got.cpu(), g_exp, **tol)
+
+
+def test_node_maps_respect_allow_tf32(device):
+    # The per-node maps are torch.bmm (cuBLAS on a GPU): float32 stays float32-accurate unless the user
+    # allows TF32. Against the float64 model on the same parameters.
+    m64 = _model((8,) * 16, (64, 64, 64, 64), 2, None, device, seed=5)
+    m32 = _model((8,) * 16, (64, 64, 64, 64), 2, None, device, seed=5).float()
+    gen = torch.Generator().manual_seed(6)
+    idx = torch.randint(0, 8, (512, 16), generator=gen).to(device)
+    saved = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        ref = m64(idx)
+        out = m32(idx).double()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = saved
+    assert torch.linalg.vector_norm(out - ref) / torch.linalg.vector_norm(ref) < 1e-4

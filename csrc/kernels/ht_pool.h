@@ -43,4 +43,16 @@ HOST_DEVICE_INLINE void ht_others_product(const scalar_t* vals, int64_t P, scala
   }
 }
 
+// Column strips of the CUDA leaf backward's shared-memory accumulation (ops/cuda/ht_pool_kernel.cu): the
+// widest strip of the R columns whose [max_rows, strip] buffer fits `budget` elements, a multiple of 32
+// when at least 32 wide (whole warps on consecutive columns). 0: not even one column fits (the tables are
+// large, few items collide: global atomics). Unused by the CPU kernels.
+HOST_DEVICE_INLINE int64_t ht_backward_strip(int64_t max_rows, int64_t R, int64_t budget) {
+  if (R <= 0) return 1;
+  if (max_rows * R <= budget) return R;
+  const int64_t w = budget / max_rows;
+  if (w < 1) return 0;
+  return w >= 32 ? w / 32 * 32 : w;
+}
+
 }  // namespace rankcore::kernels

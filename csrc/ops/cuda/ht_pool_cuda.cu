@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/ht_pool.h"
 #include "ops/cuda/binding_common.h"
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/ht_pool_kernel.cuh"
@@ -104,14 +105,17 @@ std::vector<at::Tensor> ht_leaf_pool_backward_cuda(const at::Tensor& grad_in, at
   }
   int64_t budget = 0;
   C10_CUDA_CHECK(cuda::ht_leaf_pool_smem_budget(indices.device().index(), leaves[0].element_size(), &budget));
-  const int64_t smem_elems = max_rows * R <= budget ? max_rows * R : 0;
+  // Columns in strips when all R of them do not fit (kernels::ht_backward_strip); 0: global atomics.
+  int64_t strip = kernels::ht_backward_strip(max_rows, R, budget);
+  if (strip > 0 && (R + strip - 1) / strip > cuda::kMaxBlocks) strip = 0;  // grid.z limit
+  const int64_t smem_elems = strip > 0 ? max_rows * std::min(strip, R) : 0;
   at::Tensor flag = at::empty({1}, indices.options());
   C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   AT_DISPATCH_FLOATING_TYPES(leaves[0].scalar_type(), "ht_leaf_pool_backward_cuda", [&] {
     const LeafTable t = make_leaf_table<scalar_t>(leaves, &grads, modes, offsets);
     C10_CUDA_CHECK(cuda::launch_ht_leaf_pool_backward<scalar_t>(
         grad.data_ptr<scalar_t>(), t.leaves<scalar_t>(), t.dims(), t.modes(), t.offsets(),
-        indices.data_ptr<int64_t>(), B, N, J, R, smem_elems, t.grads<scalar_t>(), flag.data_ptr<int64_t>(), stream));
+        indices.data_ptr<int64_t>(), B, N, J, R, smem_elems, strip, t.grads<scalar_t>(), flag.data_ptr<int64_t>(), stream));
     raise_bad_index("ht_leaf_pool_backward", read_flag(flag, stream), indices, leaves, "leaves");
   });
   return grads;

@@ -7,9 +7,11 @@
 // kernels::ht_others_product (prefix * suffix, no division).
 //
 // Leaf backward: grid.y is the node, so one block's items all scatter into the same few leaf rows
-// (d = 8 for thousands of items). When the node's leaf gradients fit, the block accumulates them in
-// shared memory (shared atomics) and flushes once with one global atomicAdd per non-zero element;
-// otherwise it adds to global memory directly (large d: few collisions).
+// (d = 8 for thousands of items). The block accumulates the node's leaf gradients in shared memory
+// (shared atomics), for one strip of columns (grid.z) when all R columns do not fit, and flushes once
+// with one global atomicAdd per non-zero element: no global atomic per item on a small table. Only
+// when not even one column of the node's tables fits does it add to global memory directly (large d:
+// few collisions).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -48,27 +50,30 @@ __global__ void leaf_pool_forward_kernel(const T* const* leaves, const int64_t* 
 template <typename T>
 __global__ void leaf_pool_backward_kernel(const T* grad, const T* const* leaves, const int64_t* dims,
                                           const int64_t* modes, const int64_t* offsets, const int64_t* indices,
-                                          int64_t B, int64_t N, int64_t R, int64_t smem_elems, T* const* grads,
-                                          int64_t* flag) {
+                                          int64_t B, int64_t N, int64_t R, int64_t smem_elems, int64_t strip,
+                                          T* const* grads, int64_t* flag) {
   extern __shared__ unsigned char smem_raw[];
   T* smem = reinterpret_cast<T*>(smem_raw);
   const int64_t j = blockIdx.y, k0 = offsets[j], P = offsets[j + 1] - k0;
+  // this block's columns: [r0, r0 + width) of strip blockIdx.z (all R without shared accumulation)
+  const int64_t r0 = strip > 0 ? static_cast<int64_t>(blockIdx.z) * strip : 0;
+  const int64_t width = strip > 0 ? (R - r0 < strip ? R - r0 : strip) : R;
   int64_t rows = 0;  // this node's leaf rows (shared buffer: leaf k's gradient at row offset base[k])
   for (int64_t k = 0; k < P; ++k) rows += dims[modes[k0 + k]];
-  const bool use_smem = smem_elems > 0 && rows * R <= smem_elems;
+  const bool use_smem = strip > 0 && rows * width <= smem_elems;
   if (use_smem) {
-    for (int64_t e = threadIdx.x; e < rows * R; e += blockDim.x) smem[e] = T(0);
+    for (int64_t e = threadIdx.x; e < rows * width; e += blockDim.x) smem[e] = T(0);
     __syncthreads();
   }
   T vals[kMaxGroup], others[kMaxGroup];
-  const int64_t total = B * R;
+  const int64_t total = B * width;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t r = e % R, b = e / R;
+    const int64_t rr = e % width, r = r0 + rr, b = e / width;
     bool ok = true;
     for (int64_t k = 0; k < P; ++k) {
       const int64_t m = modes[k0 + k], i = indices[b * N + m];
       if (!kernels::index_ok(i, dims[m])) {
-        flag_min(flag, b * N + m);
+        if (blockIdx.z == 0) flag_min(flag, b * N + m);
         ok = false;
         break;
       }
@@ -80,7 +85,7 @@ __global__ void leaf_pool_backward_kernel(const T* grad, const T* const* leaves,
     for (int64_t k = 0; k < P; ++k) {
       const int64_t m = modes[k0 + k], i = indices[b * N + m];
       if (use_smem) {
-        atomicAdd(smem + (base + i) * R + r, others[k]);
+        atomicAdd(smem + (base + i) * width + rr, others[k]);  // shared memory only
       } else {
         atomicAdd(grads[m] + i * R + r, others[k]);
       }
@@ -91,10 +96,10 @@ __global__ void leaf_pool_backward_kernel(const T* grad, const T* const* leaves,
     __syncthreads();
     int64_t base = 0;
     for (int64_t k = 0; k < P; ++k) {
-      const int64_t m = modes[k0 + k], size = dims[m] * R;
+      const int64_t m = modes[k0 + k], size = dims[m] * width;
       for (int64_t e = threadIdx.x; e < size; e += blockDim.x) {
-        const T v = smem[base * R + e];
-        if (v != T(0)) atomicAdd(grads[m] + e, v);
+        const T v = smem[base * width + e];
+        if (v != T(0)) atomicAdd(grads[m] + (e / width) * R + r0 + e % width, v);  // once per block
       }
       base += dims[m];
     }
@@ -149,18 +154,26 @@ template <typename T>
 cudaError_t launch_ht_leaf_pool_backward(const T* grad, const T* const* leaves, const int64_t* dims,
                                          const int64_t* modes, const int64_t* offsets, const int64_t* indices,
                                          int64_t B, int64_t N, int64_t J, int64_t R, int64_t smem_elems,
-                                         T* const* grads, int64_t* flag, cudaStream_t stream) {
-  if (B == 0) return cudaSuccess;
+                                         int64_t strip, T* const* grads, int64_t* flag, cudaStream_t stream) {
+  if (B == 0 || R == 0) return cudaSuccess;
+  if (strip <= 0 || smem_elems <= 0) {
+    strip = 0;
+    smem_elems = 0;
+  }
+  const int64_t strips = strip > 0 ? (R + strip - 1) / strip : 1;
+  if (strips > kMaxBlocks) return cudaErrorInvalidValue;  // the binding caps strips (strip >= 1 column)
+  const int64_t width = strip > 0 ? (strip < R ? strip : R) : R;
   const size_t smem_bytes = static_cast<size_t>(smem_elems) * sizeof(T);
   auto kernel = leaf_pool_backward_kernel<T>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(smem_bytes));
   if (err != cudaSuccess) return err;
-  // With shared accumulation, fewer and longer blocks: each flushes its whole buffer once.
-  const int64_t per_node = smem_elems > 0 ? std::min<int64_t>(blocks_for(B * R), 64) : blocks_for(B * R);
-  const dim3 grid(static_cast<unsigned>(per_node), static_cast<unsigned>(J));
+  // With shared accumulation, fewer and longer blocks: each flushes its whole buffer once, so the global
+  // adds per node and strip are at most 64 x its buffer, whatever B.
+  const int64_t per_node = strip > 0 ? std::min<int64_t>(blocks_for(B * width), 64) : blocks_for(B * R);
+  const dim3 grid(static_cast<unsigned>(per_node), static_cast<unsigned>(J), static_cast<unsigned>(strips));
   kernel<<<grid, kBlockThreads, smem_bytes, stream>>>(grad, leaves, dims, modes, offsets, indices, B, N, R,
-                                                      smem_elems, grads, flag);
+                                                      smem_elems, strip, grads, flag);
   return cudaGetLastError();
 }
 
@@ -186,7 +199,8 @@ cudaError_t launch_ht_pool_backward(const T* grad, const T* a, const int64_t* of
                                                       int64_t, T*, int64_t*, cudaStream_t);                     \
   template cudaError_t launch_ht_leaf_pool_backward<T>(const T*, const T* const*, const int64_t*,               \
                                                        const int64_t*, const int64_t*, const int64_t*, int64_t, \
-                                                       int64_t, int64_t, int64_t, int64_t, T* const*, int64_t*, \
+                                                       int64_t, int64_t, int64_t, int64_t, int64_t, T* const*,  \
+                                                       int64_t*,                                                \
                                                        cudaStream_t);                                           \
   template cudaError_t launch_ht_pool_forward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*,       \
                                                  cudaStream_t);                                                 \

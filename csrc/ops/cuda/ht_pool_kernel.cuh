@@ -22,14 +22,16 @@ cudaError_t launch_ht_leaf_pool_forward(const T* const* leaves, const int64_t* d
                                         int64_t J, int64_t R, T* out, int64_t* flag, cudaStream_t stream);
 
 // grads[m][i * R + r] += sum over items b with indices[b, m] = i of grad[j, b, r] * prod_{other k in
-// group j} leaves[...]. Gradients must be zeroed by the caller. smem_elems > 0: each block accumulates
-// its node's leaf gradients (max_group_rows * R elements, where max_group_rows is the largest sum of
-// d over one node's leaves) in shared memory first; smem_elems = 0: global atomics directly.
+// group j} leaves[...]. Gradients must be zeroed by the caller. strip > 0: the columns are cut into strips
+// of `strip` (kernels::ht_backward_strip) and each block accumulates its node's leaf gradients for one
+// strip (max_group_rows * strip <= smem_elems elements, where max_group_rows is the largest sum of d over
+// one node's leaves) in shared memory, then adds them to global memory once per block: no global atomic
+// per item. strip = 0 (smem_elems = 0): global atomics directly (tables too large for shared memory).
 template <typename T>
 cudaError_t launch_ht_leaf_pool_backward(const T* grad, const T* const* leaves, const int64_t* dims,
                                          const int64_t* modes, const int64_t* offsets, const int64_t* indices,
                                          int64_t B, int64_t N, int64_t J, int64_t R, int64_t smem_elems,
-                                         T* const* grads, int64_t* flag, cudaStream_t stream);
+                                         int64_t strip, T* const* grads, int64_t* flag, cudaStream_t stream);
 
 // Largest shared buffer (elements of elem_size bytes) launch_ht_leaf_pool_backward may use on `device`.
 cudaError_t ht_leaf_pool_smem_budget(int device, int64_t elem_size, int64_t* elems);
