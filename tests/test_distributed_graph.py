@@ -247,3 +247,39 @@ def test_edge_cases(per_rank):
 def test_world_size_one_is_the_local_op():
     results = rd.run_local(_equivalence, 1, SEED, "interleaved", False)
     assert all(results[0][c] for c in EQUIVALENCE_CHECKS)
+
+
+def _stress_graph(seed: int):
+    """Small random graphs of every shape the WIS protocol has to get right: dense parts (many triangles,
+    so 2-WIS common-neighbour sets shrink all the time), hubs, sparse ones."""
+    gen = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(10, 60, (1,), generator=gen))
+    ei = torch.randint(0, n, (2, int(torch.randint(5, 300, (1,), generator=gen))), generator=gen)
+    if seed % 3 == 0:
+        ei = torch.cat([ei, torch.combinations(torch.arange(min(n, 10))).t()], dim=1)
+    if seed % 4 == 1:
+        ei = torch.cat([ei, torch.stack([torch.zeros(n - 1, dtype=torch.long), torch.arange(1, n)])], dim=1)
+    return torch.cat([ei, ei.flip(0)], dim=1), n
+
+
+def _wis_stress(seeds: list[int]) -> list:
+    import torch.distributed as dist
+
+    rank, world = dist.get_rank(), dist.get_world_size()
+    wrong = []
+    for seed in seeds:
+        ei, n = _stress_graph(seed)
+        dg = rd.DistGraph.from_local_edges(ei[:, rank::world], n, balance=seed % 2 == 0)
+        m = rankcore.Graph.from_input(ei, n).num_edges // 2
+        for depth in (2, 3):
+            want = rankcore.wis(ei, n, m, depth).removed
+            for batch in (2, 16):
+                if not torch.equal(rd.sparsify(dg, "wis", num_remove=m, depth=depth, batch=batch), want):
+                    wrong.append((seed, depth, batch))
+    return wrong
+
+
+def test_wis_protocol_on_many_graphs_at_three_processes():
+    """Small batches force many rounds, sentinel stops and 2-WIS cuts; an odd world size splits unevenly."""
+    seeds = [SEED + i for i in range(8)]
+    assert rd.run_local(_wis_stress, 3, seeds)[0] == [], f"orders differ (seed, depth, batch); seeds from {SEED}"
