@@ -11,9 +11,10 @@
 #
 # Issue 15 scope by default: the CUDA tests of cp_eval, walk_count and HT (tests/test_cp.py,
 # test_walks.py, test_ht.py, -m cuda; RANKCORE_GPU_TESTS overrides the files) and their benchmarks
-# (bench_cp.py, bench_walks.py, bench_ht.py -k cuda; RANKCORE_GPU_BENCHES overrides), the host replay
-# of the cp_eval lane arithmetic, and the ptxas resource report of the cp_eval / walk_count kernels
-# (ptxas_<kernel>.txt: registers, stack, spills). Every step has a time limit taken from one deadline
+# (bench_walks.py, bench_ht.py, bench_cp.py -k cuda, each under an equal share of the time left;
+# RANKCORE_GPU_BENCHES overrides), the host replays of the kernels' index arithmetic
+# (tests/test_{cp,walk,ht}_kernel_layout.py), and the ptxas resource report of the cp_eval / walk_count /
+# ht_pool kernels (ptxas_<kernel>.txt: registers, stack, spills). Every step has a time limit taken from one deadline
 # (RANKCORE_GPU_BUDGET_S, default 560 s from the start), so the whole call ends within 10 minutes; a
 # step cut by its limit is reported as "timeout" and counted as a failure.
 #
@@ -138,9 +139,10 @@ if [[ $TESTS_RC -eq 5 ]]; then
 elif [[ $TESTS_RC -ne 0 ]]; then
   FAILED+=("tests")
 fi
-run_limited 60 "$OUT/tests_host_layout.log" "$PYTHON" -m pytest -q tests/test_cp_kernel_layout.py
-note "cp_eval lane replay (tests/test_cp_kernel_layout.py): rc=$RC $(tail -n 1 "$OUT/tests_host_layout.log")"
-[[ $RC -eq 0 ]] || FAILED+=("test_cp_kernel_layout")
+HOST_LAYOUT=(tests/test_cp_kernel_layout.py tests/test_walk_kernel_layout.py tests/test_ht_kernel_layout.py)
+run_limited 90 "$OUT/tests_host_layout.log" "$PYTHON" -m pytest -q "${HOST_LAYOUT[@]}"
+note "host replays of the kernels' index arithmetic (${HOST_LAYOUT[*]}): rc=$RC $(tail -n 1 "$OUT/tests_host_layout.log")"
+[[ $RC -eq 0 ]] || FAILED+=("kernel_layout_replays")
 
 # ptxas resource report of the issue-15 kernels (registers, stack frame, spills), sm_90
 for kernel in cp_eval walk_count ht_pool; do
@@ -189,12 +191,20 @@ note "error path / C++ runtime check (tests/test_build.py): rc=$RC $(tail -n 1 "
 if ! timeout 60 "$PYTHON" -c 'import pytest_benchmark' 2>/dev/null; then
   note "bench: pytest-benchmark not installed, skipped"
 else
-  # RANKCORE_GPU_BENCHES="bench/bench_ht.py" runs a subset (device time is scarce)
-  for BENCH in ${RANKCORE_GPU_BENCHES:-bench/bench_cp.py bench/bench_walks.py bench/bench_ht.py}; do
+  # RANKCORE_GPU_BENCHES="bench/bench_ht.py" runs a subset (device time is scarce). Walks and HT first;
+  # each bench gets at most 150 s and at most an equal share of what is left of the budget, so a slow
+  # first bench cannot starve the later ones.
+  # shellcheck disable=SC2206
+  BENCHES=(${RANKCORE_GPU_BENCHES:-bench/bench_walks.py bench/bench_ht.py bench/bench_cp.py})
+  for i in "${!BENCHES[@]}"; do
+    BENCH=${BENCHES[$i]}
     [[ -f $BENCH ]] || continue
     name=$(basename "$BENCH" .py)
     t0=$(now)
-    run_limited 150 "$OUT/${name}_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
+    share=$(( (BUDGET_S - ($(date +%s) - START_S) - 20) / (${#BENCHES[@]} - i) ))
+    (( share > 150 )) && share=150
+    (( share < 5 )) && share=5
+    run_limited "$share" "$OUT/${name}_cuda.log" "$PYTHON" -m pytest -q "$BENCH" -k cuda \
       --benchmark-columns=min,median,max --benchmark-json="$OUT/${name}_cuda.json"
     BENCH_RC=$RC
     note "bench ($BENCH -k cuda): rc=$BENCH_RC in $(elapsed "$t0") s: $(tail -n 1 "$OUT/${name}_cuda.log")"
