@@ -368,3 +368,49 @@ def test_overflow_in_every_bin(device, k):
                 rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 6)
             messages.append(str(info.value))
         assert messages[0] == messages[1]
+
+
+_ISA_SCRIPT = """
+import sys, torch, rankcore
+gen = torch.Generator().manual_seed(3)
+n = 3000
+ei = torch.randint(0, n, (2, 40000), generator=gen)
+ei = torch.cat([ei, torch.stack([torch.zeros(2000, dtype=torch.long), torch.arange(1, 2001)])], dim=1)  # a hub
+out = {}
+for k in [1, 2, 3, 4, 8, 16, 17, 33]:
+    sources = torch.rand(k, n, generator=gen) < 0.3
+    for dtype in (torch.int64, torch.float64):
+        out[(k, str(dtype))] = rankcore.count_walks(ei, n, 5, sources, dtype=dtype)
+try:  # the saturating path (rows that may overflow) and the overflow message
+    rankcore.count_walks(ei, n, 40, torch.ones(4, n, dtype=torch.bool))
+except OverflowError as err:
+    out["overflow"] = str(err)
+torch.save(out, sys.argv[1])
+"""
+
+
+def test_cpu_isa_variants_agree(tmp_path):
+    """The baseline, AVX2 and AVX-512 variants of the CPU walk-count step (RANKCORE_CPU_ISA caps the one the
+    CPU would pick) give bit-identical int64 and float64 counts and the same overflow error."""
+    import os
+    import subprocess
+    import sys
+
+    results = {}
+    for isa in ["baseline", "avx2", "avx512"]:
+        path = tmp_path / f"{isa}.pt"
+        env = dict(os.environ, RANKCORE_CPU_ISA=isa)
+        subprocess.run([sys.executable, "-c", _ISA_SCRIPT, str(path)], env=env, check=True, timeout=300)
+        results[isa] = torch.load(path)
+    base = results["baseline"]
+    assert "overflow" in base and "length" in base["overflow"]
+    for isa in ["avx2", "avx512"]:
+        assert results[isa].keys() == base.keys()
+        for key, value in base.items():
+            if isinstance(value, torch.Tensor):
+                assert torch.equal(results[isa][key], value), (isa, key)
+            else:
+                assert results[isa][key] == value
+    for k in [1, 17]:
+        exact, approx = base[(k, "torch.int64")], base[(k, "torch.float64")]
+        assert torch.equal(approx, exact.to(torch.float64))

@@ -25,7 +25,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "kernels/walk_count.h"
@@ -70,6 +73,154 @@ struct RowBound {
   }
 };
 
+// GCC/Clang vector types of VB bytes (VB / 8 lanes of int64 or double). Lane-wise + is the scalar +
+// per lane (no reassociation), so every width gives bit-identical results.
+template <typename T, int VB>
+struct Vec;
+template <>
+struct Vec<int64_t, 16> { typedef int64_t type __attribute__((vector_size(16))); };
+template <>
+struct Vec<int64_t, 32> { typedef int64_t type __attribute__((vector_size(32))); };
+template <>
+struct Vec<int64_t, 64> { typedef int64_t type __attribute__((vector_size(64))); };
+template <>
+struct Vec<double, 16> { typedef double type __attribute__((vector_size(16))); };
+template <>
+struct Vec<double, 32> { typedef double type __attribute__((vector_size(32))); };
+template <>
+struct Vec<double, 64> { typedef double type __attribute__((vector_size(64))); };
+
+// The rows [j0, j1) of one step: y[j] = x[j] + sum_{e in row j} x[col[e]]; lane_max[w] = max over the
+// rows of y[j][w]. Rows whose sum cannot overflow (deg + 1 <= safe_terms) add in VB-byte vectors (the
+// accumulators stay in registers; written with vector types because GCC kept the float64 accumulators
+// scalar, 16 addsd per edge where int64 got 8 paddq: the float64 mode ran 1.5x slower); the others take
+// the saturating loop of kernels::ExactCount. Returns whether a row overflowed.
+template <typename Policy, typename index_t, int W, int VB>
+[[gnu::always_inline]] inline bool step_rows(const int64_t* rowptr, const index_t* col,
+                                             const typename Policy::value_t* x, typename Policy::value_t* y,
+                                             int64_t n, int64_t j0, int64_t j1, int64_t safe_terms,
+                                             bool check_cols, StepState& state,
+                                             typename Policy::value_t* lane_max) {
+  using value_t = typename Policy::value_t;
+  using acc_t = typename Policy::acc_t;
+  constexpr int VBe = (W * int(sizeof(value_t)) < VB) ? W * int(sizeof(value_t)) : VB;  // bytes per vector
+  constexpr bool kVector = VBe >= 16;
+  constexpr int L = kVector ? VBe / int(sizeof(value_t)) : 1;  // lanes per vector
+  constexpr int NV = W / L;                                     // vectors per row
+  bool overflow = false;
+  for (int64_t j = j0; j < j1; ++j) {
+    const int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
+    const value_t* xj = x + j * W;
+    value_t* yj = y + j * W;
+    if (check_cols) {
+      for (int64_t e = e0; e < e1; ++e) {
+        if (col[e] < 0 || static_cast<int64_t>(col[e]) >= n) {
+          int64_t none = -1;
+          state.bad_col.compare_exchange_strong(none, e);
+        }
+      }
+      if (state.bad_col.load(std::memory_order_relaxed) >= 0) continue;
+    }
+    if (e1 - e0 + 1 <= safe_terms) {
+      if constexpr (kVector) {
+        using V = typename Vec<value_t, VBe>::type;
+        V acc[NV];
+        for (int v = 0; v < NV; ++v) std::memcpy(&acc[v], xj + v * L, sizeof(V));
+        for (int64_t e = e0; e < e1; ++e) {
+          if (e + kPrefetchDistance < e1) {
+            const value_t* ahead = x + static_cast<int64_t>(col[e + kPrefetchDistance]) * W;
+            __builtin_prefetch(ahead);
+            if constexpr (W * sizeof(value_t) > 64) __builtin_prefetch(ahead + 64 / sizeof(value_t));
+          }
+          const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
+          for (int v = 0; v < NV; ++v) {
+            V t;
+            std::memcpy(&t, xi + v * L, sizeof(V));
+            acc[v] += t;
+          }
+        }
+        for (int v = 0; v < NV; ++v) {
+          std::memcpy(yj + v * L, &acc[v], sizeof(V));
+          for (int l = 0; l < L; ++l) {
+            lane_max[v * L + l] = lane_max[v * L + l] < acc[v][l] ? acc[v][l] : lane_max[v * L + l];
+          }
+        }
+      } else {
+        value_t acc[W];
+        for (int w = 0; w < W; ++w) acc[w] = xj[w];
+        for (int64_t e = e0; e < e1; ++e) {
+          if (e + kPrefetchDistance < e1) __builtin_prefetch(x + static_cast<int64_t>(col[e + kPrefetchDistance]) * W);
+          const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
+          for (int w = 0; w < W; ++w) acc[w] += xi[w];
+        }
+        for (int w = 0; w < W; ++w) {
+          yj[w] = acc[w];
+          lane_max[w] = lane_max[w] < acc[w] ? acc[w] : lane_max[w];
+        }
+      }
+    } else {
+      acc_t acc[W];
+      for (int w = 0; w < W; ++w) acc[w] = Policy::load(xj[w]);
+      for (int64_t e = e0; e < e1; ++e) {
+        const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
+        for (int w = 0; w < W; ++w) acc[w] = Policy::add(acc[w], Policy::load(xi[w]));
+      }
+      for (int w = 0; w < W; ++w) {
+        overflow |= Policy::overflowed(acc[w]);
+        yj[w] = Policy::store(acc[w]);
+        lane_max[w] = lane_max[w] < yj[w] ? yj[w] : lane_max[w];
+      }
+    }
+  }
+  return overflow;
+}
+
+// Instruction-set variants of step_rows, picked once at run time (the build itself targets baseline
+// x86-64, so the module runs on any x86-64). RANKCORE_CPU_ISA=baseline|avx2|avx512 forces a lower one.
+enum class Isa { kBaseline, kAvx2, kAvx512 };
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RANKCORE_ISA_DISPATCH 1
+template <typename Policy, typename index_t, int W>
+__attribute__((target("avx2"))) bool step_rows_avx2(const int64_t* rowptr, const index_t* col,
+                                                    const typename Policy::value_t* x,
+                                                    typename Policy::value_t* y, int64_t n, int64_t j0,
+                                                    int64_t j1, int64_t safe_terms, bool check_cols,
+                                                    StepState& state, typename Policy::value_t* lane_max) {
+  return step_rows<Policy, index_t, W, 32>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
+}
+template <typename Policy, typename index_t, int W>
+__attribute__((target("avx512f,avx512vl,avx512dq"))) bool step_rows_avx512(
+    const int64_t* rowptr, const index_t* col, const typename Policy::value_t* x, typename Policy::value_t* y,
+    int64_t n, int64_t j0, int64_t j1, int64_t safe_terms, bool check_cols, StepState& state,
+    typename Policy::value_t* lane_max) {
+  return step_rows<Policy, index_t, W, 64>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
+}
+#endif
+
+Isa detect_isa() {
+  Isa best = Isa::kBaseline;
+#ifdef RANKCORE_ISA_DISPATCH
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) best = Isa::kAvx2;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq")) {
+    best = Isa::kAvx512;
+  }
+#endif
+  if (const char* forced = std::getenv("RANKCORE_CPU_ISA")) {
+    const std::string f(forced);
+    const Isa want = f == "avx512" ? Isa::kAvx512 : f == "avx2" ? Isa::kAvx2 : Isa::kBaseline;
+    if (want < best) best = want;
+  }
+  return best;
+}
+
+Isa current_isa() {
+  static const Isa isa = detect_isa();
+  return isa;
+}
+
 // One step on a packed [n, W] block: y[j] = x[j] + sum_{e in row j} x[col[e]]. Returns max(y).
 template <typename Policy, typename index_t, int W>
 typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
@@ -77,59 +228,32 @@ typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
                                     int64_t n, typename Policy::value_t xmax, bool check_cols,
                                     const std::vector<int64_t>& bounds, StepState& state) {
   using value_t = typename Policy::value_t;
-  using acc_t = typename Policy::acc_t;
   const int64_t safe_terms = RowBound<value_t>::max_safe_terms(xmax);
   const int64_t num_chunks = static_cast<int64_t>(bounds.size()) - 1;
   std::vector<value_t> chunk_max(num_chunks, value_t(0));
+  const Isa isa = current_isa();
 
   at::parallel_for(0, num_chunks, 1, [&](int64_t c0, int64_t c1) {
     bool overflow = false;
     for (int64_t chunk = c0; chunk < c1; ++chunk) {
-      value_t local_max = value_t(0);
-      for (int64_t j = bounds[chunk]; j < bounds[chunk + 1]; ++j) {
-        const int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
-        const value_t* xj = x + j * W;
-        value_t* yj = y + j * W;
-        if (check_cols) {
-          for (int64_t e = e0; e < e1; ++e) {
-            if (col[e] < 0 || static_cast<int64_t>(col[e]) >= n) {
-              int64_t none = -1;
-              state.bad_col.compare_exchange_strong(none, e);
-            }
-          }
-          if (state.bad_col.load(std::memory_order_relaxed) >= 0) continue;
-        }
-        if (e1 - e0 + 1 <= safe_terms) {
-          // Cannot overflow: plain adds, vectorised over the W columns.
-          value_t acc[W];
-          for (int w = 0; w < W; ++w) acc[w] = xj[w];
-          for (int64_t e = e0; e < e1; ++e) {
-            if (e + kPrefetchDistance < e1) {
-              const value_t* ahead = x + static_cast<int64_t>(col[e + kPrefetchDistance]) * W;
-              __builtin_prefetch(ahead);
-              if constexpr (W * sizeof(value_t) > 64) __builtin_prefetch(ahead + 64 / sizeof(value_t));
-            }
-            const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
-            for (int w = 0; w < W; ++w) acc[w] += xi[w];
-          }
-          for (int w = 0; w < W; ++w) {
-            yj[w] = acc[w];
-            local_max = std::max(local_max, acc[w]);
-          }
-        } else {
-          acc_t acc[W];
-          for (int w = 0; w < W; ++w) acc[w] = Policy::load(xj[w]);
-          for (int64_t e = e0; e < e1; ++e) {
-            const value_t* xi = x + static_cast<int64_t>(col[e]) * W;
-            for (int w = 0; w < W; ++w) acc[w] = Policy::add(acc[w], Policy::load(xi[w]));
-          }
-          for (int w = 0; w < W; ++w) {
-            overflow |= Policy::overflowed(acc[w]);
-            yj[w] = Policy::store(acc[w]);
-            local_max = std::max(local_max, yj[w]);
-          }
-        }
+      value_t lane_max[W];
+      for (int w = 0; w < W; ++w) lane_max[w] = value_t(0);
+      const int64_t j0 = bounds[chunk], j1 = bounds[chunk + 1];
+#ifdef RANKCORE_ISA_DISPATCH
+      if (isa == Isa::kAvx512) {
+        overflow |= step_rows_avx512<Policy, index_t, W>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols,
+                                                         state, lane_max);
+      } else if (isa == Isa::kAvx2) {
+        overflow |= step_rows_avx2<Policy, index_t, W>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols,
+                                                       state, lane_max);
+      } else
+#endif
+      {
+        overflow |= step_rows<Policy, index_t, W, 16>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols,
+                                                      state, lane_max);
       }
+      value_t local_max = value_t(0);
+      for (int w = 0; w < W; ++w) local_max = std::max(local_max, lane_max[w]);
       chunk_max[chunk] = local_max;
     }
     if (overflow) state.overflow.store(true, std::memory_order_relaxed);
