@@ -111,6 +111,8 @@ template <typename Policy, typename index_t, int W, int VB>
   constexpr bool kVector = VBe >= 16;
   constexpr int L = kVector ? VBe / int(sizeof(value_t)) : 1;  // lanes per vector
   constexpr int NV = W / L;                                     // vectors per row
+  // max(y) bounds the next step's int64 sums (RowBound); float64 never needs it.
+  constexpr bool kNeedMax = std::is_same_v<value_t, int64_t>;
   bool overflow = false;
   for (int64_t j = j0; j < j1; ++j) {
     const int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
@@ -145,8 +147,10 @@ template <typename Policy, typename index_t, int W, int VB>
         }
         for (int v = 0; v < NV; ++v) {
           std::memcpy(yj + v * L, &acc[v], sizeof(V));
-          for (int l = 0; l < L; ++l) {
-            lane_max[v * L + l] = lane_max[v * L + l] < acc[v][l] ? acc[v][l] : lane_max[v * L + l];
+          if constexpr (kNeedMax) {
+            for (int l = 0; l < L; ++l) {
+              lane_max[v * L + l] = lane_max[v * L + l] < acc[v][l] ? acc[v][l] : lane_max[v * L + l];
+            }
           }
         }
       } else {
@@ -159,7 +163,7 @@ template <typename Policy, typename index_t, int W, int VB>
         }
         for (int w = 0; w < W; ++w) {
           yj[w] = acc[w];
-          lane_max[w] = lane_max[w] < acc[w] ? acc[w] : lane_max[w];
+          if constexpr (kNeedMax) lane_max[w] = lane_max[w] < acc[w] ? acc[w] : lane_max[w];
         }
       }
     } else {
@@ -172,7 +176,7 @@ template <typename Policy, typename index_t, int W, int VB>
       for (int w = 0; w < W; ++w) {
         overflow |= Policy::overflowed(acc[w]);
         yj[w] = Policy::store(acc[w]);
-        lane_max[w] = lane_max[w] < yj[w] ? yj[w] : lane_max[w];
+        if constexpr (kNeedMax) lane_max[w] = lane_max[w] < yj[w] ? yj[w] : lane_max[w];
       }
     }
   }
@@ -269,6 +273,9 @@ typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
 // returns max(x) over an [n, W] block.
 template <typename value_t>
 value_t checked_max(const value_t* x, int64_t count) {
+  if constexpr (!std::is_same_v<value_t, int64_t>) {
+    return value_t(0);  // float64: no sign rule, and RowBound ignores the maximum
+  }
   std::vector<value_t> partial(std::max<int64_t>(1, at::get_num_threads()), value_t(0));
   std::atomic<bool> negative{false};
   at::parallel_for(0, count, 1 << 16, [&](int64_t i0, int64_t i1) {
