@@ -130,7 +130,7 @@ def test_build(benchmark, size, impl):
 
 
 @pytest.mark.parametrize("size", _selected("RANKCORE_BUILD_SIZES", "1M,10M"))
-@pytest.mark.parametrize("impl", ["rankcore", "torch.sparse.mm float64"])
+@pytest.mark.parametrize("impl", ["rankcore", "torch CSR + sparse.mm"])
 def test_count_walks_end_to_end(benchmark, size, impl):
     ei, n = edge_index_of(size)
     masks = _masks(n)
