@@ -130,3 +130,30 @@ def test_full_removal_order_from_raw_columns():
     expected = make_result(ei, 4, result.removed)
     assert torch.equal(result.keep_mask, expected.keep_mask) and torch.equal(result.edge_index, expected.edge_index)
     assert result.keep_mask.tolist() == (ei[0] == ei[1]).tolist()
+
+
+@pytest.mark.parametrize("n", [3_000, 400_000])
+def test_blocks_hubs_and_balanced_asymmetry(n):
+    """Rows spread over many cache blocks, a hub row larger than any block, and a directed graph whose
+    entries above and below the diagonal are equally many (only the per-row comparison can tell)."""
+    gen = torch.Generator().manual_seed(n)
+    m = 150_000
+    ei = torch.randint(0, n, (2, m), generator=gen)
+    hub = torch.stack([torch.zeros(60_000, dtype=torch.long), torch.randint(1, n, (60_000,), generator=gen)])
+    und = torch.cat([ei, hub, ei.flip(0), hub.flip(0)], dim=1)
+    und = und[:, torch.randperm(und.shape[1], generator=gen)]
+    _check_against_reference(und, n, False)
+    _check_against_reference(und, n, True)
+    # move every copy of one edge's reverse v -> u to v -> w: counts above / below the diagonal can stay
+    # equal, the graph is directed
+    c = int((und[0] != und[1]).nonzero()[7, 0])
+    u, v = int(und[0, c]), int(und[1, c])
+    w = next(x for x in range(n) if x not in (u, v) and (x < v) == (u < v))
+    moved = und.clone()
+    moved[1, (und[0] == v) & (und[1] == u)] = w
+    _check_against_reference(moved, n, False)
+    with pytest.raises(ValueError) as native:
+        ops.build_csr(moved, n, False, True)
+    with pytest.raises(ValueError) as ref:
+        _build(moved, n, require_undirected=True, symmetrize=False)
+    assert str(native.value) == str(ref.value)

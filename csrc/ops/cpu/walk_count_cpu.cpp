@@ -239,7 +239,7 @@ typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
   const int64_t safe_terms = RowBound<value_t>::max_safe_terms(xmax);
   const int64_t num_chunks = static_cast<int64_t>(bounds.size()) - 1;
   std::vector<value_t> chunk_max(num_chunks, value_t(0));
-  const Isa isa = current_isa();
+  [[maybe_unused]] const Isa isa = current_isa();
 
   at::parallel_for(0, num_chunks, 1, [&](int64_t c0, int64_t c1) {
     bool overflow = false;
