@@ -13,7 +13,7 @@
 # test_walks.py, test_ht.py, -m cuda; RANKCORE_GPU_TESTS overrides the files) and their benchmarks
 # (bench_walks.py, bench_ht.py, bench_cp.py -k cuda, each under an equal share of the time left;
 # RANKCORE_GPU_BENCHES overrides), the host replays of the kernels' index arithmetic
-# (tests/test_{cp,walk,ht}_kernel_layout.py), and the ptxas resource report of the cp_eval / walk_count /
+# (tests/test_kernel_layouts.py), and the ptxas resource report of the cp_eval / walk_count /
 # ht_pool kernels (ptxas_<kernel>.txt: registers, stack, spills). Every step has a time limit taken from one deadline
 # (RANKCORE_GPU_BUDGET_S, default 560 s from the start), so the whole call ends within 10 minutes; a
 # step cut by its limit is reported as "timeout" and counted as a failure.
@@ -139,7 +139,7 @@ if [[ $TESTS_RC -eq 5 ]]; then
 elif [[ $TESTS_RC -ne 0 ]]; then
   FAILED+=("tests")
 fi
-HOST_LAYOUT=(tests/test_cp_kernel_layout.py tests/test_walk_kernel_layout.py tests/test_ht_kernel_layout.py)
+HOST_LAYOUT=(tests/test_kernel_layouts.py)
 run_limited 90 "$OUT/tests_host_layout.log" "$PYTHON" -m pytest -q "${HOST_LAYOUT[@]}"
 note "host replays of the kernels' index arithmetic (${HOST_LAYOUT[*]}): rc=$RC $(tail -n 1 "$OUT/tests_host_layout.log")"
 [[ $RC -eq 0 ]] || FAILED+=("kernel_layout_replays")
