@@ -423,23 +423,28 @@ def _finish_sparsify(args, graph_input, result, n: int, k: int) -> int:
     return 0
 
 
-def _add_sparsify_parser(sub) -> None:
+def add_sparsify_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``rankcore sparsify`` shares with ``torchrun -m rankcore.distributed.run sparsify``."""
     from .graph.sparsify import METHODS
 
-    sp = sub.add_parser("sparsify", help="remove edges with WIS or a baseline sparsifier and write the result")
-    sp.add_argument("graph", nargs="?", default=None, help="built-in name (default karate), dataset name or a file")
-    sp.add_argument("--method", choices=METHODS, default="wis")
-    sp.add_argument("--depth", type=int, default=2, help="GNN depth L for wis ((L-1)-WIS; default 2 = 1-WIS)")
-    amount = sp.add_mutually_exclusive_group()
+    parser.add_argument("--method", choices=METHODS, default="wis")
+    parser.add_argument("--depth", type=int, default=2, help="GNN depth L for wis ((L-1)-WIS; default 2 = 1-WIS)")
+    amount = parser.add_mutually_exclusive_group()
     amount.add_argument("--ratio", type=float, default=None, help="fraction of undirected edges to remove (default 0.5)")
     amount.add_argument("--num-remove", type=int, default=None, help="number of undirected edges to remove")
-    sp.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
+    parser.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
+    parser.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
+
+
+def _add_sparsify_parser(sub) -> None:
+    sp = sub.add_parser("sparsify", help="remove edges with WIS or a baseline sparsifier and write the result")
+    sp.add_argument("graph", nargs="?", default=None, help="built-in name (default karate), dataset name or a file")
+    add_sparsify_options(sp)
     sp.add_argument("-o", "--output", default=None, help="write the result (.pt, .txt/.csv edge list, .npz)")
-    sp.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
     sp.add_argument("--relabel", action="store_true",
                     help="relabel arbitrary vertex ids densely 0..n-1 (sorted); the id map is written to OUT.ids.txt "
                          "(or inside the .pt)")
-    sp.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
     sp.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
     sp.add_argument("--nproc", type=int, default=None,
                     help="run on N local processes (torch.distributed, gloo), each reading its byte range of an "

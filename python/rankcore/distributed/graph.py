@@ -27,7 +27,7 @@ import torch.distributed as dist
 from ..graph.arguments import check_num_nodes
 from ..graph.container import Graph, _as_edge_index
 
-__all__ = ["DistGraph", "HaloPlan", "Ball", "agree"]
+__all__ = ["DistGraph", "HaloPlan", "Ball", "agree", "all_gather_objects", "all_sum_ints", "require_same", "all_to_all_rows", "owner_of"]
 
 
 # --- collective helpers ---------------------------------------------------------------------------------
@@ -36,26 +36,50 @@ def agree(error: BaseException | None, group=None) -> None:
     """Raise on every rank the first (lowest-rank) error any rank found; return when no rank found one.
 
     One small collective. Every rank must call it at the same point, error or not."""
-    world = dist.get_world_size(group)
-    if world == 1:
+    if dist.get_world_size(group) == 1:
         if error is not None:
             raise error
         return
     payload = None if error is None else (type(error), str(error))
-    gathered = [None] * world
-    dist.all_gather_object(gathered, payload, group=group)
-    for item in gathered:
+    for item in all_gather_objects(payload, group):
         if item is not None:
             kind, message = item
             raise kind(message)
 
 
-def _try(fn):
-    """(result, None) or (None, the ValueError/TypeError/OverflowError fn raised)."""
+def _try(fn, also: tuple = ()):
+    """(result, None) or (None, the ValueError/TypeError/OverflowError, or ``also``, that fn raised)."""
     try:
         return fn(), None
-    except (ValueError, TypeError, OverflowError) as err:
+    except (ValueError, TypeError, OverflowError, *also) as err:
         return None, err
+
+
+def all_gather_objects(obj, group=None) -> list:
+    """Every rank's ``obj`` (picklable), in rank order, on every rank (collective)."""
+    world = dist.get_world_size(group)
+    if world == 1:
+        return [obj]
+    out = [None] * world
+    dist.all_gather_object(out, obj, group=group)
+    return out
+
+
+def all_sum_ints(values: list[int], group=None) -> list[int]:
+    """The element-wise sum over the ranks of a list of ints, on every rank (one int64 all_reduce)."""
+    t = torch.tensor(values, dtype=torch.int64)
+    if dist.get_world_size(group) > 1:
+        dist.all_reduce(t, group=group)
+    return t.tolist()
+
+
+def require_same(value, message: str, group=None) -> None:
+    """The same ValueError on every rank (``message``, then every rank's value) unless every rank passed
+    the same ``value`` (collective)."""
+    values = all_gather_objects(value, group)
+    if len(set(values)) != 1:
+        raise ValueError(f"{message}, got " +
+                         ", ".join(f"{v} on rank {r}" for r, v in enumerate(values)))
 
 
 def all_to_all_rows(send: torch.Tensor, send_counts: list[int], group=None) -> tuple[torch.Tensor, list[int]]:
@@ -213,15 +237,7 @@ class DistGraph:
         if num_nodes is not None:
             num_nodes, err = _try(lambda: check_num_nodes(num_nodes))
             agree(err, group)
-        # num_nodes: the same everywhere, or inferred from every shard
-        given = [None] * world
-        if world > 1:
-            dist.all_gather_object(given, num_nodes, group=group)
-        else:
-            given = [num_nodes]
-        if len(set(given)) != 1:
-            raise ValueError("num_nodes must be the same on every rank, got " +
-                             ", ".join(f"{v} on rank {r}" for r, v in enumerate(given)))
+        require_same(num_nodes, "num_nodes must be the same on every rank", group)  # the same everywhere, or inferred from every shard
         if num_nodes is None:
             local_max = torch.tensor([int(edge_index.max()) + 1 if edge_index.numel() else 0])
             if world > 1:
@@ -311,12 +327,7 @@ class DistGraph:
             s, t = src[missing_local], dst[missing_local]
             i = int(torch.argmin(s * self.num_nodes + t))
             best = (int(s[i]), int(t[i]))
-        gathered = [None] * world
-        if world > 1:
-            dist.all_gather_object(gathered, best, group=self.group)
-        else:
-            gathered = [best]
-        found = [g for g in gathered if g is not None]
+        found = [g for g in all_gather_objects(best, self.group) if g is not None]
         return min(found) if found else None
 
     def _has_edge(self, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -30,30 +30,18 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from .graph import _try as _try_args
+from .graph import agree, all_sum_ints
+
 __all__ = ["sparsify_file", "summary_lines", "main", "EDGE_LIST_SUFFIXES"]
 
 EDGE_LIST_SUFFIXES = (".txt", ".csv", ".tsv", ".edges", ".el")
 _BLOCK = 1 << 26  # bytes / elements per point-to-point message
 
 
-def _agree(err, group) -> None:
-    from .graph import agree
-
-    agree(err, group)
-
-
 def _try(fn):
-    try:
-        return fn(), None
-    except (ValueError, TypeError, OverflowError, OSError) as err:
-        return None, err
-
-
-def _all_sum(values: list[int], group) -> list[int]:
-    t = torch.tensor(values, dtype=torch.int64)
-    if dist.get_world_size(group) > 1:
-        dist.all_reduce(t, group=group)
-    return t.tolist()
+    """graph._try, file errors included: a bad path or a full disk is reported like a bad argument."""
+    return _try_args(fn, also=(OSError,))
 
 
 def _peer(group, rank: int) -> int:
@@ -138,14 +126,14 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
         err = ValueError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {depth}")
     if err is None and output is not None and rank == 0:
         _, err = _try(lambda: _check_output(os.fspath(output)))
-    _agree(err, group)
+    agree(err, group)
 
     timings = {}
     t = time.perf_counter()
     shard, err = _try(lambda: read_edge_list_shard(path, rank, world))
-    _agree(err, group)
+    agree(err, group)
     timings["read"] = time.perf_counter() - t
-    (columns,) = _all_sum([shard.shape[1]], group)
+    (columns,) = all_sum_ints([shard.shape[1]], group)
     if columns == 0:
         raise ValueError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
 
@@ -153,7 +141,7 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
     graph = DistGraph.from_local_edges(shard, num_nodes, group, symmetrize=symmetrize, require_undirected=True)
     timings["build"] = time.perf_counter() - t
     n = graph.num_nodes
-    (directed,) = _all_sum([graph.num_local_edges], group)
+    (directed,) = all_sum_ints([graph.num_local_edges], group)
     m = directed // 2
     k = removal_count(m, ratio, num_remove)  # the same on every rank: the same error everywhere
 
@@ -163,7 +151,7 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
 
     keep = make_result(shard, n, removed).keep_mask
     kept = shard[:, keep]
-    (kept_columns,) = _all_sum([kept.shape[1]], group)
+    (kept_columns,) = all_sum_ints([kept.shape[1]], group)
     after = DistGraph.from_local_edges(kept, n, group, symmetrize=symmetrize)
     stats = _walk_index_stats(graph, after, depth) if n else None
     del graph, after
@@ -209,7 +197,7 @@ def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Ten
         f, err = None, None
         if rank == 0:
             f, err = _try(lambda: open(path, "wb"))
-        _agree(err, group)
+        agree(err, group)
         data = _format_pairs(kept, sep)
         try:
             if rank == 0:
@@ -251,7 +239,7 @@ def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Ten
                 _, err = _try(save_npz)
     if err is not None:
         err = ValueError(f"could not write {path}: {getattr(err, 'strerror', None) or err}")
-    _agree(err, group)
+    agree(err, group)
 
 
 def summary_lines(summary: dict, timings: bool = False) -> list[str]:
@@ -285,20 +273,13 @@ def rank_main(path: str, options: dict) -> dict:
 
 
 def add_sparsify_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..graph.sparsify import METHODS
+    from ..cli import add_sparsify_options
 
     parser.add_argument("graph", help="edge-list file (.txt/.csv/.tsv/.edges/.el: 'u v' per line, '#' comments)")
-    parser.add_argument("--method", choices=METHODS, default="wis")
-    parser.add_argument("--depth", type=int, default=2, help="GNN depth L for wis ((L-1)-WIS; default 2 = 1-WIS)")
-    amount = parser.add_mutually_exclusive_group()
-    amount.add_argument("--ratio", type=float, default=None, help="fraction of undirected edges to remove (default 0.5)")
-    amount.add_argument("--num-remove", type=int, default=None, help="number of undirected edges to remove")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
+    add_sparsify_options(parser)
     parser.add_argument("-o", "--output", "--out", dest="output", default=None,
                         help="write the result (.txt/.csv edge list, .pt, .npz)")
-    parser.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
     parser.add_argument("--num-nodes", type=int, default=None, help="vertex count (default: largest id + 1)")
-    parser.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
 
 
 def options_from_args(args) -> dict:

@@ -19,8 +19,9 @@ import torch.distributed as dist
 
 from .. import ops
 from ..graph.arguments import INT64_MAX, check_int
-from ..graph.walks import combine_halves, masked_sum_halves, walk_index_overflow, walk_index_start
-from .graph import DistGraph, _try, agree
+from ..graph.walks import (check_bool_mask, check_target, check_walk_dtype, combine_halves, masked_sum_halves,
+                           walk_index_overflow, walk_index_start)
+from .graph import DistGraph, _try, agree, all_gather_objects, require_same
 
 __all__ = ["count_walks", "boundary", "walk_index", "gather"]
 
@@ -28,10 +29,7 @@ __all__ = ["count_walks", "boundary", "walk_index", "gather"]
 def _local_masks(name: str, mask, dg: DistGraph) -> tuple[torch.Tensor, bool]:
     """A bool mask over the whole graph (``[n]`` / ``[k, n]``) or over the own rows (``[n_local]`` /
     ``[k, n_local]``) -> own rows ``[k, n_local]`` and whether it was 1-D."""
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"{name} must be a bool tensor of shape [n] or [k, n], got {type(mask).__name__}")
-    if mask.dtype != torch.bool:
-        raise TypeError(f"{name} must be a bool mask (dtype torch.bool), got {mask.dtype}")
+    check_bool_mask(name, mask)
     if mask.device.type != "cpu":
         raise ValueError(f"{name} must be on the CPU like the DistGraph, got {mask.device}")
     n, n_local = dg.num_nodes, dg.num_local_nodes
@@ -47,13 +45,7 @@ def _local_masks(name: str, mask, dg: DistGraph) -> tuple[torch.Tensor, bool]:
 
 def _agreed_k(dg: DistGraph, k: int) -> None:
     """Every rank must walk the same number of columns (the exchange is per column)."""
-    if dg.world_size == 1:
-        return
-    ks = [None] * dg.world_size
-    dist.all_gather_object(ks, k, group=dg.group)
-    if len(set(ks)) != 1:
-        raise ValueError("every rank must pass the same number of masks, got " +
-                         ", ".join(f"{v} on rank {r}" for r, v in enumerate(ks)))
+    require_same(k, "every rank must pass the same number of masks", dg.group)
 
 
 _CHECK = 16  # steps between the collective overflow / fixed-point checks
@@ -100,8 +92,7 @@ def count_walks(dg: DistGraph, length, sources=None, *, dtype=torch.int64) -> to
     """
     def check():
         ln = check_int("length", length, 0)
-        if dtype not in (torch.int64, torch.float64):
-            raise ValueError(f"dtype must be torch.int64 (exact) or torch.float64 (approximate), got {dtype}")
+        check_walk_dtype(dtype)
         return ln, (None if sources is None else _local_masks("sources", sources, dg))
     checked, err = _try(check)
     agree(err, dg.group)
@@ -149,13 +140,7 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
     terms, one SUM all_reduce adds them (no partial sum can wrap), and Python ints combine them."""
     def check():
         dg.require_undirected("walk_index")
-        d = check_int("depth", depth, 1)
-        t = None
-        if target is not None:
-            t = check_int("target", target, 0)
-            if t >= dg.num_nodes:
-                raise ValueError(f"target must be a vertex in [0, {dg.num_nodes}), got {t}")
-        return d, t, _local_masks("partition", partition, dg)
+        return check_int("depth", depth, 1), check_target(target, dg.num_nodes), _local_masks("partition", partition, dg)
     checked, err = _try(check)
     agree(err, dg.group)
     d, t, (masks, squeeze) = checked
@@ -177,10 +162,10 @@ def gather(local: torch.Tensor, dg: DistGraph, dst: int | None = 0) -> torch.Ten
     rank ``dst`` (None elsewhere), or on every rank when ``dst`` is None."""
     if dg.world_size == 1:
         return local
-    parts = [None] * dg.world_size
     if dst is None:
-        dist.all_gather_object(parts, local, group=dg.group)
+        parts = all_gather_objects(local, dg.group)
     else:
+        parts = [None] * dg.world_size
         dist.gather_object(local, parts if dg.rank == dst else None, dst=dst, group=dg.group)
         if dg.rank != dst:
             return None

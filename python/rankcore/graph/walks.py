@@ -14,12 +14,17 @@ from .. import ops
 from .arguments import INT64_MAX, check_allocation, check_int
 from .container import Graph
 
-def _check_mask(name: str, mask, graph: Graph) -> tuple[torch.Tensor, bool]:
-    """Validate a bool mask ``[n]`` or ``[k, n]``; return it as ``[k, n]`` and whether it was 1-D."""
+def check_bool_mask(name: str, mask) -> None:
+    """TypeError unless ``mask`` is a bool tensor (its shape is the caller's to check)."""
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"{name} must be a bool tensor of shape [n] or [k, n], got {type(mask).__name__}")
     if mask.dtype != torch.bool:
         raise TypeError(f"{name} must be a bool mask (dtype torch.bool), got {mask.dtype}")
+
+
+def _check_mask(name: str, mask, graph: Graph) -> tuple[torch.Tensor, bool]:
+    """Validate a bool mask ``[n]`` or ``[k, n]``; return it as ``[k, n]`` and whether it was 1-D."""
+    check_bool_mask(name, mask)
     n = graph.num_nodes
     if mask.dim() not in (1, 2) or mask.shape[-1] != n:
         raise ValueError(f"{name} must have shape [{n}] or [k, {n}] for a graph of {n} vertices, "
@@ -33,7 +38,8 @@ def _check_mask(name: str, mask, graph: Graph) -> tuple[torch.Tensor, bool]:
     return (mask.unsqueeze(0) if mask.dim() == 1 else mask), mask.dim() == 1
 
 
-def _check_dtype(dtype) -> torch.dtype:
+def check_walk_dtype(dtype) -> torch.dtype:
+    """torch.int64 (exact) or torch.float64 (approximate), else ValueError."""
     if dtype not in (torch.int64, torch.float64):
         raise ValueError(f"dtype must be torch.int64 (exact) or torch.float64 (approximate), got {dtype}")
     return dtype
@@ -96,7 +102,7 @@ def count_walks(edge_index, num_nodes, length, sources=None, *, dtype=torch.int6
     """
     graph = Graph.from_input(edge_index, num_nodes, symmetrize=symmetrize)
     length = check_int("length", length, 0)
-    dtype = _check_dtype(dtype)
+    dtype = check_walk_dtype(dtype)
     n = graph.num_nodes
     if sources is None:
         start = torch.ones(n, 1, dtype=dtype, device=graph.device)
@@ -154,6 +160,16 @@ def combine_halves(halves: torch.Tensor, what: str) -> torch.Tensor:
     return torch.tensor(totals, dtype=torch.int64, device=halves.device)
 
 
+def check_target(target, n: int) -> int | None:
+    """None, or a vertex id in [0, n) (the walk index's prediction target)."""
+    if target is None:
+        return None
+    t = check_int("target", target, 0)
+    if t >= n:
+        raise ValueError(f"target must be a vertex in [0, {n}), got {t}")
+    return t
+
+
 def walk_index_start(n: int, target, depth: int, lo: int = 0, device=None) -> tuple[torch.Tensor, str]:
     """The ``[n, 1]`` start vector of the walk index (all ones, or the indicator of ``target``, which is
     a global id; this block holds the vertices ``[lo, lo + n)``) and what it computes, for messages."""
@@ -185,10 +201,7 @@ def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetri
     depth = check_int("depth", depth, 1)
     masks, squeeze = _check_mask("partition", partition, graph)
     n = graph.num_nodes
-    if target is not None:
-        target = check_int("target", target, 0)
-        if target >= n:
-            raise ValueError(f"target must be a vertex in [0, {n}), got {target}")
+    target = check_target(target, n)
     start, what = walk_index_start(n, target, depth, device=graph.device)
     try:
         walks = _walks_from(graph, start, depth - 1)[:, 0]
