@@ -43,7 +43,7 @@ import torch
 import torch.distributed as dist
 
 from ..graph.arguments import check_int, check_seed, removal_count
-from .graph import DistGraph, _try, agree
+from .graph import DistGraph, _try, agree, all_gather_objects
 
 __all__ = ["sparsify", "METHODS"]
 
@@ -55,14 +55,6 @@ def _own_edges(dg: DistGraph) -> torch.Tensor:
     src, dst = dg.local_edge_index()
     upper = src > dst  # row u = dst lists neighbours v = src; keep v > u
     return torch.stack([dst[upper], src[upper]], dim=1)
-
-
-def _all_gather_ints(dg: DistGraph, value: int) -> list[int]:
-    t = torch.zeros(dg.world_size, dtype=torch.int64)
-    t[dg.rank] = value
-    if dg.world_size > 1:
-        dist.all_reduce(t, group=dg.group)
-    return t.tolist()
 
 
 def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0, depth=2, batch: int = 256,
@@ -82,7 +74,7 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         ``[N, 2]`` int64 (u < v) in removal order: ``rankcore.sparsify(...).removed`` of the whole graph.
     """
     edges = _own_edges(dg)
-    counts = _all_gather_ints(dg, int(edges.shape[0]))
+    counts = all_gather_objects(int(edges.shape[0]), dg.group)
     m = sum(counts)
 
     def check():
@@ -129,26 +121,16 @@ def _random(dg: DistGraph, edges: torch.Tensor, offset: int, m: int, k: int, see
 
 def _local_degree(dg: DistGraph, edges: torch.Tensor, offset: int, k: int) -> torch.Tensor:
     """NetworKit's Local Degree score (graph.sparsify.local_degree_scores), computed where the rows are."""
+    from ..graph.sparsify import local_degree_exponents
     from .graph import all_to_all_rows, owner_of
 
     plan = dg.halo()
     deg_own = dg.degree()
     deg_ext = dg.exchange(deg_own.unsqueeze(1))[:, 0]
     src, dst = dg.local_edge_index()  # row i = dst ranks its neighbour j = src
-    d_owner = deg_own[dst - dg.lo]
-    d_other = deg_ext[plan.ext_col.to(torch.int64)]
-    ranked = d_other > d_owner
-    owner, other, d_owner, d_other = dst[ranked], src[ranked], d_owner[ranked], d_other[ranked]
-    perm = torch.argsort(other, stable=True)
-    perm = perm[torch.argsort(d_other[perm], descending=True, stable=True)]
-    perm = perm[torch.argsort(owner[perm], stable=True)]
-    owner, other, d_owner = owner[perm], other[perm], d_owner[perm]
-    run_counts = torch.bincount(owner - dg.lo, minlength=dg.num_local_nodes)
-    starts = torch.cumsum(run_counts, 0) - run_counts
-    rank = torch.arange(owner.numel()) - starts[owner - dg.lo] + 1
-    dd = d_owner.to(torch.float64)
-    exponent = torch.where(dd > 1, 1.0 - torch.log(rank.to(torch.float64)) / torch.log(dd.clamp(min=2)),
-                           torch.ones_like(dd))
+    pair, exponent = local_degree_exponents(dst, src, deg_own[dst - dg.lo], deg_ext[plan.ext_col.to(torch.int64)],
+                                            dg.num_local_nodes, dg.lo)
+    owner, other = dst[pair], src[pair]
     # each exponent goes to the owner of its edge {min, max}
     u, v = torch.minimum(owner, other), torch.maximum(owner, other)
     dest = owner_of(u, dg.ranges)
@@ -165,10 +147,7 @@ def _local_degree(dg: DistGraph, edges: torch.Tensor, offset: int, k: int) -> to
     # the global order: (score, edge id) ascending; each rank's first k, merged
     local_order = torch.argsort(scores, stable=True)[:k]
     mine = (scores[local_order], local_order + offset, edges[local_order])
-    parts = [mine]
-    if dg.world_size > 1:
-        parts = [None] * dg.world_size
-        dist.all_gather_object(parts, mine, group=dg.group)
+    parts = all_gather_objects(mine, dg.group)
     all_scores = torch.cat([p[0] for p in parts])
     all_ids = torch.cat([p[1] for p in parts])
     all_edges = torch.cat([p[2] for p in parts])
@@ -217,6 +196,15 @@ def _apply_removal(depth: int, state, u: int, v: int, common) -> None:
         for w in common:
             if w in state:
                 state[w] = (state[w][0], state[w][1] - 1)
+
+
+def _shrinking(u: int, v: int, common):
+    """The 2c edges whose common-neighbour sets lose a vertex when {u, v} (with common neighbours
+    ``common``) is removed: ((min, max) of {x, w}, the vertex it loses) for x in {u, v}, w in common. The
+    only keys a removal can improve (module docstring)."""
+    for w in common:
+        for x, other in ((u, v), (v, u)):
+            yield (min(x, w), max(x, w)), other
 
 
 class _ExtState:
@@ -411,14 +399,13 @@ class _WisRank:
                 if x in self.adj:
                     self.adj[x].discard(y)
             # the 2c edges whose common neighbours shrink may get better: re-key them now
-            for w in common:
-                for x, other in ((u, v), (v, u)):
-                    j = self.id_of((min(x, w), max(x, w)))
-                    if j is not None and self.alive[j]:
-                        self.common.pop(j, None)  # rebuilt from the current rows
-                        key = self._key(j)
-                        self.latest[j] = key
-                        heapq.heappush(self.heap, (key, j))
+            for f, _ in _shrinking(u, v, common):
+                j = self.id_of(f)
+                if j is not None and self.alive[j]:
+                    self.common.pop(j, None)  # rebuilt from the current rows
+                    key = self._key(j)
+                    self.latest[j] = key
+                    heapq.heappush(self.heap, (key, j))
 
     def _first_beaten(self, commits, keys, proposed) -> int:
         """2-WIS: the number of speculative commits that stand against this rank's unproposed edges.
@@ -434,16 +421,14 @@ class _WisRank:
             if best is not None and best < keys[t]:
                 return t
             _apply_removal(3, state, u, v, cn)
-            for w in cn:
-                for x, other in ((u, v), (v, u)):
-                    f = (min(x, w), max(x, w))
-                    j = self.id_of(f)
-                    if j is None or not self.alive[j] or f in proposed:
-                        continue
-                    shrunk[j] = shrunk.get(j, self._cn(j)) - {other}
-                    key = _key(3, state, f[0], f[1], shrunk[j])
-                    if best is None or key < best:
-                        best = key
+            for f, other in _shrinking(u, v, cn):
+                j = self.id_of(f)
+                if j is None or not self.alive[j] or f in proposed:
+                    continue
+                shrunk[j] = shrunk.get(j, self._cn(j)) - {other}
+                key = _key(3, state, f[0], f[1], shrunk[j])
+                if best is None or key < best:
+                    best = key
         return len(commits)
 
     def run(self, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
@@ -451,11 +436,7 @@ class _WisRank:
         rounds = 0
         world = self.dg.world_size
         while len(removed) < num_remove:
-            mine = self._propose(batch)
-            everyone = [mine]
-            if world > 1:
-                everyone = [None] * world
-                dist.all_gather_object(everyone, mine, group=self.dg.group)
+            everyone = all_gather_objects(self._propose(batch), self.dg.group)
             rounds += 1
             commits, keys, proposed = _simulate(self.depth, everyone, num_remove - len(removed))
             if self.depth == 3:
@@ -507,13 +488,11 @@ def _simulate(depth: int, everyone, want: int):
         commits.append((u, v, tuple(sorted(cn))))
         keys.append(key)
         _apply_removal(depth, state, u, v, cn)
-        for w in cn:  # 2-WIS: proposed edges whose common neighbours shrink may get better: re-key now
-            for x, other in ((u, v), (v, u)):
-                f = (min(x, w), max(x, w))
-                if f in common:
-                    common[f] = common[f] - {other}
-                    latest[f] = _key(depth, state, f[0], f[1], common[f])
-                    heapq.heappush(heap, (latest[f], f))
+        for f, other in _shrinking(u, v, cn):  # 2-WIS: proposed edges that may get better: re-key now
+            if f in common:
+                common[f] = common[f] - {other}
+                latest[f] = _key(depth, state, f[0], f[1], common[f])
+                heapq.heappush(heap, (latest[f], f))
     return commits, keys, proposed
 
 

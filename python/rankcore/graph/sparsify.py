@@ -69,25 +69,37 @@ def local_degree_scores(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
     # Both directions: "owner" i ranks its neighbour j when deg(j) > deg(i).
     owner = torch.cat([edges[:, 0], edges[:, 1]])
     other = torch.cat([edges[:, 1], edges[:, 0]])
-    edge_id = torch.arange(m).repeat(2)
-    d_owner, d_other = deg[owner], deg[other]
-    ranked = d_other > d_owner
-    owner, other, edge_id, d_owner, d_other = (t[ranked] for t in (owner, other, edge_id, d_owner, d_other))
+    pair, exponent = local_degree_exponents(owner, other, deg[owner], deg[other], n)
+    edge_id = pair % m
+    scores = torch.zeros(m, dtype=torch.float64)
+    scores.scatter_reduce_(0, edge_id, exponent, reduce="amax", include_self=True)
+    return scores
+
+
+def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: torch.Tensor, d_other: torch.Tensor,
+                           num_rows: int, first_row: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pairs (owner i, neighbour j) in which i ranks j (deg(j) > deg(i)) and their exponents.
+
+    Every owner i of degree d ranks its higher-degree neighbours by degree, descending (equal degrees:
+    smaller id first), and gives rank r the exponent 1 - log(r) / log(d) (1 when d = 1). Owners lie in
+    ``[first_row, first_row + num_rows)``. Returns (the positions of the ranked pairs in the inputs, their
+    float64 exponents). The single-process and the distributed scores both compute them here.
+    """
+    ranked = (d_other > d_owner).nonzero().flatten()
+    owner, other, d_owner, d_other = owner[ranked], other[ranked], d_owner[ranked], d_other[ranked]
     # sort by (owner asc, deg(other) desc, other asc): stable sorts, least significant key first
     perm = torch.argsort(other, stable=True)
     perm = perm[torch.argsort(d_other[perm], descending=True, stable=True)]
     perm = perm[torch.argsort(owner[perm], stable=True)]
-    owner, edge_id, d_owner = owner[perm], edge_id[perm], d_owner[perm]
+    owner, d_owner = owner[perm] - first_row, d_owner[perm]
     # rank within each owner's run: position - start of the run + 1
-    counts = torch.bincount(owner, minlength=n)
+    counts = torch.bincount(owner, minlength=num_rows)
     starts = torch.cumsum(counts, 0) - counts
     rank = torch.arange(owner.numel()) - starts[owner] + 1
     d = d_owner.to(torch.float64)
     exponent = torch.where(d > 1, 1.0 - torch.log(rank.to(torch.float64)) / torch.log(d.clamp(min=2)),
                            torch.ones_like(d))
-    scores = torch.zeros(m, dtype=torch.float64)
-    scores.scatter_reduce_(0, edge_id, exponent, reduce="amax", include_self=True)
-    return scores
+    return ranked[perm], exponent
 
 
 def local_degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
