@@ -49,6 +49,23 @@
 namespace rankcore::ops {
 namespace {
 
+// hist[t * nb + b] holds how many entries chunk t sends to block b. Replaces each count by chunk t's first
+// position in block b (blocks in order, chunks in order within a block) and returns the block starts
+// [nb + 1]: a counting sort's prefix over (block, chunk).
+std::vector<int64_t> block_chunk_offsets(int64_t* hist, int64_t chunks, int64_t nb) {
+  std::vector<int64_t> start(nb + 1, 0);
+  for (int64_t b = 0; b < nb; ++b) {
+    int64_t cursor = start[b];
+    for (int64_t t = 0; t < chunks; ++t) {
+      const int64_t count = hist[t * nb + b];
+      hist[t * nb + b] = cursor;
+      cursor += count;
+    }
+    start[b + 1] = cursor;
+  }
+  return start;
+}
+
 template <typename F>
 void for_row_chunks(const std::vector<int64_t>& bounds, const F& f) {
   const int64_t chunks = static_cast<int64_t>(bounds.size()) - 1;
@@ -152,16 +169,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   tick("A hist");
 
   // B: block starts; each chunk's cursor per block (in bhist).
-  std::vector<int64_t> bstart(NB + 1, 0);
-  for (int64_t b = 0; b < NB; ++b) {
-    int64_t cursor = bstart[b];
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t count = bhist[t * NB + b];
-      bhist[t * NB + b] = cursor;
-      cursor += count;
-    }
-    bstart[b + 1] = cursor;
-  }
+  const std::vector<int64_t> bstart = block_chunk_offsets(bhist.get(), T, NB);
   const int64_t E = bstart[NB];
   tick("B prefix");
 
@@ -295,16 +303,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
     for (int64_t t = 0; t < T; ++t) lower += below[t], upper += above[t];
     undirected = lower == upper;
     if (undirected && lower) {
-      std::vector<int64_t> tstart(NB + 1, 0);
-      for (int64_t b = 0; b < NB; ++b) {
-        int64_t cursor = tstart[b];
-        for (int64_t t = 0; t < T; ++t) {
-          const int64_t count = th[t * NB + b];
-          th[t * NB + b] = cursor;
-          cursor += count;
-        }
-        tstart[b + 1] = cursor;
-      }
+      const std::vector<int64_t> tstart = block_chunk_offsets(th.get(), T, NB);
       // entry: row within the block << 32 | j
       auto tr = std::unique_ptr<uint64_t[]>(new uint64_t[static_cast<size_t>(lower)]);
       advise_huge(tr.get(), static_cast<size_t>(lower) * sizeof(uint64_t));
