@@ -284,7 +284,6 @@ class _WisRank:
             tri_own = torch.zeros_like(deg_own).index_add_(0, rows, per_slot) // 2
             common_count = per_slot[src > dst]  # the own edges (u = dst < v = src), in (u, v) order
             self.ball = dg.ball(1)
-            self.ball_ids = self.ball.ids
         ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
         self.state = _ExtState(dg, ext)
         self.edges = _EdgeList(edges, dg.num_nodes)
@@ -328,9 +327,9 @@ class _WisRank:
     def _neighbours(self, x: int) -> set:
         """Current neighbours of a ball vertex x (its row in the ball, minus removed edges)."""
         if x not in self.adj:
-            p = int(torch.searchsorted(self.ball_ids, torch.tensor(x)))
+            p = int(torch.searchsorted(self.ball.ids, torch.tensor(x)))
             a, b = int(self.ball.rowptr[p]), int(self.ball.rowptr[p + 1])
-            self.adj[x] = set(self.ball_ids[self.ball.col[a:b].to(torch.int64)].tolist()) - self.cut[x]
+            self.adj[x] = set(self.ball.ids[self.ball.col[a:b].to(torch.int64)].tolist()) - self.cut[x]
         return self.adj[x]
 
     def _cn(self, i: int) -> frozenset:
