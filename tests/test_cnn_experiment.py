@@ -55,3 +55,31 @@ def test_registered_and_configs():
     assert lr.config("pathfinder", full_scale=True)["size"] == 150
     with pytest.raises(ValueError, match="task"):
         lr.config("cifar")
+
+
+def test_jobs_give_the_sequential_results(tmp_path, monkeypatch):
+    """--jobs 2 trains in two one-thread processes; every run equals the one-thread sequential run."""
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    cfg = dict(MICRO["pathfinder"], seeds=1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sequential = lr.run(out_dir=tmp_path / "seq", task="pathfinder", cfg=cfg)
+    finally:
+        torch.set_num_threads(threads)
+    parallel = lr.run(out_dir=tmp_path / "par", task="pathfinder", cfg=cfg, jobs=2)
+    assert parallel["jobs"] == 2 and sequential["jobs"] == 1
+    keys = ("range", "lambda", "seed", "test_accuracy", "train_accuracy", "heldout_penalty", "loss", "penalty")
+    assert [[r[k] for k in keys] for r in parallel["runs"]] == [[r[k] for k in keys] for r in sequential["runs"]]
+    assert "x 2 processes" in (tmp_path / "par" / "locality_regularizer_pathfinder.md").read_text()
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
+def test_bad_jobs(tmp_path, jobs):
+    with pytest.raises(ValueError, match="jobs"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], jobs=jobs)
+
+
+def test_jobs_need_the_cpu(tmp_path):
+    with pytest.raises(ValueError, match="jobs > 1 runs CPU processes"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], jobs=2, device="cuda")
