@@ -1,7 +1,8 @@
 """Pathfinder pilot: one lambda, seed 0 by default, test accuracy after every epoch (pathfinder_pilots.md).
 
-    OMP_NUM_THREADS=1 python pathfinder_pilot.py SIZE LENGTH TRAIN EPOCHS WIDTH STEM LAMBDA [SAMPLES [LR [SEED]]]
+    OMP_NUM_THREADS=1 python pathfinder_pilot.py SIZE LENGTH TRAIN EPOCHS WIDTH STEM LAMBDA [SAMPLES|all [LR [SEED]]]
     e.g. python pathfinder_pilot.py 64 9 20000 8 16 imagenet 0.1
+    PILOT_ACT=silu python pathfinder_pilot.py ...   # SiLU instead of ReLU, average instead of max pooling
 
 The experiment's training loop (rankcore.experiments.locality_regularizer.train_one) with an evaluation per
 epoch; 2000 test images; I and J squares of side SIZE // 8 at least SIZE // 4 apart.
@@ -18,6 +19,15 @@ t = time.time(); d = D.pathfinder(ntr + nte, size=size, path_length=L, seed=seed
 xtr, ytr, xte, yte = d.images[:ntr], d.labels[:ntr], d.images[ntr:], d.labels[ntr:]
 torch.manual_seed(seed)
 model = resnet18(in_channels=1, num_outputs=1, width=width, stem=stem)
+import os
+if os.environ.get("PILOT_ACT") == "silu":
+    from torch import nn
+    def swap(mod):
+        for n, c in mod.named_children():
+            if isinstance(c, nn.ReLU): setattr(mod, n, nn.SiLU())
+            elif isinstance(c, nn.MaxPool2d): setattr(mod, n, nn.AvgPool2d(3, 2, 1))
+            else: swap(c)
+    swap(model)
 opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 sampler = DistantSquaresSampler(size // 8, size // 4)
 reg = AntiLocalityRegularizer(sampler, samples=samples) if lam > 0 else None
