@@ -11,10 +11,10 @@ pytest.importorskip("matplotlib")
 from rankcore.experiments import EXPERIMENTS, locality_regularizer as lr  # noqa: E402
 
 MICRO = {
-    "is-same": dict(canvas=(8, 24), object_size=8, ranges=(0, 4), train_size=16, test_size=16, width=2, epochs=1,
-                    batch=8, lambdas=(0.0, 0.5, 1.0), seeds=2, r_images=8),
+    "is-same": dict(canvas=(8, 24), object_size=8, ranges=(0, 4), train_size=16, test_size=16, width=2, epochs=2,
+                    batch=8, lambdas=(0.0, 0.5, 1.0), seeds=2, r_images=8, curve_images=16),
     "pathfinder": dict(size=32, ranges=(2, 3), train_size=16, test_size=16, patch=4, min_distance=6, width=2,
-                       epochs=1, batch=8, lambdas=(0.0, 3.0), seeds=2, r_images=8),
+                       epochs=1, batch=8, lambdas=(0.0, 3.0), seeds=2, r_images=8, curve_images=0),
 }
 
 
@@ -39,6 +39,12 @@ def test_run_writes_json_png_md(tmp_path, monkeypatch, task):
     assert set(saved["targets"]) == {f"{lam:g}" for lam in lambdas[1:]}
     for run in saved["runs"]:
         assert (run["penalty"][0] is None) == (run["lambda"] == 0)
+        if task == "is-same":  # one point per epoch; curve_images = test_size, so the last point is the final one
+            curve = run["test_accuracy_curve"]
+            assert len(curve) == MICRO[task]["epochs"] and all(0 <= a <= 1 for a in curve)
+            assert curve[-1] == run["test_accuracy"]
+        else:
+            assert "test_accuracy_curve" not in run
     md = (stem.parent / (stem.name + ".md")).read_text()
     assert "Test accuracy" in md and "Held-out penalty R" in md
     assert result["config"]["width"] == 2

@@ -28,6 +28,9 @@ Configurations (:func:`config`), all SGD with momentum 0.9, batch 64, a fixed nu
   around epoch 6. Pilots with lambda 0.5, 1, 3 and 9 stayed at chance at length 9 for 8 epochs, and 1 also at
   length 3; lambda 0.1 learns length 3 one epoch later than lambda 0 (results/locality_regularizer/).
   ``--jobs 2`` runs two one-thread processes side by side (about 50 minutes for the Pathfinder grid).
+* Every configuration records the test accuracy on its first ``curve_images`` test images after each epoch
+  (``test_accuracy_curve`` per run; the third panel of the PNG, at the longest range): on these tasks a run
+  jumps from chance to its final accuracy within an epoch or two, and when it does is what lambda changes.
 * ``--quick``: the same models on 384 training images for 3 epochs (Is-Same: gaps 0 and 40 only); a check
   that everything runs, not a measurement.
 * ``--full-scale``: the published sizes (224 px Is-Same canvas with 32 px objects, gaps 0..160; 150 px
@@ -53,22 +56,22 @@ TASKS = ("is-same", "pathfinder")
 CPU = {
     "is-same": dict(canvas=(8, 72), object_size=8, ranges=(0, 20, 40), train_size=2000, test_size=2000,
                     width=8, stem="small", epochs=25, batch=64, lr=1e-2, momentum=0.9, lambdas=(0.0, 0.5, 1.0),
-                    seeds=2, r_images=500),
+                    seeds=2, r_images=500, curve_images=500),
     "pathfinder": dict(size=64, ranges=(3, 9), train_size=20000, test_size=2000, patch=8, min_distance=16,
                        width=16, stem="imagenet", augment=True, epochs=8, batch=64, lr=1e-2, momentum=0.9,
-                       lambdas=(0.0, 0.1, 1.0), seeds=2, r_images=500),
+                       lambdas=(0.0, 0.1, 1.0), seeds=2, r_images=500, curve_images=500),
 }
 QUICK = {
-    "is-same": dict(ranges=(0, 40), train_size=384, test_size=500, epochs=3, r_images=200),
-    "pathfinder": dict(train_size=384, test_size=400, epochs=3, r_images=200),
+    "is-same": dict(ranges=(0, 40), train_size=384, test_size=500, epochs=3, r_images=200, curve_images=200),
+    "pathfinder": dict(train_size=384, test_size=400, epochs=3, r_images=200, curve_images=200),
 }
 FULL_SCALE = {
     "is-same": dict(canvas=(224, 224), object_size=32, ranges=(0, 40, 80, 120, 160), train_size=5000,
                     test_size=10000, width=64, stem="imagenet", epochs=150, batch=64, lr=1e-2, momentum=0.9,
-                    lambdas=(0.0, 0.1, 1.0), seeds=2, r_images=2000),
+                    lambdas=(0.0, 0.1, 1.0), seeds=2, r_images=2000, curve_images=2000),
     "pathfinder": dict(size=150, ranges=(3, 5, 7, 9), train_size=10000, test_size=10000, patch=10,
                        min_distance=40, width=64, stem="imagenet", epochs=150, batch=64, lr=1e-2, momentum=0.9,
-                       lambdas=(0.0, 3.0, 9.0), seeds=2, r_images=2000),
+                       lambdas=(0.0, 3.0, 9.0), seeds=2, r_images=2000, curve_images=2000),
 }
 
 
@@ -161,7 +164,11 @@ def train_one(task: str, cfg: dict, train_data, test_data, lam: float, seed: int
     reg = AntiLocalityRegularizer(sampler) if lam > 0 else None
     gen = torch.Generator().manual_seed(seed)
     n, bs = len(x_tr), cfg["batch"]
+    # curve_images > 0: test accuracy on that many test images after every epoch (when does a run take off?)
+    curve_images = min(int(cfg.get("curve_images", 0)), len(x_te))
     history = {"loss": [], "penalty": []}
+    if curve_images > 0:
+        history["test_accuracy_curve"] = []
     start = time.time()
     for epoch in range(cfg["epochs"]):
         model.train()
@@ -180,6 +187,9 @@ def train_one(task: str, cfg: dict, train_data, test_data, lam: float, seed: int
                 pens.append(stats["penalty"])
         history["loss"].append(round(sum(losses) / len(losses), 5))
         history["penalty"].append(round(sum(pens) / len(pens), 5) if pens else None)
+        if curve_images > 0:
+            history["test_accuracy_curve"].append(_accuracy(model, x_te[:curve_images], y_te[:curve_images],
+                                                            device))
     seconds = time.time() - start
     test_acc = _accuracy(model, x_te, y_te, device)
     train_acc = _accuracy(model, x_tr, y_tr, device)
@@ -345,8 +355,9 @@ def markdown(result: dict) -> str:
 
 def plot(result: dict, path: Path) -> None:
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     ranges = result["ranges"]
+    curves = [r for r in result["runs"] if r.get("test_accuracy_curve") and r["range"] == ranges[-1]]
+    fig, axes = plt.subplots(1, 3 if curves else 2, figsize=(15 if curves else 10, 4.2))
     for k, (lam, rows) in enumerate(result["summary"].items()):
         color = f"C{k}"
         acc = [None if v is None else 100 * v for v in rows["test_accuracy"]]
@@ -361,7 +372,22 @@ def plot(result: dict, path: Path) -> None:
     axes[0].set(xlabel=xlabel, ylabel="test accuracy (%)", title=f"{result['task']}: test accuracy")
     axes[1].set(xlabel=xlabel, ylabel="R on held-out images", ylim=(0, 1.05),
                 title="held-out penalty R (1 = I and J do not interact)")
-    for ax in axes:
+    for ax in axes[:2]:
         ax.set_xticks(ranges)
         ax.legend(fontsize=8)
+    if curves:  # learning curves at the longest range: mean over seeds per lambda, seeds faint
+        for k, lam in enumerate(result["summary"]):
+            sel = [r["test_accuracy_curve"] for r in curves if f"{r['lambda']:g}" == lam]
+            if not sel:
+                continue
+            epochs = range(1, min(len(c) for c in sel) + 1)
+            mean = [100 * sum(c[e - 1] for c in sel) / len(sel) for e in epochs]
+            axes[2].plot(list(epochs), mean, "o-", color=f"C{k}", label=f"lambda = {lam}")
+            for c in sel:
+                axes[2].plot(list(epochs), [100 * v for v in c[:len(epochs)]], color=f"C{k}", alpha=0.3, lw=0.8)
+        axes[2].axhline(50, color="gray", lw=0.8, ls=":")
+        axes[2].xaxis.get_major_locator().set_params(integer=True)
+        name = "distance" if result["task"] == "is-same" else "path length"
+        axes[2].set(xlabel="epoch", ylabel="test accuracy (%)", title=f"learning curves at {name} {ranges[-1]}")
+        axes[2].legend(fontsize=8)
     save_figure(fig, path)
