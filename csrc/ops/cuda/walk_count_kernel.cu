@@ -77,21 +77,6 @@ __global__ void walk_count_finish_kernel(const int64_t* __restrict__ rowptr,
 // ---------------------------------------------------------------------------------------------
 // one step: a single launch (see the layout in kernels/walk_count.h)
 
-template <typename Policy, typename index_t>
-struct StepArgs {
-  const int64_t* rowptr;
-  const index_t* col;
-  int64_t nnz;
-  const typename Policy::value_t* x;
-  typename Policy::value_t* y;
-  int64_t n;
-  int64_t k;
-  int64_t step;
-  int64_t threshold;  // rows longer than this are in the long-row plan
-  int64_t* flags;
-  cudaStream_t stream;
-};
-
 // True when an earlier launch already recorded an error, so this step's result cannot be returned:
 // a malformed rowptr or negative start (prepare), a bad col entry (found by step 1, which always runs
 // in full) or an overflow at an earlier step. An overflow recorded by this same step (== step) does
