@@ -80,19 +80,9 @@ struct RowBound {
 // GCC/Clang vector types of VB bytes (VB / 8 lanes of int64 or double). Lane-wise + is the scalar +
 // per lane (no reassociation), so every width gives bit-identical results.
 template <typename T, int VB>
-struct Vec;
-template <>
-struct Vec<int64_t, 16> { typedef int64_t type __attribute__((vector_size(16))); };
-template <>
-struct Vec<int64_t, 32> { typedef int64_t type __attribute__((vector_size(32))); };
-template <>
-struct Vec<int64_t, 64> { typedef int64_t type __attribute__((vector_size(64))); };
-template <>
-struct Vec<double, 16> { typedef double type __attribute__((vector_size(16))); };
-template <>
-struct Vec<double, 32> { typedef double type __attribute__((vector_size(32))); };
-template <>
-struct Vec<double, 64> { typedef double type __attribute__((vector_size(64))); };
+struct Vec {
+  typedef T type __attribute__((vector_size(VB)));
+};
 
 // The rows [j0, j1) of one step: y[j] = x[j] + sum_{e in row j} x[col[e]]; lane_max[w] = max over the
 // rows of y[j][w]. Rows whose sum cannot overflow (deg + 1 <= safe_terms) add in VB-byte vectors (the
