@@ -211,13 +211,19 @@ def test_hub_row_overflow_is_detected(device):
     ei = torch.cat([torch.stack([torch.zeros_like(leaves), leaves]), torch.stack([leaves, torch.zeros_like(leaves)])], 1)
     g = rankcore.Graph.from_input(ei, 3001)
     start = torch.ones(3001, 1, dtype=torch.int64)
-    lengths = []
+    lengths = _overflow_messages(g, start, 40, device)
+    assert lengths[0] == lengths[1]
+
+
+def _overflow_messages(g, start, length, device):
+    """The OverflowError message of walk_count on the CPU and on ``device`` (each must raise)."""
+    messages = []
     for dev in ("cpu", device):
         gd = g.to(dev)
         with pytest.raises(OverflowError) as info:
-            rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 40)
-        lengths.append(str(info.value))
-    assert lengths[0] == lengths[1]
+            rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), length)
+        messages.append(str(info.value))
+    return messages
 
 
 def _hub_graph(n=5000, seed=0):
@@ -279,12 +285,7 @@ def test_hub_overflow_flag_every_k(device, k):
     # on both devices, for k = 1 and a k that is not a multiple of 4.
     g = _hub_graph()
     start = torch.full((g.num_nodes, k), 1 << 40, dtype=torch.int64)
-    messages = []
-    for dev in ("cpu", device):
-        gd = g.to(dev)
-        with pytest.raises(OverflowError) as info:
-            rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 12)
-        messages.append(str(info.value))
+    messages = _overflow_messages(g, start, 12, device)
     assert messages[0] == messages[1]
 
 
@@ -361,12 +362,7 @@ def test_overflow_in_every_bin(device, k):
         start = torch.zeros(g.num_nodes, k, dtype=torch.int64)
         sources = g.col[g.rowptr[row]:g.rowptr[row + 1]]
         start[sources] = 1 << 60
-        messages = []
-        for dev in ("cpu", device):
-            gd = g.to(dev)
-            with pytest.raises(OverflowError) as info:
-                rankcore.ops.walk_count(gd.rowptr, gd.col, start.to(dev), 6)
-            messages.append(str(info.value))
+        messages = _overflow_messages(g, start, 6, device)
         assert messages[0] == messages[1]
 
 
