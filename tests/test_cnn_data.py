@@ -4,7 +4,11 @@ The labels are checked independently of the generators' bookkeeping: Is-Same-Cla
 matching each slot against the digits upsampled here, Pathfinder labels by a flood fill of the stroke mask.
 """
 
+import errno
+import os
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,7 +167,8 @@ def test_pathfinder_is_seeded_cached_and_survives_a_corrupt_cache(cache, tmp_pat
     assert _same(a, b)
     for damage in (b"not a zip file", path.read_bytes()[:200]):  # garbage, a truncated write
         path.write_bytes(damage)
-        assert _same(a, data.pathfinder(10, size=32, path_length=4, seed=7, progress=False))
+        with pytest.warns(data.CacheWarning, match="does not load"):
+            assert _same(a, data.pathfinder(10, size=32, path_length=4, seed=7, progress=False))
         with np.load(path) as z:  # rewritten whole
             assert z["ink"].shape == (10, 32, 32)
     monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "elsewhere"))  # same arrays without any cache
@@ -230,3 +235,205 @@ def test_is_same_class_rejects_bad_arguments(kwargs, error, match):
 def test_pathfinder_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         data.pathfinder(progress=False, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the cache: values checked on load, atomic writes, failed writes, a cache path that is not a directory
+
+
+def _rewrite(path, change):
+    """Apply ``change`` to the arrays of a cache file (its key kept) and write it back."""
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    np.savez(path, **arrays)
+
+
+def _set(name, index, value):
+    def change(a):
+        a[name][index] = value
+    return change
+
+
+def _retype(name, dtype, poison=None):
+    def change(a):
+        a[name] = a[name].astype(dtype)
+        if poison is not None:
+            a[name].flat[0] = poison
+    return change
+
+
+def _flip_two_labels(a):
+    # one positive and one negative swapped: still balanced, so only the labels' meaning is wrong
+    labels = a["labels"]
+    i, j = np.flatnonzero(labels == 1)[0], np.flatnonzero(labels == 0)[0]
+    labels[i], labels[j] = 0, 1
+
+
+def _same_digit_twice(a):
+    i = np.flatnonzero(a["labels"] == 1)[0]  # a positive stays of one class with the same image twice
+    a["sources"][i, 1] = a["sources"][i, 0]
+
+
+def _other_split_same_class(a):
+    d = pytest.importorskip("sklearn.datasets").load_digits()
+    test_part = data.digit_split(d.target)["test"]
+    c = d.target[a["sources"][0, 0]]
+    a["sources"][0, 0] = test_part[d.target[test_part] == c][0]  # same class, so the label still matches
+
+
+def _drop(name):
+    def change(a):
+        del a[name]
+    return change
+
+
+ISC = dict(num_pairs=12, canvas=24, distance=4, object_size=8, seed=2)
+
+IS_SAME_CORRUPTIONS = {
+    "label 2": _set("labels", 0, 2),
+    "label -1": _set("labels", 1, -1),
+    "labels not the classes": _flip_two_labels,
+    "negative source": _set("sources", (0, 0), -1),
+    "source out of range": _set("sources", (0, 1), 1797),
+    "source from the other split": _other_split_same_class,
+    "same image twice": _same_digit_twice,
+    "float labels with NaN": _retype("labels", np.float64, np.nan),
+    "float sources": _retype("sources", np.float64),
+    "int32 sources": _retype("sources", np.int32),
+    "labels missing": _drop("labels"),
+    "key missing": _drop("key"),
+}
+
+
+@pytest.mark.parametrize("corruption", list(IS_SAME_CORRUPTIONS))
+def test_is_same_class_regenerates_a_cache_with_wrong_values(cache, tmp_path, monkeypatch, corruption):
+    fresh = data.is_same_class(**ISC)
+    (path,) = cache.glob("is_same_class-*.npz")
+    _rewrite(path, IS_SAME_CORRUPTIONS[corruption])
+    with pytest.warns(data.CacheWarning, match="ignoring the cache file"):
+        again = data.is_same_class(**ISC)
+    assert _same(fresh, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the file was rewritten right: a clean hit now
+        assert _same(fresh, data.is_same_class(**ISC))
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "elsewhere"))
+    assert _same(fresh, data.is_same_class(**ISC))  # and equal to a draw without any cache
+
+
+def _move_marker_off_the_mask(a):
+    size = a["ink"].shape[1]
+    mask = np.unpackbits(a["masks"][0], count=size * size).reshape(size, size)
+    a["markers"][0, 0] = np.argwhere(mask == 0)[0]
+
+
+def _ink_off_the_mask(a):
+    size = a["ink"].shape[1]
+    mask = np.unpackbits(a["masks"][0], count=size * size).reshape(size, size)
+    r, c = np.argwhere(mask == 0)[0]
+    a["ink"][0, r, c] = 255
+
+
+PF = dict(num_images=10, size=32, path_length=4, seed=9, progress=False)
+
+PATHFINDER_CORRUPTIONS = {
+    "label 2": _set("labels", 0, 2),
+    "labels flipped": _flip_two_labels,
+    "negative marker": _set("markers", (0, 0, 0), -1),
+    "marker out of the image": _set("markers", (1, 1, 1), 32),
+    "marker off the mask": _move_marker_off_the_mask,
+    "ink off the mask": _ink_off_the_mask,
+    "float ink with NaN": _retype("ink", np.float32, np.nan),
+    "float ink out of range": _retype("ink", np.float64, 1e6),
+    "bool masks": _retype("masks", bool),
+    "float labels": _retype("labels", np.float32),
+    "markers missing": _drop("markers"),
+}
+
+
+@pytest.mark.parametrize("corruption", list(PATHFINDER_CORRUPTIONS))
+def test_pathfinder_regenerates_a_cache_with_wrong_values(cache, tmp_path, monkeypatch, corruption):
+    fresh = data.pathfinder(**PF)
+    (path,) = cache.glob("pathfinder-*.npz")
+    _rewrite(path, PATHFINDER_CORRUPTIONS[corruption])
+    with pytest.warns(data.CacheWarning, match="ignoring the cache file"):
+        again = data.pathfinder(**PF)
+    assert _same(fresh, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _same(fresh, data.pathfinder(**PF))
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "elsewhere"))
+    assert _same(fresh, data.pathfinder(**PF))
+
+
+def test_a_failed_cache_write_warns_and_returns_the_data(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "reference"))
+    expected = data.pathfinder(**PF), data.is_same_class(**ISC)
+    monkeypatch.setenv("RANKCORE_CACHE", str(cache.parent))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    with pytest.warns(data.CacheWarning, match="could not write the cache file.*No space left"):
+        got = data.pathfinder(**PF)
+    with pytest.warns(data.CacheWarning, match="could not write the cache file"):
+        got = got, data.is_same_class(**ISC)
+    assert all(_same(a, b) for a, b in zip(expected, got))
+    assert list(cache.iterdir()) == []  # nothing half-written left behind
+
+
+def test_an_interrupted_cache_write_leaves_no_file(cache, monkeypatch):
+    real = np.savez_compressed
+
+    def interrupted(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")  # what a Ctrl-C mid-write leaves in the file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.pathfinder(**PF)
+    assert list(cache.iterdir()) == []  # neither a truncated cache file nor a temporary one
+    monkeypatch.setattr(np, "savez_compressed", real)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the next run starts clean
+        data.pathfinder(**PF)
+    assert [p.suffix for p in cache.iterdir()] == [".npz"]
+
+
+def test_cache_files_are_moved_into_place_from_the_same_folder(cache, monkeypatch):
+    moves = []
+    real = os.replace
+
+    def replace(src, dst):
+        moves.append((Path(src), Path(dst)))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    data.is_same_class(**ISC)
+    (path,) = cache.glob("is_same_class-*.npz")
+    path.write_bytes(b"garbage")
+    with pytest.warns(data.CacheWarning, match="does not load"):
+        data.is_same_class(**ISC)  # regenerated over the bad file, again through os.replace
+    assert [dst for _, dst in moves] == [path, path]
+    assert all(src.parent == path.parent and src != path for src, _ in moves)
+
+
+def test_cache_that_is_not_a_directory_is_a_clear_error(tmp_path, monkeypatch):
+    not_a_dir = tmp_path / "cache-file"
+    not_a_dir.write_text("")
+    for value in (not_a_dir, not_a_dir / "below"):
+        monkeypatch.setenv("RANKCORE_CACHE", str(value))
+        for call in (lambda: data.is_same_class(**ISC), lambda: data.pathfinder(**PF)):
+            with pytest.raises(ValueError, match="RANKCORE_CACHE") as info:
+                call()
+            assert str(not_a_dir) in str(info.value) and "\n" not in str(info.value)
+    monkeypatch.setenv("RANKCORE_CACHE", "")  # empty: the default, not the working directory
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.cache_dir() == tmp_path / "home" / ".cache" / "rankcore" / "cnn_data"
+
+
+def test_missing_scikit_learn_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(RuntimeError, match=r"pip install 'rankcore\[cnn\]'"):
+        data.is_same_class(**ISC)

@@ -1,6 +1,9 @@
 """Smoke test of `rankcore experiment locality-regularizer` on a micro configuration (seconds)."""
 
 import json
+import re
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,12 +70,7 @@ def test_jobs_give_the_sequential_results(tmp_path, monkeypatch):
     """--jobs 2 trains in two one-thread processes; every run equals the one-thread sequential run."""
     monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
     cfg = dict(MICRO["pathfinder"], seeds=1)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        sequential = lr.run(out_dir=tmp_path / "seq", task="pathfinder", cfg=cfg)
-    finally:
-        torch.set_num_threads(threads)
+    sequential = lr.run(out_dir=tmp_path / "seq", task="pathfinder", cfg=cfg)  # one thread, as each worker
     parallel = lr.run(out_dir=tmp_path / "par", task="pathfinder", cfg=cfg, jobs=2)
     assert parallel["jobs"] == 2 and sequential["jobs"] == 1
     keys = ("range", "lambda", "seed", "test_accuracy", "train_accuracy", "heldout_penalty", "loss", "penalty")
@@ -89,3 +87,59 @@ def test_bad_jobs(tmp_path, jobs):
 def test_jobs_need_the_cpu(tmp_path):
     with pytest.raises(ValueError, match="jobs > 1 runs CPU processes"):
         lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], jobs=2, device="cuda")
+
+
+def test_run_trains_with_one_thread_and_restores_the_count(tmp_path, monkeypatch, capsys):
+    """The CPU configurations are sized for one thread: torch's default count made --quick 20x slower."""
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    cfg = dict(MICRO["pathfinder"], ranges=(2,), lambdas=(0.0,), seeds=1)
+    seen = []
+    real = lr.train_one
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lr, "train_one", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = lr.run(out_dir=tmp_path / "one", task="pathfinder", cfg=cfg)
+        assert seen == [1] and torch.get_num_threads() == 2
+        assert result["torch_threads"] == 1 and "set_num_threads(1)" in capsys.readouterr().out
+        lr.run(out_dir=tmp_path / "two", task="pathfinder", cfg=cfg, threads=2)
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+
+        def fail(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(lr, "train_one", fail)
+        with pytest.raises(KeyboardInterrupt):
+            lr.run(out_dir=tmp_path / "stopped", task="pathfinder", cfg=cfg)
+        assert torch.get_num_threads() == 2  # restored on the way out too
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "1"])
+def test_bad_threads(tmp_path, threads):
+    with pytest.raises(ValueError, match="threads"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], threads=threads)
+
+
+def test_missing_matplotlib_fails_before_training_and_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained without a way to plot"))
+    with pytest.raises(RuntimeError, match=r"pip install 'rankcore\[cnn\]'"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"])
+
+
+def test_the_cnn_extra_holds_the_optional_imports():
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip("no source checkout")
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=!~\[ ]", req, maxsplit=1)[0].lower() for req in extras["cnn"]}
+    # rankcore.cnn.data: sklearn's digits (and tqdm's bar when present); the experiment: matplotlib's PNG
+    assert {"scikit-learn", "matplotlib", "tqdm"} <= names

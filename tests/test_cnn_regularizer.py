@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from rankcore.cnn import (AntiLocalityRegularizer, DistantSquaresSampler, Region, SlotPairSampler,
+from rankcore.cnn import (AntiLocalityRegularizer, DistantSquaresSampler, Region, ResNet, SlotPairSampler,
                           anti_locality_penalty, resnet18, swap_region, train_step)
 from rankcore.reference.cnn import (anti_locality_penalty_reference, input_gradient_reference,
                                     swap_region_reference)
@@ -361,6 +361,83 @@ def test_bad_inputs_raise_clear_errors():
             train_step(model, optimizer, x_bad, torch.zeros(4), regularizer, lam=lam)
     with pytest.raises(ValueError, match="at least 2"):
         regularizer(model, x[:1])
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("y, error, match", [
+    (torch.tensor([0.0, 1, 2, 0]), ValueError, r"\{0, 1\}"),
+    (torch.tensor([0, -1, 1, 0]), ValueError, r"\{0, 1\}"),
+    (torch.tensor([0.5, 1, 0, 0]), ValueError, r"\{0, 1\}"),
+    (torch.tensor([NAN, 1, 0, 0]), ValueError, r"\{0, 1\}"),
+    (torch.tensor([float("inf"), 1, 0, 0]), ValueError, r"\{0, 1\}"),
+    (torch.zeros(2, 2), ValueError, r"shape \[4\]"),  # 4 values, but not one per image
+    (torch.zeros(4, 2), ValueError, r"shape \[4\]"),
+    (torch.zeros(1, 4), ValueError, r"shape \[4\]"),
+    (torch.zeros(3), ValueError, r"shape \[4\]"),
+    (torch.zeros(()), ValueError, r"shape \[4\]"),
+    (torch.zeros(4, device="meta"), ValueError, "device|on meta"),
+    (torch.zeros(4, dtype=torch.complex64), TypeError, "complex"),
+    ([0, 1, 0, 1], TypeError, "torch.Tensor"),
+])
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+def test_train_step_rejects_targets_that_are_not_binary(y, error, match, lam):
+    model, x = SeparableModel("sum"), images(4)
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    regularizer = AntiLocalityRegularizer(SlotPairSampler(I_REGION, J_REGION))
+    with pytest.raises(error, match=match):
+        train_step(model, optimizer, x, y, regularizer, lam=lam)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # no step was taken
+
+
+@pytest.mark.parametrize("y", [torch.tensor([False, True, True, False]), torch.tensor([0, 1, 1, 0]),
+                               torch.tensor([0, 1, 1, 0], dtype=torch.uint8), torch.tensor([[0.0], [1], [1], [0]])])
+def test_train_step_accepts_binary_targets_of_any_real_dtype(y):
+    x = images(4)
+    losses = []
+    for targets in (torch.tensor([0.0, 1, 1, 0], dtype=torch.float64), y):
+        model = SeparableModel("sum")
+        stats = train_step(model, torch.optim.SGD(model.parameters(), lr=0.1), x, targets,
+                           AntiLocalityRegularizer(SlotPairSampler(I_REGION, J_REGION)), lam=1.0,
+                           generator=torch.Generator().manual_seed(0))
+        losses.append(stats["loss"])
+    assert losses[0] == losses[1]
+
+
+def test_other_entry_points_reject_bad_regions_and_numbers():
+    model, x = SeparableModel("sum"), images(4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    regularizer = AntiLocalityRegularizer(SlotPairSampler(I_REGION, J_REGION))
+    for lam in (NAN, float("inf"), -1.0):
+        with pytest.raises(ValueError, match="lam"):
+            train_step(model, optimizer, x, torch.zeros(4), regularizer, lam=lam)
+    with pytest.raises(TypeError, match="AntiLocalityRegularizer"):  # a sampler is not a regulariser
+        train_step(model, optimizer, x, torch.zeros(4), SlotPairSampler(I_REGION, J_REGION), lam=1.0)
+    for eps in (NAN, float("inf"), -1e-12):
+        with pytest.raises(ValueError, match="eps"):
+            anti_locality_penalty(model, x, I_REGION, J_REGION, eps=eps)
+        with pytest.raises(ValueError, match="eps"):
+            AntiLocalityRegularizer(SlotPairSampler(I_REGION, J_REGION), eps=eps)
+    # regions: empty, negative, out of the canvas, overlapping (also when a custom sampler returns them)
+    for args in ((0, 0, 0, 3), (0, 0, 3, 0), (-1, 0, 2, 2), (0, -1, 2, 2)):
+        with pytest.raises(ValueError, match="Region"):
+            Region(*args)
+    with pytest.raises(TypeError, match="Region"):
+        Region(0.0, 0, 2, 2)
+    for bad in (Region(5, 0, 2, 2), Region(0, 7, 1, 2)):  # rows 5..6 of 6, columns 7..8 of 8
+        with pytest.raises(ValueError, match="does not fit"):
+            anti_locality_penalty(model, x, bad, J_REGION)
+        with pytest.raises(ValueError, match="does not fit"):
+            swap_region(x, bad)
+    for sampled in ((I_REGION, Region(1, 1, 3, 3)), (I_REGION, Region(4, 6, 3, 3)), (I_REGION,),
+                    (I_REGION, (3, 5, 3, 3)), None):
+        reg = AntiLocalityRegularizer(lambda h, w, g, sampled=sampled: sampled)
+        with pytest.raises((ValueError, TypeError), match="disjoint|does not fit|pair of regions|Region"):
+            reg(model, x)
+    with pytest.raises(ValueError, match="blocks"):
+        ResNet(blocks=(2, True, 2, 2))
 
 
 # --------------------------------------------------------------------------------------------------

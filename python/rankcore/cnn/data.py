@@ -7,18 +7,26 @@
 Both return a :class:`TaskData` and cache what they draw as ``.npz`` under ``$RANKCORE_CACHE`` (default
 ``~/.cache/rankcore``), in ``cnn_data/``, keyed by every argument and a generator version string
 (``IS_SAME_CLASS_VERSION`` / ``PATHFINDER_VERSION``, bumped whenever the output of a generator changes). A cache
-hit returns identical arrays. A cache file that does not load or does not match is regenerated; files are
-written to a temporary name and moved into place with ``os.replace``, so a crash or a concurrent writer never
-leaves a partial file under the final name. Only numpy and torch are needed (scikit-learn for the digits).
+hit returns identical arrays. A cache file is checked on load: its key, its arrays' dtypes and shapes, and (with
+vectorised checks) their values -- labels in {0, 1} matching the sources' classes or the seeded draw, indices in
+range and in the right split, markers on the stroke mask. One that fails is regenerated with a
+:class:`CacheWarning` saying why. Files are written to a temporary name in the same folder and moved into place
+with ``os.replace``, so a crash, a Ctrl-C or a concurrent writer never leaves a partial file under the final
+name; a write that fails (read-only or full disk) warns and the data are still returned. ``$RANKCORE_CACHE``
+naming something that is not a directory is a ValueError (see :func:`cache_dir`). Only numpy and torch are
+needed, and scikit-learn for the digits (``pip install 'rankcore[cnn]'``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import sys
+import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,7 +35,8 @@ import torch
 
 from .regions import Region
 
-__all__ = ["TaskData", "is_same_class", "pathfinder", "cache_dir", "IS_SAME_CLASS_VERSION", "PATHFINDER_VERSION"]
+__all__ = ["TaskData", "is_same_class", "pathfinder", "cache_dir", "CacheWarning", "IS_SAME_CLASS_VERSION",
+           "PATHFINDER_VERSION"]
 
 IS_SAME_CLASS_VERSION = "is-same-class/1"
 PATHFINDER_VERSION = "pathfinder/1"
@@ -73,9 +82,27 @@ def _even_count(name: str, value) -> int:
     return value
 
 
+class CacheWarning(RuntimeWarning):
+    """A cache file was ignored (and regenerated) or could not be written; the data returned are right."""
+
+
 def cache_dir() -> Path:
-    """``$RANKCORE_CACHE/cnn_data`` (default ``~/.cache/rankcore/cnn_data``)."""
-    return Path(os.environ.get("RANKCORE_CACHE", Path.home() / ".cache" / "rankcore")).expanduser() / "cnn_data"
+    """``$RANKCORE_CACHE/cnn_data`` (default ``~/.cache/rankcore/cnn_data``; an empty variable counts as unset).
+
+    ValueError if that path, or the nearest of its parents that exists, is not a directory (say
+    ``$RANKCORE_CACHE`` names a file): a cache that cannot be written is a setup error worth a clear message,
+    not a silent half-hour of regenerating data on every run.
+    """
+    env = os.environ.get("RANKCORE_CACHE", "")
+    root = Path(env).expanduser() if env else Path.home() / ".cache" / "rankcore"
+    path = root / "cnn_data"
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                origin = f"$RANKCORE_CACHE={env}" if env else "the default cache ~/.cache/rankcore"
+                raise ValueError(f"{origin}: {p} is not a directory (point RANKCORE_CACHE at a directory)")
+            break
+    return path
 
 
 def _cache_path(name: str, key: dict) -> tuple[Path, str]:
@@ -83,31 +110,58 @@ def _cache_path(name: str, key: dict) -> tuple[Path, str]:
     return cache_dir() / f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.npz", text
 
 
-def _cache_load(path: Path, key_text: str, check) -> dict | None:
-    """The arrays stored at ``path``, or None when it is missing, unreadable, of another key or fails ``check``."""
+def _cache_load(path: Path, key_text: str, spec: dict, check) -> dict | None:
+    """The arrays stored at ``path``, or None (with a :class:`CacheWarning` saying why, unless the file is
+    simply missing) when it does not load, holds another key, or its arrays differ from ``spec``
+    (name -> (dtype, shape)) or fail ``check(arrays) -> reason or None`` (cheap, vectorised value checks)."""
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-        if str(arrays.pop("key")) != key_text or not check(arrays):
-            return None
-        return arrays
-    except Exception:  # truncated zip, bad CRC, missing member...: regenerate
-        return None
+    except Exception as err:  # truncated zip, bad CRC, not a zip, unreadable...
+        reason = f"it does not load ({type(err).__name__}: {err})"
+    else:
+        key = arrays.pop("key", None)
+        if key is None:
+            reason = "it has no key"
+        elif key.shape != () or str(key) != key_text:
+            reason = "its key is not this configuration's"
+        elif set(arrays) != set(spec):
+            reason = f"it holds the arrays {sorted(arrays)}, expected {sorted(spec)}"
+        else:
+            reason = next((f"{name} is {arrays[name].dtype} {arrays[name].shape}, expected {np.dtype(dtype)} {shape}"
+                           for name, (dtype, shape) in spec.items()
+                           if arrays[name].dtype != dtype or arrays[name].shape != shape), None)
+            reason = reason or check(arrays)
+        if reason is None:
+            return arrays
+    warnings.warn(f"rankcore.cnn.data: ignoring the cache file {path}: {reason}; regenerating it", CacheWarning,
+                  stacklevel=3)
+    return None
 
 
 def _cache_store(path: Path, key_text: str, arrays: dict) -> None:
-    """Write to a temporary file next to ``path``, then ``os.replace``: readers never see a partial file."""
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    """Write to a temporary file next to ``path``, then ``os.replace``: readers never see a partial file, and an
+    interrupted write (Ctrl-C, a crash) leaves the previous file, or none. A failed write (read-only or full
+    disk) only warns: the caller still returns the data."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, key=np.array(key_text), **arrays)
+            f.flush()
+            os.fsync(f.fileno())  # the data reach the disk before the name does
         os.replace(tmp, path)
-    except OSError as err:  # read-only or full cache: the data are still returned
-        print(f"rankcore.cnn.data: could not write the cache {path}: {err}", file=sys.stderr)
-        tmp.unlink(missing_ok=True)
+        tmp = None
+    except OSError as err:
+        warnings.warn(f"rankcore.cnn.data: could not write the cache file {path} ({err}); the data are returned "
+                      f"but not cached", CacheWarning, stacklevel=3)
+    finally:  # also on KeyboardInterrupt: no temporary file left behind
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -121,8 +175,10 @@ _SPLIT_SEED = 20220721  # fixed: the train/test partition of the digit images ne
 def _load_digits():
     try:
         from sklearn.datasets import load_digits
-    except ImportError as err:  # pragma: no cover - scikit-learn is a test requirement
-        raise RuntimeError("is_same_class needs scikit-learn's bundled digits: pip install scikit-learn") from err
+    except ImportError as err:
+        # RuntimeError, not ImportError: `rankcore experiment` reports RuntimeErrors as one line
+        raise RuntimeError("is_same_class needs scikit-learn's bundled digits: pip install 'rankcore[cnn]' "
+                           "(or scikit-learn)") from err
     digits = load_digits()
     return digits.images.astype(np.float32) / 16.0, digits.target.astype(np.int64)
 
@@ -210,14 +266,13 @@ def is_same_class(
         object_size=object_size, seed=seed, split=split, version=IS_SAME_CLASS_VERSION,
     )
     path, key_text = _cache_path("is_same_class", {k: meta[k] for k in meta if k != "task"})
-    cached = _cache_load(
-        path, key_text, lambda a: a["sources"].shape == (num_pairs, 2) and a["labels"].shape == (num_pairs,)
-    )
+    spec = {"sources": (np.int64, (num_pairs, 2)), "labels": (np.int64, (num_pairs,))}
+    cached = _cache_load(path, key_text, spec, lambda a: _check_pairs(a["sources"], a["labels"], pool, targets, split))
     if cached is None:
         sources, labels = _draw_pairs(num_pairs, pool, targets, seed, split)
         _cache_store(path, key_text, {"sources": sources, "labels": labels})
     else:
-        sources, labels = cached["sources"].astype(np.int64), cached["labels"].astype(np.int64)
+        sources, labels = cached["sources"], cached["labels"]
 
     mean, std = float(digits.mean()), float(digits.std())
     objects = (upsample_digits(digits, object_size) - mean) / std
@@ -232,6 +287,24 @@ def is_same_class(
         regions=slots,
         meta=meta,
     )
+
+
+def _check_pairs(sources: np.ndarray, labels: np.ndarray, pool: np.ndarray, targets: np.ndarray,
+                 split: str) -> str | None:
+    """Why cached (sources, labels) are not a draw of :func:`_draw_pairs`, or None: the invariants it guarantees."""
+    if sources.min() < 0 or sources.max() >= len(targets):
+        return f"source indices outside 0..{len(targets) - 1}"
+    if not np.isin(sources, pool).all():
+        return f"source digits outside the {split} part"
+    if (sources[:, 0] == sources[:, 1]).any():
+        return "a pair shows the same digit image twice"
+    if not np.isin(labels, (0, 1)).all():
+        return "labels outside {0, 1}"
+    if not np.array_equal(labels, (targets[sources[:, 0]] == targets[sources[:, 1]]).astype(np.int64)):
+        return "labels that do not match the classes of the sources"
+    if 2 * int(labels.sum()) != len(labels):
+        return "labels that are not balanced"
+    return None
 
 
 def _draw_pairs(num_pairs: int, pool: np.ndarray, targets: np.ndarray, seed: int, split: str):
@@ -360,12 +433,10 @@ def pathfinder(num_images: int, size: int = 64, path_length: int = 9, seed: int 
                 version=PATHFINDER_VERSION)
     path, key_text = _cache_path("pathfinder", {k: meta[k] for k in meta if k != "task"})
     n, h = num_images, size
-    cached = _cache_load(
-        path,
-        key_text,
-        lambda a: a["ink"].shape == (n, h, h) and a["masks"].shape == (n, (h * h + 7) // 8)
-        and a["markers"].shape == (n, 2, 2) and a["labels"].shape == (n,),
-    )
+    spec = {"ink": (np.uint8, (n, h, h)), "masks": (np.uint8, (n, (h * h + 7) // 8)),
+            "markers": (np.int64, (n, 2, 2)), "labels": (np.int64, (n,))}
+    labels_drawn = _pathfinder_labels(n, size, path_length, seed)
+    cached = _cache_load(path, key_text, spec, lambda a: _check_pathfinder(a, labels_drawn))
     if cached is None:
         ink, masks, markers, labels = _generate_pathfinder(num_images, geo, path_length, seed, progress)
         packed = np.packbits(masks.reshape(n, -1), axis=1)
@@ -422,11 +493,34 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def _generate_pathfinder(num_images: int, geo: PathfinderGeometry, path_length: int, seed: int, progress: bool):
-    size = geo.size
+def _pathfinder_labels(num_images: int, size: int, path_length: int, seed: int) -> np.ndarray:
+    """The labels depend on the arguments only (the images are drawn to fit them)."""
     labels = np.zeros(num_images, np.int64)
     labels[: num_images // 2] = 1
-    labels = np.random.default_rng([seed, size, path_length, 0x9A7F]).permutation(labels)
+    return np.random.default_rng([seed, size, path_length, 0x9A7F]).permutation(labels)
+
+
+def _check_pathfinder(a: dict, labels: np.ndarray) -> str | None:
+    """Why cached Pathfinder arrays are not what the generator writes, or None. Checks everything that is
+    cheap: the labels (recomputed), the markers (inside the image and on the mask), no ink off the mask."""
+    if not np.array_equal(a["labels"], labels):
+        return "labels that differ from the seeded draw"
+    size = a["ink"].shape[1]
+    markers = a["markers"]
+    if markers.min() < 0 or markers.max() >= size:
+        return f"markers outside the {size}x{size} image"
+    masks = np.unpackbits(a["masks"], axis=1, count=size * size).reshape(-1, size, size).view(bool)
+    images = np.arange(len(markers))[:, None]
+    if not masks[images, markers[..., 0], markers[..., 1]].all():
+        return "markers off the stroke mask"
+    if np.logical_and(a["ink"], ~masks).any():  # (20x faster than a["ink"][~masks])
+        return "ink outside the stroke mask"
+    return None
+
+
+def _generate_pathfinder(num_images: int, geo: PathfinderGeometry, path_length: int, seed: int, progress: bool):
+    size = geo.size
+    labels = _pathfinder_labels(num_images, size, path_length, seed)
     ink = np.empty((num_images, size, size), np.uint8)
     masks = np.empty((num_images, size, size), bool)
     markers = np.empty((num_images, 2, 2), np.int64)

@@ -121,6 +121,31 @@ def _swap(x: torch.Tensor, J: Region) -> torch.Tensor:
     return x_tilde
 
 
+def _check_eps(eps) -> None:
+    # inf would make every cosine 0 (R = 0 whatever the model), NaN every one NaN
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (0 <= eps < float("inf")):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+
+
+def _binary_targets(y, x: torch.Tensor) -> torch.Tensor:
+    """``y`` as [B] targets of x's dtype; TypeError / ValueError unless it is a real tensor of B values in {0, 1},
+    shaped [B] or [B, 1], on x's device. A 2 or a 0.5 would not fail in the loss: it would train on nonsense."""
+    batch = x.shape[0]
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor of targets, got {type(y).__name__}")
+    if y.is_complex() or y.is_quantized:
+        raise TypeError(f"y must be a bool, integer or floating-point tensor, got {y.dtype}")
+    if tuple(y.shape) not in ((batch,), (batch, 1)):
+        raise ValueError(f"y must hold the batch's targets, one per image: shape [{batch}] (or [{batch}, 1]); "
+                         f"got {list(y.shape)}")
+    if y.device != x.device:
+        raise ValueError(f"y is on {y.device} but x is on {x.device}")
+    if not bool(((y == 0) | (y == 1)).all()):
+        bad = y[(y != 0) & (y != 1)].flatten()[:3].tolist()
+        raise ValueError(f"y must hold binary targets in {{0, 1}}, got values such as {bad}")
+    return y.reshape(batch).to(x.dtype)
+
+
 def _logits(out, batch: int) -> torch.Tensor:
     """The model output as [batch] logits; [batch] and [batch, 1] are accepted."""
     if not isinstance(out, torch.Tensor):
@@ -146,8 +171,7 @@ def _penalty(model, x: torch.Tensor, I: Region, J: Region, eps: float):
     height, width = x.shape[2], x.shape[3]
     I.check_inside(height, width)
     J.check_inside(height, width)
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    _check_eps(eps)
     batch = x.shape[0]
     inputs = torch.cat([x, _swap(x, J)])
     if not inputs.requires_grad:  # x from a loader: make the concatenation the leaf we differentiate by
@@ -194,8 +218,7 @@ class AntiLocalityRegularizer(torch.nn.Module):
         if not callable(sampler):
             raise TypeError(f"sampler must be callable as sampler(height, width, generator) -> (I, J), "
                             f"got {type(sampler).__name__}")
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+        _check_eps(eps)
         if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 2):
             raise ValueError(f"samples must be None (the whole batch) or an int >= 2, got {samples!r}")
         self.sampler, self.eps, self.samples = sampler, float(eps), samples
@@ -204,7 +227,10 @@ class AntiLocalityRegularizer(torch.nn.Module):
         """R on the batch (or on ``samples`` random samples of it). ``outputs`` are the logits of the samples
         the penalty saw: all of ``x`` by default, else None (the subset's logits are no task loss)."""
         _check_batch(x, values=False)  # the sampler needs H and W; the penalty checks the values
-        I, J = self.sampler(x.shape[2], x.shape[3], generator)
+        regions = self.sampler(x.shape[2], x.shape[3], generator)
+        if not isinstance(regions, (tuple, list)) or len(regions) != 2:
+            raise TypeError(f"the sampler must return the pair of regions (I, J), got {regions!r}")
+        I, J = regions  # _penalty checks that they are disjoint Regions inside the image
         if self.samples is not None and self.samples < x.shape[0]:
             subset = torch.randperm(x.shape[0], generator=generator)[: self.samples].to(x.device)
             penalty, cosines, _ = _penalty(model, x[subset], I, J, self.eps)
@@ -221,10 +247,11 @@ def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torc
                generator: torch.Generator | None = None) -> dict:
     """One optimiser step on ``loss_fn(logits, y) + lam * R``; returns ``dict(loss, task_loss, penalty)`` floats.
 
-    ``y`` is [B] (or [B, 1]) of targets in {0., 1.}; ``loss_fn`` defaults to binary cross-entropy with logits
-    and receives [B] logits and [B] targets. With ``lam == 0`` (or no regulariser) this is exactly the plain
-    step and ``penalty`` is None: R is not evaluated, since its forward over [x; x~] would cost time and
-    change BatchNorm's statistics; measure R on held-out data with :func:`anti_locality_penalty` instead.
+    ``y``: [B] (or [B, 1]) targets in {0, 1} (bool, integer or floating-point), on x's device; any other value
+    (2, -1, 0.5, NaN), shape or device is a ValueError. ``loss_fn`` defaults to binary cross-entropy with logits
+    and receives [B] logits and [B] targets of x's dtype. With ``lam == 0`` (or no regulariser) this is exactly
+    the plain step and ``penalty`` is None: R is not evaluated, since its forward over [x; x~] would cost time
+    and change BatchNorm's statistics; measure R on held-out data with :func:`anti_locality_penalty` instead.
     With ``lam > 0`` the task loss uses the ``x`` half of the regulariser's forward (one forward per step).
     The model's train/eval mode is left as it is.
     """
@@ -234,11 +261,11 @@ def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torc
         raise ValueError(f"lam must be finite and >= 0, got {lam}")
     if lam > 0 and regularizer is None:
         raise ValueError(f"lam = {lam} > 0 needs a regularizer (an AntiLocalityRegularizer)")
+    if regularizer is not None and not isinstance(regularizer, AntiLocalityRegularizer):
+        raise TypeError(f"regularizer must be an AntiLocalityRegularizer (wrap a sampler in one), "
+                        f"got {type(regularizer).__name__}")
     _check_batch(x, values=lam == 0)  # with lam > 0 the penalty checks the values
-    if not isinstance(y, torch.Tensor) or y.numel() != x.shape[0] or y.dim() > 2:
-        raise ValueError(f"y must be a tensor of {x.shape[0]} targets, shape [B] or [B, 1]; "
-                         f"got {getattr(y, 'shape', type(y).__name__)}")
-    y = y.reshape(x.shape[0]).to(x.dtype)
+    y = _binary_targets(y, x)
     loss_fn = F.binary_cross_entropy_with_logits if loss_fn is None else loss_fn
     if lam > 0:
         result = regularizer(model, x, generator)

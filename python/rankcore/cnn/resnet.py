@@ -58,7 +58,8 @@ class ResNet(nn.Module):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
-        if len(blocks) != 4 or any(not isinstance(b, int) or b < 1 for b in blocks):
+        if (not isinstance(blocks, (tuple, list)) or len(blocks) != 4
+                or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in blocks)):
             raise ValueError(f"blocks must be four positive ints (blocks per stage), got {blocks!r}")
         self.in_channels = in_channels
         if stem == "small":

@@ -14,11 +14,13 @@ regions interact.
 
 Configurations (:func:`config`), all SGD with momentum 0.9, batch 64, a fixed number of epochs:
 
-* CPU (default; sized for 2 shared cores, one torch thread: ``OMP_NUM_THREADS=1``, which on a busy machine
-  is several times faster than two threads). Is-Same: 8 x 72 canvas, the 8 x 8 digits at native size,
-  gaps 0 / 20 / 40 px, 2000 train / 2000 test pairs, ResNet-18 width 8 with the small stem (3x3, no
-  down-sampling: the last stage's units see up to 109 px, so at a 40 px gap the two objects can interact, but
-  only through the tails of the receptive fields), 25 epochs at lr 1e-2 (at 15 the regularised runs were still
+* CPU (default; sized for 2 shared cores and one torch thread per run: :func:`run` sets
+  ``torch.set_num_threads(threads)``, default 1, for the run and restores the previous count afterwards; on a
+  loaded 2-core machine torch's default thread count made ``--quick`` take 27 minutes instead of 83 s).
+  Is-Same: 8 x 72 canvas, the 8 x 8 digits at native size, gaps 0 / 20 / 40 px, 2000 train / 2000 test
+  pairs, ResNet-18 width 8 with the small stem (3x3, no down-sampling: the last stage's units see up to
+  109 px, so at a 40 px gap the two objects can interact, but only through the tails of the receptive
+  fields), 25 epochs at lr 1e-2 (at 15 the regularised runs were still
   underfitted at gap 0 and lost 3-6 points there), lambda 0 / 0.5 / 1 (lambda 3 stopped
   training altogether in a pilot at gap 0: 50% test). Pathfinder: 64 px, path lengths 3 and 9, 20000 train /
   2000 test images with random dihedral augmentation, ResNet-18 width 16 with the ImageNet stem (16 x 16 maps
@@ -244,17 +246,17 @@ def _check_jobs(jobs, device: str) -> int:
     return jobs
 
 
-def _run_in_worker(task: str, cfg: dict, value: int, seed: int, lam: float, device: str) -> dict:
+def _run_in_worker(task: str, cfg: dict, value: int, seed: int, lam: float, device: str, threads: int) -> dict:
     """One (range, seed, lambda) run in a worker process: the data comes from the on-disk cache the parent
     filled, so every worker trains on the same arrays as a sequential run would."""
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     train_data, test_data = _data(task, cfg, value, seed)
     return {"range": value, **train_one(task, cfg, train_data, test_data, lam, seed, device,
                                         log=lambda m: _log(f"  [{task} range={value}]{m[1:]}"))}
 
 
-def _run_parallel(task, cfg, ranges, seeds, lambdas, device, jobs, range_name) -> list[dict]:
-    """The runs of :func:`run` in ``jobs`` one-thread processes; results in the sequential order.
+def _run_parallel(task, cfg, ranges, seeds, lambdas, device, jobs, threads, range_name) -> list[dict]:
+    """The runs of :func:`run` in ``jobs`` processes of ``threads`` threads; results in the sequential order.
 
     The data of every (range, seed) is generated (and cached) here first, so workers never draw it twice.
     Regularised runs are submitted first: they are the long ones, so the processes finish close together.
@@ -269,28 +271,60 @@ def _run_parallel(task, cfg, ranges, seeds, lambdas, device, jobs, range_name) -
     order = sorted(range(len(work)), key=lambda k: work[k][2] == 0)
     print(f"{task}: {len(work)} runs over {range_name} {list(ranges)} in {jobs} processes", flush=True)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {k: pool.submit(_run_in_worker, task, cfg, *work[k], device) for k in order}
+        futures = {k: pool.submit(_run_in_worker, task, cfg, *work[k], device, threads) for k in order}
         return [futures[k].result() for k in range(len(work))]
 
 
+def _check_threads(threads) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    return threads
+
+
+def _require_plotting() -> None:
+    # Fail before hours of training, not at the PNG after them.
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise RuntimeError("the locality-regularizer experiment needs matplotlib: "
+                           "pip install 'rankcore[cnn]'") from None
+
+
 def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0, task: str = "is-same",
-        device: str = "cpu", full_scale: bool = False, cfg: dict | None = None, jobs: int = 1) -> dict:
+        device: str = "cpu", full_scale: bool = False, cfg: dict | None = None, jobs: int = 1,
+        threads: int = 1) -> dict:
     """Train every (range, lambda, seed); write ``locality_regularizer_<task>.json`` / ``.png`` / ``.md``.
 
     ``seed``: the first seed; the seeds are ``seed, seed + 1, ...`` (``cfg["seeds"]`` of them), each giving the
     data draw and the initialisation, shared by all lambdas. ``cfg`` overrides the configuration (tests).
-    ``jobs``: CPU processes training side by side, one torch thread each (``rankcore experiment ... --jobs 2``
-    on a 2-core machine halves the wall time); the results equal a one-thread sequential run's.
+    ``threads``: torch threads per training process, default 1 (what the CPU configurations are sized for; on a
+    loaded 2-core machine torch's default count was 20x slower). ``torch.set_num_threads(threads)`` holds for
+    the run and the previous count is restored afterwards, also on an error.
+    ``jobs``: CPU processes training side by side, ``threads`` torch threads each (``rankcore experiment ...
+    --jobs 2`` on a 2-core machine halves the wall time); the results equal a sequential run's.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     jobs = _check_jobs(jobs, device)
+    threads = _check_threads(threads)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("--device cuda: torch.cuda.is_available() is False on this machine")
+    _require_plotting()
     cfg = dict(config(task, quick, full_scale), **(cfg or {}))
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _run(out_dir, quick, seed, task, device, full_scale, cfg, jobs, threads)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(out_dir, quick, seed, task, device, full_scale, cfg, jobs, threads) -> dict:
     ranges, lambdas = list(cfg["ranges"]), [float(v) for v in cfg["lambdas"]]
     seeds = [seed + k for k in range(cfg["seeds"])]
     range_name = "distance" if task == "is-same" else "path_length"
+    print(f"{task}: torch.set_num_threads({threads}) in every training process (the configurations are sized "
+          f"for one thread each)", flush=True)
     start = time.time()
     if jobs == 1:
         runs = []
@@ -302,11 +336,10 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
                     r = train_one(task, cfg, train_data, test_data, lam, s, device)
                     runs.append({"range": value, **r})
     else:
-        runs = _run_parallel(task, cfg, ranges, seeds, lambdas, device, jobs, range_name)
+        runs = _run_parallel(task, cfg, ranges, seeds, lambdas, device, jobs, threads, range_name)
     summary = _summary(runs, ranges, lambdas)
     result = {"experiment": "locality-regularizer", "task": task, "range_name": range_name, "quick": quick,
-              "full_scale": full_scale, "device": device, "jobs": jobs,
-              "torch_threads": 1 if jobs > 1 else torch.get_num_threads(),
+              "full_scale": full_scale, "device": device, "jobs": jobs, "torch_threads": threads,
               "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
               "ranges": ranges, "lambdas": lambdas, "seeds": seeds, "summary": summary,
               "targets": _targets(summary, lambdas), "wall_seconds": round(time.time() - start, 1), "runs": runs}
