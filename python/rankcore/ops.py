@@ -364,11 +364,15 @@ def _build_csr_fake(edge_index, num_nodes, symmetrize, require_undirected):
 
 
 def read_edge_list(path: str, progress: torch.Tensor | None = None, begin: int = 0,
-                   end: int | None = None) -> torch.Tensor:
+                   end: int | None = None, max_id: int | None = None) -> torch.Tensor:
     """Parse an edge-list text file into an int64 ``[2, m]`` tensor (native, parallel chunks): one edge
-    "u v" per line, whitespace and/or commas, '#' comments anywhere, an optional non-numeric header
-    (the file's first data line). Malformed lines raise ``ValueError("path:line: ...")``. ``progress``
-    (int64 CPU, 1 or 2 elements) receives the bytes parsed so far; element 1 set non-zero cancels.
+    "u v" per line, whitespace and/or commas, LF / CRLF / CR line ends, '#' comments anywhere, a UTF-8
+    byte-order mark skipped, an optional header as the file's first data line (plain text with no
+    number-like field, e.g. "src dst"). Every other malformed line raises ``ValueError("path:line: ...")``
+    with the line cut and escaped; so do a non-regular file (FIFO, directory) and a file that changes
+    while it is read. ``max_id``: every id must lie in ``[0, max_id]`` (the error names the line; None:
+    any int64). ``progress`` (int64 CPU, 1 or 2 elements) receives the bytes parsed so far; element 1 set
+    non-zero cancels.
 
     ``begin``/``end``: parse only the lines whose first byte lies in ``[begin, end)`` (None: the end of
     the file); the ranges of a split of ``[0, size)`` read every line exactly once, in file order, and
@@ -377,13 +381,14 @@ def read_edge_list(path: str, progress: torch.Tensor | None = None, begin: int =
         progress = torch.zeros(1, dtype=torch.int64)
     try:
         return torch.ops.rankcore.read_edge_list.default(str(path), progress, int(begin),
-                                                         -1 if end is None else int(end))
+                                                         -1 if end is None else int(end),
+                                                         -1 if max_id is None else int(max_id))
     except RuntimeError as err:
         _first_line_value_error(err)
         raise
 
 
 @torch.library.register_fake("rankcore::read_edge_list")
-def _read_edge_list_fake(path, progress, begin=0, end=-1):
+def _read_edge_list_fake(path, progress, begin=0, end=-1, max_id=-1):
     m = torch.library.get_ctx().new_dynamic_size()
     return progress.new_empty(2, m)
