@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from rankcore import cli, ops
+from rankcore import io as graph_io
 
 
 def test_reader_formats(tmp_path):
@@ -50,8 +52,8 @@ def test_reader_matches_python_on_many_chunks(tmp_path):
 def test_format_pairs_matches_python():
     a = torch.tensor([[0, 5, 10, 123456789, 7], [1, 0, 99, 2147483646, 100]])
     want = "".join(f"{u} {v}\n" for u, v in a.t().tolist()).encode()
-    assert cli._format_pairs(a, b" ", block=2) == want
-    assert cli._format_pairs(torch.zeros(2, 0, dtype=torch.int64), b",") == b""
+    assert graph_io.format_pairs(a, b" ", block=2) == want
+    assert graph_io.format_pairs(torch.zeros(2, 0, dtype=torch.int64), b",") == b""
 
 
 def test_sparsify_relabel_roundtrip(tmp_path, capsys):
@@ -70,3 +72,168 @@ def test_sparsify_relabel_roundtrip(tmp_path, capsys):
     out_pt = tmp_path / "out.pt"
     assert cli.main(["sparsify", str(src), "--relabel", "--num-remove", "1", "-o", str(out_pt)]) == 0
     assert torch.load(out_pt)["ids"].tolist() == [7, big, big + 3]
+
+
+# --- the second adversarial pass: ids, formats and output safety -----------------------------------------
+
+def _edges_file(tmp_path, pairs, name="g.txt"):
+    p = tmp_path / name
+    p.write_text("".join(f"{u} {v}\n{v} {u}\n" for u, v in pairs))
+    return p
+
+
+def test_relabel_id_map_keeps_negative_and_extreme_ids(tmp_path, capsys):
+    pairs = [(-5, 3), (3, -(2**63)), (-5, 2**63 - 1), (0, -5)]
+    src = _edges_file(tmp_path, pairs)
+    out = tmp_path / "out.txt"
+    assert cli.main(["sparsify", str(src), "--relabel", "--num-remove", "1", "-o", str(out)]) == 0
+    rows = [line.split() for line in Path(f"{out}.ids.txt").read_text().splitlines()[1:]]
+    assert [int(r[0]) for r in rows] == list(range(len(rows)))
+    assert [int(r[1]) for r in rows] == sorted({x for pair in pairs for x in pair})
+    # every kept edge maps back to an input edge through the written map
+    original = {int(r[0]): int(r[1]) for r in rows}
+    kept = ops.read_edge_list(str(out)).t().tolist()
+    assert kept and all((original[u], original[v]) in set(pairs) | {(b, a) for a, b in pairs} for u, v in kept)
+
+
+def test_format_pairs_any_int64():
+    gen = torch.Generator().manual_seed(3)
+    a = torch.cat([torch.randint(-(2**63), 2**63 - 1, (2, 500), generator=gen),
+                   torch.tensor([[-(2**63), 2**63 - 1, 0, -1], [0, -9, 10, -(2**63)]])], dim=1)
+    want = "".join(f"{u},{v}\n" for u, v in a.t().tolist()).encode()
+    assert graph_io.format_pairs(a, b",", block=7) == want
+
+
+def test_walk_index_relabel_reads_partition_and_target_as_original_ids(tmp_path, capsys):
+    pairs = [(100, -7), (-7, 55), (55, 100), (55, 9)]
+    src = _edges_file(tmp_path, pairs)
+    part = tmp_path / "part.txt"
+    part.write_text("100 -7\n9\n")
+    assert cli.main(["walk-index", str(src), "--relabel", "--partition", str(part), "--target", "9",
+                     "--depth", "2", "3"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    got = [[int(x) for x in line.split()[-2:]] for line in printed if line.startswith("partition ") and "L=" not in line]
+    # the same graph written with dense ids by hand: sorted ids -7, 9, 55, 100 -> 0, 1, 2, 3
+    dense = {-7: 0, 9: 1, 55: 2, 100: 3}
+    import rankcore
+    ei = torch.tensor([[dense[u] for u, v in pairs] + [dense[v] for u, v in pairs],
+                       [dense[v] for u, v in pairs] + [dense[u] for u, v in pairs]])
+    masks = torch.zeros(2, 4, dtype=torch.bool)
+    masks[0, [dense[100], dense[-7]]] = True
+    masks[1, dense[9]] = True
+    want = [[int(rankcore.walk_index(ei, 4, masks, d, target=dense[9])[i]) for d in (2, 3)] for i in range(2)]
+    assert got == want
+    part.write_text("1\n")  # 1 is a dense id, not an original one
+    assert cli.main(["walk-index", str(src), "--relabel", "--partition", str(part)]) == 2
+    assert "vertex 1 is not a vertex of the graph" in capsys.readouterr().err
+    assert cli.main(["walk-index", str(src), "--relabel", "--target", "0"]) == 2
+    assert "--target 0 is not a vertex of the graph" in capsys.readouterr().err
+
+
+def test_npz_output_keeps_multiplicities(tmp_path, capsys):
+    src = tmp_path / "multi.txt"
+    src.write_text("0 1\n1 0\n" * 300 + "1 2\n2 1\n2 3\n3 2\n")
+    out = tmp_path / "out.npz"
+    assert cli.main(["sparsify", str(src), "--method", "random", "--num-remove", "1", "--seed", "4",
+                     "-o", str(out)]) == 0
+    txt = tmp_path / "out.txt"
+    assert cli.main(["sparsify", str(src), "--method", "random", "--num-remove", "1", "--seed", "4",
+                     "-o", str(txt)]) == 0
+    import scipy.sparse
+
+    mat = scipy.sparse.load_npz(out).tocoo()
+    kept = ops.read_edge_list(str(txt))
+    counts = {}
+    for u, v in kept.t().tolist():
+        counts[(u, v)] = counts.get((u, v), 0) + 1
+    assert {(int(r), int(c)): int(x) for r, c, x in zip(mat.row, mat.col, mat.data)} == counts
+    _, graph, _, _ = cli.load_graph(str(out))
+    assert graph.nnz == len(counts)
+
+
+def test_output_is_written_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
+    src = _edges_file(tmp_path, [(0, 1), (1, 2), (2, 3)])
+    out = tmp_path / "out.txt"
+    out.write_text("precious\n")
+
+    def fail(*args, **kw):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(graph_io, "format_pairs", fail)
+    assert cli.main(["sparsify", str(src), "-o", str(out)]) == 2
+    assert "could not write" in capsys.readouterr().err
+    assert out.read_text() == "precious\n"
+
+    def interrupt(*args, **kw):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(graph_io, "format_pairs", interrupt)
+    assert cli.main(["sparsify", str(src), "-o", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err == "rankcore sparsify: interrupted\n"
+    assert out.read_text() == "precious\n"
+    monkeypatch.undo()
+    for suffix in ("txt", "pt", "npz", "csv"):
+        target = tmp_path / f"ok.{suffix}"
+        assert cli.main(["sparsify", str(src), "-o", str(target)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.txt", "ok.csv", "ok.npz", "ok.pt", "ok.txt", "out.txt"]
+
+
+def test_output_over_the_input_is_refused(tmp_path, capsys):
+    src = _edges_file(tmp_path, [(0, 1), (1, 2)])
+    before = src.read_bytes()
+    link = tmp_path / "link.txt"
+    link.symlink_to(src)
+    for out in (src, link):
+        assert cli.main(["sparsify", str(src), "-o", str(out)]) == 2
+        assert "refusing to write the output over the input file" in capsys.readouterr().err
+    assert src.read_bytes() == before
+    assert cli.main(["sparsify", str(src), "-o", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_non_regular_inputs_are_one_line_errors(tmp_path, capsys):
+    src = _edges_file(tmp_path, [(0, 1), (1, 2)])
+    folder = tmp_path / "parts.txt"
+    folder.mkdir()
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    for argv, what in ((["walk-index", str(src), "--partition", str(folder)], "is a directory"),
+                       (["walk-index", str(src), "--partition", str(fifo)], "not a regular file"),
+                       (["sparsify", str(folder)], "is a directory"),
+                       (["sparsify", str(fifo)], "not a regular file"),
+                       (["sparsify", str(tmp_path / "g.npz")], "no such graph file")):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert what in err and err.count("\n") == 1, err
+
+
+def test_ids_in_files_are_tied_to_file_and_line(tmp_path, capsys):
+    src = tmp_path / "ids.txt"
+    src.write_text("0 1\n1 0\n1 -5\n-5 1\n")
+    assert cli.main(["sparsify", str(src)]) == 2
+    assert "ids.txt:3: negative vertex id in '1 -5'" in capsys.readouterr().err
+    src.write_text("0 1\n1 0\n# big\n1 3000000000\n3000000000 1\n")
+    assert cli.main(["walk-index", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "ids.txt:4:" in err and "--relabel" in err
+    assert cli.main(["walk-index", str(src), "--relabel", "--depth", "2"]) == 0
+
+
+@pytest.mark.parametrize("method", ["random", "spectral"])
+@pytest.mark.parametrize("seed,kind", [(-1, ValueError), (2**63, ValueError), (1.5, TypeError), ("3", TypeError)])
+def test_seeds_are_checked_alike_and_named(method, seed, kind):
+    import rankcore
+
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    with pytest.raises(kind, match=r"^seed must be"):
+        rankcore.sparsify(ei, 3, method, num_remove=1, seed=seed)
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    for command in ("walk-index", "sparsify", "evaluate"):
+        parser = cli.build_parser()
+        monkeypatch.setattr(cli, "build_parser", lambda parser=parser: parser)
+        parser._subparsers._group_actions[0].choices[command].set_defaults(func=interrupted)
+        assert cli.main([command]) == 130
+        assert capsys.readouterr().err == f"rankcore {command}: interrupted\n"

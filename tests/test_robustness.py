@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import _thread
 import pathlib
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -243,6 +246,52 @@ def test_keyboard_interrupt_stops_a_silent_wis():
         timer.cancel()
     assert not _wis_threads()
     assert time.perf_counter() - t0 < 30
+
+
+def test_cancel_waits_for_the_op_even_when_is_alive_lies(monkeypatch):
+    """After a join that a signal interrupted, Thread.is_alive() can say False while the native op still
+    runs (Python 3.11); leaving then let the interpreter exit under the op (abort, exit 134). The wait must
+    be on the worker's own "finished" event."""
+    from rankcore.graph.progress import run_cancellable
+
+    monkeypatch.setattr(threading.Thread, "is_alive", lambda self: False)
+    finished = []
+
+    def slow_op(slot):
+        while slot[1] == 0:  # like the native op: runs until it sees the cancel flag...
+            time.sleep(0.01)
+        time.sleep(0.3)  # ...and takes a while to wind down
+        finished.append(True)
+        raise RuntimeError("rankcore cancelled: stopped")
+
+    def report(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_cancellable(slow_op, report, interval=0.02)
+    assert finished == [True]
+
+
+def test_ctrl_c_of_the_command_during_wis_exits_130_in_one_line(tmp_path):
+    ei, n = _hub_graph(60000)
+    path = tmp_path / "hub.txt"
+    path.write_text("".join(f"{u} {v}\n" for u, v in ei.t().tolist()))
+    proc = subprocess.Popen([sys.executable, "-m", "rankcore.cli", "sparsify", str(path), "--depth", "3",
+                             "--ratio", "0.99", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.time() + 60
+        out = ""
+        while "sparsifying with" not in out and time.time() < deadline:  # wait until WIS runs
+            out += proc.stdout.readline()
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err == "rankcore sparsify: interrupted\n"
 
 
 def test_cancel_slot_of_the_native_op():

@@ -25,15 +25,23 @@ from pathlib import Path
 
 import torch
 
-from .graph.sparsify import ConvergenceError
+from . import io as graph_io
+from .graph.arguments import MAX_NODES, check_seed, removal_count
+from .graph.result import result_for_input
+from .graph.sparsify import ConvergenceError, removal_order
 
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-def load_graph(spec: str | None, root: str | None = None):
-    """GRAPH argument -> (name, edge_index or graph object, num_nodes or None, default partition or None)."""
+# Without --relabel, vertex ids are array positions: at most MAX_NODES vertices, ids 0..MAX_NODES - 1.
+_MAX_DENSE_ID = MAX_NODES - 1
+
+
+def load_graph(spec: str | None, root: str | None = None, relabel: bool = False):
+    """GRAPH argument -> (name, edge_index or graph object, num_nodes or None, default partition or None).
+    Edge-list ids are checked per line (with ``file:line`` in the error) unless ``relabel``."""
     from . import datasets
 
     if spec is None or spec in datasets.BUILTIN:
@@ -45,10 +53,11 @@ def load_graph(spec: str | None, root: str | None = None):
     if not path.exists():
         known = ", ".join(sorted(set(datasets.BUILTIN) | set(datasets.NAMES)))
         raise CliError(f"no such graph file or built-in graph: {spec!r} (built-ins and datasets: {known})")
+    _require_regular_file(path, "graph")
     suffix = path.suffix.lower()
     try:
         if suffix in (".txt", ".csv", ".tsv", ".edges", ".el"):
-            return path.name, _read_edge_list(path), None, None
+            return path.name, _read_edge_list(path, None if relabel else _MAX_DENSE_ID), None, None
         if suffix == ".npz":
             import scipy.sparse
 
@@ -60,6 +69,14 @@ def load_graph(spec: str | None, root: str | None = None):
     except Exception as err:  # unreadable file: report it, no traceback
         raise CliError(f"could not read {spec}: {err}") from None
     raise CliError(f"unknown graph format {suffix!r} for {spec} (expected .txt/.csv edge list, .npz or .pt)")
+
+
+def _require_regular_file(path: Path, what: str) -> None:
+    """A directory, FIFO or device as an input file is a one-line error (a FIFO would block the read)."""
+    if path.is_dir():
+        raise CliError(f"{what} file {path} is a directory")
+    if not path.is_file():
+        raise CliError(f"{what} file {path} is not a regular file (a FIFO, socket or device)")
 
 
 def _pyg_safe_globals() -> list:
@@ -114,16 +131,16 @@ def _load_dataset(name: str, root: str | None):
         raise CliError(f"could not load dataset {name!r}: {err}") from None
 
 
-def _read_edge_list(path: Path) -> torch.Tensor:
-    """The native parser (rankcore::read_edge_list: memory-mapped, parallel chunks split at newlines;
-    SNAP '#' comments anywhere, an optional non-numeric header, whitespace or comma separators), with a
-    progress bar on files over 256 MB. Malformed lines are one-line errors "path:line: ..."."""
+def _read_edge_list(path: Path, max_id: int | None) -> torch.Tensor:
+    """The native parser (rankcore::read_edge_list: parallel chunks split at line ends; SNAP '#' comments
+    anywhere, an optional text header, whitespace or comma separators; ids in [0, max_id] unless None),
+    with a progress bar on files over 256 MB. Malformed lines are one-line errors "path:line: ..."."""
     from . import ops
 
     size = path.stat().st_size
     if size < 256 << 20:
         try:
-            ei = ops.read_edge_list(str(path))
+            ei = ops.read_edge_list(str(path), max_id=max_id)
         except ValueError as err:
             raise CliError(str(err)) from None
     else:
@@ -131,7 +148,7 @@ def _read_edge_list(path: Path) -> torch.Tensor:
 
         report, close = progress_reporter(True, size, unit="B", desc=f"reading {path.name}", unit_scale=True)
         try:
-            ei = run_cancellable(lambda slot: ops.read_edge_list(str(path), slot), report)
+            ei = run_cancellable(lambda slot: ops.read_edge_list(str(path), slot, max_id=max_id), report)
         except ValueError as err:
             raise CliError(str(err)) from None
         finally:
@@ -151,43 +168,29 @@ def _relabel(graph_input):
     return inverse.reshape(columns.shape), ids
 
 
-def _format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
-    """Lines "u<sep>v" for the columns of a non-negative int64 [2, m] tensor, vectorised in blocks
-    (numpy digit arithmetic + a mask over a fixed-width byte matrix; no per-edge Python)."""
-    import numpy as np
-
-    arr = a.numpy()
-    m = arr.shape[1]
-    if m == 0:
-        return b""
-    width = max(1, len(str(int(arr.max()))))
-    pow10 = (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))
-    out = []
-    for lo in range(0, m, block):
-        part = arr[:, lo:lo + block]
-        k = part.shape[1]
-        mat = np.empty((k, 2 * width + 2), dtype=np.uint8)
-        keep = np.ones(mat.shape, dtype=bool)
-        for r, off in ((0, 0), (1, width + 1)):
-            x = part[r][:, None]
-            digits = (x // pow10) % 10
-            mat[:, off:off + width] = digits + 48
-            # leading zeros dropped (the last digit always stays)
-            lead = (x < pow10) & (pow10 > 1)
-            keep[:, off:off + width] = ~lead
-        mat[:, width] = sep[0]
-        mat[:, -1] = 10
-        out.append(mat[keep].tobytes())
-    return b"".join(out)
+def _dense_ids(values: torch.Tensor, ids: torch.Tensor | None) -> torch.Tensor:
+    """Original vertex ids -> dense ids through the --relabel map (sorted ``ids``); -1 where an id is not a
+    vertex of the graph. Without a map the ids are the dense ids already."""
+    if ids is None:
+        return values
+    pos = torch.searchsorted(ids, values).clamp_max(max(ids.numel() - 1, 0))
+    found = ids.numel() > 0 and ids[pos] == values
+    return torch.where(found, pos, torch.full_like(values, -1))
 
 
-def _read_partitions(path: str, n: int) -> list[torch.Tensor]:
-    """One partition per line: the vertex ids of I, separated by spaces or commas."""
+def _read_partitions(path: str, n: int, ids: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """One partition per line: the vertex ids of I, separated by spaces or commas (original ids, mapped
+    through ``ids`` under --relabel)."""
     p = Path(path)
     if not p.exists():
         raise CliError(f"no such partition file: {path}")
+    _require_regular_file(p, "partition")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"could not read partition file {path}: {err}") from None
     masks = []
-    for lineno, line in enumerate(p.read_text().splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].replace(",", " ").strip()
         if not line:
             continue
@@ -196,10 +199,14 @@ def _read_partitions(path: str, n: int) -> list[torch.Tensor]:
             try:
                 v = int(field)
             except ValueError:
-                raise CliError(f"{path}:{lineno}: vertex ids must be integers, got {field!r}") from None
-            if not 0 <= v < n:
+                raise CliError(f"{path}:{lineno}: vertex ids must be integers, got {field[:40]!r}") from None
+            dense = int(_dense_ids(torch.tensor([v]), ids)[0]) if -2**63 <= v < 2**63 else -1
+            if ids is not None and dense < 0:
+                raise CliError(f"{path}:{lineno}: vertex {v} is not a vertex of the graph (ids are the "
+                               f"file's original ids under --relabel)")
+            if not 0 <= dense < n:
                 raise CliError(f"{path}:{lineno}: vertex {v} is outside [0, {n})")
-            mask[v] = True
+            mask[dense] = True
         masks.append(mask)
     if not masks:
         raise CliError(f"{path}: no partition found (one line per partition: the vertex ids of I)")
@@ -226,16 +233,23 @@ def cmd_walk_index(args) -> int:
 
     if any(d < 1 for d in args.depth):
         raise CliError(f"--depth values must be >= 1, got {args.depth}")
-    name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
-    if getattr(args, "relabel", False):
+    relabel = getattr(args, "relabel", False)
+    name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root, relabel)
+    ids, target = None, args.target
+    if relabel:
         graph_input, ids = _relabel(graph_input)
         num_nodes, default_part = int(ids.numel()), None
+        if target is not None:  # --target names an original id, like the partition file
+            target = int(_dense_ids(torch.tensor([target]), ids)[0])
+            if target < 0:
+                raise CliError(f"--target {args.target} is not a vertex of the graph (an original id under "
+                               f"--relabel)")
     t0 = time.perf_counter()
     graph = rankcore.Graph.from_input(graph_input, num_nodes, require_undirected=True,
                                       symmetrize=args.symmetrize)
     n = graph.num_nodes
     if args.partition:
-        parts = _read_partitions(args.partition, n)
+        parts = _read_partitions(args.partition, n, ids)
         labels = [f"partition {i + 1}" for i in range(len(parts))]
     else:
         parts, labels = _default_partitions(n, default_part, random_half=True)
@@ -245,7 +259,7 @@ def cmd_walk_index(args) -> int:
     print(f"{name}: {n} vertices, {graph.num_edges // 2} undirected edges; walk index, {where}")
     header = f"{'partition':<24}{'|I|':>6}{'|C_I|':>7}" + "".join(f"{'L=' + str(d):>14}" for d in args.depth)
     print(header)
-    columns = [rankcore.walk_index(graph, n, masks, d, args.target).tolist() for d in args.depth]
+    columns = [rankcore.walk_index(graph, n, masks, d, target).tolist() for d in args.depth]
     for row, (label, mask) in enumerate(zip(labels, parts)):
         cells = "".join(f"{col[row]:>14}" for col in columns)
         print(f"{label:<24}{int(mask.sum()):>6}{boundary_sizes[row]:>7}{cells}")
@@ -260,11 +274,15 @@ def _require_module(module: str, what: str) -> None:
         raise CliError(f"{what} needs {module} (pip install {module})")
 
 
-def _check_output_path(path: str) -> None:
-    """A known suffix, an existing writable folder, and the writer's dependency present."""
+def _check_output_path(path: str, graph_spec: str | None = None) -> None:
+    """A known suffix, an existing writable folder, not the input file, and the writer's dependency present."""
     import os
 
     out = Path(path)
+    if graph_spec is not None and graph_io.same_file(out, graph_spec):
+        raise CliError(f"refusing to write the output over the input file {graph_spec} (-o {path})")
+    if out.is_dir():
+        raise CliError(f"output {path} is a directory")
     suffix = out.suffix.lower()
     if suffix not in (".pt", ".txt", ".csv", ".npz"):
         raise CliError(f"unknown output format {suffix!r} for {path} (expected .pt, .txt, .csv or .npz)")
@@ -278,7 +296,8 @@ def _check_output_path(path: str) -> None:
 
 
 def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
-    """Writes the sparsified graph in the format the suffix names."""
+    """Writes the sparsified graph in the format the suffix names; every file goes to a temporary file
+    first and replaces ``path`` only once complete (rankcore.io.atomic_output)."""
     _check_output_path(path)
     out = Path(path)
     suffix = out.suffix.lower()
@@ -289,28 +308,25 @@ def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) ->
                     and hasattr(graph_input, "is_edge_attr"):
                 from .pyg import apply_keep_mask  # a PyG Data in, a PyG Data out (edge attributes aligned)
 
-                torch.save(apply_keep_mask(graph_input, result.keep_mask), out)
+                obj = apply_keep_mask(graph_input, result.keep_mask)
             else:
-                torch.save({"edge_index": kept, "num_nodes": num_nodes, "removed": result.removed.cpu(),
-                            "keep_mask": result.keep_mask.cpu(), **meta}, out)
+                obj = {"edge_index": kept, "num_nodes": num_nodes, "removed": result.removed.cpu(),
+                       "keep_mask": result.keep_mask.cpu(), **meta}
+            with graph_io.atomic_output(out) as tmp:
+                torch.save(obj, tmp)
         elif suffix == ".npz":
-            import numpy as np
-            import scipy.sparse
-
-            ones = np.ones(kept.shape[1], dtype=np.int8)
-            scipy.sparse.save_npz(out, scipy.sparse.coo_matrix((ones, (kept[0].numpy(), kept[1].numpy())),
-                                                               shape=(num_nodes, num_nodes)).tocsr())
+            graph_io.write_npz(out, kept, num_nodes)
         else:
             sep = b"," if suffix == ".csv" else b" "
             header = f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept\n"
-            with open(out, "wb") as f:
+            with graph_io.atomic_output(out) as tmp, open(tmp, "wb") as f:
                 f.write(header.encode())
-                f.write(_format_pairs(kept, sep))
+                f.write(graph_io.format_pairs(kept, sep))
         ids = meta.get("ids")
         if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output
-            with open(f"{out}.ids.txt", "wb") as f:
+            with graph_io.atomic_output(f"{out}.ids.txt") as tmp, open(tmp, "wb") as f:
                 f.write(b"# vertex original_id\n")
-                f.write(_format_pairs(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
+                f.write(graph_io.format_pairs(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
     except OSError as err:
         raise CliError(f"could not write {path}: {err.strerror or err}") from None
 
@@ -326,14 +342,15 @@ def cmd_sparsify(args) -> int:
     if args.num_remove is None and args.ratio is None:
         ratio = 0.5
     if args.output:  # fail on a bad output path or a missing writer before the work, not after
-        _check_output_path(args.output)
+        _check_output_path(args.output, args.graph)
     if args.method == "spectral":
         _require_module("scipy", "--method spectral")
+    check_seed(args.seed, "--seed")
     timings = {}
     t_read = time.perf_counter()
-    name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root)
+    name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root, args.relabel)
     ids = None
-    if getattr(args, "relabel", False):
+    if args.relabel:
         graph_input, ids = _relabel(graph_input)
         num_nodes, default_part = int(ids.numel()), None
     timings["read"] = time.perf_counter() - t_read
@@ -342,17 +359,14 @@ def cmd_sparsify(args) -> int:
     timings["build"] = time.perf_counter() - t_build
     args._ids, args._timings = ids, timings
     n, m = graph.num_nodes, graph.num_edges // 2
-    from .graph.arguments import removal_count
-
     k = removal_count(m, ratio, args.num_remove)
     progress = args.progress if args.progress is not None else (args.method == "wis" and k >= 20000)
     what = f"{args.method}" + (f" (depth {args.depth}: {args.depth - 1}-WIS)" if args.method == "wis" else "")
     print(f"{name}: {n} vertices, {m} undirected edges; sparsifying with {what}, removing {k} edges")
-    columns = getattr(graph_input, "edge_index", graph_input)
     t0 = time.perf_counter()
-    result = rankcore.sparsify(graph_input if isinstance(columns, torch.Tensor) else graph, n, args.method,
-                               num_remove=k, seed=args.seed, depth=args.depth, symmetrize=args.symmetrize,
-                               progress=progress or None)
+    # the graph built above, not a rebuild inside rankcore.sparsify; keep_mask over the input's columns
+    removed = removal_order(graph, args.method, k, seed=args.seed, depth=args.depth, progress=progress or None)
+    result = result_for_input(graph_input, graph, removed)
     elapsed = time.perf_counter() - t0
     timings["sparsify"] = elapsed
     after = rankcore.Graph.from_input(result.edge_index, n, symmetrize=args.symmetrize)
@@ -393,7 +407,7 @@ def _sparsify_nproc(args) -> int:
         raise CliError(f"--nproc reads an edge-list file ({', '.join(dist_run.EDGE_LIST_SUFFIXES)}), got "
                        f"{args.graph or 'the built-in karate'!r}")
     if args.output:
-        _check_output_path(args.output)
+        _check_output_path(args.output, args.graph)
     if args.method == "spectral":
         _require_module("scipy", "--method spectral")
     threads = max(1, (os.cpu_count() or 1) // args.nproc)
@@ -569,9 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     wi = sub.add_parser("walk-index", help="print walk indices of partitions of a graph")
     wi.add_argument("graph", nargs="?", default=None, help="built-in name (default karate) or a file")
-    wi.add_argument("--partition", help="file with one partition per line (vertex ids of I)")
+    wi.add_argument("--partition", help="file with one partition per line (vertex ids of I; the file's "
+                    "original ids under --relabel)")
     wi.add_argument("--depth", type=int, nargs="+", default=[1, 2, 3, 4], help="GNN depths L (default 1 2 3 4)")
-    wi.add_argument("--target", type=int, default=None, help="vertex for vertex prediction (default: graph prediction)")
+    wi.add_argument("--target", type=int, default=None, help="vertex for vertex prediction (default: graph "
+                    "prediction; an original id under --relabel)")
     wi.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
     wi.add_argument("--relabel", action="store_true", help="relabel arbitrary vertex ids densely 0..n-1 (sorted)")
     wi.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
@@ -590,6 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and friends: stop quietly
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's 128 + SIGINT, no traceback
+        print(f"rankcore {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (CliError, ValueError, TypeError, OverflowError, MemoryError, ConvergenceError) as err:
         # Library messages name the Python keyword; on the command line it is a flag.
         message = str(err).replace("symmetrize=True", "--symmetrize")

@@ -126,6 +126,9 @@ def _planetoid_root(name: str, root) -> str:
         return str(root)  # no raw files: Planetoid downloads them into root
     # Raw files only: process a cached copy, never write into the source folder (shared, maybe read-only).
     cache = Path(os.environ.get("RANKCORE_CACHE", Path.home() / ".cache" / "rankcore"))
+    if cache.exists() and not cache.is_dir():
+        raise OSError(f"$RANKCORE_CACHE={cache} is not a directory (it names the folder rankcore caches "
+                      f"datasets in)")
     digest = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
     target = cache / "planetoid" / digest
     if not (target / name / "raw").exists():

@@ -46,9 +46,15 @@ def check_num_nodes(num_nodes) -> int:
     return n
 
 
-def check_seed(seed) -> int:
+MAX_SEED = 2**63 - 2  # seed + 1 (an independent stream of the spectral sparsifier) still fits int64
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """One rule for every seeded method: an int in ``[0, 2^63 - 2]``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        raise TypeError(f"{name} must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"{name} must be in [0, 2^63 - 2], got {int(seed)}")
     return int(seed)
 
 

@@ -201,47 +201,18 @@ class Graph:
                          "(ids, edge_index = numpy.unique(edge_index, return_inverse=True); the rankcore "
                          "command: --relabel)")
         if edge_index.device.type == "cpu" and edge_index.shape[1] < 2**32 - 1:
-            cached = _last_build.get(edge_index, n, symmetrize)
-            if cached is not None and (cached.undirected or not require_undirected):
-                return cached
-            g = _build_native(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
-            _last_build.put(edge_index, n, symmetrize, g)
-            return g
+            # Built afresh on every call: a cache keyed by the tensor's identity and version counter
+            # answered for an old graph after writes the counter does not see (numpy views, .data, DLPack).
+            return _build_native(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
         return _build(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
 
 
-class _LastBuild:
-    """The last native build, held by weak references to the input tensor and to the Graph: a caller
-    that still holds both (rankcore.sparsify -> wis, the CLI -> sparsify) gets the same Graph back for
-    the same unchanged edge_index instead of normalising it again; nothing is kept alive by the cache."""
-
-    def __init__(self):
-        self._entry = None
-
-    def get(self, edge_index, n, symmetrize):
-        e = self._entry
-        if e is None:
-            return None
-        ref_t, ref_g, fp, key = e
-        g = ref_g()
-        if g is None or ref_t() is not edge_index or key != (n, symmetrize) or _fingerprint(edge_index) != fp:
-            return None
-        return g
-
-    def put(self, edge_index, n, symmetrize, graph):
-        import weakref
-
-        try:
-            self._entry = (weakref.ref(edge_index), weakref.ref(graph), _fingerprint(edge_index), (n, symmetrize))
-        except TypeError:
-            self._entry = None
-
-
-_last_build = _LastBuild()
-
-
 def _fingerprint(t: torch.Tensor) -> tuple:
-    return (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t.device, t._version)
+    """Identifies the memory a slot map was built from, so a result built in the same call can tell that it
+    is asked about exactly those columns (not a cache key: it cannot see writes through other aliases).
+    Inference-mode tensors have no version counter."""
+    version = None if t.is_inference() else t._version
+    return (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t.device, version)
 
 
 def _build_native(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool) -> Graph:

@@ -48,25 +48,33 @@ def run_cancellable(run, report, interval: float = 0.2):
     """
     slot = torch.zeros(2, dtype=torch.int64)
     result, error = [], []
+    finished = threading.Event()  # set by the worker itself, last: the only trustworthy "it has returned"
 
     def work():
         try:
             result.append(run(slot))
         except BaseException as err:  # re-raised on the caller's thread
             error.append(err)
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=work, name="rankcore-wis", daemon=True)
     worker.start()
     try:
-        worker.join(interval)
-        while worker.is_alive():  # the final count is reported once, below
+        while not finished.wait(interval):  # the final count is reported once, below
             if report is not None:
                 report(int(slot[0]))
-            worker.join(interval)
     except BaseException:
-        slot[1] = 1  # cancel: the op checks the flag at its next progress report
-        while worker.is_alive():
-            worker.join(interval)
+        # Cancel: the op checks the flag at its next progress report. Wait for the event, not
+        # Thread.is_alive(): after a join interrupted by a signal, is_alive() can say False while the native
+        # op still runs, and an interpreter that exits under a running op aborts the process.
+        slot[1] = 1
+        while True:
+            try:
+                if finished.wait(interval):
+                    break
+            except KeyboardInterrupt:  # a second Ctrl-C while the op winds down: keep waiting
+                slot[1] = 1
         raise
     if error:
         raise error[0]

@@ -456,6 +456,35 @@ def spectral_order(graph: Graph, edges: torch.Tensor, seed: int, *, order: str =
     return edges[torch.argsort(keys, stable=True)]
 
 
+def check_method(method, kw: dict) -> None:
+    """``method`` is one of METHODS and ``kw`` holds only the options that method takes."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"unknown sparsification method {method!r}; expected one of {', '.join(METHODS)}")
+    allowed = {"wis": {"chunk_size"},
+               "spectral": {"sketch_dim", "eps", "order", "block_size", "solver"}}.get(method, set())
+    unknown = sorted(set(kw) - allowed)
+    if unknown:
+        raise TypeError(f"sparsify(method={method!r}) got unexpected keyword argument(s) {', '.join(unknown)}")
+
+
+def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, depth: int = 2, progress=None,
+                  **kw) -> torch.Tensor:
+    """The first ``num_remove`` edges ``[N, 2]`` (u < v) of ``method``'s removal order on a built undirected
+    :class:`Graph` (arguments as :func:`sparsify`, already checked); :func:`sparsify` maps them onto the
+    input's columns. For callers that hold the Graph already (the rankcore command)."""
+    if method == "wis":
+        return wis_order(graph, num_remove, depth, progress=progress, **kw)
+    graph_cpu = graph.to("cpu")
+    edges = _undirected_edges(graph_cpu)
+    if method == "random":
+        order = random_order(edges, seed)
+    elif method == "local_degree":
+        order = local_degree_order(graph_cpu, edges)
+    else:
+        order = spectral_order(graph_cpu, edges, seed, progress=progress, **kw)
+    return order[:num_remove].contiguous()
+
+
 def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove=None, seed=0, depth=2,
              symmetrize=False, progress=None, **kw) -> SparsifyResult:
     """Remove a fraction ``ratio`` (or ``num_remove``) of the undirected edges with ``method``.
@@ -481,27 +510,10 @@ def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove
         :class:`SparsifyResult` whose ``removed`` lists the removed edges in removal order (a prefix of
         the method's full order: ``ratio=1.0`` gives the whole order).
     """
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"unknown sparsification method {method!r}; expected one of {', '.join(METHODS)}")
-    allowed = {"wis": {"chunk_size"},
-               "spectral": {"sketch_dim", "eps", "order", "block_size", "solver"}}.get(method, set())
-    unknown = sorted(set(kw) - allowed)
-    if unknown:
-        raise TypeError(f"sparsify(method={method!r}) got unexpected keyword argument(s) {', '.join(unknown)}")
+    check_method(method, kw)
     seed = check_seed(seed)
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
     k = removal_count(graph.num_edges // 2, ratio, num_remove)
-    if method == "wis":
-        removed = wis_order(graph, k, depth, progress=progress, **kw)
-    else:
-        graph_cpu = graph.to("cpu")
-        edges = _undirected_edges(graph_cpu)
-        if method == "random":
-            order = random_order(edges, seed)
-        elif method == "local_degree":
-            order = local_degree_order(graph_cpu, edges)
-        else:
-            order = spectral_order(graph_cpu, edges, seed, progress=progress, **kw)
-        removed = order[:k].contiguous()
+    removed = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, **kw)
     # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
     return result_for_input(edge_index, graph, removed)
