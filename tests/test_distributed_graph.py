@@ -217,7 +217,7 @@ BAD = {
     "wis depth 4": ("ValueError", "depth 2 (1-WIS) and 3 (2-WIS)"),
     "unknown method": ("ValueError", "unknown distributed sparsification method 'spectral'"),
     "mask shape on rank 0": ("ValueError", "sources must have shape"),
-    "mask count differs": ("ValueError", "same number of masks"),
+    "mask count differs": ("ValueError", "the shape of sources must be the same on every rank"),
     "negative length": ("ValueError", "length must be >= 0"),
     "target out of range": ("ValueError", "target must be a vertex in [0, 100)"),
 }

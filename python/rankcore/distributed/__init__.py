@@ -2,7 +2,9 @@
 with the exact single-process results, distributed sparsification with the single-process removal
 orders, data-parallel tensor training, and a launcher.
 
-Every function here is collective: call it on every rank of the process group, in the same order.
+Every function here is collective: call it on every rank of the process group, in the same order, with
+the same arguments (those a rank holds its own part of aside: shards, own-row masks). Every function
+checks that they agree, raising the same ValueError on every rank when they do not.
 """
 
 from .graph import Ball, DistGraph, HaloPlan, agree

@@ -14,37 +14,110 @@ Two derived structures are computed once, collectively, on first use and kept:
 
 Every method that communicates is collective: all ranks of the group must call it, in the same order.
 Argument errors are agreed on before anyone proceeds (:func:`agree`), so a bad input raises the same
-error on every rank instead of leaving the others waiting in a collective.
+error on every rank instead of leaving the others waiting in a collective; so are the arguments every
+rank must pass alike (a method, a count, a seed, a depth, a mask shape, ...): ranks that differ raise the
+same ValueError naming the argument and every rank's value, instead of computing different things.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..graph.arguments import check_num_nodes
+from ..graph.arguments import check_int, check_num_nodes
 from ..graph.container import Graph, _as_edge_index
 
-__all__ = ["DistGraph", "HaloPlan", "Ball", "agree", "all_gather_objects", "all_sum_ints", "require_same", "all_to_all_rows", "owner_of"]
+__all__ = ["DistGraph", "HaloPlan", "Ball", "agree", "error_message", "all_gather_objects", "all_sum_ints",
+           "all_to_all_rows", "owner_of"]
 
 
 # --- collective helpers ---------------------------------------------------------------------------------
 
-def agree(error: BaseException | None, group=None) -> None:
-    """Raise on every rank the first (lowest-rank) error any rank found; return when no rank found one.
+def agree(error: BaseException | None, group=None, same: dict | None = None) -> None:
+    """Raise the same error on every rank, or return on every rank (one small all_gather; none at world
+    size 1). Every rank must call it at the same point, with the same names in ``same``.
 
-    One small collective. Every rank must call it at the same point, error or not."""
+    ``same`` maps argument names to this rank's values of the arguments a collective algorithm needs
+    equal everywhere (method, counts, seeds, shapes, ...). The first that differs raises
+    ``ValueError("NAME must be the same on every rank, got A on rank 0 and B on rank 1")``, before any
+    local error: a mismatch is usually what made some rank's arguments invalid. Otherwise the first
+    (lowest-rank) ``error`` any rank found is raised, as a class every rank can rebuild (:func:`_portable`)."""
     if dist.get_world_size(group) == 1:
         if error is not None:
             raise error
         return
-    payload = None if error is None else (type(error), str(error))
-    for item in all_gather_objects(payload, group):
+    mine = [(name, _plain(value)) for name, value in (same or {}).items()]
+    gathered = all_gather_objects((None if error is None else _portable(error), mine), group)
+    for i, (name, _) in enumerate(mine):
+        values = [theirs[i][1] for _, theirs in gathered]
+        if any(v != values[0] for v in values):
+            raise ValueError(f"{name} must be the same on every rank, got {_by_value(values)}")
+    for item, _ in gathered:
         if item is not None:
             kind, message = item
             raise kind(message)
+
+
+def _plain(value):
+    """``value`` as something every rank can unpickle and compare: None, numbers, strings, dtypes and
+    tuples of them as they are (numpy and one-element tensor numbers as Python numbers, paths as
+    strings); anything else by its repr. Never raises: a rank that failed here would leave the others
+    waiting."""
+    try:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.numel() == 1
+                                              and value.device.type != "meta"):
+            value = value.item()
+        if value is None or isinstance(value, (bool, int, float, str, torch.dtype)):
+            return value
+        if isinstance(value, tuple):
+            return tuple(_plain(v) for v in value)
+        return repr(value)
+    except Exception:  # noqa: BLE001 - an odd __repr__
+        return f"<{type(value).__name__}>"
+
+
+def _by_value(values: list) -> str:
+    """"5 on rank 0 and 6 on ranks 1, 2": every rank's value, ranks with equal values together."""
+    groups: list[tuple[object, list[int]]] = []
+    for rank, value in enumerate(values):
+        for seen, ranks in groups:
+            if seen == value:
+                ranks.append(rank)
+                break
+        else:
+            groups.append((value, [rank]))
+    parts = [f"{seen} on rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}"
+             for seen, ranks in groups]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def error_message(error: BaseException) -> str:
+    """``str(error)``, or a stand-in when its ``__str__`` fails (it is reported, never re-raised)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return f"<{type(error).__name__} with an unprintable message>"
+
+
+def _portable(error: BaseException) -> tuple[type, str]:
+    """(the first class of ``error``'s MRO that pickles and is built from one message, the message), so
+    every rank can raise it: UnicodeDecodeError, say, takes five arguments (UnicodeError stands in), and
+    a class defined in a function does not pickle."""
+    message = error_message(error)
+    for kind in type(error).__mro__:
+        try:
+            pickle.loads(pickle.dumps(kind))(message)
+        except Exception:  # noqa: BLE001 - any class that fails is skipped; BaseException never does
+            continue
+        return kind, message
+    return BaseException, message
 
 
 def _try(fn, also: tuple = ()):
@@ -71,15 +144,6 @@ def all_sum_ints(values: list[int], group=None) -> list[int]:
     if dist.get_world_size(group) > 1:
         dist.all_reduce(t, group=group)
     return t.tolist()
-
-
-def require_same(value, message: str, group=None) -> None:
-    """The same ValueError on every rank (``message``, then every rank's value) unless every rank passed
-    the same ``value`` (collective)."""
-    values = all_gather_objects(value, group)
-    if len(set(values)) != 1:
-        raise ValueError(f"{message}, got " +
-                         ", ".join(f"{v} on rank {r}" for r, v in enumerate(values)))
 
 
 def all_to_all_rows(send: torch.Tensor, send_counts: list[int], group=None) -> tuple[torch.Tensor, list[int]]:
@@ -227,17 +291,17 @@ class DistGraph:
         """
         world = dist.get_world_size(group)
         rank = dist.get_rank(group)
+        same = {"num_nodes": num_nodes, "symmetrize": symmetrize, "require_undirected": require_undirected,
+                "balance": balance}
         edge_index, err = _try(lambda: _as_edge_index(edge_index))
         if err is None and edge_index.device.type != "cpu":
-            err = ValueError(f"rank {rank}: DistGraph is built from CPU shards, got edge_index on "
-                             f"{edge_index.device}")
+            err = ValueError(f"DistGraph is built from CPU shards, got edge_index on {edge_index.device}")
         if err is not None:
-            err = type(err)(f"rank {rank}: {err}")
-        agree(err, group)
-        if num_nodes is not None:
+            kind, message = _portable(err)
+            err = kind(f"rank {rank}: {message}")
+        elif num_nodes is not None:
             num_nodes, err = _try(lambda: check_num_nodes(num_nodes))
-            agree(err, group)
-        require_same(num_nodes, "num_nodes must be the same on every rank", group)  # the same everywhere, or inferred from every shard
+        agree(err, group, same)  # num_nodes: the same everywhere, or None everywhere (inferred from every shard)
         if num_nodes is None:
             local_max = torch.tensor([int(edge_index.max()) + 1 if edge_index.numel() else 0])
             if world > 1:
@@ -284,9 +348,8 @@ class DistGraph:
         accepts; None on the other ranks) into a DistGraph (collective)."""
         world = dist.get_world_size(group)
         rank = dist.get_rank(group)
-        payload = [None]
-        err = None
-        if rank == src:
+        src_rank, err = _try(lambda: check_int("src", src, 0, world - 1))
+        if err is None and rank == src_rank:
             g, err = _try(lambda: Graph.from_input(graph, num_nodes, symmetrize=symmetrize))
             if err is None:
                 g = g.to("cpu")
@@ -297,12 +360,12 @@ class DistGraph:
                     lo_e, hi_e = int(g.rowptr[a]), int(g.rowptr[b])
                     parts.append((g.num_nodes, ranges, g.undirected, g.rowptr[a:b + 1] - lo_e,
                                   g.col[lo_e:hi_e].to(torch.int64)))
-        agree(err, group)
+        agree(err, group, {"src": src})  # num_nodes, symmetrize and balance are read on src only
         if world == 1:
             payload = parts[0]
         else:
             out = [None]
-            dist.scatter_object_list(out, parts if rank == src else None, src=src, group=group)
+            dist.scatter_object_list(out, parts if rank == src_rank else None, src=src_rank, group=group)
             payload = out[0]
         n, ranges, undirected, rowptr, col = payload
         return DistGraph(n, ranges, rowptr, col, undirected, group)
@@ -379,10 +442,16 @@ class DistGraph:
         return out
 
     # -- balls: the induced subgraph around the own range
-    def ball(self, radius: int) -> Ball:
-        """The subgraph induced on the vertices within ``radius`` of the own range (collective on first
-        use per radius; cached). Rows of other ranks' vertices are fetched from their owners, one
-        round trip per distance."""
+    def ball(self, radius) -> Ball:
+        """The subgraph induced on the vertices within ``radius`` of the own range (collective; built on
+        first use per radius, then cached). Rows of other ranks' vertices are fetched from their owners,
+        one round trip per distance."""
+        r, err = _try(lambda: check_int("radius", radius, 0))
+        agree(err, self.group, {"radius": radius})  # every call: a rank with it cached would not wait
+        return self._ball(r)
+
+    def _ball(self, radius: int) -> Ball:
+        """:meth:`ball` for callers whose ranks have agreed on ``radius`` already."""
         if radius not in self._balls:
             self._balls[radius] = self._make_ball(radius)
         return self._balls[radius]

@@ -115,18 +115,26 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
     from .io import read_edge_list_shard
 
     rank, world = dist.get_rank(group), dist.get_world_size(group)
-    path = os.fspath(path)
     if ratio is None and num_remove is None:
         ratio = 0.5
-    # argument and path errors: found by every rank alike, or by rank 0 (the output), agreed on
-    _, err = _try(lambda: _check_graph_path(path))
-    if err is None and method not in METHODS:
-        err = ValueError(f"unknown sparsification method {method!r}; expected one of {', '.join(METHODS)}")
-    if err is None and depth < 2:
-        err = ValueError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {depth}")
-    if err is None and output is not None and rank == 0:
-        _, err = _try(lambda: _check_output(os.fspath(output)))
-    agree(err, group)
+
+    def check():
+        graph_path = os.fspath(path)
+        _check_graph_path(graph_path)
+        if method not in METHODS:
+            raise ValueError(f"unknown sparsification method {method!r}; expected one of {', '.join(METHODS)}")
+        if depth < 2:
+            raise ValueError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {depth}")
+        if output is not None and rank == 0:
+            _check_output(os.fspath(output))
+        return graph_path
+    # argument and path errors: found by every rank alike, or by rank 0 (the output), agreed on, after the
+    # arguments every rank must share (each reads its part of one file; the output write is collective)
+    checked, err = _try(check)
+    agree(err, group, {"the graph file": path, "method": method, "ratio": ratio, "num_remove": num_remove,
+                       "seed": seed, "depth": depth, "symmetrize": symmetrize, "num_nodes": num_nodes,
+                       "output": output})
+    path = checked
 
     timings = {}
     t = time.perf_counter()

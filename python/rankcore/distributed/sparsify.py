@@ -90,7 +90,8 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         b = check_int("batch", batch, 1)
         return k, s, d, b
     checked, err = _try(check)
-    agree(err, dg.group)
+    agree(err, dg.group, {"method": method, "ratio": ratio, "num_remove": num_remove, "seed": seed, "depth": depth,
+                          "batch": batch})
     k, s, d, b = checked
     offset = sum(counts[:dg.rank])
     if method == "random":
@@ -283,7 +284,7 @@ class _WisRank:
             rows = dst - dg.lo
             tri_own = torch.zeros_like(deg_own).index_add_(0, rows, per_slot) // 2
             common_count = per_slot[src > dst]  # the own edges (u = dst < v = src), in (u, v) order
-            self.ball = dg.ball(1)
+            self.ball = dg._ball(1)
         ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
         self.state = _ExtState(dg, ext)
         self.edges = _EdgeList(edges, dg.num_nodes)

@@ -31,7 +31,7 @@ def edge_common_neighbors(dg: DistGraph) -> torch.Tensor:
     ``dg.col``: the slice of :func:`rankcore.edge_common_neighbors` on the whole graph's CSR."""
     _, err = _try(lambda: dg.require_undirected("edge_common_neighbors"))
     agree(err, dg.group)
-    ball = dg.ball(1)
+    ball = dg._ball(1)
     counts = ops.edge_common_neighbors(ball.rowptr, ball.col)
     return counts[_own_slots(dg, ball)]
 
@@ -39,18 +39,23 @@ def edge_common_neighbors(dg: DistGraph) -> torch.Tensor:
 def closed_walk_counts(dg: DistGraph, length) -> torch.Tensor:
     """``(Â^L)_tt`` for the own vertices, exact int64 ``[n_local]`` (:func:`rankcore.closed_walk_counts`).
     Raises the same OverflowError on every rank when any count overflows."""
-    def check():
-        dg.require_undirected("closed_walk_counts")
-        return check_int("length", length, 0)
-    ln, err = _try(check)
-    agree(err, dg.group)
-    ball = dg.ball(ln // 2)
-    counts, err = _try(lambda: ops.closed_walk_counts(ball.rowptr, ball.col, ln))
-    agree(err, dg.group)
-    return counts[ball.own_start:ball.own_start + dg.num_local_nodes]
+    return _closed_walks(dg, length, "length", "closed_walk_counts")
 
 
 def singleton_scores(dg: DistGraph, depth) -> torch.Tensor:
     """WIS singleton scores s_t of the own vertices: ``(Â^L)_tt``, 0 for isolated t."""
-    s = closed_walk_counts(dg, depth)
+    s = _closed_walks(dg, depth, "depth", "singleton_scores")
     return torch.where(dg.degree() > 0, s, torch.zeros_like(s))
+
+
+def _closed_walks(dg: DistGraph, length, name: str, what: str) -> torch.Tensor:
+    """closed_walk_counts, with the length argument called ``name`` in errors."""
+    def check():
+        dg.require_undirected(what)
+        return check_int(name, length, 0)
+    ln, err = _try(check)
+    agree(err, dg.group, {name: length})  # the ball's radius, so the number of collectives, follows from it
+    ball = dg._ball(ln // 2)
+    counts, err = _try(lambda: ops.closed_walk_counts(ball.rowptr, ball.col, ln))
+    agree(err, dg.group)
+    return counts[ball.own_start:ball.own_start + dg.num_local_nodes]

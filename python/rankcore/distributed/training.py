@@ -37,6 +37,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ..tensor.training import History, descent_loop, make_optimizer
+from .graph import _try, agree
 
 __all__ = ["shard_range", "shard_entries", "global_count", "wrap_ddp", "ddp_gradients", "distributed_train"]
 
@@ -112,8 +113,10 @@ def ddp_gradients(model: torch.nn.Module, indices: torch.Tensor, values: torch.T
     single-process gradient of the mean squared error over the union of the shards. ``count``: the
     global number of entries, when known (otherwise one ``all_reduce`` finds it).
     """
+    _require_process_group("ddp_gradients")
+    _, err = _try(lambda: _check_shard(_unwrapped(model), indices, values))
+    agree(err, group, {"count": count, "the dtype of values": getattr(values, "dtype", None)})
     ddp = wrap_ddp(model, group)
-    _check_shard(ddp.module, indices, values)
     if count is None:
         count = global_count(indices.shape[0], device=values.device, group=group)
     ddp.zero_grad(set_to_none=True)
@@ -137,13 +140,20 @@ def distributed_train(model: torch.nn.Module, indices: torch.Tensor, values: tor
     reconstruction error is recorded when ``target`` (the full ground-truth tensor, on every rank) is
     given.
     """
-    if max_iterations < 0 or log_every < 1:
-        raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
+    _require_process_group("distributed_train")
+    module = _unwrapped(model)
+
+    def check():
+        if max_iterations < 0 or log_every < 1:
+            raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
+        _check_shard(module, indices, values)
+        return make_optimizer([p for p in module.parameters() if p.requires_grad], optimizer, lr, beta)
+    opt, err = _try(check)
+    # a rank that stopped sooner, or stepped differently, would leave DDP waiting or the models apart
+    agree(err, group, {"lr": lr, "max_iterations": max_iterations, "optimizer": optimizer, "beta": beta,
+                       "log_every": log_every, "stop_loss": stop_loss,
+                       "the dtype of values": getattr(values, "dtype", None)})
     ddp = wrap_ddp(model, group)
-    module = ddp.module
-    _check_shard(module, indices, values)
-    params = [p for p in module.parameters() if p.requires_grad]
-    opt = make_optimizer(params, optimizer, lr, beta)
     count = global_count(indices.shape[0], device=values.device, group=group)
     if count == 0:
         raise ValueError("distributed_train: no rank holds any entry (the global batch is empty)")
@@ -202,6 +212,10 @@ def _check_shard(module: torch.nn.Module, indices: torch.Tensor, values: torch.T
     if indices.device != device or values.device != device:
         raise ValueError(f"indices ({indices.device}) and values ({values.device}) must be on the model's "
                          f"device ({device})")
+
+
+def _unwrapped(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 def _param_device(module: torch.nn.Module) -> torch.device:

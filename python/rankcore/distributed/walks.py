@@ -21,7 +21,7 @@ from .. import ops
 from ..graph.arguments import INT64_MAX, check_int
 from ..graph.walks import (check_bool_mask, check_target, check_walk_dtype, combine_halves, masked_sum_halves,
                            walk_index_overflow, walk_index_start)
-from .graph import DistGraph, _try, agree, all_gather_objects, require_same
+from .graph import DistGraph, _try, agree, all_gather_objects
 
 __all__ = ["count_walks", "boundary", "walk_index", "gather"]
 
@@ -43,9 +43,12 @@ def _local_masks(name: str, mask, dg: DistGraph) -> tuple[torch.Tensor, bool]:
     return masks, squeeze
 
 
-def _agreed_k(dg: DistGraph, k: int) -> None:
-    """Every rank must walk the same number of columns (the exchange is per column)."""
-    require_same(k, "every rank must pass the same number of masks", dg.group)
+def _layout(mask) -> str | None:
+    """What the ranks must agree on about a mask argument: its dimensions, the number of masks first (the
+    exchange is per column; own-row and whole-graph masks differ only in the last dimension, "n" here)."""
+    if not isinstance(mask, torch.Tensor):
+        return None if mask is None else type(mask).__name__
+    return "[" + ", ".join([str(d) for d in mask.shape[:-1]] + ["n"] * (mask.dim() > 0)) + "]"
 
 
 _CHECK = 16  # steps between the collective overflow / fixed-point checks
@@ -95,13 +98,12 @@ def count_walks(dg: DistGraph, length, sources=None, *, dtype=torch.int64) -> to
         check_walk_dtype(dtype)
         return ln, (None if sources is None else _local_masks("sources", sources, dg))
     checked, err = _try(check)
-    agree(err, dg.group)
+    agree(err, dg.group, {"length": length, "dtype": dtype, "the shape of sources": _layout(sources)})
     ln, masks = checked
     if masks is None:
         start, squeeze = torch.ones(dg.num_local_nodes, 1, dtype=dtype), True
     else:
         masks, squeeze = masks
-        _agreed_k(dg, masks.shape[0])
         start = masks.t().to(dtype).contiguous()
     try:
         counts = walks_from(dg, start, ln)
@@ -127,9 +129,8 @@ def boundary(dg: DistGraph, partition) -> torch.Tensor:
         dg.require_undirected("boundary")
         return _local_masks("partition", partition, dg)
     checked, err = _try(check)
-    agree(err, dg.group)
+    agree(err, dg.group, {"the shape of partition": _layout(partition)})
     masks, squeeze = checked
-    _agreed_k(dg, masks.shape[0])
     result = _boundary(dg, masks)
     return result[0] if squeeze else result
 
@@ -140,11 +141,11 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
     terms, one SUM all_reduce adds them (no partial sum can wrap), and Python ints combine them."""
     def check():
         dg.require_undirected("walk_index")
-        return check_int("depth", depth, 1), check_target(target, dg.num_nodes), _local_masks("partition", partition, dg)
+        return (check_int("depth", depth, 1), check_target(target, dg.num_nodes),
+                _local_masks("partition", partition, dg))
     checked, err = _try(check)
-    agree(err, dg.group)
+    agree(err, dg.group, {"depth": depth, "target": target, "the shape of partition": _layout(partition)})
     d, t, (masks, squeeze) = checked
-    _agreed_k(dg, masks.shape[0])
     start, what = walk_index_start(dg.num_local_nodes, t, d, lo=dg.lo)
     try:
         walks = walks_from(dg, start, d - 1)[:, 0]
@@ -160,6 +161,9 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
 def gather(local: torch.Tensor, dg: DistGraph, dst: int | None = 0) -> torch.Tensor | None:
     """Concatenate every rank's own rows along the last dimension (collective): the whole-graph result on
     rank ``dst`` (None elsewhere), or on every rank when ``dst`` is None."""
+    _, err = _try(lambda: None if dst is None else check_int("dst", dst, 0, dg.world_size - 1))
+    agree(err, dg.group, {"dst": dst, "the dtype of local": getattr(local, "dtype", type(local).__name__),
+                          "the shape of local": _layout(local)})
     if dg.world_size == 1:
         return local
     if dst is None:
