@@ -297,3 +297,29 @@ def test_torchrun(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"wrote {got}" in proc.stdout and "(2 processes)" in proc.stdout
     assert got.read_bytes() == want.read_bytes()
+
+
+@pytest.mark.distributed
+def test_nproc_npz_keeps_multiplicities_and_refuses_the_input_as_output(tmp_path, capsys):
+    """The distributed writer shares the single-process writer's rules: int64 counts in .npz (an edge
+    listed 300 times stays), no output over the input, ids checked per line with file:line."""
+    _require_distributed_sparsify()
+    import scipy.sparse
+
+    src = tmp_path / "multi.txt"
+    src.write_text("0 1\n1 0\n" * 300 + "1 2\n2 1\n2 3\n3 2\n3 0\n0 3\n")
+    want, got = tmp_path / "want.npz", tmp_path / "got.npz"
+    common = ["sparsify", str(src), "--method", "random", "--num-remove", "1", "--seed", "1"]  # keeps 0-1
+    assert cli.main(common + ["-o", str(want)]) == 0
+    assert cli.main(common + ["-o", str(got), "--nproc", "2"]) == 0
+    a, b = scipy.sparse.load_npz(want), scipy.sparse.load_npz(got)
+    assert (a != b).nnz == 0 and a.dtype == b.dtype == "int64" and int(a.max()) >= 300
+    before = src.read_bytes()
+    capsys.readouterr()
+    assert cli.main(["sparsify", str(src), "--nproc", "2", "-o", str(src)]) == 2
+    assert "refusing to write the output over the input" in capsys.readouterr().err
+    assert src.read_bytes() == before
+    src.write_text("0 1\n1 0\n" * 50 + "1 -2\n-2 1\n")
+    assert cli.main(["sparsify", str(src), "--nproc", "2"]) == 2
+    assert "multi.txt:101: negative vertex id" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["got.npz", "multi.txt", "want.npz"]  # no temp files

@@ -315,7 +315,8 @@ def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) ->
             with graph_io.atomic_output(out) as tmp:
                 torch.save(obj, tmp)
         elif suffix == ".npz":
-            graph_io.write_npz(out, kept, num_nodes)
+            with graph_io.atomic_output(out) as tmp:
+                graph_io.write_npz(tmp, kept, num_nodes)
         else:
             sep = b"," if suffix == ".csv" else b" "
             header = f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["atomic_output", "format_pairs", "write_npz", "same_file"]
+__all__ = ["AtomicFile", "atomic_output", "format_pairs", "write_npz", "same_file"]
 
 
 def same_file(a, b) -> bool:
@@ -41,22 +41,43 @@ def _new_file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
+class AtomicFile:
+    """A temporary file beside ``path`` (same folder, same suffix, so writers that append a suffix keep it):
+    write it through ``.tmp``, then :meth:`commit` renames it over ``path`` in one step, or :meth:`discard`
+    removes it and leaves ``path`` untouched. For writes that cannot sit in one ``with`` block (the
+    distributed writer agrees on errors between its steps); :func:`atomic_output` otherwise."""
+
+    def __init__(self, path):
+        self.target = Path(path)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=f".tmp{self.target.suffix}",
+                                        dir=self.target.parent)
+        os.close(fd)
+
+    def commit(self) -> None:
+        try:
+            os.chmod(self.tmp, _new_file_mode(self.target))
+            os.replace(self.tmp, self.target)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
 @contextlib.contextmanager
 def atomic_output(path):
-    """``with atomic_output(path) as tmp:`` write the whole file to ``tmp`` (a path in the same folder,
-    with the same suffix, so writers that append a suffix keep it); on a clean exit it replaces ``path``
-    in one rename, on any exception (KeyboardInterrupt included) it is removed and ``path`` is untouched."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
+    """``with atomic_output(path) as tmp:`` write the whole file to ``tmp``; on a clean exit it replaces
+    ``path`` in one rename, on any exception (KeyboardInterrupt included) it is removed and ``path`` is
+    untouched."""
+    out = AtomicFile(path)
     try:
-        yield tmp
-        os.chmod(tmp, _new_file_mode(target))
-        os.replace(tmp, target)
+        yield out.tmp
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        out.discard()
         raise
+    out.commit()
 
 
 def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
@@ -66,12 +87,15 @@ def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
     m = arr.shape[1]
     if m == 0:
         return b""
-    # magnitudes as uint64: |-2^63| does not fit int64
-    neg = arr < 0
-    mag = np.where(neg, (~arr.astype(np.uint64)) + np.uint64(1), arr.astype(np.uint64))
+    signed = bool((arr < 0).any())
+    if signed:  # magnitudes as uint64 (|-2^63| does not fit int64) and a sign column before the digits
+        neg = arr < 0
+        mag = np.where(neg, (~arr.astype(np.uint64)) + np.uint64(1), arr.astype(np.uint64))
+    else:  # the common case stays in int64 arithmetic, which numpy divides faster
+        mag = arr
     width = max(1, len(str(int(mag.max()))))
-    pow10 = np.array([10**e for e in range(width - 1, -1, -1)], dtype=np.uint64)
-    field = width + 1  # a sign column before the digits
+    pow10 = np.array([10**e for e in range(width - 1, -1, -1)], dtype=mag.dtype)
+    field = width + signed
     out = []
     for lo in range(0, m, block):
         k = min(block, m - lo)
@@ -79,10 +103,12 @@ def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
         keep = np.ones(mat.shape, dtype=bool)
         for r, off in ((0, 0), (1, field + 1)):
             x = mag[r, lo:lo + k][:, None]
-            mat[:, off] = ord("-")
-            keep[:, off] = neg[r, lo:lo + k]
-            mat[:, off + 1:off + field] = (x // pow10) % np.uint64(10) + np.uint64(48)
-            keep[:, off + 1:off + field] = ~((x < pow10) & (pow10 > 1))  # leading zeros dropped
+            if signed:
+                mat[:, off] = ord("-")
+                keep[:, off] = neg[r, lo:lo + k]
+            digits = slice(off + signed, off + field)
+            mat[:, digits] = (x // pow10) % 10 + 48
+            keep[:, digits] = ~((x < pow10) & (pow10 > 1))  # leading zeros dropped
         mat[:, field] = sep[0]
         mat[:, -1] = 10
         out.append(mat[keep].tobytes())
@@ -90,12 +116,12 @@ def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
 
 
 def write_npz(path, edge_index: torch.Tensor, num_nodes: int) -> None:
-    """``scipy.sparse.save_npz`` of the ``num_nodes``-square adjacency of the columns of ``edge_index``
-    (int64 values: how often each column appears), through :func:`atomic_output`."""
+    """``scipy.sparse.save_npz(path, ...)`` of the ``num_nodes``-square adjacency of the columns of
+    ``edge_index`` (int64 values: how often each column appears). Writes ``path`` directly: callers pass
+    the temporary file of :func:`atomic_output` / :class:`AtomicFile`."""
     import scipy.sparse
 
     counts = np.ones(edge_index.shape[1], dtype=np.int64)
     mat = scipy.sparse.coo_matrix((counts, (edge_index[0].numpy(), edge_index[1].numpy())),
                                   shape=(num_nodes, num_nodes)).tocsr()
-    with atomic_output(path) as tmp:
-        scipy.sparse.save_npz(tmp, mat)
+    scipy.sparse.save_npz(path, mat)

@@ -25,12 +25,13 @@ def shard_byte_range(size: int, rank: int, world_size: int) -> tuple[int, int]:
     return size * rank // world_size, size * (rank + 1) // world_size
 
 
-def read_edge_list_shard(path, rank: int, world_size: int) -> torch.Tensor:
+def read_edge_list_shard(path, rank: int, world_size: int, max_id: int | None = None) -> torch.Tensor:
     """int64 ``[2, m_r]``: the edges of the lines of ``path`` that start in rank ``rank``'s byte range.
 
     Same format as :func:`rankcore.ops.read_edge_list` (one "u v" per line, whitespace and/or commas,
     '#' comments, an optional non-numeric header as the file's first data line). A malformed line
     raises ``ValueError("path:line: ...")`` on the rank that owns it, with the file's line number.
+    ``max_id``: every id must lie in ``[0, max_id]`` (None: any int64), as in ``read_edge_list``.
     """
     from .. import ops
 
@@ -40,4 +41,4 @@ def read_edge_list_shard(path, rank: int, world_size: int) -> torch.Tensor:
     except OSError as err:
         raise ValueError(f"{path}: cannot open: {err.strerror or err}") from None
     begin, end = shard_byte_range(size, rank, world_size)
-    return ops.read_edge_list(path, begin=begin, end=end)
+    return ops.read_edge_list(path, begin=begin, end=end, max_id=max_id)

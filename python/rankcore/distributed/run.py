@@ -30,6 +30,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from .. import io as graph_io
+from ..graph.arguments import MAX_NODES
 from .graph import _try as _try_args
 from .graph import agree, all_sum_ints
 
@@ -88,11 +90,11 @@ def _check_graph_path(path: str) -> None:
                          f"got {p.suffix!r} for {path}")
 
 
-def _check_output(path: str) -> None:
+def _check_output(path: str, graph_path: str) -> None:
     from ..cli import CliError, _check_output_path
 
     try:
-        _check_output_path(path)
+        _check_output_path(path, graph_path)
     except CliError as err:
         raise ValueError(str(err)) from None
 
@@ -126,7 +128,7 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
         if depth < 2:
             raise ValueError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {depth}")
         if output is not None and rank == 0:
-            _check_output(os.fspath(output))
+            _check_output(os.fspath(output), graph_path)
         return graph_path
     # argument and path errors: found by every rank alike, or by rank 0 (the output), agreed on, after the
     # arguments every rank must share (each reads its part of one file; the output write is collective)
@@ -138,7 +140,8 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
 
     timings = {}
     t = time.perf_counter()
-    shard, err = _try(lambda: read_edge_list_shard(path, rank, world))
+    # ids are array positions (no --relabel in the distributed run): checked per line, named by file:line
+    shard, err = _try(lambda: read_edge_list_shard(path, rank, world, max_id=MAX_NODES - 1))
     agree(err, group)
     timings["read"] = time.perf_counter() - t
     (columns,) = all_sum_ints([shard.shape[1]], group)
@@ -195,56 +198,57 @@ def _walk_index_stats(before, after, depth: int) -> dict:
 
 def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Tensor, n: int,
            kept_columns: int, meta: dict, group) -> None:
-    """Rank 0 writes ``path`` from every rank's kept columns (rank order), as cli._write_result does."""
-    from ..cli import _format_pairs
-
+    """Rank 0 writes ``path`` from every rank's kept columns (rank order), as cli._write_result does: into a
+    temporary file beside it that replaces ``path`` only once every part arrived and was written."""
     rank = dist.get_rank(group)
     suffix = Path(path).suffix.lower()
-    if suffix in (".txt", ".csv"):
-        sep = b"," if suffix == ".csv" else b" "
-        f, err = None, None
-        if rank == 0:
-            f, err = _try(lambda: open(path, "wb"))
-        agree(err, group)
-        data = _format_pairs(kept, sep)
-        try:
+    out, err = None, None
+    if rank == 0:
+        out, err = _try(lambda: graph_io.AtomicFile(path))
+    agree(err, group)
+    committed = False
+    try:
+        if suffix in (".txt", ".csv"):
+            sep = b"," if suffix == ".csv" else b" "
+            f = None
             if rank == 0:
-                header = f"# {meta['method']} sparsification: {n} vertices, {kept_columns} edge columns kept\n"
-                _, err = _try(lambda: f.write(header.encode()))
+                f, err = _try(lambda: open(out.tmp, "wb"))
+            agree(err, group)
+            data = graph_io.format_pairs(kept, sep)
+            try:
+                if rank == 0:
+                    header = f"# {meta['method']} sparsification: {n} vertices, {kept_columns} edge columns kept\n"
+                    _, err = _try(lambda: f.write(header.encode()))
 
-                def consume(part: torch.Tensor) -> None:
-                    nonlocal err
-                    if err is None and part.numel():
-                        _, err = _try(lambda: f.write(part.numpy().tobytes()))
-            else:
-                consume = None
-            _to_root(torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else
-                     torch.empty(0, dtype=torch.uint8), group, consume)
-        finally:
-            if f is not None:
-                _, close_err = _try(f.close)
-                err = err or close_err
-    else:  # .pt / .npz: one object, assembled on rank 0
-        us = _gather_at_root(kept[0], group)
-        vs = _gather_at_root(kept[1], group)
-        mask = _gather_at_root(keep.to(torch.uint8), group)  # gloo sends no bool tensors
-        err = None
-        if rank == 0:
-            edge_index, mask = torch.stack([us, vs]), mask.bool()
-            if suffix == ".pt":
-                _, err = _try(lambda: torch.save({"edge_index": edge_index, "num_nodes": n, "removed": removed,
-                                                  "keep_mask": mask, **meta}, path))
-            else:
-                def save_npz():
-                    import numpy as np
-                    import scipy.sparse
-
-                    ones = np.ones(edge_index.shape[1], dtype=np.int8)
-                    mat = scipy.sparse.coo_matrix((ones, (edge_index[0].numpy(), edge_index[1].numpy())),
-                                                  shape=(n, n)).tocsr()
-                    scipy.sparse.save_npz(path, mat)
-
-                _, err = _try(save_npz)
+                    def consume(part: torch.Tensor) -> None:
+                        nonlocal err
+                        if err is None and part.numel():
+                            _, err = _try(lambda: f.write(part.numpy().tobytes()))
+                else:
+                    consume = None
+                _to_root(torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else
+                         torch.empty(0, dtype=torch.uint8), group, consume)
+            finally:
+                if f is not None:
+                    _, close_err = _try(f.close)
+                    err = err or close_err
+        else:  # .pt / .npz: one object, assembled on rank 0
+            us = _gather_at_root(kept[0], group)
+            vs = _gather_at_root(kept[1], group)
+            mask = _gather_at_root(keep.to(torch.uint8), group)  # gloo sends no bool tensors
+            if rank == 0:
+                edge_index, mask = torch.stack([us, vs]), mask.bool()
+                if suffix == ".pt":
+                    _, err = _try(lambda: torch.save({"edge_index": edge_index, "num_nodes": n, "removed": removed,
+                                                      "keep_mask": mask, **meta}, out.tmp))
+                else:
+                    _, err = _try(lambda: graph_io.write_npz(out.tmp, edge_index, n))
+        if rank == 0 and err is None:
+            _, err = _try(out.commit)
+            committed = err is None
+    finally:
+        if out is not None and not committed:
+            out.discard()
     if err is not None:
         err = ValueError(f"could not write {path}: {getattr(err, 'strerror', None) or err}")
     agree(err, group)

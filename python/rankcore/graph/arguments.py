@@ -42,7 +42,9 @@ def check_num_nodes(num_nodes) -> int:
     """A vertex count in ``[0, 2^31 - 1]`` (the CSR stores int32 columns)."""
     n = check_int("num_nodes", num_nodes, 0)
     if n > MAX_NODES:
-        raise ValueError(f"num_nodes must be at most 2^31 - 1 = {MAX_NODES} (int32 CSR columns), got {n}")
+        raise ValueError(f"num_nodes must be at most 2^31 - 1 = {MAX_NODES} (int32 CSR columns), got {n}; "
+                         f"vertex ids are array positions: relabel sparse ids densely 0..n-1 first (the "
+                         f"rankcore command: --relabel)")
     return n
 
 
