@@ -60,6 +60,57 @@ def test_small_harness_run(tmp_path):
         assert res["wis"]["0.00"]["runs"] == res["random"]["0.00"]["runs"] == res["local_degree"]["0.00"]["runs"]
 
 
+def test_jobs_give_the_one_process_results_run_for_run(tmp_path):
+    data = datasets.load("sbm", seed=2, block_sizes=(30, 30), p_in=0.2, p_out=0.03, num_features=6)
+    common = dict(data=data, out_dir=tmp_path, epochs=8, threads=1, plot=False)
+    one = S.run("sbm", ["wis", "random"], [0.0, 0.4], ["gcn", "gin"], 3, name="one", **common)
+    two = S.run("sbm", ["wis", "random"], [0.0, 0.4], ["gcn", "gin"], 3, name="two", jobs=2, **common)
+    assert one["results"] == two["results"] and one["table"] == two["table"]
+    with pytest.raises(ValueError, match="jobs must be an int >= 1"):
+        S.run("sbm", ["random"], [0.0], ["gcn"], 1, jobs=0, **common)
+
+
+def test_statistics_against_scipy():
+    import statistics
+
+    scipy_stats = pytest.importorskip("scipy.stats")
+    values = [0.81, 0.84, 0.79, 0.86, 0.83, 0.80]
+    got = S.summarize(values)
+    assert got["mean"] == pytest.approx(statistics.mean(values))
+    assert got["std"] == pytest.approx(statistics.stdev(values))
+    lo, hi = scipy_stats.t.interval(0.95, len(values) - 1, loc=statistics.mean(values),
+                                    scale=statistics.stdev(values) / len(values) ** 0.5)
+    assert got["ci95"] == pytest.approx((hi - lo) / 2)
+    assert S.summarize([0.5])["std"] == 0.0
+    for dof in (1, 4, 9, 29):
+        assert S.t_quantile_975(dof) == pytest.approx(scipy_stats.t.ppf(0.975, dof), abs=1e-3)
+
+
+def test_winner_needs_a_paired_ci_above_zero():
+    per = {"a": {0.5: [0.80, 0.82, 0.81, 0.83, 0.79]}, "b": {0.5: [0.78, 0.80, 0.79, 0.81, 0.77]},
+           "c": {0.5: [0.60, 0.61, 0.62, 0.60, 0.61]}}
+    assert S.winner(per, 0.5) == "a"  # a beats b by 0.02 on every split: paired CI above 0
+    per["b"][0.5] = [0.83, 0.79, 0.82, 0.80, 0.805]  # b's mean just below a's, gains of both signs
+    assert S.winner(per, 0.5) is None
+    assert S.winner({"a": {0.5: [0.8, 0.9]}}, 0.5) is None
+
+
+def test_paper_preset_fills_what_was_not_given(monkeypatch):
+    from rankcore import cli
+
+    seen = {}
+
+    def fake_run(dataset, methods, ratios, models, seeds, **kw):
+        seen.update(methods=methods, ratios=ratios, models=models, seeds=seeds, epochs=kw["epochs"], jobs=kw["jobs"])
+        return {"table": "", "total_seconds": 0.0, "threads": 1, "png": "x.png"}
+    monkeypatch.setattr(S, "run", fake_run)
+    assert cli.main(["evaluate", "--dataset", "karate", "--preset", "paper", "--quiet", "--seeds", "4",
+                     "--jobs", "2"]) == 0
+    assert seen == {"methods": ["random", "local_degree", "spectral", "wis", "wis:3"],
+                    "ratios": [i / 10 for i in range(10)], "models": ["gcn", "gin"], "seeds": 4, "epochs": 200,
+                    "jobs": 2}
+
+
 def test_harness_bad_arguments():
     data = datasets.load("karate")
     with pytest.raises(ValueError, match="unknown method"):

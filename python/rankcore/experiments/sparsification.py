@@ -146,13 +146,15 @@ def _features(x: torch.Tensor) -> torch.Tensor:
 
 def run(dataset="cora", methods=("wis", "random", "spectral"), ratios=DEFAULT_RATIOS, models=("gcn", "gin"),
         seeds=3, *, root=None, out_dir="rankcore_results", wis_depth=2, epochs=200, threads=1, data=None,
-        progress=None, plot=True, name=None) -> dict:
+        progress=None, plot=True, name=None, jobs=1) -> dict:
     """Runs the harness; writes ``<name>.json``, ``<name>.md`` (the table) and ``<name>.png`` into ``out_dir``.
 
     ``data`` (a PyG-like object with x, y, edge_index, num_nodes) replaces loading ``dataset``.
-    ``progress``: a callable(str) told about every finished training (the CLI prints them).
-    ``threads``: torch threads while it runs (default 1: full-batch training on graphs of Cora's size is
-    faster on one thread than on two contended ones; None keeps the current setting).
+    ``progress``: a callable(str) told about every finished training (the CLI prints them or draws a bar).
+    ``threads``: torch threads per training process (default 1: full-batch training on graphs of Cora's size
+    is faster on one thread than on two contended ones; None keeps the current setting).
+    ``jobs``: trainings run side by side in that many processes (``threads`` each); every run is seeded by
+    its split seed alone, so the results equal the one-process run's, run for run.
     """
     methods = [m.strip() for m in methods] if not isinstance(methods, str) else [m.strip() for m in methods.split(",")]
     parsed = {}
@@ -172,16 +174,78 @@ def run(dataset="cora", methods=("wis", "random", "spectral"), ratios=DEFAULT_RA
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {seeds}")
         seeds = list(range(seeds))
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
     try:
-        return _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, progress, plot, name)
+        return _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, progress, plot, name, jobs)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, progress, plot, name) -> dict:
+# --- the trainings: one task per (model, method, ratio, seed), in this process or in a pool ----------------
+
+_shared: dict = {}
+
+
+def _init_worker(x, y, edge_index, n, orders, removal_counts, epochs, threads):
+    """Pool initializer: the data every training needs, sent once per worker process."""
+    torch.set_num_threads(threads)
+    _shared.update(x=x, y=y, edge_index=edge_index, n=n, orders=orders, counts=removal_counts, epochs=epochs,
+                   adj={})
+
+
+def _train_task(task):
+    """One training: (model, spec, ratio, seed) -> test accuracy. The propagation matrix of the last
+    (spec, seed-or-None, ratio, model) is kept (consecutive tasks share it)."""
+    model, spec, r, seed, order_key = task
+    key = (spec, order_key, r, model)
+    adj = _shared["adj"].get(key)
+    if adj is None:
+        order = _shared["orders"][(spec, order_key)]
+        kept = make_result(_shared["edge_index"], _shared["n"], order[:_shared["counts"][r]]).edge_index
+        adj = propagation_matrix(kept, _shared["n"], model)
+        _shared["adj"] = {key: adj}
+    split = random_split(_shared["n"], seed)
+    return train_once(model, _shared["x"], _shared["y"], adj, split, seed, epochs=_shared["epochs"])
+
+
+def _run_tasks(tasks, jobs, threads, progress):
+    """Results in task order; ``progress(i, task, accuracy)`` as each finishes."""
+    if jobs == 1:
+        out = []
+        for i, task in enumerate(tasks):
+            out.append(_train_task(task))
+            if progress is not None:
+                progress(i, task, out[-1])
+        return out
+    import concurrent.futures
+    import multiprocessing
+
+    # spawn: the parent's OpenMP runtime (used by the native sparsifiers) is not fork-safe
+    ctx = multiprocessing.get_context("spawn")
+    init = (_shared["x"], _shared["y"], _shared["edge_index"], _shared["n"], _shared["orders"], _shared["counts"],
+            _shared["epochs"], threads)
+    out = [None] * len(tasks)
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                                initargs=init) as pool:
+        futures = {pool.submit(_train_task, task): i for i, task in enumerate(tasks)}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                i = futures[future]
+                out[i] = future.result()
+                if progress is not None:
+                    progress(i, tasks[i], out[i])
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return out
+
+
+def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, progress, plot, name, jobs) -> dict:
     from .. import datasets
 
     if data is None:
@@ -195,51 +259,47 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, pr
 
     # Full removal orders, once: deterministic methods once, random ones once per seed.
     orders, order_seconds = {}, {}
+    seeded = {spec: method in SEEDED_METHODS for spec, (method, _) in parsed.items()}
     for spec, (method, kw) in parsed.items():
         t0 = time.perf_counter()
-        for seed in seeds:
-            if method in ("wis", "local_degree") and orders.get((spec, seeds[0])) is not None:
-                orders[(spec, seed)] = orders[(spec, seeds[0])]
-                continue
-            orders[(spec, seed)] = sparsify(edge_index, n, method, ratio=1.0, seed=seed, symmetrize=True, **kw).removed
+        for seed in (seeds if seeded[spec] else [None]):
+            orders[(spec, seed)] = sparsify(edge_index, n, method, ratio=1.0, seed=seed or 0, symmetrize=True,
+                                            **kw).removed
         order_seconds[spec] = time.perf_counter() - t0
     total_undirected = next(iter(orders.values())).shape[0]
+    counts = {r: removal_count(total_undirected, ratio=r) for r in ratios}
 
-    acc = {m: {spec: {r: [] for r in ratios} for spec in parsed} for m in models}
-    train_seconds = 0.0
-    adj_cache = {}
-    for seed in seeds:
-        split = random_split(n, seed)
-        for spec in parsed:
-            order = orders[(spec, seed)]
-            for r in ratios:
-                k = removal_count(total_undirected, ratio=r)
-                kept = make_result(edge_index, n, order[:k]).edge_index
-                for model in models:
-                    key = (spec, seed, r, model) if parsed[spec][0] in ("random", "spectral") else (spec, r, model)
-                    adj = adj_cache.get(key)
-                    if adj is None:
-                        adj = adj_cache[key] = propagation_matrix(kept, n, model)
-                    t0 = time.perf_counter()
-                    a = train_once(model, x, y, adj, split, seed, epochs=epochs)
-                    train_seconds += time.perf_counter() - t0
-                    acc[model][spec][r].append(a)
-                    if progress is not None:
-                        progress(f"{model} {spec:>12} removed {r:4.0%} seed {seed}: test acc {a:.4f}")
-            # adjacency of the random methods is per seed: free it
-            for key in [k for k in adj_cache if len(k) == 4 and k[1] == seed]:
-                del adj_cache[key]
+    # seeds vary fastest: a deterministic method's consecutive tasks share one propagation matrix
+    tasks = [(model, spec, r, seed, seed if seeded[spec] else None)
+             for spec in parsed for r in ratios for model in models for seed in seeds]
+    _shared.clear()
+    _init_worker(x, y, edge_index, n, orders, counts, epochs, torch.get_num_threads())
 
-    results = {m: {spec: {f"{r:.2f}": {"mean": _mean(v), "std": _std(v), "runs": v} for r, v in rs.items()}
-                   for spec, rs in per.items()} for m, per in acc.items()}
+    def report(i, task, accuracy):
+        if progress is not None:
+            model, spec, r, seed, _ = task
+            progress(f"{model} {spec:>12} removed {r:4.0%} seed {seed}: test acc {accuracy:.4f}")
+    t0 = time.perf_counter()
+    accuracies = _run_tasks(tasks, jobs, torch.get_num_threads(), report)
+    train_seconds = time.perf_counter() - t0
+    _shared.clear()
+    acc = {m: {spec: {r: [None] * len(seeds) for r in ratios} for spec in parsed} for m in models}
+    for (model, spec, r, seed, _), a in zip(tasks, accuracies):
+        acc[model][spec][r][seeds.index(seed)] = a
+
+    results = {m: {spec: {f"{r:.2f}": summarize(v) for r, v in rs.items()} for spec, rs in per.items()}
+               for m, per in acc.items()}
     out = {
         "dataset": getattr(data, "name", dataset), "num_nodes": n, "undirected_edges": total_undirected,
         "directed_columns": num_edges, "methods": {s: {"method": m, **kw} for s, (m, kw) in parsed.items()},
-        "ratios": ratios, "models": models, "seeds": list(seeds), "epochs": epochs,
+        "ratios": ratios, "models": models, "seeds": list(seeds), "epochs": epochs, "jobs": jobs,
         "model": {"depth": 3, "width": 64, "norm": "LayerNorm", "dropout": 0.5, "optimizer": "Adam lr 0.01 wd 5e-4",
                   "selection": "test accuracy at best validation epoch (patience 50)", "split": "random 80/10/10 per seed"},
+        "statistics": "mean, sample std and a 95% t confidence interval over seeds; a winner is marked only when "
+                      "the paired 95% CI (same splits) of its gain over the runner-up lies above 0",
         "threads": torch.get_num_threads(), "order_seconds": order_seconds, "train_seconds": train_seconds,
         "total_seconds": time.perf_counter() - t_start, "results": results,
+        "winners": {m: {f"{r:.2f}": winner(acc[m], r) for r in ratios} for m in models},
     }
     out_dir = Path(out_dir)
     write_json(out_dir / f"{name}.json", out)
@@ -252,27 +312,65 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, pr
     return out
 
 
-def _mean(v):
-    return sum(v) / len(v)
+# Methods whose order depends on the seed: computed once per seed, so the spread covers their randomness.
+SEEDED_METHODS = ("random", "spectral")
 
 
-def _std(v):
-    # population std over seeds (0 for a single seed)
-    mu = _mean(v)
-    return math.sqrt(sum((a - mu) ** 2 for a in v) / len(v))
+def t_quantile_975(dof: int) -> float:
+    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (scipy when present, else a table
+    of exact values to 3 decimals with the normal 1.960 beyond 30)."""
+    if dof < 1:
+        return float("nan")
+    try:
+        from scipy.stats import t
+
+        return float(t.ppf(0.975, dof))
+    except ImportError:
+        table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+                 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+                 2.052, 2.048, 2.045, 2.042]
+        return table[dof - 1] if dof <= len(table) else 1.960
+
+
+def summarize(values) -> dict:
+    """mean, sample std (n - 1; 0 for one value), the 95% t-interval half-width (nan for one value), runs."""
+    k = len(values)
+    mu = sum(values) / k
+    sd = math.sqrt(sum((a - mu) ** 2 for a in values) / (k - 1)) if k > 1 else 0.0
+    half = t_quantile_975(k - 1) * sd / math.sqrt(k) if k > 1 else float("nan")
+    return {"mean": mu, "std": sd, "ci95": half, "runs": list(values)}
+
+
+def winner(per_spec: dict, r: float) -> str | None:
+    """The method with the best mean at ratio r, if the paired 95% CI of its gain over the runner-up (same
+    seeds, hence the same splits) lies above 0; else None (a tie within noise)."""
+    means = sorted(((sum(v[r]) / len(v[r]), spec) for spec, v in per_spec.items()), reverse=True)
+    if len(means) < 2:
+        return None
+    (_, best), (_, second) = means[0], means[1]
+    gain = summarize([a - b for a, b in zip(per_spec[best][r], per_spec[second][r])])
+    return best if gain["mean"] - gain["ci95"] > 0 else None
 
 
 def format_table(out: dict) -> str:
-    """Markdown: one table per model, rows = % removed, columns = methods, cells = mean ± std (%)."""
+    """Markdown: one table per model, rows = % removed, columns = methods, cells = mean ± 95% CI (%); the
+    winner of a row in bold only when its paired CI over the runner-up clears 0."""
     lines = []
     for model, per in out["results"].items():
         specs = list(per)
-        lines.append(f"{model.upper()} on {out['dataset']} (test accuracy %, mean ± std over {len(out['seeds'])} seeds)")
+        lines.append(f"{model.upper()} on {out['dataset']} (test accuracy %, mean ± 95% CI over "
+                     f"{len(out['seeds'])} seeds; **bold**: best, its paired CI over the runner-up above 0)")
         lines.append("")
         lines.append("| removed | " + " | ".join(specs) + " |")
         lines.append("|---:|" + "---:|" * len(specs))
         for r in out["ratios"]:
-            cells = [f"{100 * per[s][f'{r:.2f}']['mean']:.1f} ± {100 * per[s][f'{r:.2f}']['std']:.1f}" for s in specs]
+            best = out.get("winners", {}).get(model, {}).get(f"{r:.2f}")
+            cells = []
+            for s in specs:
+                cell = per[s][f"{r:.2f}"]
+                ci = cell.get("ci95", float("nan"))
+                text = f"{100 * cell['mean']:.1f}" + ("" if math.isnan(ci) else f" ± {100 * ci:.1f}")
+                cells.append(f"**{text}**" if s == best else text)
             lines.append(f"| {r:.0%} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines).rstrip()
@@ -286,13 +384,13 @@ def plot_results(out: dict, path: Path) -> None:
         for spec, per in out["results"][model].items():
             xs = [100 * r for r in out["ratios"]]
             mean = [100 * per[f"{r:.2f}"]["mean"] for r in out["ratios"]]
-            std = [100 * per[f"{r:.2f}"]["std"] for r in out["ratios"]]
+            half = [100 * per[f"{r:.2f}"].get("ci95", 0.0) for r in out["ratios"]]
+            half = [0.0 if math.isnan(h) else h for h in half]
             ax.plot(xs, mean, marker="o", label=spec)
-            ax.fill_between(xs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)], alpha=0.15)
+            ax.fill_between(xs, [m - h for m, h in zip(mean, half)], [m + h for m, h in zip(mean, half)], alpha=0.15)
         ax.set_xlabel("% of edges removed")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{model.upper()} on {out['dataset']}")
+        ax.set_ylabel("test accuracy (%), 95% CI band")
+        ax.set_title(f"{model.upper()} on {out['dataset']} ({len(out['seeds'])} splits)")
         ax.grid(alpha=0.3)
         ax.legend()
     save_figure(fig, path, dpi=120)
-
