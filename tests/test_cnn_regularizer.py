@@ -12,8 +12,8 @@ from torch.func import functional_call
 
 from rankcore.cnn import (AntiLocalityRegularizer, DistantSquaresSampler, Region, ResNet, SlotPairSampler,
                           anti_locality_penalty, resnet18, swap_region, train_step)
-from rankcore.reference.cnn import (anti_locality_penalty_reference, input_gradient_reference,
-                                    swap_region_reference)
+from rankcore.reference.cnn import (anti_locality_penalty_reference, finite_difference_surrogate_reference,
+                                    input_gradient_reference, penalty_direction_reference, swap_region_reference)
 
 SHAPE = (2, 6, 8)  # C, H, W of the small test images
 I_REGION = Region(0, 0, 3, 3)
@@ -533,3 +533,215 @@ def test_penalty_on_a_random_subset_equals_the_penalty_of_that_subset():
     for bad in (1, 0, True, 2.5):
         with pytest.raises(ValueError, match="samples"):
             AntiLocalityRegularizer(fixed, samples=bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# the finite-difference estimator: R exactly, its gradient by first-order passes (definitions §4)
+
+FD = "finite_difference"
+
+
+def smoothed(model: nn.Module) -> nn.Module:
+    """``model`` with ReLU -> SiLU and max-pool -> average pool: the same network without kinks."""
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, nn.ReLU):
+                setattr(module, name, nn.SiLU())
+            elif isinstance(child, nn.MaxPool2d):
+                setattr(module, name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding))
+    return model
+
+
+def small_resnet(seed=0, train=True, smooth=True, stem="small", dtype=torch.float64) -> nn.Module:
+    torch.manual_seed(seed)
+    model = resnet18(in_channels=SHAPE[0], width=2, stem=stem).to(dtype)
+    if smooth:
+        smoothed(model)
+    model.train()
+    for _ in range(2):  # non-trivial running statistics (used in eval mode)
+        model(images(8, seed=seed + 10, dtype=dtype))
+    return model.train(train)
+
+
+def parameter_gradient(penalty, model) -> torch.Tensor:
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(penalty, params, allow_unused=True)
+    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for g, p in zip(grads, params)])
+
+
+def agreement(got: torch.Tensor, want: torch.Tensor) -> tuple[float, float]:
+    """(cosine, relative error) of two gradient vectors."""
+    got, want = got.detach().double(), want.detach().double()
+    return float(got @ want / (got.norm() * want.norm())), float((got - want).norm() / want.norm())
+
+
+SMOOTH_MODELS = {
+    "tanh-convnet": lambda: smooth_conv_model(),
+    "tanh-convnet-eval-batchnorm": lambda: smooth_conv_model(batchnorm=True),
+    "silu-resnet-train": lambda: small_resnet(train=True),  # train-mode BatchNorm couples the samples
+    "silu-resnet-eval": lambda: small_resnet(train=False),
+    "silu-resnet-imagenet-stem": lambda: small_resnet(stem="imagenet"),
+}
+
+
+@pytest.mark.parametrize("name", [*SMOOTH_MODELS, "relu-resnet"])
+def test_finite_difference_value_is_the_exact_value(name):
+    model = small_resnet(smooth=False) if name == "relu-resnet" else SMOOTH_MODELS[name]()
+    shape = (SHAPE[0], 12, 12) if "imagenet" in name else SHAPE  # the ImageNet stem down-samples 4x
+    x = images(6, shape=shape, seed=1)
+    I, J = Region(0, 0, 3, 3), Region(shape[1] - 3, shape[2] - 3, 3, 3)
+    exact, exact_cosines = anti_locality_penalty(model, x, I, J)
+    got, cosines = anti_locality_penalty(model, x, I, J, estimator=FD)
+    torch.testing.assert_close(got, exact.detach(), rtol=1e-10, atol=0)
+    torch.testing.assert_close(cosines, exact_cosines, rtol=1e-10, atol=1e-12)
+    assert got.requires_grad
+
+
+def test_finite_difference_value_in_float32():
+    model = small_resnet(smooth=False, dtype=torch.float32)
+    x = images(6, seed=1, dtype=torch.float32)
+    exact, _ = anti_locality_penalty(model, x, I_REGION, J_REGION)
+    got, _ = anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD)
+    torch.testing.assert_close(got, exact.detach(), rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("name", list(SMOOTH_MODELS))
+def test_finite_difference_gradient_agrees_with_the_double_backward(name):
+    # float64 and the default step (4.5e-8): the O(h) bias is ~1e-7 relative; rounding adds ~1e-8.
+    model = SMOOTH_MODELS[name]()
+    shape = (SHAPE[0], 12, 12) if "imagenet" in name else SHAPE
+    x = images(6, shape=shape, seed=2)
+    I, J = Region(0, 0, 3, 3), Region(shape[1] - 3, shape[2] - 3, 3, 3)
+    exact = parameter_gradient(anti_locality_penalty(model, x, I, J)[0], model)
+    got = parameter_gradient(anti_locality_penalty(model, x, I, J, estimator=FD)[0], model)
+    cosine, relative = agreement(got, exact)
+    assert cosine >= 0.99 and relative < 1e-4, (cosine, relative)
+
+
+def test_finite_difference_error_is_first_order_in_the_step():
+    # A forward difference: the error shrinks 10x when the step does (a central one would shrink 100x, a bug
+    # in the direction or the step size would not shrink at all).
+    model, x = small_resnet(), images(6, seed=3)
+    exact = parameter_gradient(anti_locality_penalty(model, x, I_REGION, J_REGION)[0], model)
+    errors = [agreement(parameter_gradient(anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD,
+                                                                 fd_step=step)[0], model), exact)[1]
+              for step in (1e-3, 1e-4)]
+    assert 5 < errors[0] / errors[1] < 20, errors
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_finite_difference_gradient_equals_the_two_pass_reference(batchnorm):
+    # Same step, same formula, written independently (dR/dg by hand, separate passes): equal to rounding.
+    model, x = smooth_conv_model(batchnorm=batchnorm), images(5, seed=4)
+    got = parameter_gradient(anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD, fd_step=1e-5)[0],
+                             model)
+    want = parameter_gradient(finite_difference_surrogate_reference(model, x, I_REGION, J_REGION, step=1e-5), model)
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-12)
+
+
+def test_penalty_direction_reference_is_the_gradient_of_r():
+    gen = torch.Generator().manual_seed(0)
+    g, g_tilde = (torch.randn(4, 7, generator=gen, dtype=torch.float64) for _ in range(2))
+    leaves = (g.clone().requires_grad_(True), g_tilde.clone().requires_grad_(True))
+    r = ((leaves[0] * leaves[1]).sum(1) / (leaves[0].norm(dim=1) * leaves[1].norm(dim=1) + 1e-12)).abs().mean()
+    for got, want in zip(penalty_direction_reference(g, g_tilde), torch.autograd.grad(r, leaves)):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-14)
+
+
+def test_finite_difference_gradient_with_respect_to_x():
+    model = smooth_conv_model()
+    x = images(4, seed=5).requires_grad_(True)
+    (want,) = torch.autograd.grad(anti_locality_penalty(model, x, I_REGION, J_REGION)[0], x)
+    (got,) = torch.autograd.grad(anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD)[0], x)
+    cosine, relative = agreement(got.flatten(), want.flatten())
+    assert cosine >= 0.99 and relative < 1e-4, (cosine, relative)
+
+
+def test_finite_difference_matches_on_relu_networks_when_no_unit_changes_sign():
+    # ReLU kinks: the forward difference sees a unit that changes sign between X and X + h u, the exact
+    # gradient does not. With a step far below the distance to every kink both are the same (float64 only).
+    model, x = small_resnet(smooth=False), images(6, seed=6)
+    exact = parameter_gradient(anti_locality_penalty(model, x, I_REGION, J_REGION)[0], model)
+    got = parameter_gradient(anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD, fd_step=1e-9)[0],
+                             model)
+    cosine, relative = agreement(got, exact)
+    assert cosine >= 0.99 and relative < 1e-3, (cosine, relative)
+
+
+@pytest.mark.parametrize("form", ["product", "sum"])
+def test_finite_difference_on_separation_rank_one(form):
+    model, x = SeparableModel(form, seed=1), images(6, seed=1)
+    exact, _ = anti_locality_penalty(model, x, I_REGION, J_REGION)
+    penalty, cosines = anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD)
+    assert abs(penalty.item() - 1) < 1e-6 and bool((cosines.abs() > 1 - 1e-6).all())
+    # R = 1 is its maximum over g: its gradient is 0 by either estimator
+    assert parameter_gradient(exact, model).abs().max() < 1e-8
+    assert parameter_gradient(penalty, model).abs().max() < 1e-8
+
+
+def test_finite_difference_zero_gradient_gives_zero_and_no_nan():
+    model = SeparableModel("sum", seed=0)
+    model.g = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(SHAPE), 1)).double()
+    nn.init.zeros_(model.g[1].weight)
+    penalty, cosines = anti_locality_penalty(model, images(4), I_REGION, J_REGION, estimator=FD)
+    assert penalty.item() == 0 and (cosines == 0).all()
+    assert (parameter_gradient(penalty, model) == 0).all()
+
+
+def test_finite_difference_is_deterministic():
+    model, x = small_resnet(smooth=False, dtype=torch.float32), images(6, seed=7, dtype=torch.float32)
+    runs = [anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD) for _ in range(2)]
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
+    assert torch.equal(parameter_gradient(runs[0][0], model), parameter_gradient(runs[1][0], model))
+
+
+def test_finite_difference_updates_batchnorm_statistics_as_the_exact_estimator():
+    # One update per call, from the forward over [x; x~]; the perturbed forward leaves the buffers alone.
+    models = [small_resnet(smooth=False, dtype=torch.float32) for _ in range(2)]
+    x = images(6, seed=8, dtype=torch.float32)
+    anti_locality_penalty(models[0], x, I_REGION, J_REGION)
+    anti_locality_penalty(models[1], x, I_REGION, J_REGION, estimator=FD)
+    for (name, a), b in zip(models[0].named_buffers(), models[1].buffers()):
+        assert torch.equal(a, b), name
+    assert int(models[1].stem[1].num_batches_tracked) == 3  # two warm-up forwards + this call
+
+
+def test_finite_difference_in_train_step_and_on_a_subset():
+    model, x = small_resnet(), images(8, seed=9)
+    y = (x.mean((1, 2, 3)) > 0).double()
+    fixed = lambda h, w, g: (I_REGION, J_REGION)  # noqa: E731
+    reg = AntiLocalityRegularizer(fixed, samples=4, estimator=FD, fd_step=1e-6)
+    assert "finite_difference" in repr(reg) and "fd_step=1e-06" in repr(reg)
+    result = reg(model, x, torch.Generator().manual_seed(3))
+    subset = torch.randperm(8, generator=torch.Generator().manual_seed(3))[:4]
+    expected, _ = anti_locality_penalty(model, x[subset], I_REGION, J_REGION, estimator=FD, fd_step=1e-6)
+    assert result.outputs is None and torch.equal(result.penalty, expected)
+    # A step on lam * R moves the parameters as the exact estimator's step does (smooth model, float64).
+    steps = []
+    for estimator in ("exact", FD):
+        trained = small_resnet()
+        optimizer = torch.optim.SGD(trained.parameters(), lr=0.1)
+        stats = train_step(trained, optimizer, x, y, AntiLocalityRegularizer(fixed, estimator=estimator), lam=1.0)
+        assert stats["loss"] == pytest.approx(stats["task_loss"] + stats["penalty"])
+        steps.append(torch.cat([(p - q).flatten() for p, q in zip(trained.parameters(), model.parameters())]))
+    cosine, relative = agreement(steps[1], steps[0])
+    assert cosine > 0.9999 and relative < 1e-4
+
+
+def test_bad_estimator_arguments():
+    model, x = smooth_conv_model(), images(4)
+    sampler = SlotPairSampler(I_REGION, J_REGION)
+    with pytest.raises(ValueError, match=r"estimator must be one of \('exact', 'finite_difference'\)"):
+        anti_locality_penalty(model, x, I_REGION, J_REGION, estimator="finite-difference")
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        AntiLocalityRegularizer(sampler, estimator="jvp")
+    for bad in (0, 0.0, -1e-3, NAN, float("inf")):
+        with pytest.raises(ValueError, match="fd_step must be a finite number > 0"):
+            anti_locality_penalty(model, x, I_REGION, J_REGION, estimator=FD, fd_step=bad)
+        with pytest.raises(ValueError, match="fd_step must be a finite number > 0"):
+            AntiLocalityRegularizer(sampler, estimator=FD, fd_step=bad)
+    for bad in (True, "1e-3", torch.tensor(1e-3)):
+        with pytest.raises(TypeError, match="fd_step must be a number"):
+            AntiLocalityRegularizer(sampler, estimator=FD, fd_step=bad)
+    with pytest.raises(ValueError, match="takes none"):
+        AntiLocalityRegularizer(sampler, fd_step=1e-3)  # the exact estimator has no step

@@ -44,3 +44,39 @@ def anti_locality_penalty_reference(model, x: torch.Tensor, I, J, eps: float = 1
         cosines.append(torch.dot(g, g_tilde) / (torch.linalg.vector_norm(g) * torch.linalg.vector_norm(g_tilde) + eps))
     cosines = torch.stack(cosines)
     return cosines.abs().mean(), cosines
+
+
+def penalty_direction_reference(g: torch.Tensor, g_tilde: torch.Tensor, eps: float = 1e-12):
+    """(dR/dg, dR/dg~) for R = mean_b |cos_b|, by hand: with c = <g, g~>, n = |g|, m = |g~|, d = n m + eps,
+    d cos / d g = g~ / d - c m g / (n d^2) (and symmetrically), times sign(cos_b) / B. Rows: samples; no row
+    may be zero (the norm's derivative is undefined there)."""
+    c = (g * g_tilde).sum(1, keepdim=True)
+    n = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+    m = torch.linalg.vector_norm(g_tilde, dim=1, keepdim=True)
+    d = n * m + eps
+    scale = torch.sign(c / d) / g.shape[0]
+    return scale * (g_tilde / d - c * m * g / (n * d * d)), scale * (g / d - c * n * g_tilde / (m * d * d))
+
+
+def finite_difference_surrogate_reference(model, x: torch.Tensor, I, J, eps: float = 1e-12, step: float = 1e-6):
+    """S whose parameter gradient is the forward-difference estimate of R's (definitions §4), two passes:
+
+    u = dR/dg over region I; h u has RMS ``step`` x RMS(pixels of [x; x~]) over I;
+    S = sum_b [f(x_b + h u_b) - f(x_b)] / h + sum_b [f(x~_b + h u~_b) - f(x~_b)] / h.
+    Per-sample models only (the forwards of x and x~ are separate, as in anti_locality_penalty_reference).
+    """
+    x = x.detach()
+    x_tilde = swap_region_reference(x, J)
+    rows, cols = I.slices()
+    g = input_gradient_reference(model, x)[:, :, rows, cols].flatten(1).detach()
+    g_tilde = input_gradient_reference(model, x_tilde)[:, :, rows, cols].flatten(1).detach()
+    u, u_tilde = penalty_direction_reference(g, g_tilde, eps)
+    u_rms = torch.cat([u, u_tilde]).pow(2).mean().sqrt()
+    h = step * torch.cat([x, x_tilde]).pow(2).mean().sqrt() / u_rms
+
+    def difference(images, direction):
+        shifted = images.clone()
+        shifted[:, :, rows, cols] += h * direction.reshape(shifted[:, :, rows, cols].shape)
+        return (model(shifted).sum() - model(images).sum()) / h
+
+    return difference(x, u) + difference(x_tilde, u_tilde)
