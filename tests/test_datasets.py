@@ -50,12 +50,25 @@ def test_karate_and_synthetic():
     assert set(p.y.tolist()) <= {0, 1, 2} and p.x.shape == (300, 8)
 
 
+def test_csbm_is_registered():
+    a = datasets.load("csbm", seed=2, n=200, classes=2, p_in=0.1, p_out=0.01, feature_signal=1.5, num_features=4)
+    g = datasets.csbm(200, 2, 0.1, 0.01, 1.5, 2, num_features=4)
+    assert torch.equal(a.edge_index, g["edge_index"]) and torch.equal(a.x, g["x"]) and torch.equal(a.y, g["y"])
+    assert a.num_nodes == 200 and a.homophily == g["homophily"] and a.name == "csbm"
+    assert "csbm" in datasets.NAMES
+    d = datasets.load("CSBM")  # defaults: Cora-like size, degree and homophily
+    assert d.num_nodes == 2500 and 0.7 < d.homophily < 0.9 and 3 < d.edge_index.shape[1] / 2500 < 7
+    assert rankcore.Graph.from_input(d.edge_index, 2500).num_edges == d.edge_index.shape[1]  # simple
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda: datasets.load("nope"), ValueError, "unknown dataset"),
     (lambda: datasets.load(3), TypeError, "must be a str"),
     (lambda: datasets.load("sbm", p_in=2.0), ValueError, "probability"),
     (lambda: datasets.load("sbm", block_sizes=(0, 3)), ValueError, "positive"),
     (lambda: datasets.load("power-law", bogus=1), TypeError, "unexpected keyword"),
+    (lambda: datasets.load("csbm", bogus=1), TypeError, "unexpected keyword"),
+    (lambda: datasets.load("csbm", p_out=float("nan")), ValueError, "probability"),
     (lambda: datasets.load("cora", foo=1), TypeError, "unexpected keyword"),
 ])
 def test_bad_arguments(call, error, message):

@@ -7,8 +7,10 @@ after the split, the classic two-community partition.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 _KARATE_EDGES = [
@@ -96,8 +98,119 @@ def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.0
     return {"edge_index": torch.stack([torch.cat([u, v]), torch.cat([v, u])]), "x": x, "y": y, "num_nodes": n}
 
 
+def _check_probability(name: str, p) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a probability in [0, 1], got {type(p).__name__}")
+    if not 0.0 <= float(p) <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+    return float(p)
+
+
+def _distinct_indices(rng: np.random.Generator, total: int, count: int) -> np.ndarray:
+    """A uniform random ``count``-subset of [0, total) (int64, unordered), O(count) memory: rounds that
+    draw the shortfall with replacement and keep the values not seen yet. That is the set of the first
+    ``count`` distinct values of an i.i.d. uniform sequence, hence uniform. Dense requests (more than half)
+    sample the complement instead, so at least half of every round is new on average: O(log count) rounds."""
+    if 2 * count > total:
+        return np.setdiff1d(np.arange(total, dtype=np.int64), _distinct_indices(rng, total, total - count),
+                            assume_unique=True)
+    chosen = np.empty(0, dtype=np.int64)
+    while chosen.size < count:
+        draw = np.unique(rng.integers(0, total, size=count - chosen.size, dtype=np.int64))
+        chosen = np.concatenate([chosen, draw[~np.isin(draw, chosen, assume_unique=True)]])
+    return chosen
+
+
+def _pairs_within(index: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A bijection from [0, size (size - 1) / 2) onto the unordered pairs {i, j} of [0, size), integers
+    only (no square root): with h = (size - 1) // 2, index t < size * h is {i, (i + d) mod size} for
+    i = t // h, d = t % h + 1 (circular distance d <= h is seen from exactly one end); for even sizes the
+    remaining size / 2 indices are the antipodal pairs {t', t' + size / 2}."""
+    h = (size - 1) // 2
+    near = index < size * h
+    i = np.empty_like(index)
+    j = np.empty_like(index)
+    t = index[near]
+    i[near] = t // max(h, 1)
+    j[near] = (i[near] + t % max(h, 1) + 1) % size
+    t = index[~near] - size * h
+    i[~near] = t
+    j[~near] = t + size // 2
+    return i, j
+
+
+def csbm(n: int = 2500, classes: int = 5, p_in: float = 0.008, p_out: float = 0.0005, feature_signal: float = 1.0,
+         seed: int = 0, *, num_features: int = 16) -> dict:
+    """A seeded contextual stochastic block model: vary ``p_in`` / ``p_out`` (homophily) and
+    ``feature_signal`` (how much the features alone tell) independently.
+
+    * Classes: ``n`` vertices in ``classes`` balanced classes (sizes differ by at most one), assigned to the
+      vertex ids by a seeded random permutation, so ids carry no class information (sparsifiers break ties
+      by id).
+    * Edges: every unordered pair {i, j}, i != j, independently with probability ``p_in`` (same class) or
+      ``p_out`` (different classes). Sampled per class pair without any n x n object: the number of edges
+      is drawn from Binomial(#pairs, p), then that many distinct pairs uniformly (rejecting repeats).
+    * Features: x_i = mu_{y_i} + N(0, I), mu_c = ``feature_signal`` * (a random unit vector per class) in
+      ``num_features`` dimensions.
+    * Expected edge homophily: p_in N_in / (p_in N_in + p_out N_out) with N_in / N_out the same-class /
+      cross-class pair counts; about p_in / (p_in + (classes - 1) p_out) for large n.
+
+    The defaults are Cora-like: average degree 5 and homophily 0.8, on 2500 vertices in 5 classes.
+    All randomness comes from ``numpy.random.default_rng(seed)``.
+
+    Returns a dict like :func:`sbm_graph`: ``edge_index`` ([2, 2E] int64, both directions, the pairs u < v
+    sorted, then their reverses), ``x`` [n, num_features] float32, ``y`` [n] int64, ``num_nodes``, and
+    ``homophily``: the measured fraction of edges joining same-class vertices (NaN without edges).
+    """
+    from .graph.arguments import check_allocation, check_int, check_seed
+
+    n = check_int("n", n, 1)
+    classes = check_int("classes", classes, 1)
+    if n < classes:
+        raise ValueError(f"n must be >= classes (every class needs a vertex), got n={n}, classes={classes}")
+    p_in, p_out = _check_probability("p_in", p_in), _check_probability("p_out", p_out)
+    if isinstance(feature_signal, bool) or not isinstance(feature_signal, (int, float, np.integer, np.floating)):
+        raise TypeError(f"feature_signal must be a number, got {type(feature_signal).__name__}")
+    if not 0.0 <= float(feature_signal) < math.inf:
+        raise ValueError(f"feature_signal must be finite and >= 0, got {feature_signal}")
+    num_features = check_int("num_features", num_features, 1)
+    rng = np.random.default_rng(check_seed(seed))
+
+    sizes = [n // classes + (c < n % classes) for c in range(classes)]
+    y = rng.permutation(np.repeat(np.arange(classes), sizes))
+    members = [np.flatnonzero(y == c) for c in range(classes)]
+    blocks = []  # (class a, class b, #pairs, #edges): all counts first, so the memory check comes before sampling
+    for a in range(classes):
+        for b in range(a, classes):
+            pairs = sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b]
+            blocks.append((a, b, pairs, int(rng.binomial(pairs, p_in if a == b else p_out))))
+    num_edges = sum(block[3] for block in blocks)
+    check_allocation(64 * num_edges + 8 * n * num_features, f"csbm with {num_edges} edges", "lower p_in / p_out")
+    us, vs = [], []
+    for a, b, pairs, count in blocks:
+        index = _distinct_indices(rng, pairs, count)
+        if a == b:
+            i, j = _pairs_within(index, sizes[a])
+        else:
+            i, j = index // sizes[b], index % sizes[b]
+        gi, gj = members[a][i], members[b][j]
+        us.append(np.minimum(gi, gj))
+        vs.append(np.maximum(gi, gj))
+    u, v = np.concatenate(us), np.concatenate(vs)
+    order = np.argsort(u * n + v, kind="stable")
+    u, v = torch.from_numpy(u[order]), torch.from_numpy(v[order])
+
+    directions = rng.standard_normal((classes, num_features))
+    means = float(feature_signal) * directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    x = means[y] + rng.standard_normal((n, num_features))
+    y = torch.from_numpy(y).to(torch.int64)
+    homophily = float((y[u] == y[v]).double().mean()) if u.numel() else math.nan
+    return {"edge_index": torch.stack([torch.cat([u, v]), torch.cat([v, u])]), "x": torch.from_numpy(x).float(),
+            "y": y, "num_nodes": n, "homophily": homophily}
+
+
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
-SYNTHETIC = ("karate", "power-law", "sbm")
+SYNTHETIC = ("karate", "power-law", "sbm", "csbm")
 NAMES = tuple(PLANETOID) + SYNTHETIC
 
 
@@ -148,8 +261,9 @@ def load(name: str, root=None, *, seed: int = 0, **kw):
     or ``$RANKCORE_DATA``; a read-only folder holding ``<Name>/raw`` (PyG's raw Planetoid files) is
     copied to a writable cache first, so it works offline), ``karate`` (Zachary's club: one-hot
     features, label = the faction), and seeded synthetic graphs ``power-law`` (Chung–Lu; ``num_nodes``,
-    ``num_edges``, ``exponent``; labels = degree tercile, features = random + log-degree) and ``sbm``
-    (:func:`sbm_graph` keyword arguments).
+    ``num_edges``, ``exponent``; labels = degree tercile, features = random + log-degree), ``sbm``
+    (:func:`sbm_graph` keyword arguments) and ``csbm`` (:func:`csbm` keyword arguments; the Data also
+    carries the measured edge ``homophily``).
     """
     import os
 
@@ -193,4 +307,8 @@ def load(name: str, root=None, *, seed: int = 0, **kw):
     if key == "sbm":
         g = sbm_graph(seed=seed, **kw)
         return Data(x=g["x"], y=g["y"], edge_index=g["edge_index"], num_nodes=g["num_nodes"], name="sbm")
+    if key == "csbm":
+        g = csbm(seed=seed, **kw)
+        return Data(x=g["x"], y=g["y"], edge_index=g["edge_index"], num_nodes=g["num_nodes"],
+                    homophily=g["homophily"], name="csbm")
     raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(NAMES)}")

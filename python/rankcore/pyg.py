@@ -23,10 +23,11 @@ try:
 except ImportError as err:  # keep the core importable; say what to install
     raise ImportError("rankcore.pyg needs torch_geometric (pip install torch_geometric)") from err
 
+from .graph.arguments import check_int
 from .graph.sparsify import sparsify
 
-__all__ = ["EdgeSparsification", "LocalDegreeSparsification", "RandomEdgeSparsification", "SpectralSparsification",
-           "WalkIndexSparsification", "apply_keep_mask"]
+__all__ = ["DegreeSparsification", "EdgeSparsification", "KNeighborSparsification", "LocalDegreeSparsification",
+           "RandomEdgeSparsification", "SpectralSparsification", "WalkIndexSparsification", "apply_keep_mask"]
 
 
 def apply_keep_mask(data, keep_mask: torch.Tensor):
@@ -65,7 +66,7 @@ class EdgeSparsification(BaseTransform):
     """Removes edges of every ``Data`` with ``rankcore.sparsify(method=...)``; the base of the others.
 
     Args:
-        method: ``"wis"``, ``"random"``, ``"spectral"`` or ``"local_degree"``.
+        method: ``"wis"``, ``"random"``, ``"spectral"``, ``"local_degree"``, ``"k_neighbor"`` or ``"degree"``.
         ratio: fraction of the undirected edges to remove (per graph).
         num_remove: number of undirected edges to remove (per graph); exactly one of the two.
         seed: for the random methods; None draws a fresh seed from torch's global generator on every
@@ -88,7 +89,10 @@ class EdgeSparsification(BaseTransform):
         return apply_keep_mask(data, result.keep_mask)
 
     def __repr__(self) -> str:
-        amount = f"ratio={self.ratio}" if self.ratio is not None else f"num_remove={self.num_remove}"
+        amount = (f"ratio={self.ratio}" if self.ratio is not None else
+                  f"num_remove={self.num_remove}" if self.num_remove is not None else None)
+        if amount is None:  # k_neighbor with a per-vertex budget k: it is in kw
+            return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.kw.items())})"
         extra = "".join(f", {k}={v!r}" for k, v in self.kw.items())
         return f"{type(self).__name__}({amount}{extra})"
 
@@ -119,3 +123,29 @@ class LocalDegreeSparsification(EdgeSparsification):
 
     def __init__(self, ratio=None, num_remove=None, *, symmetrize=False):
         super().__init__("local_degree", ratio, num_remove, seed=0, symmetrize=symmetrize)
+
+
+class KNeighborSparsification(EdgeSparsification):
+    """The K-neighbour sparsifier: each vertex keeps k of its edges (``score="random"``: a uniform random
+    k-subset; ``"degree"``: its k highest-degree neighbours), an edge stays when either endpoint keeps it.
+
+    Pass exactly one of ``ratio``, ``num_remove`` (a cut of the one removal order every k shares) and ``k``.
+    """
+
+    def __init__(self, ratio=None, num_remove=None, *, k=None, score: str = "random", seed=None, symmetrize=False):
+        if k is None:
+            super().__init__("k_neighbor", ratio, num_remove, seed=seed, symmetrize=symmetrize, score=score)
+            return
+        if ratio is not None or num_remove is not None:
+            raise ValueError("pass exactly one of ratio, num_remove and k (each vertex's edge budget)")
+        # k replaces the amount (sparsify(k=...) takes neither ratio nor num_remove), so no _check_amount
+        self.method, self.ratio, self.num_remove = "k_neighbor", None, None
+        self.seed, self.symmetrize = seed, symmetrize
+        self.kw = {"k": check_int("k", k, 1), "score": score}  # a bad k fails here, not on the first graph
+
+
+class DegreeSparsification(EdgeSparsification):
+    """The one-shot degree score 1/d_u + 1/d_v: edges between high-degree vertices are removed first."""
+
+    def __init__(self, ratio=None, num_remove=None, *, symmetrize=False):
+        super().__init__("degree", ratio, num_remove, seed=0, symmetrize=symmetrize)

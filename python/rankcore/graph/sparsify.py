@@ -23,6 +23,11 @@ any prefix is a sparsified graph and one full order serves every ratio. Methods:
   (1 when d = 1); an edge's score is the max over its two endpoints, 0 when neither endpoint has a
   higher-degree neighbour across it. Edges are removed by score ascending (least important first), ties
   by (u, v).
+* ``"k_neighbor"``: the K-neighbour sparsifier (every vertex keeps its k first edges by a seeded random
+  or a neighbour-degree preference, an edge survives when either endpoint keeps it); one order serves
+  every k, and ``k=`` removes exactly the edges no endpoint keeps (:mod:`rankcore.graph.baselines`).
+* ``"degree"``: the one-shot degree score 1/d_u + 1/d_v, lowest (hub-hub edges) first, ties by (u, v)
+  (:mod:`rankcore.graph.baselines`).
 
 All methods need an undirected graph (both directions present) unless ``symmetrize=True``; input
 self-loops are ignored and duplicates merged, as everywhere in rankcore.
@@ -41,8 +46,9 @@ from .arguments import check_allocation, check_int, check_seed, removal_count
 from .result import SparsifyResult, result_for_input
 from .progress import progress_reporter
 from .wis import wis_order
+from .baselines import degree_order, k_neighbor_budget_count, k_neighbor_order
 
-METHODS = ("wis", "random", "spectral", "local_degree")
+METHODS = ("wis", "random", "spectral", "local_degree", "k_neighbor", "degree")
 
 
 def _undirected_edges(graph: Graph) -> torch.Tensor:
@@ -461,7 +467,8 @@ def check_method(method, kw: dict) -> None:
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown sparsification method {method!r}; expected one of {', '.join(METHODS)}")
     allowed = {"wis": {"chunk_size"},
-               "spectral": {"sketch_dim", "eps", "order", "block_size", "solver"}}.get(method, set())
+               "spectral": {"sketch_dim", "eps", "order", "block_size", "solver"},
+               "k_neighbor": {"k", "score"}}.get(method, set())
     unknown = sorted(set(kw) - allowed)
     if unknown:
         raise TypeError(f"sparsify(method={method!r}) got unexpected keyword argument(s) {', '.join(unknown)}")
@@ -480,6 +487,10 @@ def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, 
         order = random_order(edges, seed)
     elif method == "local_degree":
         order = local_degree_order(graph_cpu, edges)
+    elif method == "k_neighbor":
+        order, _ = k_neighbor_order(graph_cpu, edges, seed, **kw)
+    elif method == "degree":
+        order = degree_order(graph_cpu, edges)
     else:
         order = spectral_order(graph_cpu, edges, seed, progress=progress, **kw)
     return order[:num_remove].contiguous()
@@ -493,10 +504,13 @@ def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove
         edge_index: ``[2, m]`` int64 of an undirected graph, or a PyG ``Data`` / scipy / networkx /
             :class:`Graph` (as :func:`rankcore.wis`).
         num_nodes: vertex count (None: inferred).
-        method: ``"wis"``, ``"random"``, ``"spectral"`` or ``"local_degree"`` (module docstring).
+        method: ``"wis"``, ``"random"``, ``"spectral"``, ``"local_degree"``, ``"k_neighbor"`` or
+            ``"degree"`` (module docstring).
         ratio: fraction of the undirected edges to remove, in [0, 1] (rounded half up to a count).
-        num_remove: the number of undirected edges to remove; pass exactly one of the two.
-        seed: seeds the random methods (random, spectral); wis and local_degree are deterministic.
+        num_remove: the number of undirected edges to remove; pass exactly one of the two (or, for
+            ``"k_neighbor"`` only, neither of them and ``k``).
+        seed: seeds the random methods (random, spectral, k_neighbor with score="random"); wis,
+            local_degree, degree and k_neighbor with score="degree" are deterministic.
         depth: GNN depth L for ``"wis"`` ((L-1)-WIS; 2 = 1-WIS).
         symmetrize: add missing reverse edges instead of raising ``ValueError`` on directed input.
         progress: for ``"wis"`` and ``"spectral"``: None (silent), True (a tqdm bar) or a callable
@@ -504,7 +518,9 @@ def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove
         **kw: ``"spectral"``: ``sketch_dim`` (JL rows), ``eps`` (default 1.0), ``order``
             (``"sample"`` or ``"resistance"``), ``block_size`` (sketch rows solved together, default 32:
             memory O(n * block_size + m)), ``solver`` (``"auto"``, ``"amg"``, ``"jacobi"``;
-            :func:`effective_resistances`); ``"wis"``: ``chunk_size``.
+            :func:`effective_resistances`); ``"wis"``: ``chunk_size``; ``"k_neighbor"``: ``score``
+            (``"random"``, default, or ``"degree"``) and ``k`` (an int >= 1: remove exactly the edges that
+            neither endpoint ranks among its first k, instead of ratio / num_remove).
 
     Returns:
         :class:`SparsifyResult` whose ``removed`` lists the removed edges in removal order (a prefix of
@@ -512,8 +528,19 @@ def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove
     """
     check_method(method, kw)
     seed = check_seed(seed)
+    budget = kw.pop("k", None)
+    if budget is not None:  # k_neighbor's per-vertex budget fixes the count itself
+        budget = check_int("k", budget, 1)
+        if ratio is not None or num_remove is not None:
+            raise ValueError("k_neighbor: pass either k (keep each vertex's first k edges) or ratio / num_remove, "
+                             "not both")
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
-    k = removal_count(graph.num_edges // 2, ratio, num_remove)
-    removed = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, **kw)
+    if budget is None:
+        k = removal_count(graph.num_edges // 2, ratio, num_remove)
+        removed = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, **kw)
+    else:
+        graph_cpu = graph.to("cpu")
+        order, best = k_neighbor_order(graph_cpu, _undirected_edges(graph_cpu), seed, **kw)
+        removed = order[:k_neighbor_budget_count(best, budget)].contiguous()
     # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
     return result_for_input(edge_index, graph, removed)

@@ -9,13 +9,23 @@
   lists its neighbours of strictly larger degree, by degree descending (equal degrees: smaller id first);
   the neighbour at position r (1-based) gets exponent 1 - log(r) / log(d), or 1 when d = 1; the edge
   score is the largest exponent it received from either endpoint, 0 if none.
+* K-neighbour sparsifier (rankcore.graph.baselines): every vertex lists its incident edges by preference,
+  ``"random"``: by priority P[slot] with P = torch.randperm(2M) from ``torch.Generator().manual_seed(seed)``
+  (slot e: edge e's entry at its u, slot M + e: at its v; edges numbered in (u, v) order), ascending;
+  ``"degree"``: by the neighbour's degree descending, then the neighbour's id. Budget k keeps every edge
+  that some endpoint lists among its first k. Removal order: by (best rank, worst rank) over the two
+  endpoints, both descending, then (u, v) (``"degree"``) or T[e] ascending with T = torch.randperm(M) drawn
+  next from the same generator (``"random"``).
+* Degree score: 1/d_u + 1/d_v as an exact fraction; removal order: score ascending, then (u, v).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
+import torch
 
 
 def _simple_edges(edge_index, num_nodes) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -63,3 +73,53 @@ def local_degree_reference(edge_index, num_nodes) -> dict[tuple[int, int], float
             key = (min(i, j), max(i, j))
             score[key] = max(score[key], e)
     return score
+
+
+def k_neighbor_preferences(edge_index, num_nodes, seed: int = 0, score: str = "random"
+                           ) -> tuple[dict[int, list[tuple[int, int]]], dict[tuple[int, int], int]]:
+    """({vertex: its incident edges (u, v), most wanted first}, {edge: random tie key, or 0 for "degree"})."""
+    adjacency, edges = _simple_edges(edge_index, num_nodes)
+    degree = adjacency.sum(axis=1)
+    m = len(edges)
+    incident = {i: [e for e in edges if i in e] for i in range(num_nodes)}
+    if score == "random":
+        gen = torch.Generator().manual_seed(seed)
+        p = torch.randperm(2 * m, generator=gen).tolist()
+        t = torch.randperm(m, generator=gen).tolist()
+        priority = {}
+        for e, (u, v) in enumerate(edges):
+            priority[u, (u, v)] = p[e]
+            priority[v, (u, v)] = p[m + e]
+        prefs = {i: sorted(incident[i], key=lambda e, i=i: priority[i, e]) for i in incident}
+        tie = {e: t[j] for j, e in enumerate(edges)}
+    else:
+        def neighbour(i, e):
+            return e[1] if e[0] == i else e[0]
+        prefs = {i: sorted(incident[i], key=lambda e, i=i: (-degree[neighbour(i, e)], neighbour(i, e)))
+                 for i in incident}
+        tie = {e: 0 for e in edges}
+    return prefs, tie
+
+
+def k_neighbor_kept_reference(edge_index, num_nodes, k: int, seed: int = 0, score: str = "random"
+                              ) -> set[tuple[int, int]]:
+    """The edges budget k keeps: the union over vertices of their first k preferred edges."""
+    prefs, _ = k_neighbor_preferences(edge_index, num_nodes, seed, score)
+    return {e for listed in prefs.values() for e in listed[:k]}
+
+
+def k_neighbor_order_reference(edge_index, num_nodes, seed: int = 0, score: str = "random") -> list[tuple[int, int]]:
+    """The K-neighbour removal order over all edges (u < v)."""
+    prefs, tie = k_neighbor_preferences(edge_index, num_nodes, seed, score)
+    ranks = {}
+    for listed in prefs.values():
+        for r, e in enumerate(listed, 1):
+            ranks.setdefault(e, []).append(r)
+    return sorted(tie, key=lambda e: (-min(ranks[e]), -max(ranks[e]), tie[e], e))
+
+
+def degree_order_reference(edge_index, num_nodes) -> list[tuple[int, int]]:
+    """The degree-score removal order: 1/d_u + 1/d_v (exact fractions) ascending, then (u, v)."""
+    adjacency, edges = _simple_edges(edge_index, num_nodes)
+    degree = adjacency.sum(axis=1)
+    return sorted(edges, key=lambda e: (Fraction(1, int(degree[e[0]])) + Fraction(1, int(degree[e[1]])), e))
