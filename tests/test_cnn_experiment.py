@@ -143,3 +143,33 @@ def test_the_cnn_extra_holds_the_optional_imports():
     names = {re.split(r"[<>=!~\[ ]", req, maxsplit=1)[0].lower() for req in extras["cnn"]}
     # rankcore.cnn.data: sklearn's digits (and tqdm's bar when present); the experiment: matplotlib's PNG
     assert {"scikit-learn", "matplotlib", "tqdm"} <= names
+
+
+@pytest.mark.parametrize("penalty, estimator, samples", [("exact", "exact", None), ("quarter", "exact", 16),
+                                                         ("eighth", "exact", 8), ("fd", "finite_difference", None),
+                                                         ("fd-quarter", "finite_difference", 16),
+                                                         ("fd-eighth", "finite_difference", 8)])
+def test_penalty_names_choose_the_estimator_and_the_subset(penalty, estimator, samples):
+    reg = lr._regularizer(lambda h, w, g: None, penalty, 64)
+    assert (reg.estimator, reg.samples) == (estimator, samples)
+    assert lr._regularizer(lambda h, w, g: None, penalty, 8).samples in (None, 2)  # a subset has >= 2 samples
+
+
+def test_run_trains_with_the_chosen_penalty(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    cfg = dict(MICRO["is-same"], ranges=(4,), lambdas=(0.0, 1.0), seeds=1)
+    used = []
+    real = lr._regularizer
+    monkeypatch.setattr(lr, "_regularizer", lambda *args: used.append(args[1:]) or real(*args))
+    result = lr.run(out_dir=tmp_path, task="is-same", cfg=cfg, penalty="fd-quarter")
+    assert used == [("fd-quarter", 8)] and result["config"]["penalty"] == "fd-quarter"
+    assert "penalty=fd-quarter" in (tmp_path / "locality_regularizer_is_same.md").read_text()
+    assert all(0 <= v <= 1 for v in result["runs"][1]["penalty"])
+    assert lr.run(out_dir=tmp_path, task="is-same", cfg=dict(cfg, lambdas=(0.0,)))["config"]["penalty"] == "exact"
+
+
+@pytest.mark.parametrize("penalty", ["fd-half", "finite_difference", None, ["exact"]])
+def test_bad_penalty(tmp_path, monkeypatch, penalty):
+    monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained with a bad penalty"))
+    with pytest.raises(ValueError, match="penalty must be one of"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], penalty=penalty)

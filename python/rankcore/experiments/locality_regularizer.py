@@ -54,6 +54,11 @@ from ._io import pyplot, save_figure, write_json
 
 TASKS = ("is-same", "pathfinder")
 
+# How the penalty is computed (``run(penalty=...)``): (estimator, R on batch // k samples); definitions §4.
+PENALTIES = {"exact": ("exact", 1), "quarter": ("exact", 4), "eighth": ("exact", 8),
+             "fd": ("finite_difference", 1), "fd-quarter": ("finite_difference", 4),
+             "fd-eighth": ("finite_difference", 8)}
+
 # The CPU configurations; see the module docstring and README for why these sizes.
 CPU = {
     "is-same": dict(canvas=(8, 72), object_size=8, ranges=(0, 20, 40), train_size=2000, test_size=2000,
@@ -145,6 +150,14 @@ def heldout_penalty(model, x, sampler, device, batch=100, seed=0) -> float:
     return sum(values) / len(values)
 
 
+def _regularizer(sampler, penalty: str, batch: int):
+    from ..cnn import AntiLocalityRegularizer
+
+    estimator, fraction = PENALTIES[penalty]
+    samples = None if fraction == 1 else max(2, batch // fraction)
+    return AntiLocalityRegularizer(sampler, samples=samples, estimator=estimator)
+
+
 def _log(message: str) -> None:
     print(message, flush=True)
 
@@ -152,7 +165,7 @@ def _log(message: str) -> None:
 def train_one(task: str, cfg: dict, train_data, test_data, lam: float, seed: int, device: str = "cpu",
               log=_log) -> dict:
     """Train one model; returns its test accuracy, train accuracy, held-out R and per-epoch statistics."""
-    from ..cnn import AntiLocalityRegularizer, resnet18, train_step
+    from ..cnn import resnet18, train_step
 
     x_tr, y_tr = _arrays(train_data)
     x_te, y_te = _arrays(test_data)
@@ -163,7 +176,7 @@ def train_one(task: str, cfg: dict, train_data, test_data, lam: float, seed: int
     else:
         opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"])
     sampler = _sampler(task, cfg, train_data)
-    reg = AntiLocalityRegularizer(sampler) if lam > 0 else None
+    reg = _regularizer(sampler, cfg.get("penalty", "exact"), cfg["batch"]) if lam > 0 else None
     gen = torch.Generator().manual_seed(seed)
     n, bs = len(x_tr), cfg["batch"]
     # curve_images > 0: test accuracy on that many test images after every epoch (when does a run take off?)
@@ -292,7 +305,7 @@ def _require_plotting() -> None:
 
 def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0, task: str = "is-same",
         device: str = "cpu", full_scale: bool = False, cfg: dict | None = None, jobs: int = 1,
-        threads: int = 1) -> dict:
+        threads: int = 1, penalty: str = "exact") -> dict:
     """Train every (range, lambda, seed); write ``locality_regularizer_<task>.json`` / ``.png`` / ``.md``.
 
     ``seed``: the first seed; the seeds are ``seed, seed + 1, ...`` (``cfg["seeds"]`` of them), each giving the
@@ -302,6 +315,10 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     the run and the previous count is restored afterwards, also on an error.
     ``jobs``: CPU processes training side by side, ``threads`` torch threads each (``rankcore experiment ...
     --jobs 2`` on a 2-core machine halves the wall time); the results equal a sequential run's.
+    ``penalty``: how R and its gradient are computed in training, one of :data:`PENALTIES`: ``"exact"`` (the
+    definition: the whole batch, double backward), ``"quarter"`` / ``"eighth"`` (exact on a random B // 4 or
+    B // 8 of the batch), ``"fd"``, ``"fd-quarter"``, ``"fd-eighth"`` (the same with the finite-difference
+    gradient). Recorded as ``config["penalty"]``; held-out R is always the exact value.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -310,7 +327,9 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("--device cuda: torch.cuda.is_available() is False on this machine")
     _require_plotting()
-    cfg = dict(config(task, quick, full_scale), **(cfg or {}))
+    cfg = {**config(task, quick, full_scale), "penalty": penalty, **(cfg or {})}
+    if not isinstance(cfg["penalty"], str) or cfg["penalty"] not in PENALTIES:
+        raise ValueError(f"penalty must be one of {tuple(PENALTIES)}, got {cfg['penalty']!r}")
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
