@@ -106,7 +106,7 @@ def test_paper_preset_fills_what_was_not_given(monkeypatch):
     monkeypatch.setattr(S, "run", fake_run)
     assert cli.main(["evaluate", "--dataset", "karate", "--preset", "paper", "--quiet", "--seeds", "4",
                      "--jobs", "2"]) == 0
-    assert seen == {"methods": ["random", "local_degree", "spectral", "wis", "wis:3"],
+    assert seen == {"methods": ["random", "local_degree", "spectral", "wis", "wis:3", "k_neighbor", "degree"],
                     "ratios": [i / 10 for i in range(10)], "models": ["gcn", "gin"], "seeds": 4, "epochs": 200,
                     "jobs": 2}
 

@@ -447,7 +447,7 @@ def add_sparsify_options(parser: argparse.ArgumentParser) -> None:
     amount = parser.add_mutually_exclusive_group()
     amount.add_argument("--ratio", type=float, default=None, help="fraction of undirected edges to remove (default 0.5)")
     amount.add_argument("--num-remove", type=int, default=None, help="number of undirected edges to remove")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral, k_neighbor)")
     parser.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
     parser.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
 
@@ -474,7 +474,7 @@ def _add_sparsify_parser(sub) -> None:
 # The published protocol (Razin, Verbin & Cohen 2023): random 80/10/10 vertex splits, 10 per removal level,
 # GCN and GIN of depth 3, width 64, LayerNorm, early stopping on validation, 0-90% removed in 10% steps.
 EVALUATE_PRESETS = {
-    "paper": {"methods": "random,local_degree,spectral,wis,wis:3", "models": "gcn,gin", "seeds": 10,
+    "paper": {"methods": "random,local_degree,spectral,wis,wis:3,k_neighbor,degree", "models": "gcn,gin", "seeds": 10,
               "ratios": ",".join(f"{i / 10:.1f}" for i in range(10)), "epochs": 200},
 }
 
@@ -558,10 +558,10 @@ def _add_evaluate_parser(sub) -> None:
                     "(default cora); one table, JSON and PNG each")
     ev.add_argument("--preset", choices=sorted(EVALUATE_PRESETS), default=None,
                     help="paper: the published protocol (random 80/10/10 splits, 10 seeds, GCN and GIN, methods "
-                         "random, local_degree, spectral, 1-WIS, 2-WIS, 0-90%% removed); options given "
-                         "explicitly win")
-    ev.add_argument("--methods", default=None, help="comma-separated (wis, wis:L, random, spectral, local_degree; "
-                    "default wis,random,spectral)")
+                         "random, local_degree, spectral, 1-WIS, 2-WIS, k_neighbor, degree, 0-90%% removed); "
+                         "options given explicitly win")
+    ev.add_argument("--methods", default=None, help="comma-separated (wis, wis:L, random, spectral, local_degree, "
+                    "k_neighbor, k_neighbor:degree, degree; default wis,random,spectral)")
     ev.add_argument("--ratios", default=None, help="comma-separated fractions removed (default 0,0.1,...,0.9)")
     ev.add_argument("--models", default=None, help="comma-separated: gcn, gin (default both)")
     ev.add_argument("--seeds", type=int, default=None, help="runs per point (split + init seeds 0..S-1; default 3)")

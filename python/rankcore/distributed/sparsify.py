@@ -80,7 +80,8 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
     def check():
         if not isinstance(method, str) or method not in METHODS:
             raise ValueError(f"unknown distributed sparsification method {method!r}; expected one of "
-                             f"{', '.join(METHODS)} (spectral runs on one process: rankcore.sparsify)")
+                             f"{', '.join(METHODS)} (spectral, k_neighbor and degree run on one process: "
+                             f"rankcore.sparsify)")
         dg.require_undirected(f"sparsify(method={method!r})")
         k = removal_count(m, ratio, num_remove)
         s = check_seed(seed)

@@ -37,13 +37,19 @@ MODELS = ("gcn", "gin")
 
 
 def parse_method(spec: str) -> tuple[str, dict]:
-    """``"wis"`` / ``"wis:3"`` / ``"random"`` ... -> (method, sparsify keyword arguments)."""
+    """``"wis"`` / ``"wis:3"`` / ``"random"`` / ``"k_neighbor:degree"`` ... -> (method, sparsify keyword
+    arguments)."""
     name, _, arg = spec.strip().partition(":")
     if name not in METHODS:
-        raise ValueError(f"unknown method {spec!r}; expected one of {', '.join(METHODS)} (or wis:L)")
+        raise ValueError(f"unknown method {spec!r}; expected one of {', '.join(METHODS)} (or wis:L, "
+                         f"k_neighbor:SCORE)")
+    if arg and name == "k_neighbor":
+        if arg not in ("random", "degree"):
+            raise ValueError(f"bad k_neighbor score in {spec!r}: expected k_neighbor:random or k_neighbor:degree")
+        return name, {"score": arg}
     if arg:
         if name != "wis":
-            raise ValueError(f"only wis takes a depth suffix (wis:L), got {spec!r}")
+            raise ValueError(f"only wis (wis:L) and k_neighbor (k_neighbor:SCORE) take a suffix, got {spec!r}")
         try:
             depth = int(arg)
         except ValueError:
@@ -259,7 +265,7 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, pr
 
     # Full removal orders, once: deterministic methods once, random ones once per seed.
     orders, order_seconds = {}, {}
-    seeded = {spec: method in SEEDED_METHODS for spec, (method, _) in parsed.items()}
+    seeded = {spec: method in SEEDED_METHODS and kw.get("score") != "degree" for spec, (method, kw) in parsed.items()}
     for spec, (method, kw) in parsed.items():
         t0 = time.perf_counter()
         for seed in (seeds if seeded[spec] else [None]):
@@ -313,7 +319,7 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, pr
 
 
 # Methods whose order depends on the seed: computed once per seed, so the spread covers their randomness.
-SEEDED_METHODS = ("random", "spectral")
+SEEDED_METHODS = ("random", "spectral", "k_neighbor")
 
 
 def t_quantile_975(dof: int) -> float:
