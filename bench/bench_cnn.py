@@ -1,14 +1,17 @@
 """Cost of the anti-locality regulariser: one training step of a ResNet-18, plain vs regularised, same run.
 
-    OMP_NUM_THREADS=2 python -m pytest bench/bench_cnn.py --benchmark-json=cnn.json
+    OMP_NUM_THREADS=1 python -m pytest bench/bench_cnn.py --benchmark-json=cnn.json
     python bench/report.py cnn.json          # medians; "time / rankcore" is relative to the one-pass step
 
 Implementations (one SGD step each, model in train mode, float32, BCE-with-logits task loss):
 * plain: forward over x, backward, step (the lambda = 0 step).
 * rankcore: ``rankcore.cnn.train_step`` with lambda = 1: ONE forward over [x; x~], one input-gradient with
   create_graph=True, the task loss from the x half, one backward through both (double backward).
-* rankcore-quarter: the same with ``AntiLocalityRegularizer(samples=B // 4)``: R on a random quarter of the
-  batch (an unbiased estimate), the task loss from a plain forward over x.
+* rankcore-quarter / rankcore-eighth: the same with ``AntiLocalityRegularizer(samples=B // 4)`` (``B // 8``):
+  R on a random quarter (eighth) of the batch (an unbiased estimate), the task loss from a plain forward over x.
+* rankcore-fd, rankcore-fd-quarter, rankcore-fd-eighth: ``estimator="finite_difference"`` on the whole batch,
+  a quarter, an eighth: R from first-order input gradients, its gradient by a second forward at
+  [x; x~] + h u and one backward through both forwards (no double backward).
 * two-pass: the published code's form: forward over x (its logits give the task loss and g), a second
   forward over x~ for g~, two input-gradients, then the same backward.
 
@@ -30,7 +33,8 @@ from rankcore.cnn import AntiLocalityRegularizer, DistantSquaresSampler, Region,
 CONFIGS = {"pathfinder-w16-imagenet-64x64": (16, "imagenet", (64, 64), (8, 16.0)),
            "is-same-w8-small-8x72": (8, "small", (8, 72), (Region(0, 8, 8, 8), Region(0, 56, 8, 8)))}
 BATCH = 64
-IMPLS = ["plain", "rankcore", "two-pass", "rankcore-quarter"]
+IMPLS = ["plain", "rankcore", "two-pass", "rankcore-quarter", "rankcore-eighth", "rankcore-fd", "rankcore-fd-quarter",
+         "rankcore-fd-eighth"]
 
 
 class FixedRegions:
@@ -60,14 +64,15 @@ def plain_step(model, optimizer, x, y, regions):
     return train_step(model, optimizer, x, y)
 
 
-def one_pass_step(model, optimizer, x, y, regions):
-    return train_step(model, optimizer, x, y, AntiLocalityRegularizer(FixedRegions(regions)), lam=1.0)
+def regularized_step(estimator="exact", fraction=1):
+    """train_step with lambda = 1 and R by ``estimator`` on a random batch // fraction of the batch."""
 
+    def step(model, optimizer, x, y, regions):
+        samples = None if fraction == 1 else x.shape[0] // fraction
+        reg = AntiLocalityRegularizer(FixedRegions(regions), samples=samples, estimator=estimator)
+        return train_step(model, optimizer, x, y, reg, lam=1.0, generator=torch.Generator().manual_seed(0))
 
-def quarter_step(model, optimizer, x, y, regions):
-    """R on a random quarter of the batch (AntiLocalityRegularizer(samples=B // 4)), the task loss on all."""
-    reg = AntiLocalityRegularizer(FixedRegions(regions), samples=x.shape[0] // 4)
-    return train_step(model, optimizer, x, y, reg, lam=1.0, generator=torch.Generator().manual_seed(0))
+    return step
 
 
 def two_pass_step(model, optimizer, x, y, regions, eps=1e-12):
@@ -89,12 +94,17 @@ def two_pass_step(model, optimizer, x, y, regions, eps=1e-12):
     return {"loss": loss.item(), "task_loss": task_loss.item(), "penalty": penalty.item()}
 
 
-STEPS = {"plain": plain_step, "rankcore": one_pass_step, "two-pass": two_pass_step, "rankcore-quarter": quarter_step}
+STEPS = {"plain": plain_step, "rankcore": regularized_step(), "two-pass": two_pass_step,
+         "rankcore-quarter": regularized_step(fraction=4), "rankcore-eighth": regularized_step(fraction=8),
+         "rankcore-fd": regularized_step("finite_difference"),
+         "rankcore-fd-quarter": regularized_step("finite_difference", 4),
+         "rankcore-fd-eighth": regularized_step("finite_difference", 8)}
 
 
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_cnn_train_step(benchmark, config, impl):
+    torch.set_num_threads(1)  # the experiment's setting (one thread per training process)
     model, optimizer, x, y, regions = setup(config)
     benchmark.group = f"resnet18 train step {config} batch {BATCH} cpu"
     benchmark.extra_info.update(impl=impl, canvas=list(x.shape[2:]), batch=BATCH, threads=torch.get_num_threads(),
