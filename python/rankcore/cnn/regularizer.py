@@ -301,8 +301,8 @@ class AntiLocalityRegularizer(torch.nn.Module):
     unbiased estimate of R over the batch, with more variance; the penalty then costs in proportion to
     ``samples`` instead of B. :func:`train_step` takes the task loss from its own forward over x in that
     case (the penalty's forward covers the subset only), so BatchNorm's running statistics are updated by both
-    forwards. With ``samples=B // 4`` a regularised step costs about 2.5x a plain step on a CPU instead of 5x,
-    with ``B // 8`` about 1.9x (bench/RESULTS.md). Default None: every sample, the definition.
+    forwards. With ``samples=B // 4`` a regularised step costs 2.2-2.6x a plain step on a CPU instead of 5.1-5.7x,
+    with ``B // 8`` 1.7-2.0x (bench/RESULTS.md). Default None: every sample, the definition.
 
     ``estimator``: how R's parameter gradient is computed (the value of R is exact either way; definitions §4):
 
@@ -314,8 +314,8 @@ class AntiLocalityRegularizer(torch.nn.Module):
       of h u over I; default ``3 sqrt(machine eps)`` of x's dtype (1e-3 in float32). Bias O(h) on smooth
       models (relative error 1e-3 ... 1e-1 in float32 on SiLU ResNets). On ReLU / max-pool networks the
       forward difference sees the units that change sign between X and X + h u, which the exact gradient
-      does not: there the two gradients are unrelated (cosine about 0), whatever h. About 20% cheaper than
-      the exact form on the whole batch, no cheaper on a subset: use it for smooth models.
+      does not: there the two gradients are unrelated (cosine about 0), whatever h. 12-17% cheaper than
+      the exact form on the whole batch, hardly cheaper on a subset: use it for smooth models.
       The model must be deterministic (no dropout); BatchNorm's running statistics see the X forward only.
     """
 
