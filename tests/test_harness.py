@@ -145,3 +145,25 @@ def test_walk_index_validation_quick(tmp_path):
     assert high["walk_index_L3"] > 10 * low["walk_index_L3"]
     assert low["boundary_size"] == 2 and high["boundary_size"] == 32
     assert set(result["high_fits_better"]) == {"gcn", "gin"}
+
+
+def test_sparsification_homophily_quick(tmp_path):
+    pytest.importorskip("matplotlib")
+    from rankcore.experiments import sparsification_homophily as H
+
+    n, classes, degree = 2500, 5, 5.0
+    for h in (0.1, 0.5, 0.95):
+        p_in, p_out = H.block_probabilities(n, classes, degree, h)
+        same, other = n / classes, n - n / classes  # neighbours a vertex can have in / outside its class
+        assert p_in * same + p_out * other == pytest.approx(degree, rel=1e-3)
+        assert p_in * same / degree == pytest.approx(h, rel=1e-3)
+    out = H.run(tmp_path, quick=True)
+    assert (tmp_path / "sparsification_homophily.png").stat().st_size > 0
+    assert "QUICK smoke run" in (tmp_path / "sparsification_homophily.md").read_text()
+    for level in out["levels"]:
+        assert abs(level["homophily_measured"] - level["homophily_target"]) < 0.1
+        acc = level["accuracy"]
+        for spec, per_ratio in level["gain_over_random"].items():
+            for key, gain in per_ratio.items():
+                diffs = [a - b for a, b in zip(acc[spec][key]["runs"], acc["random"][key]["runs"])]
+                assert gain["runs"] == diffs and gain["mean"] == pytest.approx(sum(diffs) / len(diffs))

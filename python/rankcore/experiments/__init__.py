@@ -11,4 +11,5 @@ EXPERIMENTS = {
     "dmf-norms": "rankcore.experiments.dmf_norms",
     "walk-index-validation": "rankcore.experiments.walk_index_validation",
     "locality-regularizer": "rankcore.experiments.locality_regularizer",
+    "sparsification-homophily": "rankcore.experiments.sparsification_homophily",
 }
