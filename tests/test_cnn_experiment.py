@@ -173,3 +173,18 @@ def test_bad_penalty(tmp_path, monkeypatch, penalty):
     monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained with a bad penalty"))
     with pytest.raises(ValueError, match="penalty must be one of"):
         lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], penalty=penalty)
+
+
+def test_cli_passes_penalty_to_the_experiment(monkeypatch, tmp_path):
+    import importlib
+
+    from rankcore import cli
+
+    module = importlib.import_module("rankcore.experiments.locality_regularizer")
+    seen = {}
+    monkeypatch.setattr(module, "run", lambda out_dir, quick, seed, task=None, device="cpu", full_scale=False, jobs=1,
+                        penalty="exact", threads=1: seen.update(penalty=penalty, jobs=jobs))
+    assert cli.main(["experiment", "locality-regularizer", "--penalty", "eighth", "--jobs", "2",
+                     "--out", str(tmp_path)]) == 0
+    assert seen == {"penalty": "eighth", "jobs": 2}
+    assert cli.main(["experiment", "incremental-rank", "--penalty", "eighth", "--out", str(tmp_path)]) == 2

@@ -593,7 +593,8 @@ def cmd_experiment(args) -> int:
     # an error where it does not and the option was given.
     accepted = inspect.signature(module.run).parameters
     extra = {}
-    for option, default in (("task", None), ("device", "cpu"), ("full_scale", False), ("jobs", 1)):
+    for option, default in (("task", None), ("device", "cpu"), ("full_scale", False), ("jobs", 1),
+                            ("penalty", "exact")):
         value = getattr(args, option)
         if option in accepted:
             if value is not None:
@@ -622,6 +623,10 @@ def _add_experiment_parser(sub) -> None:
     ex.add_argument("--device", default="cpu", help="locality-regularizer: torch device, e.g. cuda (default cpu)")
     ex.add_argument("--full-scale", action="store_true",
                     help="locality-regularizer: the published sizes (224 px / 150 px, width 64; for --device cuda)")
+    ex.add_argument("--penalty", choices=("exact", "quarter", "eighth", "fd", "fd-quarter", "fd-eighth"),
+                    default="exact", help="locality-regularizer: how R and its gradient are computed (exact double "
+                    "backward on the batch, on a quarter / eighth of it, or finite differences; "
+                    "docs/definitions.md section 4)")
     ex.add_argument("--jobs", type=int, default=1,
                     help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
     ex.set_defaults(func=cmd_experiment)
