@@ -157,3 +157,41 @@ def test_blocks_hubs_and_balanced_asymmetry(n):
     with pytest.raises(ValueError) as ref:
         _build(moved, n, require_undirected=True, symmetrize=False)
     assert str(native.value) == str(ref.value)
+
+
+# --- the canonical undirected edge list and both slots of each edge (rankcore::undirected_edges) -----------
+
+@pytest.mark.parametrize("seed", range(6))
+def test_undirected_edges_against_the_csr(seed):
+    gen = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(1, 60, (1,), generator=gen))
+    ei = torch.randint(0, n, (2, int(torch.randint(0, 300, (1,), generator=gen))), generator=gen)
+    g = rankcore.Graph.from_input(ei, n, symmetrize=True)
+    edges, upper, mirror = ops.undirected_edges(g.rowptr, g.col)
+    # straight from the CSR: entry p of row r holds the edge col[p] -> r
+    target = torch.repeat_interleave(torch.arange(n), g.rowptr.diff())
+    pairs = sorted({(min(int(a), int(b)), max(int(a), int(b))) for a, b in zip(g.col.tolist(), target.tolist())})
+    assert edges.tolist() == [list(p) for p in pairs]
+    for (u, v), p, q in zip(edges.tolist(), upper.tolist(), mirror.tolist()):
+        assert (int(target[p]), int(g.col[p])) == (u, v) and (int(target[q]), int(g.col[q])) == (v, u)
+    assert sorted(upper.tolist() + mirror.tolist()) == list(range(g.col.numel()))
+    assert torch.equal(g.undirected_edges()[0], edges)
+
+
+def test_undirected_edges_bad_input():
+    g = rankcore.Graph.from_input(torch.tensor([[0, 1, 1, 2], [1, 2, 0, 1]]), 3)
+    with pytest.raises(ValueError):  # a directed CSR (0 -> 1 and 1 -> 2 ... without every reverse)
+        ops.undirected_edges(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1], dtype=torch.int32))
+    with pytest.raises(ValueError, match="rowptr"):
+        ops.undirected_edges(torch.tensor([0, 5]), torch.zeros(2, dtype=torch.int32))
+    for rowptr, col, what in (([0, 2, 3, 4], [2, 1, 0, 0], "not above the previous entry"),  # unsorted row 0
+                              ([0, 2, 3], [1, 1, 0], "not above the previous entry"),  # a duplicate
+                              ([0, 1, 2], [0, 1], "self-loop"),
+                              ([0, 1, 1], [1], "no mirror entry"),  # 1 -> 0 without 0 -> 1
+                              ([0, 1, 2, 3], [1, 0, 0], "no mirror entry"),  # row 2 names 0, row 0 lacks 2
+                              ([0, 1, 1], [5], "outside")):
+        with pytest.raises(ValueError, match=what):
+            ops.undirected_edges(torch.tensor(rowptr), torch.tensor(col, dtype=torch.int32))
+    with pytest.raises(TypeError):
+        ops.undirected_edges(g.rowptr.float(), g.col)
+    torch.library.opcheck(torch.ops.rankcore.undirected_edges.default, (g.rowptr, g.col))

@@ -366,8 +366,8 @@ def cmd_sparsify(args) -> int:
     print(f"{name}: {n} vertices, {m} undirected edges; sparsifying with {what}, removing {k} edges")
     t0 = time.perf_counter()
     # the graph built above, not a rebuild inside rankcore.sparsify; keep_mask over the input's columns
-    removed = removal_order(graph, args.method, k, seed=args.seed, depth=args.depth, progress=progress or None)
-    result = result_for_input(graph_input, graph, removed)
+    removal = removal_order(graph, args.method, k, seed=args.seed, depth=args.depth, progress=progress or None)
+    result = result_for_input(graph_input, graph, removal.edges, removal.ids)
     elapsed = time.perf_counter() - t0
     timings["sparsify"] = elapsed
     after = rankcore.Graph.from_input(result.edge_index, n, symmetrize=args.symmetrize)

@@ -363,6 +363,24 @@ def _build_csr_fake(edge_index, num_nodes, symmetrize, require_undirected):
             edge_index.new_empty((), dtype=torch.bool), edge_index.new_empty(edge_index.shape[1]))
 
 
+def undirected_edges(rowptr: torch.Tensor, col: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(edges [M, 2], upper [M], mirror [M])`` of the symmetric CSR of a simple undirected graph (CPU):
+    every edge once as (u, v), u < v, sorted by (u, v), and the CSR slots of its entries (row u, col v) and
+    (row v, col u). O(nnz), no sort; ``ValueError`` when the CSR is not symmetric and simple."""
+    _check_devices("undirected_edges", rowptr, col)
+    try:
+        return torch.ops.rankcore.undirected_edges.default(rowptr, col)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::undirected_edges")
+def _undirected_edges_fake(rowptr, col):
+    m = torch.library.get_ctx().new_dynamic_size()
+    return rowptr.new_empty(m, 2), rowptr.new_empty(m), rowptr.new_empty(m)
+
+
 def read_edge_list(path: str, progress: torch.Tensor | None = None, begin: int = 0,
                    end: int | None = None, max_id: int | None = None) -> torch.Tensor:
     """Parse an edge-list text file into an int64 ``[2, m]`` tensor (native, parallel chunks): one edge

@@ -82,8 +82,9 @@ def k_neighbor_ranks(graph: Graph, edges: torch.Tensor, seed: int = 0, score: st
 
 def k_neighbor_order(graph: Graph, edges: torch.Tensor, seed: int = 0, score: str = "random"
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(order [M, 2], best [M]): the K-neighbour removal order and each ordered edge's best rank
-    (non-increasing along the order: the edges removed under budget k are the prefix with best > k)."""
+    """(order [M], best [M]): the K-neighbour removal order as edge ids (rows of ``edges``) and each ordered
+    edge's best rank (non-increasing along the order: the edges removed under budget k are the prefix with
+    best > k)."""
     rank_u, rank_v, gen = k_neighbor_ranks(graph, edges, seed, score)
     best, worst = torch.minimum(rank_u, rank_v), torch.maximum(rank_u, rank_v)
     if score == "random":
@@ -92,7 +93,7 @@ def k_neighbor_order(graph: Graph, edges: torch.Tensor, seed: int = 0, score: st
         idx = torch.arange(edges.shape[0])  # edges are sorted by (u, v)
     idx = idx[torch.argsort(worst[idx], descending=True, stable=True)]
     idx = idx[torch.argsort(best[idx], descending=True, stable=True)]
-    return edges[idx], best[idx]
+    return idx, best[idx]
 
 
 def k_neighbor_budget_count(best_in_order: torch.Tensor, k: int) -> int:
@@ -108,5 +109,6 @@ def degree_scores(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
 
 
 def degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
+    """Edge ids (rows of ``edges``) in removal order: 1/d_u + 1/d_v ascending."""
     # edges are sorted by (u, v), so a stable sort breaks ties by (u, v)
-    return edges[torch.argsort(degree_scores(graph, edges), stable=True)]
+    return torch.argsort(degree_scores(graph, edges), stable=True)

@@ -108,6 +108,7 @@ class Graph:
     slot: torch.Tensor | None = field(default=None, repr=False)
     source: tuple | None = field(default=None, repr=False)
     _degree: torch.Tensor | None = field(default=None, repr=False)
+    _undirected: tuple | None = field(default=None, repr=False)
 
     def slot_for(self, columns: torch.Tensor) -> torch.Tensor | None:
         """The slot map when ``columns`` are exactly the edge_index this graph was built from, else None."""
@@ -140,6 +141,16 @@ class Graph:
         slot_keys = ei[1] * n + ei[0]
         pos = torch.searchsorted(slot_keys, targets.to(slot_keys.device) * n + sources.to(slot_keys.device))
         return pos.clamp_max(max(slot_keys.numel() - 1, 0))
+
+    def undirected_edges(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(edges [M, 2], upper [M], mirror [M])`` of an undirected graph on the CPU (computed once):
+        every edge once as (u, v), u < v, in (u, v) order, and the CSR slots of (row u, col v) and
+        (row v, col u) (:func:`rankcore.ops.undirected_edges`)."""
+        if self._undirected is None:
+            from .. import ops
+
+            object.__setattr__(self, "_undirected", ops.undirected_edges(self.rowptr.cpu(), self.col.cpu()))
+        return self._undirected
 
     def degree(self) -> torch.Tensor:
         """In-degree of every vertex (the degree, for an undirected graph), int64 ``[n]``."""

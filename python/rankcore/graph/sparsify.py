@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -52,17 +53,15 @@ METHODS = ("wis", "random", "spectral", "local_degree", "k_neighbor", "degree")
 
 
 def _undirected_edges(graph: Graph) -> torch.Tensor:
-    """[M, 2] int64, u < v, sorted by (u, v): the canonical edge list every order refers to."""
-    ei = graph.edge_index()
-    upper = ei[0] < ei[1]
-    u, v = ei[0][upper], ei[1][upper]
-    order = torch.argsort(u * max(graph.num_nodes, 1) + v)
-    return torch.stack([u[order], v[order]], dim=1)
+    """[M, 2] int64, u < v, sorted by (u, v): the canonical edge list every order refers to (an order is a
+    permutation of its ids)."""
+    return graph.undirected_edges()[0]
 
 
 def random_order(edges: torch.Tensor, seed: int) -> torch.Tensor:
+    """Edge ids (rows of ``edges``) in removal order: a seeded uniform permutation."""
     gen = torch.Generator().manual_seed(seed)
-    return edges[torch.randperm(edges.shape[0], generator=gen)]
+    return torch.randperm(edges.shape[0], generator=gen)
 
 
 def local_degree_scores(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
@@ -109,9 +108,10 @@ def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: to
 
 
 def local_degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
+    """Edge ids in removal order: Local Degree score ascending."""
     scores = local_degree_scores(graph, edges)
     # edges are sorted by (u, v), so a stable sort breaks ties by (u, v)
-    return edges[torch.argsort(scores, stable=True)]
+    return torch.argsort(scores, stable=True)
 
 
 class ConvergenceError(RuntimeError):
@@ -455,11 +455,11 @@ def spectral_order(graph: Graph, edges: torch.Tensor, seed: int, *, order: str =
     resistance = effective_resistances(graph, edges, sketch_dim=sketch_dim, eps=eps, seed=seed,
                                        block_size=block_size, solver=solver, progress=progress)
     if order == "resistance":
-        return edges[torch.argsort(resistance, stable=True)]
+        return torch.argsort(resistance, stable=True)
     gen = torch.Generator().manual_seed(seed + 1)  # independent of the sketch's stream
     uniform = torch.rand(edges.shape[0], generator=gen, dtype=torch.float64).clamp_(min=1e-300)
     keys = torch.log(uniform) / resistance.clamp(min=1e-12)  # larger key = kept longer
-    return edges[torch.argsort(keys, stable=True)]
+    return torch.argsort(keys, stable=True)
 
 
 def check_method(method, kw: dict) -> None:
@@ -474,13 +474,21 @@ def check_method(method, kw: dict) -> None:
         raise TypeError(f"sparsify(method={method!r}) got unexpected keyword argument(s) {', '.join(unknown)}")
 
 
+class Removal(NamedTuple):
+    """A removal: ``edges`` [N, 2] (u < v) in removal order and, for the order-based methods, their ids in
+    the canonical edge list (``Graph.undirected_edges()``), which map onto the caller's columns in O(m)."""
+
+    edges: torch.Tensor
+    ids: torch.Tensor | None
+
+
 def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, depth: int = 2, progress=None,
-                  **kw) -> torch.Tensor:
-    """The first ``num_remove`` edges ``[N, 2]`` (u < v) of ``method``'s removal order on a built undirected
-    :class:`Graph` (arguments as :func:`sparsify`, already checked); :func:`sparsify` maps them onto the
-    input's columns. For callers that hold the Graph already (the rankcore command)."""
+                  **kw) -> Removal:
+    """The first ``num_remove`` edges of ``method``'s removal order on a built undirected :class:`Graph`
+    (arguments as :func:`sparsify`, already checked); :func:`sparsify` maps them onto the input's columns.
+    For callers that hold the Graph already (the rankcore command)."""
     if method == "wis":
-        return wis_order(graph, num_remove, depth, progress=progress, **kw)
+        return Removal(wis_order(graph, num_remove, depth, progress=progress, **kw), None)
     graph_cpu = graph.to("cpu")
     edges = _undirected_edges(graph_cpu)
     if method == "random":
@@ -493,7 +501,8 @@ def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, 
         order = degree_order(graph_cpu, edges)
     else:
         order = spectral_order(graph_cpu, edges, seed, progress=progress, **kw)
-    return order[:num_remove].contiguous()
+    ids = order[:num_remove]
+    return Removal(edges[ids], ids)
 
 
 def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove=None, seed=0, depth=2,
@@ -537,10 +546,12 @@ def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
     if budget is None:
         k = removal_count(graph.num_edges // 2, ratio, num_remove)
-        removed = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, **kw)
+        removal = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, **kw)
     else:
         graph_cpu = graph.to("cpu")
-        order, best = k_neighbor_order(graph_cpu, _undirected_edges(graph_cpu), seed, **kw)
-        removed = order[:k_neighbor_budget_count(best, budget)].contiguous()
+        edges = _undirected_edges(graph_cpu)
+        order, best = k_neighbor_order(graph_cpu, edges, seed, **kw)
+        ids = order[:k_neighbor_budget_count(best, budget)]
+        removal = Removal(edges[ids], ids)
     # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
-    return result_for_input(edge_index, graph, removed)
+    return result_for_input(edge_index, graph, removal.edges, removal.ids)
