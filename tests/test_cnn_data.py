@@ -92,14 +92,28 @@ def test_is_same_class_layout_labels_and_balance(digits, canvas, distance, size)
     assert np.array_equal(found, task.meta["sources"])  # the bookkeeping agrees with what is drawn
 
 
-def test_is_same_class_train_and_test_use_disjoint_digits(digits):
+def test_is_same_class_train_validation_and_test_use_disjoint_digits(digits):
     train = data.is_same_class(300, canvas=32, object_size=8, split="train")
+    val = data.is_same_class(300, canvas=32, object_size=8, split="val")
     test = data.is_same_class(300, canvas=32, object_size=8, split="test")
-    a, b = set(_recover(train, digits, 8).ravel()), set(_recover(test, digits, 8).ravel())
-    assert not a & b and len(a) > 200 and len(b) > 200
+    a, v, b = (set(_recover(d, digits, 8).ravel()) for d in (train, val, test))  # what the images show
+    assert not a & b and not a & v and not v & b and len(a) > 200 and len(b) > 200 and len(v) > 150
     split = data.digit_split(digits[1])
-    assert a <= set(split["train"]) and b <= set(split["test"])
-    assert len(split["train"]) + len(split["test"]) == len(digits[1])
+    assert a <= set(split["train"]) and v <= set(split["val"]) and b <= set(split["test"])
+    assert [len(split[k]) for k in ("train", "val", "test")] == [808, 270, 719]
+    assert len(set(split["train"]) | set(split["val"]) | set(split["test"])) == len(digits[1])
+    for c in range(10):  # stratified: every class in every part
+        assert all((digits[1][split[k]] == c).sum() >= 20 for k in split)
+
+
+def test_digit_split_keeps_version_1_test_part(digits):
+    """Validation was carved out of the old train part: the test digits are those of the 60/40 split."""
+    rng = np.random.default_rng(20220721)
+    old_test = []
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(digits[1] == c))
+        old_test.append(idx[int(round(0.6 * len(idx))):])
+    assert np.array_equal(np.sort(np.concatenate(old_test)), data.digit_split(digits[1])["test"])
 
 
 def test_is_same_class_is_seeded_and_cached(cache):
@@ -207,7 +221,7 @@ def test_pathfinder_progress_bar(capsys, monkeypatch):
         (dict(num_pairs=4, canvas=-5), ValueError, "canvas"),
         (dict(num_pairs=4, distance=-1), ValueError, "distance"),
         (dict(num_pairs=4, object_size=0), ValueError, "object_size"),
-        (dict(num_pairs=4, split="val"), ValueError, "split"),
+        (dict(num_pairs=4, split="valid"), ValueError, "split"),
         (dict(num_pairs=4, seed="0"), TypeError, "seed"),
         (dict(num_pairs=4, seed=-1), ValueError, "seed"),
     ],

@@ -14,10 +14,11 @@ pytest.importorskip("matplotlib")
 from rankcore.experiments import EXPERIMENTS, locality_regularizer as lr  # noqa: E402
 
 MICRO = {
-    "is-same": dict(canvas=(8, 24), object_size=8, ranges=(0, 4), train_size=16, test_size=16, width=2, epochs=2,
-                    batch=8, lambdas=(0.0, 0.5, 1.0), seeds=2, r_images=8, curve_images=16),
-    "pathfinder": dict(size=32, ranges=(2, 3), train_size=16, test_size=16, patch=4, min_distance=6, width=2,
-                       epochs=1, batch=8, lambdas=(0.0, 3.0), seeds=2, r_images=8, curve_images=0),
+    "is-same": dict(canvas=(8, 24), object_size=8, ranges=(0, 4), train_size=16, val_size=16, test_size=16, width=2,
+                    min_epochs=1, max_epochs=2, patience=1, batch=8, lambdas=(0.0, 0.5, 1.0), seeds=2, r_images=8),
+    "pathfinder": dict(size=32, ranges=(2, 3), train_size=16, val_size=8, test_size=16, patch=4, min_distance=6,
+                       width=2, min_epochs=1, max_epochs=1, patience=1, batch=8, lambdas=(0.0, 3.0), seeds=2,
+                       r_images=8),
 }
 
 
@@ -29,27 +30,37 @@ def test_run_writes_json_png_md(tmp_path, monkeypatch, task):
     for ext in (".json", ".png", ".md"):
         assert (stem.parent / (stem.name + ext)).stat().st_size > 0
     saved = json.loads((stem.parent / (stem.name + ".json")).read_text())
-    assert saved["task"] == task and saved["seeds"] == [3, 4]
-    lambdas = MICRO[task]["lambdas"]
-    assert len(saved["runs"]) == len(MICRO[task]["ranges"]) * len(lambdas) * 2
+    assert saved["task"] == task and saved["seeds"] == [3, 4] and saved["smoke_run"] is False
+    lambdas, ranges = MICRO[task]["lambdas"], MICRO[task]["ranges"]
+    assert len(saved["runs"]) == len(ranges) * len(lambdas) * 2
+    summary = saved["summary"]
     for lam in lambdas:
-        rows = saved["summary"][f"{lam:g}"]
-        for key in ("test_accuracy", "heldout_penalty", "train_accuracy"):
-            assert len(rows[key]) == len(MICRO[task]["ranges"])
-        assert all(len(per) == 2 for per in rows["test_accuracy_per_seed"])
-        assert all(0 <= a <= 1 for a in rows["test_accuracy"])
-        assert all(0 <= r <= 1 + 1e-6 for r in rows["heldout_penalty"])
-    assert set(saved["targets"]) == {f"{lam:g}" for lam in lambdas[1:]}
+        rows = summary["lambdas"][f"{lam:g}"]
+        for key in ("test_accuracy", "val_accuracy", "heldout_penalty", "train_accuracy", "epochs", "best_epoch"):
+            assert len(rows[key]) == len(ranges) and all(d["n"] == 2 for d in rows[key])
+        assert all(0 <= d["mean"] <= 1 for d in rows["test_accuracy"])
+        assert all(0 <= d["mean"] <= 1 + 1e-6 for d in rows["heldout_penalty"])
+    assert len(summary["chosen"]["gain"]) == len(ranges) and len(summary["equal_compute"]["gain"]) == len(ranges)
+    assert set(summary["gain_per_lambda"]) == {f"{lam:g}" for lam in lambdas[1:]}
+    assert saved["verdicts"]["gain"]["status"] == "not assessed"  # two seeds < 5
+    step_cost = lr.STEP_COST[task]["exact"]
+    assert saved["config"]["step_cost"] == step_cost
     for run in saved["runs"]:
         assert (run["penalty"][0] is None) == (run["lambda"] == 0)
-        if task == "is-same":  # one point per epoch; curve_images = test_size, so the last point is the final one
-            curve = run["test_accuracy_curve"]
-            assert len(curve) == MICRO[task]["epochs"] and all(0 <= a <= 1 for a in curve)
-            assert curve[-1] == run["test_accuracy"]
+        assert "test_accuracy_curve" not in run  # no per-epoch test reads any more
+        assert 1 <= run["best_epoch"] <= run["epochs"] <= MICRO[task]["max_epochs"]
+        assert run["val_accuracy"] == max(run["val_accuracy_curve"][:run["epochs"]])
+        if run["lambda"] == 0:  # trained on to the longest equal-compute budget of its (range, seed)
+            others = [r for r in saved["runs"] if (r["range"], r["seed"]) == (run["range"], run["seed"])
+                      and r["lambda"] > 0]
+            budgets = {f"{r['lambda']:g}": lr.budget_epochs(step_cost, r["epochs"]) for r in others}
+            assert {k: v["budget_epochs"] for k, v in run["equal_compute"].items()} == budgets
+            assert run["epochs_trained"] == len(run["val_accuracy_curve"]) == max(run["epochs"], *budgets.values())
         else:
-            assert "test_accuracy_curve" not in run
+            assert len(run["val_accuracy_curve"]) == run["epochs"] and "equal_compute" not in run
     md = (stem.parent / (stem.name + ".md")).read_text()
-    assert "Test accuracy" in md and "Held-out penalty R" in md
+    assert "Test accuracy" in md and "Held-out penalty R" in md and "validation-chosen" in md
+    assert "equal compute" in md and "SMOKE" not in md
     assert result["config"]["width"] == 2
 
 
@@ -58,8 +69,11 @@ def test_registered_and_configs():
     for task in lr.TASKS:
         full, cpu, quick = lr.config(task, full_scale=True), lr.config(task), lr.config(task, quick=True)
         assert full["width"] == 64 and full["stem"] == "imagenet" and full["batch"] == 64
-        assert len(cpu["lambdas"]) == 3 and cpu["lambdas"][0] == 0 and cpu["seeds"] >= 2
-        assert quick["epochs"] < cpu["epochs"]
+        assert len(cpu["lambdas"]) == 3 and cpu["lambdas"][0] == 0
+        assert cpu["seeds"] >= lr.MIN_SEEDS == 5 and full["seeds"] >= 5  # the reported tables: >= 5 seeds a cell
+        for c in (full, cpu, quick):
+            assert c["val_size"] > 0 and 1 <= c["patience"] and c["min_epochs"] <= c["max_epochs"]
+        assert quick["max_epochs"] < cpu["max_epochs"]
     assert lr.config("is-same", full_scale=True)["canvas"] == (224, 224)
     assert lr.config("pathfinder", full_scale=True)["size"] == 150
     with pytest.raises(ValueError, match="task"):
@@ -73,9 +87,281 @@ def test_jobs_give_the_sequential_results(tmp_path, monkeypatch):
     sequential = lr.run(out_dir=tmp_path / "seq", task="pathfinder", cfg=cfg)  # one thread, as each worker
     parallel = lr.run(out_dir=tmp_path / "par", task="pathfinder", cfg=cfg, jobs=2)
     assert parallel["jobs"] == 2 and sequential["jobs"] == 1
-    keys = ("range", "lambda", "seed", "test_accuracy", "train_accuracy", "heldout_penalty", "loss", "penalty")
+    keys = ("range", "lambda", "seed", "epochs", "best_epoch", "val_accuracy", "val_accuracy_curve", "test_accuracy",
+            "train_accuracy", "heldout_penalty", "loss", "penalty")
     assert [[r[k] for k in keys] for r in parallel["runs"]] == [[r[k] for k in keys] for r in sequential["runs"]]
+    assert [r.get("equal_compute") for r in parallel["runs"]] == [r.get("equal_compute") for r in sequential["runs"]]
+    assert parallel["summary"]["chosen"] == sequential["summary"]["chosen"]
     assert "x 2 processes" in (tmp_path / "par" / "locality_regularizer_pathfinder.md").read_text()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the protocol: disjoint splits, validation-only choices, one test read per reported model
+
+
+def test_is_same_splits_use_disjoint_digit_images(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    from rankcore.cnn import data
+
+    cfg = dict(MICRO["is-same"], train_size=400, val_size=200, test_size=200)
+    train, val, test = lr._data("is-same", cfg, 4, seed=1)
+    assert [len(d) for d in (train, val, test)] == [400, 200, 200]
+    assert [d.meta["split"] for d in (train, val, test)] == ["train", "val", "test"]
+    used = [set(d.meta["sources"].ravel().tolist()) for d in (train, val, test)]
+    assert not used[0] & used[1] and not used[0] & used[2] and not used[1] & used[2]
+    parts = data.digit_split(pytest.importorskip("sklearn.datasets").load_digits().target)
+    for name, u in zip(("train", "val", "test"), used):
+        assert u <= set(parts[name].tolist())
+    assert sum(len(p) for p in parts.values()) == len(set().union(*map(set, parts.values()))) == 1797
+    # and the rendered images: no validation or test picture shows a training digit in either slot
+    for d in (val, test):
+        for slot in train.regions:
+            rows, cols = slot.slices()
+            seen = {t[0, rows, cols].numpy().tobytes() for t in train.images}
+            assert not any(t[0, rows, cols].numpy().tobytes() in seen for t in d.images)
+
+
+def test_pathfinder_splits_are_disjoint_slices_of_one_draw(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    from rankcore.cnn import data
+
+    cfg = MICRO["pathfinder"]
+    train, val, test = lr._data("pathfinder", cfg, 3, seed=2)
+    assert [len(d[0]) for d in (train, val, test)] == [16, 8, 16]
+    whole = data.pathfinder(40, size=32, path_length=3, seed=2, progress=False)
+    assert torch.equal(torch.cat([train[0], val[0], test[0]]), whole.images)
+    assert torch.equal(torch.cat([train[1], val[1], test[1]]), whole.labels)
+    pictures = [{x.numpy().tobytes() for x in d[0]} for d in (train, val, test)]
+    assert sum(map(len, pictures)) == 40 and len(set().union(*pictures)) == 40  # no image in two splits
+
+
+def _micro_run(task="is-same", **over):
+    cfg = lr.config(task)
+    cfg.update(MICRO[task], penalty="exact", step_cost=lr.STEP_COST[task]["exact"], **over)
+    return cfg
+
+
+def test_test_set_is_read_once_per_reported_model_after_training(tmp_path, monkeypatch):
+    """Every test read happens after the run's last training step: one per regularised run, and one per reported
+    model of the lambda = 0 run (converged, and each equal-compute budget)."""
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    import rankcore.cnn as cnn
+
+    events = []
+    real_step, real_eval, real_train = cnn.train_step, lr._test_evaluation, lr.train_one
+    monkeypatch.setattr(cnn, "train_step", lambda *a, **k: events.append("step") or real_step(*a, **k))
+    monkeypatch.setattr(lr, "_test_evaluation", lambda *a, **k: events.append("test") or real_eval(*a, **k))
+
+    def spy(*args, **kwargs):
+        events.append(("run", args[5]))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(lr, "train_one", spy)
+    cfg = dict(MICRO["is-same"], ranges=(4,), seeds=1)
+    lr.run(out_dir=tmp_path, task="is-same", cfg=cfg)
+    starts = [k for k, e in enumerate(events) if isinstance(e, tuple)]
+    segments = [events[a:b] for a, b in zip(starts, starts[1:] + [len(events)])]
+    assert [seg[0][1] for seg in segments] == [0.5, 1.0, 0.0]  # lambda 0 last (it needs the budgets)
+    for seg in segments:
+        body = seg[1:]
+        first_test = body.index("test")
+        assert "step" in body[:first_test] and "step" not in body[first_test:]  # reads only after training
+        assert body.count("test") == (1 if seg[0][1] > 0 else 1 + 2)  # lambda 0: converged + 2 budgets
+
+
+def _scripted_validation(monkeypatch, values):
+    """Validation accuracy follows ``values`` epoch by epoch; returns the parameters seen at each epoch's end."""
+    seen = []
+
+    def fake(model, x, y, device):
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return values[len(seen) - 1]
+
+    monkeypatch.setattr(lr, "_validation_accuracy", fake)
+    return seen
+
+
+def _capture_test_reads(monkeypatch):
+    reads = []
+
+    def fake(model, x, y, sampler, device, r_images, seed):
+        reads.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return 0.5, 0.5
+
+    monkeypatch.setattr(lr, "_test_evaluation", fake)
+    return reads
+
+
+def _same_state(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _micro_data(tmp_path, monkeypatch, task="is-same"):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    return lr._data(task, MICRO[task], 4 if task == "is-same" else 3, 0)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_early_stopping_after_patience_restores_the_best_epoch(tmp_path, monkeypatch, lam):
+    data = _micro_data(tmp_path, monkeypatch)
+    # best 0.7 at epoch 2; epoch 4 only ties it (not an improvement); patience 3 -> stop after epoch 5
+    seen = _scripted_validation(monkeypatch, [0.5, 0.7, 0.6, 0.7, 0.65, 0.9, 0.9, 0.9])
+    reads = _capture_test_reads(monkeypatch)
+    cfg = _micro_run(min_epochs=2, max_epochs=20, patience=3)
+    rec = lr.train_one("is-same", cfg, *data, lam, seed=0, log=lambda m: None)
+    assert (rec["epochs"], rec["best_epoch"], rec["val_accuracy"]) == (5, 2, 0.7)
+    assert len(seen) == 5 and len(reads) == 1
+    assert _same_state(reads[0], seen[1]) and not _same_state(reads[0], seen[4])  # epoch 2's parameters
+
+
+def test_early_stopping_waits_for_min_epochs_and_stops_at_the_cap(tmp_path, monkeypatch):
+    data = _micro_data(tmp_path, monkeypatch)
+    _scripted_validation(monkeypatch, [0.9] + [0.5] * 9)
+    _capture_test_reads(monkeypatch)
+    rec = lr.train_one("is-same", _micro_run(min_epochs=6, max_epochs=20, patience=1), *data, 0.0, seed=0,
+                       log=lambda m: None)
+    assert (rec["epochs"], rec["best_epoch"]) == (6, 1)
+    _scripted_validation(monkeypatch, [0.1 * k for k in range(1, 10)])  # always improving: the cap stops it
+    rec = lr.train_one("is-same", _micro_run(min_epochs=0, max_epochs=4, patience=1), *data, 0.0, seed=0,
+                       log=lambda m: None)
+    assert (rec["epochs"], rec["best_epoch"]) == (4, 4)
+
+
+def test_should_stop_rule():
+    cfg = dict(min_epochs=3, max_epochs=10, patience=2)
+    assert not lr.should_stop([0.9, 0.1], cfg)  # before min_epochs
+    assert lr.should_stop([0.9, 0.1, 0.1], cfg)  # best 2 epochs old at epoch 3
+    assert not lr.should_stop([0.1, 0.9, 0.1], cfg)
+    assert lr.should_stop([0.1, 0.9, 0.1, 0.9], cfg)  # a tie is no improvement
+    assert lr.should_stop([0.5] * 10, dict(cfg, patience=100))  # the cap
+
+
+def test_equal_compute_budgets_continue_the_same_trajectory(tmp_path, monkeypatch):
+    """lambda 0 at equal compute = lambda 0 trained exactly budget epochs (no early stop), best validation epoch
+    among them; the converged result is unaffected by training on."""
+    data = _micro_data(tmp_path, monkeypatch)
+    assert lr.budget_epochs(5.6, 3) == 16 and lr.budget_epochs(1.95, 2) == 3 and lr.budget_epochs(1.7, 0) == 1
+    assert lr.budget_epochs(2.5, 2) == 5  # exact products are not floored below
+    cfg = _micro_run(min_epochs=1, max_epochs=2, patience=1)
+    with_budgets = lr.train_one("is-same", cfg, *data, 0.0, seed=0, log=lambda m: None, budgets={"a": 5, "b": 1})
+    plain = lr.train_one("is-same", cfg, *data, 0.0, seed=0, log=lambda m: None)
+    for key in ("epochs", "best_epoch", "val_accuracy", "test_accuracy", "heldout_penalty"):
+        assert with_budgets[key] == plain[key]
+    assert with_budgets["epochs_trained"] == 5
+    alone = lr.train_one("is-same", dict(cfg, min_epochs=5, max_epochs=5), *data, 0.0, seed=0, log=lambda m: None)
+    a = with_budgets["equal_compute"]["a"]
+    assert alone["val_accuracy_curve"] == with_budgets["val_accuracy_curve"]
+    assert (a["best_epoch"], a["val_accuracy"], a["test_accuracy"]) == (alone["best_epoch"], alone["val_accuracy"],
+                                                                         alone["test_accuracy"])
+    b = with_budgets["equal_compute"]["b"]
+    assert b["best_epoch"] == 1 and b["val_accuracy"] == with_budgets["val_accuracy_curve"][0]
+    with pytest.raises(ValueError, match="lambda = 0"):
+        lr.train_one("is-same", cfg, *data, 0.5, seed=0, budgets={"a": 2})
+
+
+def _rec(value, seed, lam, val, test, epochs=10, equal=None):
+    r = {"range": value, "seed": seed, "lambda": lam, "val_accuracy": val, "test_accuracy": test,
+         "train_accuracy": 1.0, "heldout_penalty": 0.5, "epochs": epochs, "best_epoch": epochs}
+    if equal is not None:
+        r["equal_compute"] = {k: {"test_accuracy": v} for k, v in equal.items()}
+    return r
+
+
+def test_lambda_is_chosen_on_validation_only():
+    """Validation and test disagree: the chosen lambda is the validation winner, and the test accuracies of the
+    other runs change nothing."""
+    runs = [_rec(0, 0, 0.0, 0.60, 0.60, equal={"0.5": 0.61, "1": 0.62}),
+            _rec(0, 0, 0.5, 0.80, 0.55),  # best on validation, worse on test
+            _rec(0, 0, 1.0, 0.70, 0.95),  # best on test
+            _rec(0, 1, 0.0, 0.60, 0.60, equal={"0.5": 0.63, "1": 0.64}),
+            _rec(0, 1, 0.5, 0.70, 0.90),
+            _rec(0, 1, 1.0, 0.70, 0.40)]  # a tie on validation: the smaller lambda
+    assert lr.choose_lambda(runs[:3])["lambda"] == 0.5 and lr.choose_lambda(runs[3:])["lambda"] == 0.5
+    s = lr._summary(runs, [0], [0.0, 0.5, 1.0], [0, 1])
+    assert s["chosen"]["lambda_per_seed"] == [[0.5, 0.5]]
+    assert s["chosen"]["test_accuracy"][0]["values"] == [0.55, 0.90]
+    assert s["chosen"]["gain"][0]["values"] == pytest.approx([-0.05, 0.30])
+    assert s["equal_compute"]["lambda0_test_accuracy"][0]["values"] == [0.61, 0.63]  # the chosen run's budget
+    changed = [dict(r, test_accuracy=0.0) if r["lambda"] == 1.0 else r for r in runs]
+    assert lr._summary(changed, [0], [0.0, 0.5, 1.0], [0, 1])["chosen"] == s["chosen"]
+    with pytest.raises(ValueError, match="lambda > 0"):
+        lr.choose_lambda(runs[:1])
+
+
+def test_paired_statistics_match_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    a = [0.82, 0.77, 0.66, 0.80, 0.71, 0.69]
+    b = [0.70, 0.70, 0.675, 0.725, 0.60, 0.66]
+    g = lr.paired_gain(a, b)
+    diff = [x - y for x, y in zip(a, b)]
+    assert g["values"] == pytest.approx(diff) and g["n"] == 6
+    assert g["mean"] == pytest.approx(sum(diff) / 6)
+    assert g["std"] == pytest.approx(float(stats.tstd(diff)))
+    low, high = stats.t.interval(0.95, 5, loc=g["mean"], scale=stats.sem(diff))
+    assert (g["low"], g["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert g["ci95"] == pytest.approx((high - low) / 2)
+    assert g["p_value"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    # the issue's four seeds of lambda 0.5 over 0 at 40 px: mean +6.4, sd 5.7, p ~ 0.11
+    g4 = lr.describe([0.122, 0.072, -0.0145, 0.0755])
+    assert (g4["mean"], g4["std"]) == (pytest.approx(0.0638, abs=1e-4), pytest.approx(0.0569, abs=1e-4))
+    assert 0.09 < g4["p_value"] < 0.13
+    assert g4["p_value"] == pytest.approx(stats.ttest_1samp([0.122, 0.072, -0.0145, 0.0755], 0).pvalue)
+    one = lr.describe([0.3])
+    assert one["mean"] == 0.3 and one["ci95"] is None and one["p_value"] is None
+    flat = lr.describe([0.1, 0.1, 0.1])
+    assert (flat["low"], flat["high"], flat["p_value"]) == (pytest.approx(0.1), pytest.approx(0.1), 0.0)
+    with pytest.raises(ValueError, match="equal lengths"):
+        lr.paired_gain([1, 2], [1])
+
+
+def _result(task, gains, base=None, seeds=5, cost=None):
+    """A result dict whose summary has the given per-seed gains at the longest range (and cost at the shortest)."""
+    base = base or [0.5] * seeds
+    cost = cost or [0.0] * seeds
+    return {"task": task, "seeds": list(range(seeds)), "lambdas": [0.0, 1.0],
+            "summary": {"chosen": {"gain": [lr.describe(cost), lr.describe(gains)]},
+                        "lambdas": {"0": {"test_accuracy": [lr.describe(base), lr.describe(base)]}}}}
+
+
+def test_verdicts_come_from_the_paired_ci_lower_bound():
+    clear = [0.08, 0.09, 0.07, 0.085, 0.075]  # mean 8, CI about [+6.8, +9.2] points
+    assert lr._verdicts(_result("is-same", clear))["gain"]["status"] == "met"
+    noisy = [0.20, 0.0, 0.10, -0.02, 0.12]  # mean +8 but the CI reaches below +5
+    v = lr._verdicts(_result("is-same", noisy))
+    assert v["gain"]["status"] == "NOT met" and v["cost"]["status"] == "met"
+    assert "lower bound" in v["rule"]
+    assert lr._verdicts(_result("is-same", clear, cost=[-0.03] * 5))["cost"]["status"] == "NOT met"
+    assert lr._verdicts(_result("is-same", clear[:4], seeds=4))["gain"]["status"] == "not assessed"
+    big = [0.30, 0.31, 0.29, 0.30, 0.32]
+    assert lr._verdicts(_result("pathfinder", big, base=[0.5, 0.52, 0.49, 0.51, 0.5]))["gain"]["status"] == "met"
+    # the same gain over a baseline that learned the task (CI above 60%) is not the target
+    assert lr._verdicts(_result("pathfinder", big, base=[0.64, 0.66, 0.65, 0.63, 0.66]))["gain"]["status"] == "NOT met"
+
+
+@pytest.mark.parametrize("task", ["is-same", "pathfinder"])
+def test_quick_is_a_smoke_run_without_verdicts(tmp_path, monkeypatch, capsys, task):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    cfg = dict(MICRO[task], seeds=5, ranges=MICRO[task]["ranges"][-1:])  # enough seeds that a full run would judge
+    result = lr.run(out_dir=tmp_path, task=task, quick=True, cfg=cfg)
+    out = capsys.readouterr().out
+    stem = tmp_path / f"locality_regularizer_{task.replace('-', '_')}"
+    md = stem.with_suffix(".md").read_text()
+    saved = json.loads(stem.with_suffix(".json").read_text())
+    assert "SMOKE RUN" in out and "SMOKE RUN" in md and saved["smoke_run"] is True and saved["quick"] is True
+    assert "SMOKE RUN" in saved["note"] and saved["verdicts"] is None and result["verdicts"] is None
+    for text in (out, md):
+        assert not re.search(r"\bmet\b|not assessed|Targets", text)
+    full = lr.run(out_dir=tmp_path / "full", task=task, cfg=cfg, seed=0)  # the same runs, not quick: judged
+    assert full["verdicts"]["gain"]["status"] in ("met", "NOT met")
+    assert re.search(r"\bmet\b", (tmp_path / "full" / stem.with_suffix(".md").name).read_text())
+
+
+@pytest.mark.parametrize("key, value", [("patience", 0), ("max_epochs", 0), ("min_epochs", -1), ("patience", 2.0),
+                                        ("max_epochs", None)])
+def test_bad_protocol_settings(tmp_path, monkeypatch, key, value):
+    monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained with a bad setting"))
+    with pytest.raises(ValueError, match=key):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], **{key: value}))
 
 
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, True])

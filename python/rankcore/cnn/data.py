@@ -38,7 +38,7 @@ from .regions import Region
 __all__ = ["TaskData", "is_same_class", "pathfinder", "cache_dir", "CacheWarning", "IS_SAME_CLASS_VERSION",
            "PATHFINDER_VERSION"]
 
-IS_SAME_CLASS_VERSION = "is-same-class/1"
+IS_SAME_CLASS_VERSION = "is-same-class/2"  # 2: a validation part of the digits
 PATHFINDER_VERSION = "pathfinder/1"
 
 
@@ -167,9 +167,11 @@ def _cache_store(path: Path, key_text: str, arrays: dict) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 # Is-Same-Class
 
-#: Digits whose index (in ``sklearn.datasets.load_digits()``) is in the train part; the rest is the test part.
-TRAIN_FRACTION = 0.6
-_SPLIT_SEED = 20220721  # fixed: the train/test partition of the digit images never depends on ``seed``
+#: The fixed partition of the digit images (``sklearn.datasets.load_digits()``), per class: the first 45% of a
+#: seeded shuffle are train, the next 15% validation, the last 40% test (see :func:`digit_split`).
+SPLIT_FRACTIONS = {"train": 0.45, "val": 0.15, "test": 0.40}
+SPLITS = ("train", "val", "test")
+_SPLIT_SEED = 20220721  # fixed: the partition of the digit images never depends on ``seed``
 
 
 def _load_digits():
@@ -184,19 +186,23 @@ def _load_digits():
 
 
 def digit_split(targets: np.ndarray) -> dict[str, np.ndarray]:
-    """The fixed stratified partition of the digit images: ``{"train": indices, "test": indices}``.
+    """The fixed stratified partition of the digit images: ``{"train": indices, "val": indices, "test": indices}``.
 
-    Per class, the images are shuffled with a fixed seed and the first ``round(0.6 n)`` go to train (1078 of the
-    1797 images), the rest to test (719); sorted indices into ``load_digits()``.
+    Per class (n images), the images are shuffled with a fixed seed; the first ``round(0.45 n)`` go to train (808
+    of the 1797 images), the next ones up to ``round(0.6 n)`` to validation (270), the rest to test (719); sorted
+    indices into ``load_digits()``, pairwise disjoint, together all 1797. The test part is the one of generator
+    version 1 (a 60/40 train/test split with the same shuffle): validation was carved out of the old train part.
     """
     rng = np.random.default_rng(_SPLIT_SEED)
-    train, test = [], []
+    parts = {name: [] for name in SPLITS}
     for c in range(int(targets.max()) + 1):
         idx = rng.permutation(np.flatnonzero(targets == c))
-        cut = int(round(TRAIN_FRACTION * len(idx)))
-        train.append(idx[:cut])
-        test.append(idx[cut:])
-    return {"train": np.sort(np.concatenate(train)), "test": np.sort(np.concatenate(test))}
+        cut_val = int(round(SPLIT_FRACTIONS["train"] * len(idx)))
+        cut_test = int(round((SPLIT_FRACTIONS["train"] + SPLIT_FRACTIONS["val"]) * len(idx)))
+        parts["train"].append(idx[:cut_val])
+        parts["val"].append(idx[cut_val:cut_test])
+        parts["test"].append(idx[cut_test:])
+    return {name: np.sort(np.concatenate(parts[name])) for name in SPLITS}
 
 
 def upsample_digits(images: np.ndarray, object_size: int) -> np.ndarray:
@@ -222,8 +228,9 @@ def is_same_class(
     the same class?
 
     Objects: the 8x8 digits of ``sklearn.datasets.load_digits`` (values 0..16 scaled to [0, 1]), upsampled
-    bilinearly to ``object_size`` (see :func:`upsample_digits`). Train and test pairs draw from disjoint digit
-    images: a fixed stratified 60/40 partition of the 1797 images, independent of ``seed`` (:func:`digit_split`).
+    bilinearly to ``object_size`` (see :func:`upsample_digits`). ``split`` = ``"train"``, ``"val"`` (validation)
+    or ``"test"``: the three draw from pairwise disjoint digit images, a fixed stratified 45/15/40 partition of the
+    1797 images, independent of ``seed`` (:func:`digit_split`), and from independent random streams.
 
     Layout on a ``canvas`` (int or (height, width)): both objects vertically centred (top row
     ``(H - object_size) // 2``), a horizontal gap of ``distance`` blank pixels between them, the pair centred
@@ -245,8 +252,8 @@ def is_same_class(
     distance = _int("distance", distance, 0)
     object_size = _int("object_size", object_size, 1)
     seed = _int("seed", seed, 0)
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if object_size > height or 2 * object_size + distance > width:
         raise ValueError(
             f"two {object_size}px objects {distance}px apart need a canvas of at least {object_size}x"
@@ -280,7 +287,8 @@ def is_same_class(
     for column, slot in enumerate(slots):
         rows, cols = slot.slices()
         images[:, 0, rows, cols] = objects[sources[:, column]]
-    meta.update(normalisation=(mean, std), sources=sources, classes=targets[sources], train_fraction=TRAIN_FRACTION)
+    meta.update(normalisation=(mean, std), sources=sources, classes=targets[sources],
+                split_fractions=dict(SPLIT_FRACTIONS))
     return TaskData(
         images=torch.from_numpy(images),
         labels=torch.from_numpy(labels.astype(np.float32)),
@@ -308,7 +316,8 @@ def _check_pairs(sources: np.ndarray, labels: np.ndarray, pool: np.ndarray, targ
 
 
 def _draw_pairs(num_pairs: int, pool: np.ndarray, targets: np.ndarray, seed: int, split: str):
-    rng = np.random.default_rng([seed, 0 if split == "train" else 1, 0x15A3E])
+    # one stream per split (train 0, test 1 as in version 1, validation 2)
+    rng = np.random.default_rng([seed, {"train": 0, "test": 1, "val": 2}[split], 0x15A3E])
     by_class = [pool[targets[pool] == c] for c in range(int(targets.max()) + 1)]
     classes = len(by_class)
     half = num_pairs // 2
