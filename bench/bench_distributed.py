@@ -66,10 +66,8 @@ def _timed(fn, dist_mod):
 def _rank_worker(paths: list[str], n: int, wis_remove: int, depth: int = 2, batch: int = 256) -> dict:
     import torch.distributed as dist
 
-    rank, world = dist.get_rank(), dist.get_world_size()
-    shard = torch.load(paths[rank])
-    t_build, dg = _timed(lambda: DistGraph.from_local_edges(shard, n), dist)
-    del shard
+    rank = dist.get_rank()
+    t_build, dg = _timed(lambda: DistGraph.from_local_edges(torch.load(paths[rank]), n), dist)
     t_halo, plan = _timed(dg.halo, dist)
     gen = torch.Generator().manual_seed(rank)
     masks = torch.rand(K, dg.num_local_nodes, generator=gen) < 0.5

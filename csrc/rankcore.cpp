@@ -2,6 +2,7 @@
 // Loading the shared library runs the TORCH_LIBRARY registrations of every op file.
 #include <pybind11/pybind11.h>
 #include <torch/library.h>
+#include <torch/version.h>
 
 #include <ATen/Parallel.h>
 
@@ -31,4 +32,6 @@ PYBIND11_MODULE(_C, m) {
   m.def("openmp_threads", [] { return at::get_num_threads(); },
         "Threads at::parallel_for uses (torch.get_num_threads())");
   m.def("parallel_backend", [] { return at::get_parallel_info(); });
+  // The torch this copy was compiled against (major.minor): the op schemas and the C++ ABI are tied to it.
+  m.def("built_with_torch", [] { return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR); });
 }

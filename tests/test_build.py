@@ -101,3 +101,17 @@ def test_error_message_with_numbers_reaches_python():
     with pytest.raises(ValueError, match=r"-1"):
         torch.ops.rankcore.walk_count(torch.tensor([0, 1]), torch.tensor([0]), torch.ones(1, 1, dtype=torch.long), -1)
     assert rankcore.build_info()["version"]
+
+
+def test_import_refuses_a_torch_other_than_the_build_one():
+    import subprocess
+    import sys
+
+    code = "import torch; torch.__version__ = '9.9.0+cpu'; import rankcore"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "rankcore was built against torch" in proc.stderr and "9.9.0" in proc.stderr
+    import rankcore
+    import torch
+
+    assert rankcore._C.built_with_torch() == ".".join(torch.__version__.split("+")[0].split(".")[:2])

@@ -4,7 +4,6 @@ single-process ``rankcore sparsify`` output."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess

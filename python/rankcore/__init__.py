@@ -11,7 +11,16 @@ Tensor API (definitions §3): :func:`cp_eval` (the fused CP evaluation op) and :
 
 import torch  # noqa: F401  (must load before the native library, which links against it)
 
-from . import _C
+_REBUILD = ("rankcore is compiled against one torch release: reinstall it with the torch you use "
+            "(pip install --no-build-isolation --force-reinstall --no-deps <rankcore source or sdist>)")
+try:
+    from . import _C
+except ImportError as _err:  # typically undefined symbols: built against another torch
+    raise ImportError(f"rankcore's native module does not load with torch {torch.__version__} ({_err}); "
+                      f"{_REBUILD}") from _err
+if _C.built_with_torch() != ".".join(torch.__version__.split("+")[0].split(".")[:2]):
+    raise ImportError(f"rankcore was built against torch {_C.built_with_torch()} but torch {torch.__version__} "
+                      f"is imported; {_REBUILD}")
 from . import ops  # noqa: F401  (registers fake implementations)
 from .graph import (Graph, SparsifyResult, boundary, closed_walk_counts, count_walks, edge_common_neighbors,
                     singleton_scores, sparsify, walk_index, wis)

@@ -10,13 +10,19 @@ duplicate edges merged, and the self-loops of Â = A + I stay implicit (never st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
 from .arguments import MAX_NODES, check_allocation, check_num_nodes
 
-__all__ = ["Graph", "MAX_NODES", "input_columns"]
+__all__ = ["Graph", "GraphInput", "MAX_NODES", "input_columns"]
+
+# What every graph function accepts (module docstring): an edge_index tensor / array / nested list, a
+# torch_geometric Data, a scipy sparse matrix, a networkx graph, or a built Graph. (Any: the optional
+# libraries' types are not imported for the annotation.)
+GraphInput = Any
 
 
 def _as_edge_index(edge_index) -> torch.Tensor:

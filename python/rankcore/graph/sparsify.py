@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 
-from .container import Graph
+from .container import Graph, GraphInput
 from .arguments import check_allocation, check_int, check_seed, removal_count
 from .result import SparsifyResult, result_for_input
 from .progress import progress_reporter
@@ -505,8 +505,10 @@ def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, 
     return Removal(edges[ids], ids)
 
 
-def sparsify(edge_index, num_nodes=None, method="wis", *, ratio=None, num_remove=None, seed=0, depth=2,
-             symmetrize=False, progress=None, **kw) -> SparsifyResult:
+def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str = "wis", *,
+             ratio: float | None = None, num_remove: int | None = None, seed: int = 0, depth: int = 2,
+             symmetrize: bool = False, progress: bool | Callable[[int, int], None] | None = None,
+             **kw) -> SparsifyResult:
     """Remove a fraction ``ratio`` (or ``num_remove``) of the undirected edges with ``method``.
 
     Args:

@@ -12,7 +12,7 @@ import torch
 
 from .. import ops
 from .arguments import INT64_MAX, check_allocation, check_int
-from .container import Graph
+from .container import Graph, GraphInput
 
 def check_bool_mask(name: str, mask) -> None:
     """TypeError unless ``mask`` is a bool tensor (its shape is the caller's to check)."""
@@ -83,7 +83,8 @@ def _shift_length(message: str, offset: int) -> str:
     return re.sub(r"of length (\d+)", lambda m: f"of length {int(m.group(1)) + offset}", message, count=1)
 
 
-def count_walks(edge_index, num_nodes, length, sources=None, *, dtype=torch.int64, symmetrize=False):
+def count_walks(edge_index: GraphInput, num_nodes: int | None, length: int, sources: torch.Tensor | None = None, *,
+                dtype: torch.dtype = torch.int64, symmetrize: bool = False) -> torch.Tensor:
     """Number of length-``length`` walks on Â = A + I ending at every vertex.
 
     ``out[..., j] = ρ_length(S, {j}) = Σ_{i ∈ S} (Â^length)[i, j]`` where walks follow edge direction
@@ -131,7 +132,8 @@ def _boundary(graph: Graph, masks: torch.Tensor) -> torch.Tensor:
     return ((inside_b & has_outside_neighbour) | (~inside_b & has_inside_neighbour)).t().contiguous()
 
 
-def boundary(edge_index, num_nodes, partition, *, symmetrize=False):
+def boundary(edge_index: GraphInput, num_nodes: int | None, partition: torch.Tensor, *,
+             symmetrize: bool = False) -> torch.Tensor:
     """Boundary C_I of the partition (I, I^c): the vertices with a neighbour on the other side.
 
     ``partition`` is a bool mask of I, ``[n]`` or a batch ``[k, n]``; returns a bool mask of the same
@@ -187,7 +189,8 @@ def walk_index_overflow(what: str, err: OverflowError) -> OverflowError:
                          f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)")
 
 
-def walk_index(edge_index, num_nodes, partition, depth, target=None, *, symmetrize=False):
+def walk_index(edge_index: GraphInput, num_nodes: int | None, partition: torch.Tensor, depth: int,
+               target: int | None = None, *, symmetrize: bool = False) -> torch.Tensor:
     """Walk index of a depth-``depth`` GNN for the partition (I, I^c) (definitions §2).
 
     Graph prediction (``target`` None): WI_{L-1}(I) = ρ_{L-1}(C_I, V).

@@ -10,11 +10,13 @@ each removed edge (csrc/ops/cpu/wis_walk_engine.h); nothing dense, no matrix pow
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from .. import ops
 from .arguments import check_int
-from .container import Graph
+from .container import Graph, GraphInput
 from .progress import progress_reporter, run_cancellable
 from .result import SparsifyResult, result_for_input
 
@@ -45,8 +47,8 @@ def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Ten
     return torch.tensor(removed, dtype=torch.int64).reshape(-1, 2)
 
 
-def wis(edge_index, num_nodes, num_remove, depth=2, *, chunk_size=1, symmetrize=False,
-        progress=None) -> SparsifyResult:
+def wis(edge_index: GraphInput, num_nodes: int | None, num_remove: int, depth: int = 2, *, chunk_size: int = 1,
+        symmetrize: bool = False, progress: bool | Callable[[int, int], None] | None = None) -> SparsifyResult:
     """(depth-1)-Walk Index Sparsification: remove ``num_remove`` edges greedily (definitions §2).
 
     Args:
