@@ -147,7 +147,7 @@ def test_npz_output_keeps_multiplicities(tmp_path, capsys):
     for u, v in kept.t().tolist():
         counts[(u, v)] = counts.get((u, v), 0) + 1
     assert {(int(r), int(c)): int(x) for r, c, x in zip(mat.row, mat.col, mat.data)} == counts
-    _, graph, _, _ = cli.load_graph(str(out))
+    _, graph, _, _ = graph_io.load_graph(str(out))
     assert graph.nnz == len(counts)
 
 

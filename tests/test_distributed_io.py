@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from rankcore import cli, ops
+from rankcore import io as graph_io
 from rankcore.distributed.io import read_edge_list_shard, shard_byte_range
 
 
@@ -180,7 +181,7 @@ def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta:
 
 @pytest.mark.distributed
 def test_writer_equals_single_process_writer(tmp_path, world_size=3):
-    """Rank 0 writes every rank's kept columns in rank order: the bytes of cli._write_result (.txt, .csv),
+    """Rank 0 writes every rank's kept columns in rank order: the bytes of rankcore.io.write_sparsified (.txt, .csv),
     the same tensors (.pt, .npz)."""
     from rankcore.distributed.launch import run_local
     from rankcore.graph.result import make_result
@@ -199,7 +200,7 @@ def test_writer_equals_single_process_writer(tmp_path, world_size=3):
     assert sum(counts) == int(result.keep_mask.sum())
     for suffix in suffixes:
         want = tmp_path / f"want{suffix}"
-        cli._write_result(str(want), whole, result, n, meta)
+        graph_io.write_sparsified(str(want), whole, result, n, meta)
         _assert_same_output(want, tmp_path / f"got{suffix}")
 
 

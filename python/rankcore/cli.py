@@ -25,192 +25,16 @@ from pathlib import Path
 
 import torch
 
-from . import io as graph_io
-from .graph.arguments import MAX_NODES, check_seed, removal_count
+from .command_options import OneLineParser, add_sparsify_options
+from .graph.arguments import check_seed, removal_count
+from .io import (check_output_path, dense_ids, load_dataset, load_graph, read_partitions, relabel_ids, require_module,
+                 write_sparsified)
 from .graph.result import result_for_input
 from .graph.sparsify import ConvergenceError, removal_order
 
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
-
-
-# Without --relabel, vertex ids are array positions: at most MAX_NODES vertices, ids 0..MAX_NODES - 1.
-_MAX_DENSE_ID = MAX_NODES - 1
-
-
-def load_graph(spec: str | None, root: str | None = None, relabel: bool = False):
-    """GRAPH argument -> (name, edge_index or graph object, num_nodes or None, default partition or None).
-    Edge-list ids are checked per line (with ``file:line`` in the error) unless ``relabel``."""
-    from . import datasets
-
-    if spec is None or spec in datasets.BUILTIN:
-        g = datasets.BUILTIN[spec or "karate"]()
-        return g.name, g.edge_index, g.num_nodes, g.communities
-    path = Path(spec)
-    if not path.exists() and datasets.canonical_name(spec) in datasets.NAMES:
-        return spec, _load_dataset(spec, root), None, None
-    if not path.exists():
-        known = ", ".join(sorted(set(datasets.BUILTIN) | set(datasets.NAMES)))
-        raise CliError(f"no such graph file or built-in graph: {spec!r} (built-ins and datasets: {known})")
-    _require_regular_file(path, "graph")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".txt", ".csv", ".tsv", ".edges", ".el"):
-            return path.name, _read_edge_list(path, None if relabel else _MAX_DENSE_ID), None, None
-        if suffix == ".npz":
-            import scipy.sparse
-
-            return path.name, scipy.sparse.load_npz(path), None, None
-        if suffix == ".pt":
-            return (path.name, *_graph_from_pt(_load_pt(path, spec)), None)
-    except CliError:
-        raise
-    except Exception as err:  # unreadable file: report it, no traceback
-        raise CliError(f"could not read {spec}: {err}") from None
-    raise CliError(f"unknown graph format {suffix!r} for {spec} (expected .txt/.csv edge list, .npz or .pt)")
-
-
-def _require_regular_file(path: Path, what: str) -> None:
-    """A directory, FIFO or device as an input file is a one-line error (a FIFO would block the read)."""
-    if path.is_dir():
-        raise CliError(f"{what} file {path} is a directory")
-    if not path.is_file():
-        raise CliError(f"{what} file {path} is not a regular file (a FIFO, socket or device)")
-
-
-def _pyg_safe_globals() -> list:
-    """The classes a pickled PyG ``Data`` needs (none when torch_geometric is not installed)."""
-    try:
-        import torch_geometric.data.data as pyg_data
-        import torch_geometric.data.storage as pyg_storage
-    except ImportError:
-        return []
-    return [pyg_data.Data, pyg_data.DataEdgeAttr, pyg_data.DataTensorAttr, pyg_storage.BaseStorage,
-            pyg_storage.GlobalStorage, pyg_storage.NodeStorage, pyg_storage.EdgeStorage]
-
-
-def _load_pt(path: Path, spec: str):
-    """``torch.load`` with ``weights_only=True`` (a .pt file is a pickle: loading one without that would
-    run whatever code it names); tensors, plain containers and PyG ``Data`` are allowed, nothing else."""
-    import pickle
-
-    try:
-        with torch.serialization.safe_globals(_pyg_safe_globals()):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "GLOBAL" not in str(err):  # a corrupt file, not one naming code to run
-            raise CliError(f"could not read {spec}: not a torch .pt file (or a damaged one)") from None
-        named = str(err).split("GLOBAL", 1)[1].split()[0]
-        raise CliError(f"refusing to load {spec}: it is not a plain tensor / dict / PyG Data file (it names "
-                       f"{named}); rankcore loads .pt files with weights_only=True") from None
-
-
-def _graph_from_pt(obj):
-    """(graph, num_nodes) from a loaded .pt: an edge_index tensor, a PyG Data, or a dict with an
-    ``edge_index`` (and optionally ``num_nodes``), as ``rankcore sparsify -o out.pt`` writes."""
-    if isinstance(obj, dict):
-        if "edge_index" not in obj:
-            raise CliError(f"a .pt dict must hold an 'edge_index' tensor, got keys {sorted(map(str, obj))}")
-        num_nodes = obj.get("num_nodes")
-        return obj["edge_index"], (int(num_nodes) if num_nodes is not None else None)
-    if isinstance(obj, torch.Tensor) or hasattr(obj, "edge_index"):
-        return obj, None
-    raise CliError(f"a .pt graph must hold an edge_index tensor, a PyG Data or a dict with 'edge_index', "
-                   f"got {type(obj).__name__}")
-
-
-def _load_dataset(name: str, root: str | None):
-    from . import datasets
-
-    try:
-        return datasets.load(name, root)
-    except RuntimeError as err:  # torch_geometric missing
-        raise CliError(str(err)) from None
-    except (OSError, ImportError) as err:  # no files, no network, unreadable cache
-        raise CliError(f"could not load dataset {name!r}: {err}") from None
-
-
-def _read_edge_list(path: Path, max_id: int | None) -> torch.Tensor:
-    """The native parser (rankcore::read_edge_list: parallel chunks split at line ends; SNAP '#' comments
-    anywhere, an optional text header, whitespace or comma separators; ids in [0, max_id] unless None),
-    with a progress bar on files over 256 MB. Malformed lines are one-line errors "path:line: ..."."""
-    from . import ops
-
-    size = path.stat().st_size
-    if size < 256 << 20:
-        try:
-            ei = ops.read_edge_list(str(path), max_id=max_id)
-        except ValueError as err:
-            raise CliError(str(err)) from None
-    else:
-        from .graph.progress import progress_reporter, run_cancellable
-
-        report, close = progress_reporter(True, size, unit="B", desc=f"reading {path.name}", unit_scale=True)
-        try:
-            ei = run_cancellable(lambda slot: ops.read_edge_list(str(path), slot, max_id=max_id), report)
-        except ValueError as err:
-            raise CliError(str(err)) from None
-        finally:
-            close()
-    if ei.shape[1] == 0:
-        raise CliError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
-    return ei
-
-
-def _relabel(graph_input):
-    """--relabel: (dense edge_index, ids) with ids[i] the original id of vertex i; sort-based (never
-    allocates by the largest id)."""
-    columns = getattr(graph_input, "edge_index", graph_input)
-    if not isinstance(columns, torch.Tensor):
-        raise CliError("--relabel needs an edge list or an edge_index (.txt/.csv/.pt) graph")
-    ids, inverse = torch.unique(columns.to(torch.int64), return_inverse=True)
-    return inverse.reshape(columns.shape), ids
-
-
-def _dense_ids(values: torch.Tensor, ids: torch.Tensor | None) -> torch.Tensor:
-    """Original vertex ids -> dense ids through the --relabel map (sorted ``ids``); -1 where an id is not a
-    vertex of the graph. Without a map the ids are the dense ids already."""
-    if ids is None:
-        return values
-    pos = torch.searchsorted(ids, values).clamp_max(max(ids.numel() - 1, 0))
-    found = ids.numel() > 0 and ids[pos] == values
-    return torch.where(found, pos, torch.full_like(values, -1))
-
-
-def _read_partitions(path: str, n: int, ids: torch.Tensor | None = None) -> list[torch.Tensor]:
-    """One partition per line: the vertex ids of I, separated by spaces or commas (original ids, mapped
-    through ``ids`` under --relabel)."""
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"no such partition file: {path}")
-    _require_regular_file(p, "partition")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise CliError(f"could not read partition file {path}: {err}") from None
-    masks = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].replace(",", " ").strip()
-        if not line:
-            continue
-        mask = torch.zeros(n, dtype=torch.bool)
-        for field in line.split():
-            try:
-                v = int(field)
-            except ValueError:
-                raise CliError(f"{path}:{lineno}: vertex ids must be integers, got {field[:40]!r}") from None
-            dense = int(_dense_ids(torch.tensor([v]), ids)[0]) if -2**63 <= v < 2**63 else -1
-            if ids is not None and dense < 0:
-                raise CliError(f"{path}:{lineno}: vertex {v} is not a vertex of the graph (ids are the "
-                               f"file's original ids under --relabel)")
-            if not 0 <= dense < n:
-                raise CliError(f"{path}:{lineno}: vertex {v} is outside [0, {n})")
-            mask[dense] = True
-        masks.append(mask)
-    if not masks:
-        raise CliError(f"{path}: no partition found (one line per partition: the vertex ids of I)")
-    return masks
 
 
 def _default_partitions(n: int, default_part, random_half: bool) -> tuple[list, list[str]]:
@@ -237,10 +61,10 @@ def cmd_walk_index(args) -> int:
     name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root, relabel)
     ids, target = None, args.target
     if relabel:
-        graph_input, ids = _relabel(graph_input)
+        graph_input, ids = relabel_ids(graph_input)
         num_nodes, default_part = int(ids.numel()), None
         if target is not None:  # --target names an original id, like the partition file
-            target = int(_dense_ids(torch.tensor([target]), ids)[0])
+            target = int(dense_ids(torch.tensor([target]), ids)[0])
             if target < 0:
                 raise CliError(f"--target {args.target} is not a vertex of the graph (an original id under "
                                f"--relabel)")
@@ -249,7 +73,7 @@ def cmd_walk_index(args) -> int:
                                       symmetrize=args.symmetrize)
     n = graph.num_nodes
     if args.partition:
-        parts = _read_partitions(args.partition, n, ids)
+        parts = read_partitions(args.partition, n, ids)
         labels = [f"partition {i + 1}" for i in range(len(parts))]
     else:
         parts, labels = _default_partitions(n, default_part, random_half=True)
@@ -267,71 +91,6 @@ def cmd_walk_index(args) -> int:
     return 0
 
 
-def _require_module(module: str, what: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise CliError(f"{what} needs {module} (pip install {module})")
-
-
-def _check_output_path(path: str, graph_spec: str | None = None) -> None:
-    """A known suffix, an existing writable folder, not the input file, and the writer's dependency present."""
-    import os
-
-    out = Path(path)
-    if graph_spec is not None and graph_io.same_file(out, graph_spec):
-        raise CliError(f"refusing to write the output over the input file {graph_spec} (-o {path})")
-    if out.is_dir():
-        raise CliError(f"output {path} is a directory")
-    suffix = out.suffix.lower()
-    if suffix not in (".pt", ".txt", ".csv", ".npz"):
-        raise CliError(f"unknown output format {suffix!r} for {path} (expected .pt, .txt, .csv or .npz)")
-    folder = out.parent
-    if not folder.is_dir():
-        raise CliError(f"output folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise CliError(f"cannot write {path}: permission denied")
-    if suffix == ".npz":
-        _require_module("scipy", "writing .npz")
-
-
-def _write_result(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
-    """Writes the sparsified graph in the format the suffix names; every file goes to a temporary file
-    first and replaces ``path`` only once complete (rankcore.io.atomic_output)."""
-    _check_output_path(path)
-    out = Path(path)
-    suffix = out.suffix.lower()
-    kept = result.edge_index.cpu()
-    try:
-        if suffix == ".pt":
-            if hasattr(graph_input, "edge_index") and not isinstance(graph_input, torch.Tensor) \
-                    and hasattr(graph_input, "is_edge_attr"):
-                from .pyg import apply_keep_mask  # a PyG Data in, a PyG Data out (edge attributes aligned)
-
-                obj = apply_keep_mask(graph_input, result.keep_mask)
-            else:
-                obj = {"edge_index": kept, "num_nodes": num_nodes, "removed": result.removed.cpu(),
-                       "keep_mask": result.keep_mask.cpu(), **meta}
-            with graph_io.atomic_output(out) as tmp:
-                torch.save(obj, tmp)
-        elif suffix == ".npz":
-            with graph_io.atomic_output(out) as tmp:
-                graph_io.write_npz(tmp, kept, num_nodes)
-        else:
-            sep = b"," if suffix == ".csv" else b" "
-            header = f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept\n"
-            with graph_io.atomic_output(out) as tmp, open(tmp, "wb") as f:
-                f.write(header.encode())
-                f.write(graph_io.format_pairs(kept, sep))
-        ids = meta.get("ids")
-        if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output
-            with graph_io.atomic_output(f"{out}.ids.txt") as tmp, open(tmp, "wb") as f:
-                f.write(b"# vertex original_id\n")
-                f.write(graph_io.format_pairs(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
-    except OSError as err:
-        raise CliError(f"could not write {path}: {err.strerror or err}") from None
-
-
 def cmd_sparsify(args) -> int:
     import rankcore
 
@@ -343,16 +102,16 @@ def cmd_sparsify(args) -> int:
     if args.num_remove is None and args.ratio is None:
         ratio = 0.5
     if args.output:  # fail on a bad output path or a missing writer before the work, not after
-        _check_output_path(args.output, args.graph)
+        check_output_path(args.output, args.graph)
     if args.method == "spectral":
-        _require_module("scipy", "--method spectral")
+        require_module("scipy", "--method spectral")
     check_seed(args.seed, "--seed")
     timings = {}
     t_read = time.perf_counter()
     name, graph_input, num_nodes, default_part = load_graph(args.graph, args.root, args.relabel)
     ids = None
     if args.relabel:
-        graph_input, ids = _relabel(graph_input)
+        graph_input, ids = relabel_ids(graph_input)
         num_nodes, default_part = int(ids.numel()), None
     timings["read"] = time.perf_counter() - t_read
     t_build = time.perf_counter()
@@ -408,9 +167,9 @@ def _sparsify_nproc(args) -> int:
         raise CliError(f"--nproc reads an edge-list file ({', '.join(dist_run.EDGE_LIST_SUFFIXES)}), got "
                        f"{args.graph or 'the built-in karate'!r}")
     if args.output:
-        _check_output_path(args.output, args.graph)
+        check_output_path(args.output, args.graph)
     if args.method == "spectral":
-        _require_module("scipy", "--method spectral")
+        require_module("scipy", "--method spectral")
     threads = max(1, (os.cpu_count() or 1) // args.nproc)
     try:
         results = run_local(dist_run.rank_main, args.nproc, args.graph, dist_run.options_from_args(args),
@@ -429,27 +188,13 @@ def _finish_sparsify(args, graph_input, result, n: int, k: int) -> int:
         if getattr(args, "_ids", None) is not None:
             meta["ids"] = args._ids
         t_write = time.perf_counter()
-        _write_result(args.output, graph_input, result, n, meta)
+        write_sparsified(args.output, graph_input, result, n, meta)
         timings["write"] = time.perf_counter() - t_write
         print(f"wrote {args.output}" + (f" (vertex id map: {args.output}.ids.txt)"
                                          if "ids" in meta and not args.output.endswith(".pt") else ""))
     if getattr(args, "timings", False):
         print("timings: " + ", ".join(f"{k} {v:.3f} s" for k, v in timings.items()))
     return 0
-
-
-def add_sparsify_options(parser: argparse.ArgumentParser) -> None:
-    """The options ``rankcore sparsify`` shares with ``torchrun -m rankcore.distributed.run sparsify``."""
-    from .graph.sparsify import METHODS
-
-    parser.add_argument("--method", choices=METHODS, default="wis")
-    parser.add_argument("--depth", type=int, default=2, help="GNN depth L for wis ((L-1)-WIS; default 2 = 1-WIS)")
-    amount = parser.add_mutually_exclusive_group()
-    amount.add_argument("--ratio", type=float, default=None, help="fraction of undirected edges to remove (default 0.5)")
-    amount.add_argument("--num-remove", type=int, default=None, help="number of undirected edges to remove")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random methods (random, spectral, k_neighbor)")
-    parser.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
-    parser.add_argument("--timings", action="store_true", help="print the wall time of read / build / sparsify / write")
 
 
 def _add_sparsify_parser(sub) -> None:
@@ -510,7 +255,7 @@ def cmd_evaluate(args) -> int:
     from . import datasets
 
     names = split(args.dataset)
-    loaded = [(name, _load_dataset(name, args.root)) for name in names]  # every dataset found before any run
+    loaded = [(name, load_dataset(name, args.root)) for name in names]  # every dataset found before any run
     for name, data in loaded:
         total = len(methods) * len(ratios) * len(models) * args.seeds
         report, close = _evaluate_progress(args, total, name)
@@ -632,15 +377,8 @@ def _add_experiment_parser(sub) -> None:
     ex.set_defaults(func=cmd_experiment)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rankcore", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="rankcore", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     wi = sub.add_parser("walk-index", help="print walk indices of partitions of a graph")
     wi.add_argument("graph", nargs="?", default=None, help="built-in name (default karate) or a file")

@@ -1,4 +1,13 @@
-"""Writing graph files safely: what the rankcore command and the distributed launcher share.
+"""Reading and writing graph files: what the rankcore command and the distributed launcher share (the
+library never imports the command).
+
+Reading: :func:`load_graph` turns a GRAPH argument (a built-in name, a dataset name, an edge list, a scipy
+``.npz`` or a ``.pt``) into an input every graph function accepts; :func:`read_edge_list_file` is the native
+parser with ids checked per line; :func:`relabel_ids` / :func:`dense_ids` map arbitrary ids densely;
+:func:`read_partitions` reads partition files. Errors are :class:`GraphFileError` (a ``ValueError``), one line
+naming the file (and line).
+
+Writing:
 
 * :func:`atomic_output`: a file is written to a temporary file beside the target and renamed over it
   only once complete, so a full disk, Ctrl-C or a crash never leaves a truncated file under a header that
@@ -7,6 +16,7 @@
   vectorised.
 * :func:`write_npz`: the scipy sparse adjacency of a column list, multiplicities as int64 counts (a
   column listed 256 times is a count of 256, never an int8 that wraps to 0).
+* :func:`check_output_path` / :func:`write_sparsified`: the rankcore sparsify output rules.
 """
 
 from __future__ import annotations
@@ -19,7 +29,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["AtomicFile", "atomic_output", "format_pairs", "write_npz", "same_file"]
+from .graph.arguments import MAX_NODES
+
+__all__ = ["GraphFileError", "MAX_DENSE_ID", "AtomicFile", "atomic_output", "check_output_path", "dense_ids",
+           "format_pairs", "load_dataset", "load_graph", "read_edge_list_file", "read_partitions", "relabel_ids",
+           "require_module", "same_file", "write_npz", "write_sparsified"]
+
+
+class GraphFileError(ValueError):
+    """A graph, partition or output file that cannot be used: one line naming the file (and line)."""
+
+
+
 
 
 def same_file(a, b) -> bool:
@@ -125,3 +146,248 @@ def write_npz(path, edge_index: torch.Tensor, num_nodes: int) -> None:
     mat = scipy.sparse.coo_matrix((counts, (edge_index[0].numpy(), edge_index[1].numpy())),
                                   shape=(num_nodes, num_nodes)).tocsr()
     scipy.sparse.save_npz(path, mat)
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+# Without --relabel, vertex ids are array positions: at most MAX_NODES vertices, ids 0..MAX_NODES - 1.
+MAX_DENSE_ID = MAX_NODES - 1
+
+
+def load_graph(spec: str | None, root: str | None = None, relabel: bool = False):
+    """GRAPH argument -> (name, edge_index or graph object, num_nodes or None, default partition or None).
+    Edge-list ids are checked per line (with ``file:line`` in the error) unless ``relabel``."""
+    from . import datasets
+
+    if spec is None or spec in datasets.BUILTIN:
+        g = datasets.BUILTIN[spec or "karate"]()
+        return g.name, g.edge_index, g.num_nodes, g.communities
+    path = Path(spec)
+    if not path.exists() and datasets.canonical_name(spec) in datasets.NAMES:
+        return spec, load_dataset(spec, root), None, None
+    if not path.exists():
+        known = ", ".join(sorted(set(datasets.BUILTIN) | set(datasets.NAMES)))
+        raise GraphFileError(f"no such graph file or built-in graph: {spec!r} (built-ins and datasets: {known})")
+    require_regular_file(path, "graph")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".txt", ".csv", ".tsv", ".edges", ".el"):
+            return path.name, read_edge_list_file(path, None if relabel else MAX_DENSE_ID), None, None
+        if suffix == ".npz":
+            import scipy.sparse
+
+            return path.name, scipy.sparse.load_npz(path), None, None
+        if suffix == ".pt":
+            return (path.name, *_graph_from_pt(_load_pt(path, spec)), None)
+    except GraphFileError:
+        raise
+    except Exception as err:  # unreadable file: report it, no traceback
+        raise GraphFileError(f"could not read {spec}: {err}") from None
+    raise GraphFileError(f"unknown graph format {suffix!r} for {spec} (expected .txt/.csv edge list, .npz or .pt)")
+
+
+def require_regular_file(path: Path, what: str) -> None:
+    """A directory, FIFO or device as an input file is a one-line error (a FIFO would block the read)."""
+    if path.is_dir():
+        raise GraphFileError(f"{what} file {path} is a directory")
+    if not path.is_file():
+        raise GraphFileError(f"{what} file {path} is not a regular file (a FIFO, socket or device)")
+
+
+def _pyg_safe_globals() -> list:
+    """The classes a pickled PyG ``Data`` needs (none when torch_geometric is not installed)."""
+    try:
+        import torch_geometric.data.data as pyg_data
+        import torch_geometric.data.storage as pyg_storage
+    except ImportError:
+        return []
+    return [pyg_data.Data, pyg_data.DataEdgeAttr, pyg_data.DataTensorAttr, pyg_storage.BaseStorage,
+            pyg_storage.GlobalStorage, pyg_storage.NodeStorage, pyg_storage.EdgeStorage]
+
+
+def _load_pt(path: Path, spec: str):
+    """``torch.load`` with ``weights_only=True`` (a .pt file is a pickle: loading one without that would
+    run whatever code it names); tensors, plain containers and PyG ``Data`` are allowed, nothing else."""
+    import pickle
+
+    try:
+        with torch.serialization.safe_globals(_pyg_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "GLOBAL" not in str(err):  # a corrupt file, not one naming code to run
+            raise GraphFileError(f"could not read {spec}: not a torch .pt file (or a damaged one)") from None
+        named = str(err).split("GLOBAL", 1)[1].split()[0]
+        raise GraphFileError(f"refusing to load {spec}: it is not a plain tensor / dict / PyG Data file (it names "
+                       f"{named}); rankcore loads .pt files with weights_only=True") from None
+
+
+def _graph_from_pt(obj):
+    """(graph, num_nodes) from a loaded .pt: an edge_index tensor, a PyG Data, or a dict with an
+    ``edge_index`` (and optionally ``num_nodes``), as ``rankcore sparsify -o out.pt`` writes."""
+    if isinstance(obj, dict):
+        if "edge_index" not in obj:
+            raise GraphFileError(f"a .pt dict must hold an 'edge_index' tensor, got keys {sorted(map(str, obj))}")
+        num_nodes = obj.get("num_nodes")
+        return obj["edge_index"], (int(num_nodes) if num_nodes is not None else None)
+    if isinstance(obj, torch.Tensor) or hasattr(obj, "edge_index"):
+        return obj, None
+    raise GraphFileError(f"a .pt graph must hold an edge_index tensor, a PyG Data or a dict with 'edge_index', "
+                   f"got {type(obj).__name__}")
+
+
+def load_dataset(name: str, root: str | None):
+    from . import datasets
+
+    try:
+        return datasets.load(name, root)
+    except RuntimeError as err:  # torch_geometric missing
+        raise GraphFileError(str(err)) from None
+    except (OSError, ImportError) as err:  # no files, no network, unreadable cache
+        raise GraphFileError(f"could not load dataset {name!r}: {err}") from None
+
+
+def read_edge_list_file(path: Path, max_id: int | None) -> torch.Tensor:
+    """The native parser (rankcore::read_edge_list: parallel chunks split at line ends; SNAP '#' comments
+    anywhere, an optional text header, whitespace or comma separators; ids in [0, max_id] unless None),
+    with a progress bar on files over 256 MB. Malformed lines are one-line errors "path:line: ..."."""
+    from . import ops
+
+    size = path.stat().st_size
+    if size < 256 << 20:
+        try:
+            ei = ops.read_edge_list(str(path), max_id=max_id)
+        except ValueError as err:
+            raise GraphFileError(str(err)) from None
+    else:
+        from .graph.progress import progress_reporter, run_cancellable
+
+        report, close = progress_reporter(True, size, unit="B", desc=f"reading {path.name}", unit_scale=True)
+        try:
+            ei = run_cancellable(lambda slot: ops.read_edge_list(str(path), slot, max_id=max_id), report)
+        except ValueError as err:
+            raise GraphFileError(str(err)) from None
+        finally:
+            close()
+    if ei.shape[1] == 0:
+        raise GraphFileError(f"{path}: no edges found (expected one edge 'u v' per line; '#' starts a comment)")
+    return ei
+
+
+def relabel_ids(graph_input):
+    """--relabel: (dense edge_index, ids) with ids[i] the original id of vertex i; sort-based (never
+    allocates by the largest id)."""
+    columns = getattr(graph_input, "edge_index", graph_input)
+    if not isinstance(columns, torch.Tensor):
+        raise GraphFileError("--relabel needs an edge list or an edge_index (.txt/.csv/.pt) graph")
+    ids, inverse = torch.unique(columns.to(torch.int64), return_inverse=True)
+    return inverse.reshape(columns.shape), ids
+
+
+def dense_ids(values: torch.Tensor, ids: torch.Tensor | None) -> torch.Tensor:
+    """Original vertex ids -> dense ids through the --relabel map (sorted ``ids``); -1 where an id is not a
+    vertex of the graph. Without a map the ids are the dense ids already."""
+    if ids is None:
+        return values
+    pos = torch.searchsorted(ids, values).clamp_max(max(ids.numel() - 1, 0))
+    found = ids.numel() > 0 and ids[pos] == values
+    return torch.where(found, pos, torch.full_like(values, -1))
+
+
+def read_partitions(path: str, n: int, ids: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """One partition per line: the vertex ids of I, separated by spaces or commas (original ids, mapped
+    through ``ids`` under --relabel)."""
+    p = Path(path)
+    if not p.exists():
+        raise GraphFileError(f"no such partition file: {path}")
+    require_regular_file(p, "partition")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise GraphFileError(f"could not read partition file {path}: {err}") from None
+    masks = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].replace(",", " ").strip()
+        if not line:
+            continue
+        mask = torch.zeros(n, dtype=torch.bool)
+        for field in line.split():
+            try:
+                v = int(field)
+            except ValueError:
+                raise GraphFileError(f"{path}:{lineno}: vertex ids must be integers, got {field[:40]!r}") from None
+            dense = int(dense_ids(torch.tensor([v]), ids)[0]) if -2**63 <= v < 2**63 else -1
+            if ids is not None and dense < 0:
+                raise GraphFileError(f"{path}:{lineno}: vertex {v} is not a vertex of the graph (ids are the "
+                               f"file's original ids under --relabel)")
+            if not 0 <= dense < n:
+                raise GraphFileError(f"{path}:{lineno}: vertex {v} is outside [0, {n})")
+            mask[dense] = True
+        masks.append(mask)
+    if not masks:
+        raise GraphFileError(f"{path}: no partition found (one line per partition: the vertex ids of I)")
+    return masks
+
+
+def require_module(module: str, what: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise GraphFileError(f"{what} needs {module} (pip install {module})")
+
+
+def check_output_path(path: str, graph_spec: str | None = None) -> None:
+    """A known suffix, an existing writable folder, not the input file, and the writer's dependency present."""
+    import os
+
+    out = Path(path)
+    if graph_spec is not None and same_file(out, graph_spec):
+        raise GraphFileError(f"refusing to write the output over the input file {graph_spec} (-o {path})")
+    if out.is_dir():
+        raise GraphFileError(f"output {path} is a directory")
+    suffix = out.suffix.lower()
+    if suffix not in (".pt", ".txt", ".csv", ".npz"):
+        raise GraphFileError(f"unknown output format {suffix!r} for {path} (expected .pt, .txt, .csv or .npz)")
+    folder = out.parent
+    if not folder.is_dir():
+        raise GraphFileError(f"output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise GraphFileError(f"cannot write {path}: permission denied")
+    if suffix == ".npz":
+        require_module("scipy", "writing .npz")
+
+
+def write_sparsified(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
+    """Writes the sparsified graph in the format the suffix names; every file goes to a temporary file
+    first and replaces ``path`` only once complete (rankcore.io.atomic_output)."""
+    check_output_path(path)
+    out = Path(path)
+    suffix = out.suffix.lower()
+    kept = result.edge_index.cpu()
+    try:
+        if suffix == ".pt":
+            if hasattr(graph_input, "edge_index") and not isinstance(graph_input, torch.Tensor) \
+                    and hasattr(graph_input, "is_edge_attr"):
+                from .pyg import apply_keep_mask  # a PyG Data in, a PyG Data out (edge attributes aligned)
+
+                obj = apply_keep_mask(graph_input, result.keep_mask)
+            else:
+                obj = {"edge_index": kept, "num_nodes": num_nodes, "removed": result.removed.cpu(),
+                       "keep_mask": result.keep_mask.cpu(), **meta}
+            with atomic_output(out) as tmp:
+                torch.save(obj, tmp)
+        elif suffix == ".npz":
+            with atomic_output(out) as tmp:
+                write_npz(tmp, kept, num_nodes)
+        else:
+            sep = b"," if suffix == ".csv" else b" "
+            header = f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept\n"
+            with atomic_output(out) as tmp, open(tmp, "wb") as f:
+                f.write(header.encode())
+                f.write(format_pairs(kept, sep))
+        ids = meta.get("ids")
+        if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output
+            with atomic_output(f"{out}.ids.txt") as tmp, open(tmp, "wb") as f:
+                f.write(b"# vertex original_id\n")
+                f.write(format_pairs(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
+    except OSError as err:
+        raise GraphFileError(f"could not write {path}: {err.strerror or err}") from None

@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 
 from .. import io as graph_io
+from ..command_options import OneLineParser, add_sparsify_options
 from ..graph.arguments import MAX_NODES
 from .graph import _try as _try_args
 from .graph import agree, all_sum_ints
@@ -90,15 +91,6 @@ def _check_graph_path(path: str) -> None:
                          f"got {p.suffix!r} for {path}")
 
 
-def _check_output(path: str, graph_path: str) -> None:
-    from ..cli import CliError, _check_output_path
-
-    try:
-        _check_output_path(path, graph_path)
-    except CliError as err:
-        raise ValueError(str(err)) from None
-
-
 def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, seed: int = 0, depth: int = 2,
                   symmetrize: bool = False, num_nodes=None, output=None, group=None) -> dict:
     """Collective: sparsify the edge-list file ``path`` over the ranks of ``group`` (None: the default
@@ -128,7 +120,7 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
         if depth < 2:
             raise ValueError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {depth}")
         if output is not None and rank == 0:
-            _check_output(os.fspath(output), graph_path)
+            graph_io.check_output_path(os.fspath(output), graph_path)
         return graph_path
     # argument and path errors: found by every rank alike, or by rank 0 (the output), agreed on, after the
     # arguments every rank must share (each reads its part of one file; the output write is collective)
@@ -285,8 +277,6 @@ def rank_main(path: str, options: dict) -> dict:
 
 
 def add_sparsify_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..cli import add_sparsify_options
-
     parser.add_argument("graph", help="edge-list file (.txt/.csv/.tsv/.edges/.el: 'u v' per line, '#' comments)")
     add_sparsify_options(parser)
     parser.add_argument("-o", "--output", "--out", dest="output", default=None,
@@ -324,9 +314,7 @@ def _settle(timeout_s: float = 10.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..cli import _Parser
-
-    parser = _Parser(prog="python -m rankcore.distributed.run", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="python -m rankcore.distributed.run", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add_sparsify_arguments(sub.add_parser("sparsify", help="sparsify an edge-list file over the ranks"))
     args = parser.parse_args(argv)
