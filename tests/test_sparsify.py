@@ -184,7 +184,7 @@ def _hanging():
 
 def _solver_module():
     import importlib
-    return importlib.import_module("rankcore.graph.sparsify")
+    return importlib.import_module("rankcore.graph.spectral")
 
 
 SOLVER_PATHS = ["jacobi", pytest.param("amg", marks=pytest.mark.skipif(
