@@ -167,3 +167,20 @@ def test_sparsification_homophily_quick(tmp_path):
             for key, gain in per_ratio.items():
                 diffs = [a - b for a, b in zip(acc[spec][key]["runs"], acc["random"][key]["runs"])]
                 assert gain["runs"] == diffs and gain["mean"] == pytest.approx(sum(diffs) / len(diffs))
+
+
+def test_gains_and_recommendation_rule():
+    def out(name, runs):  # runs: {spec: {ratio key: [accuracy per seed]}}
+        return {"dataset": name, "results": {"gcn": {spec: {k: {"runs": v} for k, v in per.items()}
+                                                     for spec, per in runs.items()}}}
+    a = out("A", {"random": {"0.50": [0.70, 0.72, 0.71, 0.69]}, "good": {"0.50": [0.75, 0.76, 0.76, 0.74]},
+                  "bad": {"0.50": [0.60, 0.61, 0.62, 0.60]}, "tie": {"0.50": [0.71, 0.71, 0.70, 0.70]}})
+    b = out("B", {"random": {"0.50": [0.50, 0.52, 0.51, 0.49]}, "good": {"0.50": [0.51, 0.50, 0.53, 0.50]},
+                  "bad": {"0.50": [0.70, 0.70, 0.70, 0.70]}, "tie": {"0.50": [0.50, 0.52, 0.51, 0.49]}})
+    g = S.gains_over(a, ratios=(0.5,))["gcn"]["good"]["0.50"]
+    assert g["runs"] == pytest.approx([0.05, 0.04, 0.05, 0.05]) and g["mean"] == pytest.approx(0.0475)
+    rec = S.recommend([a, b], ratios=(0.5,))
+    # "bad" wins on average but is significantly worse than random on A; "tie" never beats random
+    assert rec["qualified"] == ["good"]
+    assert rec["worst_cell"]["bad"][:3] == ("A", "gcn", "0.50")
+    assert rec["mean_gain"]["bad"] > rec["mean_gain"]["good"] > 0 >= rec["mean_gain"]["tie"]

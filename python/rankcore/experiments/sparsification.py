@@ -358,6 +358,64 @@ def winner(per_spec: dict, r: float) -> str | None:
     return best if gain["mean"] - gain["ci95"] > 0 else None
 
 
+def gains_over(out: dict, baseline: str = "random", ratios=(0.5, 0.7, 0.9)) -> dict:
+    """{model: {spec: {ratio key: summarize(paired accuracy differences spec - baseline)}}} from a run's
+    output (the runs are paired: the same split and initialisation per seed index)."""
+    table = {}
+    for model, per in out["results"].items():
+        table[model] = {}
+        for spec, cells in per.items():
+            if spec == baseline:
+                continue
+            table[model][spec] = {}
+            for r in ratios:
+                key = f"{r:.2f}"
+                if key in cells and key in per[baseline]:
+                    diff = [a - b for a, b in zip(cells[key]["runs"], per[baseline][key]["runs"])]
+                    table[model][spec][key] = summarize(diff)
+    return table
+
+
+def recommend(outs: list[dict], baseline: str = "random", ratios=(0.5, 0.7, 0.9)) -> dict:
+    """The methods that, on every (dataset, model, ratio) cell of ``outs``, are never significantly worse than
+    ``baseline`` (the upper end of the paired 95% CI of the gain is >= 0) and beat it on average over all
+    cells (mean gain > 0). Returns {"qualified": [specs by mean gain, best first], "mean_gain": {spec: ...},
+    "worst_cell": {spec: (dataset, model, ratio, mean, ci95)}}."""
+    cells: dict[str, list] = {}
+    for out in outs:
+        for model, per in gains_over(out, baseline, ratios).items():
+            for spec, by_ratio in per.items():
+                for key, g in by_ratio.items():
+                    cells.setdefault(spec, []).append((out["dataset"], model, key, g["mean"], g["ci95"]))
+    mean_gain = {spec: sum(c[3] for c in cs) / len(cs) for spec, cs in cells.items()}
+    worst = {spec: min(cs, key=lambda c: c[3] + (0.0 if math.isnan(c[4]) else c[4])) for spec, cs in cells.items()}
+    qualified = [spec for spec, cs in cells.items()
+                 if mean_gain[spec] > 0 and all(c[3] + (0.0 if math.isnan(c[4]) else c[4]) >= 0 for c in cs)]
+    return {"qualified": sorted(qualified, key=lambda spec: -mean_gain[spec]), "mean_gain": mean_gain,
+            "worst_cell": worst}
+
+
+def format_gains(out: dict, baseline: str = "random", ratios=(0.5, 0.7, 0.9)) -> str:
+    """Markdown: per model, each method's paired gain over ``baseline`` (points, mean ± 95% CI) at ``ratios``;
+    a cell in bold when its CI excludes 0."""
+    lines = []
+    for model, per in gains_over(out, baseline, ratios).items():
+        keys = [f"{r:.2f}" for r in ratios]
+        lines += [f"{model.upper()} on {out['dataset']}: gain over {baseline} (points, paired by split, mean ± "
+                  f"95% CI over {len(out['seeds'])} splits; **bold**: the CI excludes 0)", "",
+                  "| method | " + " | ".join(f"{float(k):.0%} removed" for k in keys) + " |",
+                  "|---|" + "---:|" * len(keys)]
+        for spec, by_ratio in per.items():
+            cells = []
+            for k in keys:
+                g = by_ratio[k]
+                text = f"{100 * g['mean']:+.1f} ± {100 * g['ci95']:.1f}"
+                cells.append(f"**{text}**" if abs(g["mean"]) > g["ci95"] else text)
+            lines.append(f"| {spec} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def format_table(out: dict) -> str:
     """Markdown: one table per model, rows = % removed, columns = methods, cells = mean ± 95% CI (%); the
     winner of a row in bold only when its paired CI over the runner-up clears 0."""
