@@ -9,11 +9,11 @@
 # when the build, the build-info check, the CUDA tests, the benchmarks (a real failure, not "nothing
 # to run") or the bandwidth measurement failed.
 #
-# Issue 15 scope by default: the CUDA tests of cp_eval, walk_count and HT (tests/test_cp.py,
+# Issue 15 scope by default: the CUDA tests of cp_eval, walk_count and HT (tests/tensor/test_cp.py,
 # test_walks.py, test_ht.py, -m cuda; RANKCORE_GPU_TESTS overrides the files) and their benchmarks
 # (bench_walks.py, bench_ht.py, bench_cp.py -k cuda, each under an equal share of the time left;
 # RANKCORE_GPU_BENCHES overrides), the host replays of the kernels' index arithmetic
-# (tests/test_kernel_layouts.py), and the ptxas resource report of the cp_eval / walk_count /
+# (tests/ops/test_kernel_layouts.py), and the ptxas resource report of the cp_eval / walk_count /
 # ht_pool kernels (ptxas_<kernel>.txt: registers, stack, spills). Every step has a time limit taken from one deadline
 # (RANKCORE_GPU_BUDGET_S, default 560 s from the start), so the whole call ends within 10 minutes; a
 # step cut by its limit is reported as "timeout" and counted as a failure.
@@ -129,7 +129,7 @@ t0=$(now)
 XDIST=()
 timeout 60 "$PYTHON" -c 'import xdist' 2>/dev/null && XDIST=(-n 8)
 # shellcheck disable=SC2206
-TEST_FILES=(${RANKCORE_GPU_TESTS:-tests/test_cp.py tests/test_walks.py tests/test_ht.py})
+TEST_FILES=(${RANKCORE_GPU_TESTS:-tests/tensor/test_cp.py tests/graph/test_walks.py tests/tensor/test_ht.py})
 run_limited 170 "$OUT/tests_cuda.log" "$PYTHON" -m pytest -q -rf "${TEST_FILES[@]}" -m cuda "${XDIST[@]}" \
   --junitxml="$OUT/tests_cuda.xml"
 TESTS_RC=$RC
@@ -139,7 +139,7 @@ if [[ $TESTS_RC -eq 5 ]]; then
 elif [[ $TESTS_RC -ne 0 ]]; then
   FAILED+=("tests")
 fi
-HOST_LAYOUT=(tests/test_kernel_layouts.py)
+HOST_LAYOUT=(tests/ops/test_kernel_layouts.py)
 run_limited 90 "$OUT/tests_host_layout.log" "$PYTHON" -m pytest -q "${HOST_LAYOUT[@]}"
 note "host replays of the kernels' index arithmetic (${HOST_LAYOUT[*]}): rc=$RC $(tail -n 1 "$OUT/tests_host_layout.log")"
 [[ $RC -eq 0 ]] || FAILED+=("kernel_layout_replays")
@@ -182,8 +182,8 @@ note "copy bandwidth: rc=$BW_RC $(grep -m1 '^copy bandwidth:' "$OUT/copy_bandwid
 
 # ---------------------------------------------------------------------------------------------------
 # an error raised inside an op must come back to Python (a static libstdc++ once made it SIGSEGV)
-run_limited 60 "$OUT/exception_check.txt" "$PYTHON" -m pytest -q tests/test_build.py
-note "error path / C++ runtime check (tests/test_build.py): rc=$RC $(tail -n 1 "$OUT/exception_check.txt")"
+run_limited 60 "$OUT/exception_check.txt" "$PYTHON" -m pytest -q tests/ops/test_build.py
+note "error path / C++ runtime check (tests/ops/test_build.py): rc=$RC $(tail -n 1 "$OUT/exception_check.txt")"
 [[ $RC -eq 0 ]] || FAILED+=("test_build")
 
 # ---------------------------------------------------------------------------------------------------

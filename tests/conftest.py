@@ -1,5 +1,12 @@
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+
+# The test folders mirror the package (tests/graph, tests/tensor, ...); their shared helpers (graphs.py) live
+# here, beside this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import rankcore
 

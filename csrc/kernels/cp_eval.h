@@ -31,7 +31,7 @@ HOST_DEVICE_INLINE void cp_add_grad(scalar_t* __restrict__ grad, scalar_t g,
 
 // ---------------------------------------------------------------------------------------------
 // Lane layout of the CUDA kernels (one warp per batch item), here so that the CPU tests can check it
-// (tests/cpp/cp_warp_emulation.cpp replays the kernels' arithmetic lane by lane on the host).
+// (tests/ops/cpp/cp_warp_emulation.cpp replays the kernels' arithmetic lane by lane on the host).
 //
 // The 32 lanes of a warp form G mode groups of C column lanes (G * C = 32, lane = g * C + c). In
 // round t (t < M = ceil(N / G)) group g handles mode n = t * G + g (nothing when n >= N). A lane

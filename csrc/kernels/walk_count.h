@@ -54,7 +54,7 @@ struct CountPolicy<double> {
 
 // ---------------------------------------------------------------------------------------------
 // Layout of the CUDA step kernel (csrc/ops/cuda/walk_count_kernel.cu), kept here so that
-// tests/cpp/walk_step_emulation.cpp replays the same index arithmetic on the host. The CPU kernel does
+// tests/ops/cpp/walk_step_emulation.cpp replays the same index arithmetic on the host. The CPU kernel does
 // not use any of this.
 //
 // Columns: each lane handles V consecutive columns (V = 4: two 16-byte loads of int64 / float64;

@@ -3,7 +3,7 @@
 // Pull formulation over the in-neighbour CSR, as on the CPU: every output row is written by exactly
 // one tile of lanes (or, for a long row, by the last of its chunk blocks), so there are no atomics on
 // the output. One launch per step (the layout is in kernels/walk_count.h, replayed on the host by
-// tests/cpp/walk_step_emulation.cpp):
+// tests/ops/cpp/walk_step_emulation.cpp):
 //   * columns: lane q of a tile handles V consecutive columns at (q % W) * V of a column block of
 //     W * V columns (V = 4 / 2: 16-byte loads of int64 / float64 rows, when k is a multiple of V and
 //     x, y are 16-byte aligned; V = 1 otherwise) and edge group g = q / W of G = L / W groups;

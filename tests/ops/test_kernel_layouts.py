@@ -1,6 +1,6 @@
 """The CUDA kernels' index and lane arithmetic, replayed on the host with g++ (no GPU needed).
 
-Each program in tests/cpp/ emulates one kernel with the layout helpers the kernel itself uses (csrc/kernels/)
+Each program in tests/ops/cpp/ emulates one kernel with the layout helpers the kernel itself uses (csrc/kernels/)
 and checks it against direct computation; it prints "ok ..." when every check passes. The CUDA tests of
 test_cp.py, test_walks.py and test_ht.py run the kernels themselves where a GPU is present.
 
@@ -23,14 +23,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler (g++)")
 @pytest.mark.parametrize("program", ["cp_warp_emulation", "walk_step_emulation", "ht_strip_check"])
 def test_kernel_layout_replay(tmp_path, program):
     exe = tmp_path / program
-    subprocess.run(["g++", "-std=c++20", "-O1", "-I", str(ROOT / "csrc"), str(ROOT / f"tests/cpp/{program}.cpp"),
+    subprocess.run(["g++", "-std=c++20", "-O1", "-I", str(ROOT / "csrc"), str(ROOT / f"tests/ops/cpp/{program}.cpp"),
                     "-o", str(exe)], check=True)
     result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -422,7 +422,7 @@ def test_missing_matplotlib_fails_before_training_and_names_the_extra(tmp_path, 
 
 def test_the_cnn_extra_holds_the_optional_imports():
     tomllib = pytest.importorskip("tomllib")
-    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     if not pyproject.exists():
         pytest.skip("no source checkout")
     extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]

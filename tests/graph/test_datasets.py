@@ -11,7 +11,7 @@ pytest.importorskip("torch_geometric")
 import rankcore  # noqa: E402
 from rankcore import datasets  # noqa: E402
 
-SHARED = Path(os.environ.get("RANKCORE_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+SHARED = Path(os.environ.get("RANKCORE_DATA", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
 
 
 @pytest.mark.parametrize("name, nodes, columns, classes", [("Cora", 2708, 10556, 7), ("CiteSeer", 3327, 9104, 6)])
