@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from errors import capture_error
 
 import rankcore
 import rankcore.distributed as rd
@@ -31,14 +32,6 @@ from rankcore.distributed.training import ddp_gradients, distributed_train
 from rankcore.tensor import CPFactorization
 
 pytestmark = pytest.mark.distributed
-
-
-def _capture(fn):
-    try:
-        fn()
-    except Exception as err:  # noqa: BLE001 - the test compares type and message across ranks
-        return (type(err).__name__, str(err))
-    return None
 
 
 class TwoArguments(ValueError):
@@ -112,7 +105,7 @@ def _mismatches(graph_file: str, out_dir: str) -> dict:
                                                                            max_iterations=1),
         "ddp_gradients count": lambda: ddp_gradients(model(), indices, values, count=3 + r),
     })
-    out = {name: _capture(fn) for name, fn in cases.items()}
+    out = {name: capture_error(fn) for name, fn in cases.items()}
     out["still usable"] = torch.equal(rd.gather(rd.count_walks(dg, 2), dg, dst=None), rankcore.count_walks(ei, n, 2))
     return out
 

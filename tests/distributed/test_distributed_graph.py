@@ -12,6 +12,7 @@ import random
 
 import pytest
 import torch
+from errors import capture_error
 
 import rankcore
 import rankcore.distributed as rd
@@ -31,14 +32,6 @@ def _graph(seed: int):
     ei = torch.cat([ei, ei.flip(0)], dim=1)
     perm = torch.randperm(ei.shape[1], generator=gen)
     return ei[:, perm], 100
-
-
-def _capture(fn):
-    try:
-        fn()
-    except Exception as err:  # noqa: BLE001 - the test compares type and message across ranks
-        return (type(err).__name__, str(err))
-    return None
 
 
 def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
@@ -80,7 +73,7 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
                               for L in range(6))
     out["singleton_scores"] = all(torch.equal(full(rd.singleton_scores(dg, L)), rankcore.singleton_scores(ei, n, L))
                                   for L in (2, 3))
-    out["overflow"] = (_capture(lambda: rd.count_walks(dg, 200)), _capture(lambda: rankcore.count_walks(ei, n, 200)))
+    out["overflow"] = (capture_error(lambda: rd.count_walks(dg, 200)), capture_error(lambda: rankcore.count_walks(ei, n, 200)))
     for method, kw in (("random", {"seed": seed % 1000}), ("local_degree", {}), ("wis", {"depth": 2}),
                        ("wis", {"depth": 3})):
         for batch in (4, 256):
@@ -104,23 +97,23 @@ def _bad_inputs(seed: int) -> dict:
     ei, n = _graph(seed)
     shard = ei[:, rank::world]
     out = {}
-    out["num_nodes differs"] = _capture(lambda: rd.DistGraph.from_local_edges(shard, n + rank))
+    out["num_nodes differs"] = capture_error(lambda: rd.DistGraph.from_local_edges(shard, n + rank))
     bad = shard.clone()
     if rank == 1:
         bad[1, 0] = n + 5
-    out["out of range on rank 1"] = _capture(lambda: rd.DistGraph.from_local_edges(bad, n))
+    out["out of range on rank 1"] = capture_error(lambda: rd.DistGraph.from_local_edges(bad, n))
     neg = shard.clone()
     if rank == world - 1:
         neg[0, 0] = -1
-    out["negative id"] = _capture(lambda: rd.DistGraph.from_local_edges(neg, n))
-    out["float ids"] = _capture(lambda: rd.DistGraph.from_local_edges(shard.double() if rank == 0 else shard, n))
+    out["negative id"] = capture_error(lambda: rd.DistGraph.from_local_edges(neg, n))
+    out["float ids"] = capture_error(lambda: rd.DistGraph.from_local_edges(shard.double() if rank == 0 else shard, n))
     directed = torch.tensor([[0, 1, 2], [1, 2, 0]])[:, rank::world] if rank < 3 else torch.zeros(2, 0, dtype=torch.long)
-    out["directed, undirected required"] = _capture(
+    out["directed, undirected required"] = capture_error(
         lambda: rd.DistGraph.from_local_edges(directed, 5, require_undirected=True))
     dg_dir = rd.DistGraph.from_local_edges(directed, 5)
     out["directed undirected flag"] = dg_dir.undirected
-    out["directed boundary"] = _capture(lambda: rd.boundary(dg_dir, torch.ones(5, dtype=torch.bool)))
-    out["directed wis"] = _capture(lambda: rd.sparsify(dg_dir, "wis", num_remove=1))
+    out["directed boundary"] = capture_error(lambda: rd.boundary(dg_dir, torch.ones(5, dtype=torch.bool)))
+    out["directed wis"] = capture_error(lambda: rd.sparsify(dg_dir, "wis", num_remove=1))
     out["directed count_walks"] = torch.equal(rd.gather(rd.count_walks(dg_dir, 3), dg_dir, dst=None),
                                               rankcore.count_walks(torch.tensor([[0, 1, 2], [1, 2, 0]]), 5, 3))
     sym = rd.DistGraph.from_local_edges(directed, 5, symmetrize=True)
@@ -130,14 +123,14 @@ def _bad_inputs(seed: int) -> dict:
     dg = rd.DistGraph.from_local_edges(shard, n)
     m = dg_edges = rankcore.Graph.from_input(ei, n).num_edges // 2
     del dg_edges
-    out["too many removals"] = _capture(lambda: rd.sparsify(dg, "wis", num_remove=m + 1))
-    out["wis depth 4"] = _capture(lambda: rd.sparsify(dg, "wis", num_remove=1, depth=4))
-    out["unknown method"] = _capture(lambda: rd.sparsify(dg, "spectral", num_remove=1))
+    out["too many removals"] = capture_error(lambda: rd.sparsify(dg, "wis", num_remove=m + 1))
+    out["wis depth 4"] = capture_error(lambda: rd.sparsify(dg, "wis", num_remove=1, depth=4))
+    out["unknown method"] = capture_error(lambda: rd.sparsify(dg, "spectral", num_remove=1))
     wrong = torch.ones(7, dtype=torch.bool) if rank == 0 else torch.ones(n, dtype=torch.bool)
-    out["mask shape on rank 0"] = _capture(lambda: rd.count_walks(dg, 2, wrong))
-    out["mask count differs"] = _capture(lambda: rd.count_walks(dg, 2, torch.ones(1 + rank, n, dtype=torch.bool)))
-    out["negative length"] = _capture(lambda: rd.count_walks(dg, -1))
-    out["target out of range"] = _capture(lambda: rd.walk_index(dg, torch.ones(n, dtype=torch.bool), 2, target=n))
+    out["mask shape on rank 0"] = capture_error(lambda: rd.count_walks(dg, 2, wrong))
+    out["mask count differs"] = capture_error(lambda: rd.count_walks(dg, 2, torch.ones(1 + rank, n, dtype=torch.bool)))
+    out["negative length"] = capture_error(lambda: rd.count_walks(dg, -1))
+    out["target out of range"] = capture_error(lambda: rd.walk_index(dg, torch.ones(n, dtype=torch.bool), 2, target=n))
     empty = rd.DistGraph.from_local_edges(torch.zeros(2, 0, dtype=torch.long), 0)
     out["empty graph walks"] = rd.count_walks(empty, 3).numel()
     out["empty graph wis"] = rd.sparsify(empty, "wis", num_remove=0).shape
