@@ -1,6 +1,8 @@
 // rankcore::wis_greedy — exact (L-1)-Walk Index Sparsification removal order (docs/definitions.md §2).
 //
-//   wis_greedy(rowptr, col, num_remove, depth, progress) -> removed [num_remove, 2] int64 (u < v, in order)
+//   wis_greedy(rowptr, col, num_remove, depth, progress) -> (removed [num_remove, 2] int64 (u < v, in order),
+//                                                            ids [num_remove] int64: each edge's rank in the
+//                                                            (u, v) order of rankcore::undirected_edges)
 //
 // (rowptr, col) is the symmetric CSR of a simple undirected graph (rows sorted, no self-loops), as
 // rankcore.Graph stores it. Each step removes the edge whose removal leaves the ascending-sorted vector of
@@ -33,7 +35,7 @@ void check_wis_greedy_args(const at::Tensor& rowptr, const at::Tensor& col, int6
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("wis_greedy(Tensor rowptr, Tensor col, int num_remove, int depth, Tensor(a!) progress) -> Tensor");
+  m.def("wis_greedy(Tensor rowptr, Tensor col, int num_remove, int depth, Tensor(a!) progress) -> (Tensor, Tensor)");
 }
 
 }  // namespace rankcore::ops

@@ -111,8 +111,9 @@ def _walk_count_planned_fake(rowptr, col, start, length, long_rows, max_chunks):
 
 
 def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: int,
-               progress: torch.Tensor | None = None) -> torch.Tensor:
-    """Exact (depth-1)-WIS removal order on a symmetric CSR: ``[num_remove, 2]`` int64, u < v.
+               progress: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact (depth-1)-WIS removal order on a symmetric CSR: ``(removed [num_remove, 2] int64 (u < v),
+    ids [num_remove] int64)``, ids the edges' ranks in the (u, v) order of :func:`undirected_edges`.
 
     ``progress`` (one-element int64 CPU tensor) is overwritten with the number of steps done so far, so
     another thread can poll it while the op runs (the op does not hold the GIL).
@@ -130,7 +131,7 @@ def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: 
 @torch.library.register_fake("rankcore::wis_greedy")
 def _wis_greedy_fake(rowptr, col, num_remove, depth, progress):
     _check_devices("wis_greedy", rowptr, col)
-    return rowptr.new_empty((num_remove, 2), dtype=torch.int64)
+    return (rowptr.new_empty((num_remove, 2), dtype=torch.int64), rowptr.new_empty(num_remove, dtype=torch.int64))
 
 
 def edge_common_neighbors(rowptr: torch.Tensor, col: torch.Tensor) -> torch.Tensor:

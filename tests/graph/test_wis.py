@@ -207,10 +207,13 @@ def test_opcheck(depth, index_dtype, slots):
     col = graph.col.to(index_dtype)
     progress = torch.zeros(slots, dtype=torch.int64)
     torch.library.opcheck(torch.ops.rankcore.wis_greedy.default, (graph.rowptr, col, 10, depth, progress))
-    removed = torch.ops.rankcore.wis_greedy(graph.rowptr, col, 10, depth, progress)
+    removed, ids = torch.ops.rankcore.wis_greedy(graph.rowptr, col, 10, depth, progress)
     assert progress.tolist() == [10] + [0] * (slots - 1)
-    assert torch.equal(removed, torch.ops.rankcore.wis_greedy(graph.rowptr, graph.col, 10, depth,
-                                                              torch.zeros(1, dtype=torch.int64)))
+    again, again_ids = torch.ops.rankcore.wis_greedy(graph.rowptr, graph.col, 10, depth,
+                                                     torch.zeros(1, dtype=torch.int64))
+    assert torch.equal(removed, again) and torch.equal(ids, again_ids)
+    # the ids are the removed edges' rows in the canonical edge list
+    assert torch.equal(graph.undirected_edges()[0][ids], removed)
 
 
 def test_overflow_of_deep_scores_raises():
@@ -322,3 +325,27 @@ def test_2wis_star_and_hub_graph(monkeypatch):
     grouped = rankcore.wis(graph, n, k, depth=3).removed
     monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", str(10**9))
     assert torch.equal(grouped, rankcore.wis(graph, n, k, depth=3).removed)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_greedy_ids_name_the_removed_edges_on_hub_graphs(depth):
+    """Every path of the native greedy (binary heap, radix heap, hub groups, the walk engine) writes the id of
+    the edge it removes: the ids index the canonical edge list at exactly the removed pairs."""
+    import os
+
+    gen = torch.Generator().manual_seed(depth)
+    leaves = 700  # a hub above the hub-group threshold (512), plus a random graph around it
+    hub = torch.stack([torch.zeros(leaves, dtype=torch.int64), torch.arange(1, leaves + 1)])
+    rnd = torch.randint(1, leaves + 1, (2, 3000), generator=gen)
+    ei = torch.cat([hub, rnd], dim=1)
+    g = rankcore.Graph.from_input(ei, leaves + 1, symmetrize=True)
+    m = g.num_edges // 2
+    for hub_degree in (None, "2"):
+        if hub_degree:
+            os.environ["RANKCORE_WIS_HUB_DEGREE"] = hub_degree
+        try:
+            removed, ids = rankcore.ops.wis_greedy(g.rowptr, g.col, m // 2, depth)
+        finally:
+            os.environ.pop("RANKCORE_WIS_HUB_DEGREE", None)
+        assert torch.equal(g.undirected_edges()[0][ids], removed)
+        assert ids.unique().numel() == ids.numel()

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <functional>
 #include <queue>
+#include <tuple>
 #include <vector>
 
 #include "ops/cpu/closed_walks_host.h"
@@ -29,6 +30,18 @@
 
 namespace rankcore::ops {
 namespace {
+
+// The removal order as it is written: edge (u, v) and its id (its rank in the (u, v) order of list_edges,
+// which is the order of rankcore::undirected_edges, so callers map the order onto columns without a search).
+struct Output {
+  int64_t* pairs;
+  int64_t* ids;
+  void put(int64_t step, int64_t id, int64_t u, int64_t v) const {
+    pairs[2 * step] = u;
+    pairs[2 * step + 1] = v;
+    ids[step] = id;
+  }
+};
 
 struct Entry {
   int64_t low, high, id;  // stored key: (min deg, max deg), then the edge id
@@ -56,7 +69,7 @@ void list_edges(const int64_t* rowptr, const index_t* col, int64_t n, std::vecto
 
 // Binary lazy max-heap: the general fallback when (low, high, id) does not pack into 64 bits.
 void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int32_t>& eu,
-                               const std::vector<int32_t>& ev, int64_t num_remove, int64_t* out,
+                               const std::vector<int32_t>& ev, int64_t num_remove, Output out,
                                cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
   auto key = [&](int64_t id) {
@@ -74,8 +87,7 @@ void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int3
       if (now.low == top.low && now.high == top.high) {
         --deg[eu[top.id]];
         --deg[ev[top.id]];
-        out[2 * step] = eu[top.id];
-        out[2 * step + 1] = ev[top.id];
+        out.put(step, top.id, eu[top.id], ev[top.id]);
         break;
       }
       heap.push(now);  // stale: degrees dropped since it was pushed
@@ -104,7 +116,7 @@ int64_t hub_degree() {
 }
 
 void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
-                   int64_t* out, cpu::ProgressSlot progress) {
+                   Output out, cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
   std::vector<int64_t> deg(n, 0);
   for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
@@ -267,8 +279,7 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
         }
         const auto edge = groups.pop_top(g);
         groups.entry_key(g) = cpu::HubGroups::kNoEntry;
-        out[2 * step] = eu[edge.id];
-        out[2 * step + 1] = ev[edge.id];
+        out.put(step, edge.id, eu[edge.id], ev[edge.id]);
         lose_edge(groups.hub(g));
         lose_edge(edge.other);
         if (!groups.empty(g)) {
@@ -282,8 +293,7 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
       const int64_t a = deg32[u], b = deg32[v];
       const uint64_t now = packed(id, std::min(a, b), std::max(a, b));
       if (now == stored) {
-        out[2 * step] = u;
-        out[2 * step + 1] = v;
+        out.put(step, id, u, v);
         if (num_groups == 0) {  // the hot path of hub-free graphs
           --deg32[u];
           --deg32[v];
@@ -308,7 +318,7 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
 }
 
 template <typename index_t>
-at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, int64_t num_remove, int64_t depth,
+std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, int64_t num_remove, int64_t depth,
                            cpu::ProgressSlot progress) {
   const int64_t n = rowptr_t.numel() - 1;
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
@@ -321,7 +331,8 @@ at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
                     "] (the number of undirected edges), got ", num_remove);
 
   at::Tensor removed = at::empty({num_remove, 2}, rowptr_t.options().dtype(at::kLong));
-  int64_t* out = removed.data_ptr<int64_t>();
+  at::Tensor removed_ids = at::empty({num_remove}, rowptr_t.options().dtype(at::kLong));
+  const Output out{removed.data_ptr<int64_t>(), removed_ids.data_ptr<int64_t>()};
   if (depth == 2) {
     degree_greedy(n, eu, ev, num_remove, out, progress);
   } else if (num_remove > 0) {
@@ -341,17 +352,16 @@ at::Tensor wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     cpu::WalkGreedy greedy(n, eu, ev, depth, std::move(scores), std::move(triangles), hub_degree());
     for (int64_t step = 0; step < num_remove; ++step) {
       const int32_t e = greedy.step();
-      out[2 * step] = eu[e];
-      out[2 * step + 1] = ev[e];
+      out.put(step, e, eu[e], ev[e]);
       if ((step & 63) == 0) progress.store(step, std::memory_order_relaxed);
     }
   }
   progress.store(num_remove, std::memory_order_relaxed);
-  return removed;
+  return {removed, removed_ids};
 }
 
-at::Tensor wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64_t num_remove, int64_t depth,
-                          const at::Tensor& progress) {
+std::tuple<at::Tensor, at::Tensor> wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col,
+                                                  int64_t num_remove, int64_t depth, const at::Tensor& progress) {
   check_wis_greedy_args(rowptr, col, depth, progress);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), rowptr_c.numel() - 1, col_c.numel(), "wis_greedy");

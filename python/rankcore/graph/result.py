@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -23,6 +24,14 @@ class SparsifyResult:
     removed: torch.Tensor
     keep_mask: torch.Tensor
     edge_index: torch.Tensor
+
+
+class Removal(NamedTuple):
+    """A removal: ``edges`` [N, 2] (u < v) in removal order and, where the method knows them, their ids in the
+    canonical edge list (``Graph.undirected_edges()``), which map onto the caller's columns in O(m)."""
+
+    edges: torch.Tensor
+    ids: torch.Tensor | None
 
 
 def make_result(edge_index: torch.Tensor, num_nodes: int, removed: torch.Tensor) -> SparsifyResult:

@@ -35,13 +35,13 @@ self-loops are ignored and duplicates merged, as everywhere in rankcore.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import torch
 
 from .container import Graph, GraphInput
 from .arguments import check_int, check_seed, removal_count
-from .result import SparsifyResult, result_for_input
+from .result import Removal, SparsifyResult, result_for_input
 from .wis import wis_order
 from .baselines import degree_order, k_neighbor_budget_count, k_neighbor_order
 from .spectral import ConvergenceError, effective_resistances, spectral_memory_bytes, spectral_order  # noqa: F401
@@ -123,21 +123,13 @@ def check_method(method, kw: dict) -> None:
         raise TypeError(f"sparsify(method={method!r}) got unexpected keyword argument(s) {', '.join(unknown)}")
 
 
-class Removal(NamedTuple):
-    """A removal: ``edges`` [N, 2] (u < v) in removal order and, for the order-based methods, their ids in
-    the canonical edge list (``Graph.undirected_edges()``), which map onto the caller's columns in O(m)."""
-
-    edges: torch.Tensor
-    ids: torch.Tensor | None
-
-
 def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, depth: int = 2, progress=None,
                   **kw) -> Removal:
     """The first ``num_remove`` edges of ``method``'s removal order on a built undirected :class:`Graph`
     (arguments as :func:`sparsify`, already checked); :func:`sparsify` maps them onto the input's columns.
     For callers that hold the Graph already (the rankcore command)."""
     if method == "wis":
-        return Removal(wis_order(graph, num_remove, depth, progress=progress, **kw), None)
+        return wis_order(graph, num_remove, depth, progress=progress, **kw)
     graph_cpu = graph.to("cpu")
     edges = _undirected_edges(graph_cpu)
     if method == "random":

@@ -18,7 +18,7 @@ from .. import ops
 from .arguments import check_int
 from .container import Graph, GraphInput
 from .progress import progress_reporter, run_cancellable
-from .result import SparsifyResult, result_for_input
+from .result import Removal, SparsifyResult, result_for_input
 
 
 def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Tensor:
@@ -77,15 +77,16 @@ def wis(edge_index: GraphInput, num_nodes: int | None, num_remove: int, depth: i
     num_remove = check_int("num_remove", num_remove, 0)
     if num_remove > num_edges:
         raise ValueError(f"num_remove={num_remove} exceeds the {num_edges} undirected edges of the graph")
-    removed = wis_order(graph, num_remove, depth, chunk_size=chunk_size, progress=progress)
+    removal = wis_order(graph, num_remove, depth, chunk_size=chunk_size, progress=progress)
     # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
-    return result_for_input(edge_index, graph, removed)
+    return result_for_input(edge_index, graph, removal.edges, removal.ids)
 
 
 @torch.compiler.disable  # a worker thread and a native greedy: nothing to compile; errors stay Python's
-def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None) -> torch.Tensor:
-    """The first ``num_remove`` edges of the (depth-1)-WIS removal order of an undirected :class:`Graph`,
-    ``[num_remove, 2]`` int64 (u < v) on the CPU. :func:`wis` without the mapping back to input columns."""
+def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None) -> Removal:
+    """The first ``num_remove`` edges of the (depth-1)-WIS removal order of an undirected :class:`Graph`:
+    ``Removal(edges [num_remove, 2] int64 (u < v) on the CPU, their ids in Graph.undirected_edges() or None
+    for the chunked approximation)``. :func:`wis` without the mapping back to input columns."""
     depth = check_int("depth", depth, 2)
     chunk_size = check_int("chunk_size", chunk_size, 1)
     if chunk_size > 1 and depth != 2:
@@ -95,9 +96,9 @@ def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=
     report, close = progress_reporter(progress, num_remove)
     try:
         if chunk_size == 1:
-            return run_cancellable(
-                lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter), report)
-        return _degree_chunked(graph_cpu, num_remove, chunk_size)
+            return Removal(*run_cancellable(
+                lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter), report))
+        return Removal(_degree_chunked(graph_cpu, num_remove, chunk_size), None)
     finally:
         if close is not None:
             close()
