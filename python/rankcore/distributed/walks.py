@@ -19,8 +19,8 @@ import torch.distributed as dist
 
 from .. import ops
 from ..graph.arguments import INT64_MAX, check_int
-from ..graph.walks import (check_bool_mask, check_target, check_walk_dtype, combine_halves, masked_sum_halves,
-                           walk_index_overflow, walk_index_start)
+from ..graph.walks import (boundary_by_one_step, check_bool_mask, check_target, check_walk_dtype, combine_halves,
+                           masked_sum_halves, walk_index_overflow, walk_index_start)
 from .graph import DistGraph, _try, agree, all_gather_objects
 
 __all__ = ["count_walks", "boundary", "walk_index", "gather"]
@@ -113,14 +113,8 @@ def count_walks(dg: DistGraph, length, sources=None, *, dtype=torch.int64) -> to
 
 
 def _boundary(dg: DistGraph, masks: torch.Tensor) -> torch.Tensor:
-    """Own rows of the boundaries of k partitions ([k, n_local] -> [k, n_local]): one step on 2k columns."""
-    k = masks.shape[0]
-    inside = masks.t().to(torch.int64)
-    start = torch.cat([inside, 1 - inside], dim=1).contiguous()
-    neighbours = walks_from(dg, start, 1) - start
-    inside_b = inside.bool()
-    result = (inside_b & (neighbours[:, k:] > 0)) | (~inside_b & (neighbours[:, :k] > 0))
-    return result.t().contiguous()
+    """Own rows of the boundaries of k partitions ([k, n_local] -> [k, n_local]): one collective step."""
+    return boundary_by_one_step(masks, lambda start, length: walks_from(dg, start, length))
 
 
 def boundary(dg: DistGraph, partition) -> torch.Tensor:

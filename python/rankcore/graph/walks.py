@@ -119,17 +119,23 @@ def count_walks(edge_index: GraphInput, num_nodes: int | None, length: int, sour
     return counts[:, 0] if squeeze else counts.t().contiguous()
 
 
-def _boundary(graph: Graph, masks: torch.Tensor) -> torch.Tensor:
-    """[k, n] partitions -> [k, n] boundaries, via one length-1 walk count on 2k columns."""
+def boundary_by_one_step(masks: torch.Tensor, walks_from) -> torch.Tensor:
+    """[k, rows] partitions -> [k, rows] boundaries, via one length-1 walk count on 2k columns;
+    ``walks_from(start, length)`` counts walks on whatever graph holds the rows (a Graph, a rank's DistGraph)."""
     k = masks.shape[0]
-    inside = masks.t().to(torch.int64)  # [n, k]
-    start = torch.cat([inside, 1 - inside], dim=1).contiguous()  # [n, 2k]: 1_I, then 1_{I^c}
+    inside = masks.t().to(torch.int64)  # [rows, k]
+    start = torch.cat([inside, 1 - inside], dim=1).contiguous()  # [rows, 2k]: 1_I, then 1_{I^c}
     # One step gives x + A x; subtracting x leaves the number of neighbours in I (resp. I^c).
-    neighbours = _walks_from(graph, start, 1) - start
+    neighbours = walks_from(start, 1) - start
     has_outside_neighbour = neighbours[:, k:] > 0
     has_inside_neighbour = neighbours[:, :k] > 0
     inside_b = inside.bool()
     return ((inside_b & has_outside_neighbour) | (~inside_b & has_inside_neighbour)).t().contiguous()
+
+
+def _boundary(graph: Graph, masks: torch.Tensor) -> torch.Tensor:
+    """[k, n] partitions -> [k, n] boundaries."""
+    return boundary_by_one_step(masks, lambda start, length: _walks_from(graph, start, length))
 
 
 def boundary(edge_index: GraphInput, num_nodes: int | None, partition: torch.Tensor, *,
