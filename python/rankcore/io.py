@@ -32,15 +32,12 @@ import torch
 from .graph.arguments import MAX_NODES
 
 __all__ = ["GraphFileError", "MAX_DENSE_ID", "AtomicFile", "atomic_output", "check_output_path", "dense_ids",
-           "format_pairs", "load_dataset", "load_graph", "read_edge_list_file", "read_partitions", "relabel_ids",
+           "edge_list_header", "format_pairs", "load_dataset", "load_graph", "read_edge_list_file", "read_partitions", "relabel_ids",
            "require_module", "same_file", "write_npz", "write_sparsified"]
 
 
 class GraphFileError(ValueError):
     """A graph, partition or output file that cannot be used: one line naming the file (and line)."""
-
-
-
 
 
 def same_file(a, b) -> bool:
@@ -66,16 +63,24 @@ class AtomicFile:
     """A temporary file beside ``path`` (same folder, same suffix, so writers that append a suffix keep it):
     write it through ``.tmp``, then :meth:`commit` renames it over ``path`` in one step, or :meth:`discard`
     removes it and leaves ``path`` untouched. For writes that cannot sit in one ``with`` block (the
-    distributed writer agrees on errors between its steps); :func:`atomic_output` otherwise."""
+    distributed writer agrees on errors between its steps); :func:`atomic_output` otherwise. ``durable``: the
+    data reach the disk (fsync) before the rename does, so a crash cannot leave the new name on empty data
+    (caches that are trusted on the next run want it; large outputs skip the cost)."""
 
-    def __init__(self, path):
-        self.target = Path(path)
+    def __init__(self, path, durable: bool = False):
+        self.target, self.durable = Path(path), durable
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=f".tmp{self.target.suffix}",
                                         dir=self.target.parent)
         os.close(fd)
 
     def commit(self) -> None:
         try:
+            if self.durable:
+                fd = os.open(self.tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             os.chmod(self.tmp, _new_file_mode(self.target))
             os.replace(self.tmp, self.target)
         except BaseException:
@@ -88,11 +93,11 @@ class AtomicFile:
 
 
 @contextlib.contextmanager
-def atomic_output(path):
+def atomic_output(path, durable: bool = False):
     """``with atomic_output(path) as tmp:`` write the whole file to ``tmp``; on a clean exit it replaces
     ``path`` in one rename, on any exception (KeyboardInterrupt included) it is removed and ``path`` is
-    untouched."""
-    out = AtomicFile(path)
+    untouched (``durable``: as :class:`AtomicFile`)."""
+    out = AtomicFile(path, durable)
     try:
         yield out.tmp
     except BaseException:
@@ -134,6 +139,11 @@ def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
         mat[:, -1] = 10
         out.append(mat[keep].tobytes())
     return b"".join(out)
+
+
+def edge_list_header(method: str, num_nodes: int, columns: int) -> bytes:
+    """The first line of a sparsified edge-list file (the single-process and the distributed writer)."""
+    return f"# {method} sparsification: {num_nodes} vertices, {columns} edge columns kept\n".encode()
 
 
 def write_npz(path, edge_index: torch.Tensor, num_nodes: int) -> None:
@@ -218,7 +228,7 @@ def _load_pt(path: Path, spec: str):
             raise GraphFileError(f"could not read {spec}: not a torch .pt file (or a damaged one)") from None
         named = str(err).split("GLOBAL", 1)[1].split()[0]
         raise GraphFileError(f"refusing to load {spec}: it is not a plain tensor / dict / PyG Data file (it names "
-                       f"{named}); rankcore loads .pt files with weights_only=True") from None
+                             f"{named}); rankcore loads .pt files with weights_only=True") from None
 
 
 def _graph_from_pt(obj):
@@ -232,7 +242,7 @@ def _graph_from_pt(obj):
     if isinstance(obj, torch.Tensor) or hasattr(obj, "edge_index"):
         return obj, None
     raise GraphFileError(f"a .pt graph must hold an edge_index tensor, a PyG Data or a dict with 'edge_index', "
-                   f"got {type(obj).__name__}")
+                         f"got {type(obj).__name__}")
 
 
 def load_dataset(name: str, root: str | None):
@@ -318,7 +328,7 @@ def read_partitions(path: str, n: int, ids: torch.Tensor | None = None) -> list[
             dense = int(dense_ids(torch.tensor([v]), ids)[0]) if -2**63 <= v < 2**63 else -1
             if ids is not None and dense < 0:
                 raise GraphFileError(f"{path}:{lineno}: vertex {v} is not a vertex of the graph (ids are the "
-                               f"file's original ids under --relabel)")
+                                     f"file's original ids under --relabel)")
             if not 0 <= dense < n:
                 raise GraphFileError(f"{path}:{lineno}: vertex {v} is outside [0, {n})")
             mask[dense] = True
@@ -337,8 +347,6 @@ def require_module(module: str, what: str) -> None:
 
 def check_output_path(path: str, graph_spec: str | None = None) -> None:
     """A known suffix, an existing writable folder, not the input file, and the writer's dependency present."""
-    import os
-
     out = Path(path)
     if graph_spec is not None and same_file(out, graph_spec):
         raise GraphFileError(f"refusing to write the output over the input file {graph_spec} (-o {path})")
@@ -380,9 +388,8 @@ def write_sparsified(path: str, graph_input, result, num_nodes: int, meta: dict)
                 write_npz(tmp, kept, num_nodes)
         else:
             sep = b"," if suffix == ".csv" else b" "
-            header = f"# {meta['method']} sparsification: {num_nodes} vertices, {kept.shape[1]} edge columns kept\n"
             with atomic_output(out) as tmp, open(tmp, "wb") as f:
-                f.write(header.encode())
+                f.write(edge_list_header(meta["method"], num_nodes, kept.shape[1]))
                 f.write(format_pairs(kept, sep))
         ids = meta.get("ids")
         if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output

@@ -19,13 +19,11 @@ needed, and scikit-learn for the digits (``pip install 'rankcore[cnn]'``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..io import atomic_output
 from .regions import Region
 
 __all__ = ["TaskData", "is_same_class", "pathfinder", "cache_dir", "CacheWarning", "IS_SAME_CLASS_VERSION",
@@ -145,23 +144,14 @@ def _cache_store(path: Path, key_text: str, arrays: dict) -> None:
     """Write to a temporary file next to ``path``, then ``os.replace``: readers never see a partial file, and an
     interrupted write (Ctrl-C, a crash) leaves the previous file, or none. A failed write (read-only or full
     disk) only warns: the caller still returns the data."""
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
+        # durable: the data reach the disk before the name does (the next run trusts the file)
+        with atomic_output(path, durable=True) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, key=np.array(key_text), **arrays)
-            f.flush()
-            os.fsync(f.fileno())  # the data reach the disk before the name does
-        os.replace(tmp, path)
-        tmp = None
     except OSError as err:
         warnings.warn(f"rankcore.cnn.data: could not write the cache file {path} ({err}); the data are returned "
                       f"but not cached", CacheWarning, stacklevel=3)
-    finally:  # also on KeyboardInterrupt: no temporary file left behind
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 # ----------------------------------------------------------------------------------------------------------------

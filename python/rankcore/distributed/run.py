@@ -209,8 +209,8 @@ def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Ten
             data = graph_io.format_pairs(kept, sep)
             try:
                 if rank == 0:
-                    header = f"# {meta['method']} sparsification: {n} vertices, {kept_columns} edge columns kept\n"
-                    _, err = _try(lambda: f.write(header.encode()))
+                    header = graph_io.edge_list_header(meta["method"], n, kept_columns)
+                    _, err = _try(lambda: f.write(header))
 
                     def consume(part: torch.Tensor) -> None:
                         nonlocal err
