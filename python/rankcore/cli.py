@@ -216,11 +216,13 @@ def _add_sparsify_parser(sub) -> None:
     sp.set_defaults(func=cmd_sparsify)
 
 
+# What `rankcore evaluate` runs when an option is not given; a preset replaces some of them.
+EVALUATE_DEFAULTS = {"methods": "wis,random,spectral", "models": "gcn,gin", "seeds": 3,
+                     "ratios": ",".join(f"{i / 10:.1f}" for i in range(10)), "epochs": 200}
 # The published protocol (Razin, Verbin & Cohen 2023): random 80/10/10 vertex splits, 10 per removal level,
 # GCN and GIN of depth 3, width 64, LayerNorm, early stopping on validation, 0-90% removed in 10% steps.
 EVALUATE_PRESETS = {
-    "paper": {"methods": "random,local_degree,spectral,wis,wis:3,k_neighbor,degree", "models": "gcn,gin", "seeds": 10,
-              "ratios": ",".join(f"{i / 10:.1f}" for i in range(10)), "epochs": 200},
+    "paper": {**EVALUATE_DEFAULTS, "methods": "random,local_degree,spectral,wis,wis:3,k_neighbor,degree", "seeds": 10},
 }
 
 
@@ -230,14 +232,9 @@ def cmd_evaluate(args) -> int:
     def split(text):
         return [t for t in (part.strip() for part in text.split(",")) if t]
 
-    preset = EVALUATE_PRESETS.get(args.preset, {})
-    for option, value in preset.items():  # the preset fills what was not given on the command line
-        if getattr(args, option) is None:
+    for option, value in EVALUATE_PRESETS.get(args.preset, EVALUATE_DEFAULTS).items():
+        if getattr(args, option) is None:  # options given on the command line win
             setattr(args, option, value)
-    for option, default in (("methods", "wis,random,spectral"), ("models", "gcn,gin"), ("seeds", 3),
-                            ("ratios", ",".join(f"{i / 10:.1f}" for i in range(10))), ("epochs", 200)):
-        if getattr(args, option) is None:
-            setattr(args, option, default)
     try:
         ratios = [float(r) for r in split(args.ratios)]
     except ValueError:

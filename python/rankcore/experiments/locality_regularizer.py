@@ -84,6 +84,7 @@ from pathlib import Path
 import torch
 
 from ._io import pyplot, save_figure, write_json
+from ._stats import t_quantile_975
 
 TASKS = ("is-same", "pathfinder")
 
@@ -341,18 +342,6 @@ def train_one(task: str, cfg: dict, train_data, val_data, test_data, lam: float,
 # statistics
 
 
-def _t_quantile_975(dof: int) -> float:
-    try:
-        from scipy.stats import t
-
-        return float(t.ppf(0.975, dof))
-    except ImportError:  # exact to 3 decimals; the normal 1.960 beyond 30
-        table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-                 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-                 2.052, 2.048, 2.045, 2.042]
-        return table[dof - 1] if dof <= len(table) else 1.960
-
-
 def _t_pvalue(t_stat: float, dof: int) -> float | None:
     try:
         from scipy.stats import t
@@ -376,7 +365,7 @@ def describe(values) -> dict:
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     if sd <= 1e-12 * max(1.0, max(abs(v) for v in values)):  # equal values up to rounding in the mean
         sd = 0.0
-    half = _t_quantile_975(n - 1) * sd / math.sqrt(n)
+    half = t_quantile_975(n - 1) * sd / math.sqrt(n)
     if sd == 0:
         p = 1.0 if mean == 0 else 0.0
     else:

@@ -31,6 +31,7 @@ from ..graph.sparsify import METHODS, sparsify
 from ..graph.arguments import removal_count
 from ..graph.result import make_result
 from ._io import pyplot, save_figure, write_json
+from ._stats import t_quantile_975
 
 DEFAULT_RATIOS = tuple(round(0.1 * i, 1) for i in range(10))
 MODELS = ("gcn", "gin")
@@ -320,22 +321,6 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, epochs, data, pr
 
 # Methods whose order depends on the seed: computed once per seed, so the spread covers their randomness.
 SEEDED_METHODS = ("random", "spectral", "k_neighbor")
-
-
-def t_quantile_975(dof: int) -> float:
-    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom (scipy when present, else a table
-    of exact values to 3 decimals with the normal 1.960 beyond 30)."""
-    if dof < 1:
-        return float("nan")
-    try:
-        from scipy.stats import t
-
-        return float(t.ppf(0.975, dof))
-    except ImportError:
-        table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-                 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-                 2.052, 2.048, 2.045, 2.042]
-        return table[dof - 1] if dof <= len(table) else 1.960
 
 
 def summarize(values) -> dict:

@@ -55,18 +55,10 @@ def run(out_dir="rankcore_results", quick: bool = False, seed: int = 0, jobs: in
         res = harness.run(f"csbm_h{h}", list(cfg["methods"]), list(cfg["ratios"]), ["gcn"], cfg["seeds"],
                           data=data, out_dir=out_dir / "sparsification_homophily_runs", epochs=cfg["epochs"],
                           threads=threads, jobs=jobs, plot=False, name=f"csbm_h{h:.2f}")
-        per = res["results"]["gcn"]
-        gains = {}
-        for spec in cfg["methods"]:
-            if spec == "random":
-                continue
-            gains[spec] = {}
-            for r in cfg["ratios"]:
-                key = f"{r:.2f}"
-                diff = [a - b for a, b in zip(per[spec][key]["runs"], per["random"][key]["runs"])]
-                gains[spec][key] = harness.summarize(diff)
+        gains = harness.gains_over(res, "random", cfg["ratios"])["gcn"]
         levels.append({"homophily_target": h, "homophily_measured": g["homophily"], "p_in": p_in, "p_out": p_out,
-                       "undirected_edges": res["undirected_edges"], "accuracy": per, "gain_over_random": gains})
+                       "undirected_edges": res["undirected_edges"], "accuracy": res["results"]["gcn"],
+                       "gain_over_random": gains})
     out = {"experiment": "sparsification-homophily", "quick": quick, "graph_seed": seed, "classes": classes,
            "n": cfg["n"], "degree": degree, "feature_signal": feature_signal, "ratios": list(cfg["ratios"]),
            "methods": list(cfg["methods"]), "seeds": cfg["seeds"], "epochs": cfg["epochs"], "model": "gcn",
