@@ -13,6 +13,9 @@
 // (cpu/progress_slot.h). CPU only.
 //   L = 2: s_t = deg(t) + 1, so the step maximises (min deg, max deg): a lazy max-heap (keys only fall).
 //   L >= 3: an ordered set of per-candidate score deltas with local re-keying (cpu/wis_walk_engine.h).
+// Guards (min_degree > 0, keep_connected; cpu/removal_guards.h): the greedy skips, for good, every candidate
+// the guards forbid when it comes first, and is otherwise unchanged (same keys, same tie rule); it stops early
+// when the guards forbid every edge left, so the outputs have num_remove rows or fewer.
 #include "ops/wis_greedy.h"
 
 #include <torch/library.h>
@@ -20,7 +23,8 @@
 namespace rankcore::ops {
 
 void check_wis_greedy_args(const at::Tensor& rowptr, const at::Tensor& col, int64_t depth,
-                           const at::Tensor& progress) {
+                           const at::Tensor& progress, int64_t min_degree) {
+  TORCH_CHECK_VALUE(min_degree >= 0, "wis_greedy: min_degree must be >= 0, got ", min_degree);
   check_csr_tensors(rowptr, col, "wis_greedy");
   TORCH_CHECK_VALUE(depth >= 2, "wis_greedy: depth must be >= 2, got ", depth);
   TORCH_CHECK_VALUE(progress.scalar_type() == at::kLong && (progress.numel() == 1 || progress.numel() == 2) &&
@@ -35,7 +39,8 @@ void check_wis_greedy_args(const at::Tensor& rowptr, const at::Tensor& col, int6
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("wis_greedy(Tensor rowptr, Tensor col, int num_remove, int depth, Tensor(a!) progress) -> (Tensor, Tensor)");
+  m.def("wis_greedy(Tensor rowptr, Tensor col, int num_remove, int depth, Tensor(a!) progress, int min_degree=0, "
+        "bool keep_connected=False) -> (Tensor, Tensor)");
 }
 
 }  // namespace rankcore::ops

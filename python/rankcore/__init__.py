@@ -22,7 +22,7 @@ if _C.built_with_torch() != ".".join(torch.__version__.split("+")[0].split(".")[
     raise ImportError(f"rankcore was built against torch {_C.built_with_torch()} but torch {torch.__version__} "
                       f"is imported; {_REBUILD}")
 from . import ops  # noqa: F401  (registers fake implementations)
-from .graph import (Graph, SparsifyResult, boundary, closed_walk_counts, count_walks, edge_common_neighbors,
+from .graph import (Graph, GuardShortfallWarning, SparsifyResult, boundary, closed_walk_counts, count_walks, edge_common_neighbors,
                     singleton_scores, sparsify, walk_index, wis)
 from .ops import cp_eval
 from . import tensor
@@ -50,5 +50,5 @@ def build_info() -> dict:
     }
 
 
-__all__ = ["Graph", "SparsifyResult", "boundary", "build_info", "closed_walk_counts", "count_walks", "cp_eval",
+__all__ = ["Graph", "GuardShortfallWarning", "SparsifyResult", "boundary", "build_info", "closed_walk_counts", "count_walks", "cp_eval",
            "edge_common_neighbors", "singleton_scores", "sparsify", "tensor", "walk_index", "wis", "__version__"]

@@ -96,6 +96,8 @@ def cmd_sparsify(args) -> int:
 
     if args.depth < 2:
         raise CliError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {args.depth}")
+    if args.min_degree < 0:
+        raise CliError(f"--min-degree must be >= 0, got {args.min_degree}")
     if args.nproc is not None:
         return _sparsify_nproc(args)
     ratio = args.ratio if args.num_remove is None and args.ratio is not None else None
@@ -125,7 +127,14 @@ def cmd_sparsify(args) -> int:
     print(f"{name}: {n} vertices, {m} undirected edges; sparsifying with {what}, removing {k} edges")
     t0 = time.perf_counter()
     # the graph built above, not a rebuild inside rankcore.sparsify; keep_mask over the input's columns
-    removal = removal_order(graph, args.method, k, seed=args.seed, depth=args.depth, progress=progress or None)
+    removal = removal_order(graph, args.method, k, seed=args.seed, depth=args.depth, progress=progress or None,
+                            min_degree=args.min_degree, keep_connected=args.keep_connected)
+    if removal.edges.shape[0] < k:
+        print(f"guards: only {removal.edges.shape[0]} of the {k} requested edges can be removed without "
+              + " or ".join((["taking a vertex below min(K, its degree), K = " + str(args.min_degree)]
+                             if args.min_degree else []) + (["splitting a component"] if args.keep_connected else []))
+              + "; removed those")
+        k = removal.edges.shape[0]
     result = result_for_input(graph_input, graph, removal.edges, removal.ids)
     elapsed = time.perf_counter() - t0
     timings["sparsify"] = elapsed
@@ -160,7 +169,8 @@ def _sparsify_nproc(args) -> int:
 
     if args.nproc < 1:
         raise CliError(f"--nproc must be >= 1, got {args.nproc}")
-    for flag, given in (("--relabel", args.relabel), ("--root", args.root is not None), ("--progress", args.progress)):
+    for flag, given in (("--relabel", args.relabel), ("--root", args.root is not None), ("--progress", args.progress),
+                        ("--min-degree", args.min_degree != 0), ("--keep-connected", args.keep_connected)):
         if given:
             raise CliError(f"{flag} is not available with --nproc")
     if args.graph is None or not Path(args.graph).is_file():
@@ -209,6 +219,10 @@ def _add_sparsify_parser(sub) -> None:
     sp.add_argument("--nproc", type=int, default=None,
                     help="run on N local processes (torch.distributed, gloo), each reading its byte range of an "
                          "edge-list file; same output file")
+    sp.add_argument("--min-degree", type=int, default=0, metavar="K",
+                    help="guard: no vertex loses edges below min(K, its degree) (default 0: off)")
+    sp.add_argument("--keep-connected", action="store_true",
+                    help="guard: never split a connected component (bridges are kept)")
     bar = sp.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="show a progress bar (default: on for WIS runs removing >= 20000 edges)")

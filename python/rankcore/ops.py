@@ -111,27 +111,52 @@ def _walk_count_planned_fake(rowptr, col, start, length, long_rows, max_chunks):
 
 
 def wis_greedy(rowptr: torch.Tensor, col: torch.Tensor, num_remove: int, depth: int,
-               progress: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               progress: torch.Tensor | None = None, min_degree: int = 0,
+               keep_connected: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact (depth-1)-WIS removal order on a symmetric CSR: ``(removed [num_remove, 2] int64 (u < v),
     ids [num_remove] int64)``, ids the edges' ranks in the (u, v) order of :func:`undirected_edges`.
 
     ``progress`` (one-element int64 CPU tensor) is overwritten with the number of steps done so far, so
-    another thread can poll it while the op runs (the op does not hold the GIL).
+    another thread can poll it while the op runs (the op does not hold the GIL). ``min_degree`` /
+    ``keep_connected``: the guards (definitions §2); the greedy skips the candidates they forbid, and
+    returns fewer than ``num_remove`` rows when they forbid every edge left.
     """
     if progress is None:
         progress = torch.zeros(1, dtype=torch.int64)
     _check_devices("wis_greedy", rowptr, col)
     try:
-        return torch.ops.rankcore.wis_greedy.default(rowptr, col, num_remove, depth, progress)
+        return torch.ops.rankcore.wis_greedy.default(rowptr, col, num_remove, depth, progress, min_degree,
+                                                     keep_connected)
     except RuntimeError as err:
         _raise_overflow_from(err)
         raise
 
 
 @torch.library.register_fake("rankcore::wis_greedy")
-def _wis_greedy_fake(rowptr, col, num_remove, depth, progress):
+def _wis_greedy_fake(rowptr, col, num_remove, depth, progress, min_degree=0, keep_connected=False):
     _check_devices("wis_greedy", rowptr, col)
-    return (rowptr.new_empty((num_remove, 2), dtype=torch.int64), rowptr.new_empty(num_remove, dtype=torch.int64))
+    rows = num_remove if min_degree == 0 and not keep_connected else torch.library.get_ctx().new_dynamic_size()
+    return (rowptr.new_empty((rows, 2), dtype=torch.int64), rowptr.new_empty(rows, dtype=torch.int64))
+
+
+def guarded_removal(edges: torch.Tensor, num_nodes: int, order: torch.Tensor, num_remove: int, min_degree: int = 0,
+                    keep_connected: bool = False) -> torch.Tensor:
+    """Walk the removal ``order`` (edge ids, rows of ``edges`` [M, 2], u < v) under the guards (definitions §2):
+    the ids of the edges removed, in order, at most ``num_remove`` (fewer when the guards forbid the rest).
+    ``min_degree``: no vertex below min(min_degree, its degree); ``keep_connected``: no component split."""
+    _check_devices("guarded_removal", edges, order)
+    try:
+        return torch.ops.rankcore.guarded_removal.default(edges, num_nodes, order, num_remove, min_degree,
+                                                          keep_connected)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::guarded_removal")
+def _guarded_removal_fake(edges, num_nodes, order, num_remove, min_degree, keep_connected):
+    _check_devices("guarded_removal", edges, order)
+    return order.new_empty(torch.library.get_ctx().new_dynamic_size())
 
 
 def edge_common_neighbors(rowptr: torch.Tensor, col: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ except ImportError as err:  # keep the core importable; say what to install
     raise ImportError("rankcore.pyg needs torch_geometric (pip install torch_geometric)") from err
 
 from .graph.arguments import check_int
+from .graph.guards import check_guards
 from .graph.sparsify import sparsify
 
 __all__ = ["DegreeSparsification", "EdgeSparsification", "KNeighborSparsification", "LocalDegreeSparsification",
@@ -57,6 +58,14 @@ def apply_keep_mask(data, keep_mask: torch.Tensor):
     return out
 
 
+def _guards(min_degree, keep_connected) -> dict:
+    """The guard arguments for sparsify, checked now (a bad value fails at construction, not on the first
+    graph); only those that are set, so that the repr shows what was asked for."""
+    min_degree, keep_connected = check_guards(min_degree, keep_connected)
+    return {**({"min_degree": min_degree} if min_degree else {}),
+            **({"keep_connected": True} if keep_connected else {})}
+
+
 def _check_amount(ratio, num_remove) -> None:
     if (ratio is None) == (num_remove is None):
         raise ValueError("pass exactly one of ratio (fraction of undirected edges to remove) and num_remove")
@@ -72,13 +81,15 @@ class EdgeSparsification(BaseTransform):
         seed: for the random methods; None draws a fresh seed from torch's global generator on every
             call (so ``torch.manual_seed`` makes a run reproducible), an int fixes it.
         symmetrize: accept directed input (see module docstring).
+        min_degree, keep_connected: the guards of :func:`rankcore.sparsify` (every transform takes them).
         **kw: forwarded to :func:`rankcore.sparsify` (e.g. ``depth``, ``sketch_dim``).
     """
 
-    def __init__(self, method: str, ratio=None, num_remove=None, *, seed=None, symmetrize=False, **kw):
+    def __init__(self, method: str, ratio=None, num_remove=None, *, seed=None, symmetrize=False, min_degree=0,
+                 keep_connected=False, **kw):
         _check_amount(ratio, num_remove)
         self.method, self.ratio, self.num_remove = method, ratio, num_remove
-        self.seed, self.symmetrize, self.kw = seed, symmetrize, kw
+        self.seed, self.symmetrize, self.kw = seed, symmetrize, {**kw, **_guards(min_degree, keep_connected)}
 
     def forward(self, data):
         if getattr(data, "edge_index", None) is None:
@@ -107,8 +118,10 @@ class WalkIndexSparsification(EdgeSparsification):
 class RandomEdgeSparsification(EdgeSparsification):
     """Removes uniformly random undirected edges (both directions of each)."""
 
-    def __init__(self, ratio=None, num_remove=None, *, seed=None, symmetrize=False):
-        super().__init__("random", ratio, num_remove, seed=seed, symmetrize=symmetrize)
+    def __init__(self, ratio=None, num_remove=None, *, seed=None, symmetrize=False, min_degree=0,
+                 keep_connected=False):
+        super().__init__("random", ratio, num_remove, seed=seed, symmetrize=symmetrize, min_degree=min_degree,
+                         keep_connected=keep_connected)
 
 
 class SpectralSparsification(EdgeSparsification):
@@ -121,8 +134,9 @@ class SpectralSparsification(EdgeSparsification):
 class LocalDegreeSparsification(EdgeSparsification):
     """NetworKit's Local Degree rule: edges to each vertex's highest-degree neighbours are kept longest."""
 
-    def __init__(self, ratio=None, num_remove=None, *, symmetrize=False):
-        super().__init__("local_degree", ratio, num_remove, seed=0, symmetrize=symmetrize)
+    def __init__(self, ratio=None, num_remove=None, *, symmetrize=False, min_degree=0, keep_connected=False):
+        super().__init__("local_degree", ratio, num_remove, seed=0, symmetrize=symmetrize, min_degree=min_degree,
+                         keep_connected=keep_connected)
 
 
 class KNeighborSparsification(EdgeSparsification):
@@ -132,20 +146,24 @@ class KNeighborSparsification(EdgeSparsification):
     Pass exactly one of ``ratio``, ``num_remove`` (a cut of the one removal order every k shares) and ``k``.
     """
 
-    def __init__(self, ratio=None, num_remove=None, *, k=None, score: str = "random", seed=None, symmetrize=False):
+    def __init__(self, ratio=None, num_remove=None, *, k=None, score: str = "random", seed=None, symmetrize=False,
+                 min_degree=0, keep_connected=False):
         if k is None:
-            super().__init__("k_neighbor", ratio, num_remove, seed=seed, symmetrize=symmetrize, score=score)
+            super().__init__("k_neighbor", ratio, num_remove, seed=seed, symmetrize=symmetrize, score=score,
+                             min_degree=min_degree, keep_connected=keep_connected)
             return
         if ratio is not None or num_remove is not None:
             raise ValueError("pass exactly one of ratio, num_remove and k (each vertex's edge budget)")
         # k replaces the amount (sparsify(k=...) takes neither ratio nor num_remove), so no _check_amount
         self.method, self.ratio, self.num_remove = "k_neighbor", None, None
         self.seed, self.symmetrize = seed, symmetrize
-        self.kw = {"k": check_int("k", k, 1), "score": score}  # a bad k fails here, not on the first graph
+        # a bad k fails here, not on the first graph
+        self.kw = {"k": check_int("k", k, 1), "score": score, **_guards(min_degree, keep_connected)}
 
 
 class DegreeSparsification(EdgeSparsification):
     """The one-shot degree score 1/d_u + 1/d_v: edges between high-degree vertices are removed first."""
 
-    def __init__(self, ratio=None, num_remove=None, *, symmetrize=False):
-        super().__init__("degree", ratio, num_remove, seed=0, symmetrize=symmetrize)
+    def __init__(self, ratio=None, num_remove=None, *, symmetrize=False, min_degree=0, keep_connected=False):
+        super().__init__("degree", ratio, num_remove, seed=0, symmetrize=symmetrize, min_degree=min_degree,
+                         keep_connected=keep_connected)

@@ -25,6 +25,7 @@
 #include "ops/cpu/hub_groups.h"
 #include "ops/cpu/progress_slot.h"
 #include "ops/cpu/radix_heap.h"
+#include "ops/cpu/removal_guards.h"
 #include "ops/cpu/wis_walk_engine.h"
 #include "ops/wis_greedy.h"
 
@@ -67,10 +68,11 @@ void list_edges(const int64_t* rowptr, const index_t* col, int64_t n, std::vecto
   }
 }
 
-// Binary lazy max-heap: the general fallback when (low, high, id) does not pack into 64 bits.
-void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int32_t>& eu,
-                               const std::vector<int32_t>& ev, int64_t num_remove, Output out,
-                               cpu::ProgressSlot progress) {
+// Binary lazy max-heap: the general fallback when (low, high, id) does not pack into 64 bits. Returns the
+// number of edges removed (fewer than num_remove only when the guards forbid every edge left).
+int64_t degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int32_t>& eu,
+                                  const std::vector<int32_t>& ev, int64_t num_remove, Output out,
+                                  cpu::RemovalGuards& guards, cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
   auto key = [&](int64_t id) {
     const int64_t a = deg[eu[id]], b = deg[ev[id]];
@@ -81,10 +83,12 @@ void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int3
   std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
+      if (heap.empty()) return step;
       const Entry top = heap.top();
       heap.pop();
       const Entry now = key(top.id);
       if (now.low == top.low && now.high == top.high) {
+        if (!guards.try_remove(static_cast<int32_t>(top.id))) continue;  // forbidden for good: dropped
         --deg[eu[top.id]];
         --deg[ev[top.id]];
         out.put(step, top.id, eu[top.id], ev[top.id]);
@@ -94,6 +98,7 @@ void degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<int3
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }
+  return num_remove;
 }
 
 int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
@@ -115,8 +120,9 @@ int64_t hub_degree() {
   return value >= 1 ? static_cast<int64_t>(value) : kHubDegree;
 }
 
-void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
-                   Output out, cpu::ProgressSlot progress) {
+// Returns the number of edges removed (fewer than num_remove only when the guards forbid every edge left).
+int64_t degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t num_remove,
+                      Output out, cpu::RemovalGuards& guards, cpu::ProgressSlot progress) {
   const int64_t m = static_cast<int64_t>(eu.size());
   std::vector<int64_t> deg(n, 0);
   for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
@@ -128,8 +134,7 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   const int low_bits = bits_for(static_cast<uint64_t>(max_low));
   const int deg_bits = bits_for(static_cast<uint64_t>(max_deg)), id_bits = bits_for(static_cast<uint64_t>(m));
   if (low_bits + deg_bits + id_bits > 64) {
-    degree_greedy_binary_heap(deg, eu, ev, num_remove, out, progress);
-    return;
+    return degree_greedy_binary_heap(deg, eu, ev, num_remove, out, guards, progress);
   }
   // Packed min-key: smaller = better. (max_low - low), then (max_deg - high), then id.
   auto packed = [&](int64_t id, int64_t low, int64_t high) {
@@ -257,6 +262,7 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
   for (int64_t step = 0; step < num_remove; ++step) {
     while (true) {
       refill();
+      if (size == 0 && below.empty()) return step;  // the guards forbid every edge left
       const bool from_window = below.empty() || (size > 0 && at(0).first < below.top().first);
       cpu::RadixHeap::Item item;
       if (from_window) {
@@ -279,20 +285,25 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
         }
         const auto edge = groups.pop_top(g);
         groups.entry_key(g) = cpu::HubGroups::kNoEntry;
-        out.put(step, edge.id, eu[edge.id], ev[edge.id]);
-        lose_edge(groups.hub(g));
-        lose_edge(edge.other);
+        const bool removed = guards.try_remove(edge.id);  // else forbidden for good: dropped from the group
+        if (removed) {
+          out.put(step, edge.id, eu[edge.id], ev[edge.id]);
+          lose_edge(groups.hub(g));
+          lose_edge(edge.other);
+        }
         if (!groups.empty(g)) {
           groups.entry_key(g) = group_key(g);
           push_entry(groups.entry_key(g), ends);
         }
-        break;
+        if (removed) break;
+        continue;
       }
       const int64_t u = static_cast<int64_t>(ends >> 32), v = static_cast<int64_t>(ends & 0xffffffffULL);
       const int64_t id = static_cast<int64_t>(stored & id_mask);
       const int64_t a = deg32[u], b = deg32[v];
       const uint64_t now = packed(id, std::min(a, b), std::max(a, b));
       if (now == stored) {
+        if (!guards.try_remove(static_cast<int32_t>(id))) continue;  // forbidden for good: dropped
         out.put(step, id, u, v);
         if (num_groups == 0) {  // the hot path of hub-free graphs
           --deg32[u];
@@ -315,11 +326,30 @@ void degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<
     }
     if ((step & 1023) == 0) progress.store(step, std::memory_order_relaxed);
   }
+  return num_remove;
+}
+
+// The spanning forest of keep_connected prefers the edges the greedy takes last: smallest min(deg) first (the
+// 1-WIS key's first part; for L >= 3 the same proxy). A counting sort, O(n + m). Empty without keep_connected.
+std::vector<int32_t> keep_last_by_degree(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev,
+                                         bool keep_connected) {
+  std::vector<int32_t> order;
+  if (!keep_connected) return order;
+  const int64_t m = static_cast<int64_t>(eu.size());
+  std::vector<int64_t> deg(static_cast<size_t>(n), 0);
+  for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
+  std::vector<int64_t> start(static_cast<size_t>(n) + 2, 0);
+  for (int64_t id = 0; id < m; ++id) ++start[std::min(deg[eu[id]], deg[ev[id]]) + 1];
+  for (int64_t d = 0; d <= n; ++d) start[d + 1] += start[d];
+  order.resize(static_cast<size_t>(m));
+  for (int64_t id = 0; id < m; ++id) order[start[std::min(deg[eu[id]], deg[ev[id]])]++] = static_cast<int32_t>(id);
+  return order;
 }
 
 template <typename index_t>
-std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, int64_t num_remove, int64_t depth,
-                           cpu::ProgressSlot progress) {
+std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
+                                                   int64_t num_remove, int64_t depth, int64_t min_degree,
+                                                   bool keep_connected, cpu::ProgressSlot progress) {
   const int64_t n = rowptr_t.numel() - 1;
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
   const index_t* col = col_t.data_ptr<index_t>();
@@ -333,8 +363,10 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, c
   at::Tensor removed = at::empty({num_remove, 2}, rowptr_t.options().dtype(at::kLong));
   at::Tensor removed_ids = at::empty({num_remove}, rowptr_t.options().dtype(at::kLong));
   const Output out{removed.data_ptr<int64_t>(), removed_ids.data_ptr<int64_t>()};
+  cpu::RemovalGuards guards(n, eu, ev, min_degree, keep_connected, keep_last_by_degree(n, eu, ev, keep_connected));
+  int64_t done = num_remove;
   if (depth == 2) {
-    degree_greedy(n, eu, ev, num_remove, out, progress);
+    done = degree_greedy(n, eu, ev, num_remove, out, guards, progress);
   } else if (num_remove > 0) {
     // Singleton scores of the whole graph from the closed_walk_counts code (L = 3: from the triangle
     // counts, which the engine also keeps up to date); isolated vertices score 0.
@@ -350,25 +382,32 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, c
       if (rowptr[t + 1] == rowptr[t]) scores[t] = 0;
     }
     cpu::WalkGreedy greedy(n, eu, ev, depth, std::move(scores), std::move(triangles), hub_degree());
+    auto allow = [&](int32_t e) { return guards.try_remove(e); };
     for (int64_t step = 0; step < num_remove; ++step) {
-      const int32_t e = greedy.step();
+      const int32_t e = greedy.step(allow);
+      if (e < 0) {  // the guards forbid every edge left
+        done = step;
+        break;
+      }
       out.put(step, e, eu[e], ev[e]);
       if ((step & 63) == 0) progress.store(step, std::memory_order_relaxed);
     }
   }
-  progress.store(num_remove, std::memory_order_relaxed);
+  progress.store(done, std::memory_order_relaxed);
+  if (done < num_remove) return {removed.narrow(0, 0, done).clone(), removed_ids.narrow(0, 0, done).clone()};
   return {removed, removed_ids};
 }
 
 std::tuple<at::Tensor, at::Tensor> wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col,
-                                                  int64_t num_remove, int64_t depth, const at::Tensor& progress) {
-  check_wis_greedy_args(rowptr, col, depth, progress);
+                                                  int64_t num_remove, int64_t depth, const at::Tensor& progress,
+                                                  int64_t min_degree, bool keep_connected) {
+  check_wis_greedy_args(rowptr, col, depth, progress, min_degree);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), rowptr_c.numel() - 1, col_c.numel(), "wis_greedy");
   cpu::ProgressSlot done(progress.data_ptr<int64_t>(), progress.numel());
   done.store(0);
   return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "wis_greedy_cpu", [&] {
-    return wis_greedy_impl<index_t>(rowptr_c, col_c, num_remove, depth, done);
+    return wis_greedy_impl<index_t>(rowptr_c, col_c, num_remove, depth, min_degree, keep_connected, done);
   });
 }
 

@@ -83,7 +83,7 @@ class WalkGreedy {
              std::vector<int64_t> scores, std::vector<int64_t> triangles, int64_t hub_degree)
       : n_(n), m_(static_cast<int64_t>(eu.size())), L_(depth), eu_(eu), ev_(ev), adj_(n), deg_(n, 0),
         dead_in_row_(n, 0), s_(std::move(scores)), tri_(std::move(triangles)), keys_(eu_.size()),
-        owner_(eu_.size(), -1), sg_of_(eu_.size(), -1), dead_(eu_.size(), 0), edge_stamp_(eu_.size(), 0),
+        owner_(eu_.size(), -1), sg_of_(eu_.size(), -1), dead_(eu_.size(), 0), discarded_(eu_.size(), 0), edge_stamp_(eu_.size(), 0),
         vertex_stamp_(n, 0), ball_depth_(n, 0), main_scratch_(depth == 3 ? 0 : n), queue_(Order{this}) {
     const int64_t m = m_;
     for (int64_t e = 0; e < m; ++e) {
@@ -129,11 +129,24 @@ class WalkGreedy {
     for (int32_t g = 0; g < static_cast<int32_t>(subgroups_.size()); ++g) queue_token(g);
   }
 
-  // Removes the best edge and re-keys the candidates it affected; returns its id.
-  int32_t step() {
-    if (L_ == 3) return step_l3();
-    const int32_t best = *queue_.begin();
-    queue_.erase(queue_.begin());
+  // Removes the best edge that `allow(e)` accepts and re-keys the candidates it affected; returns its id, or
+  // -1 when no candidate is left. allow(e) is asked about the best candidate (its key exact); it returns
+  // true when e may go (its removal is then recorded by the caller's guards), false when e is forbidden for
+  // good: e stays in the graph, leaves the queue and is never re-keyed again (cpu/removal_guards.h).
+  template <typename Allow>
+  int32_t step(Allow&& allow) {
+    if (L_ == 3) return step_l3(allow);
+    int32_t best = -1;
+    while (best < 0) {
+      if (queue_.empty()) return -1;
+      const int32_t top = *queue_.begin();
+      queue_.erase(queue_.begin());
+      if (allow(top)) {
+        best = top;
+      } else {
+        discarded_[top] = 1;
+      }
+    }
     const int32_t a = eu_[best], b = ev_[best];
     std::vector<int32_t> ball;
     collect_ball(a, b, ball);  // before removal: distances can only grow after it
@@ -141,6 +154,7 @@ class WalkGreedy {
     refresh_scores_near(ball);
     collect_incident(ball);
     for (const int32_t e : affected_) {
+      if (discarded_[e]) continue;
       queue_.erase(e);  // found by its stored (old) key
       compute_key(e, keys_[e], main_scratch_);
       queue_.insert(e);
@@ -160,15 +174,21 @@ class WalkGreedy {
   // So stored keys are exact or optimistic. The set's first edge is re-keyed before it is taken; if
   // its key held, no other edge can beat it (their true keys are at most their stored ones); if not,
   // it goes back with its true key (a "stale pop", as in the 1-WIS lazy heap).
-  int32_t step_l3() {
+  template <typename Allow>
+  int32_t step_l3(Allow& allow) {
     int32_t best = -1, from_group = -1;
     while (best < 0) {
+      if (queue_.empty()) return -1;
       const int32_t id = *queue_.begin();
       if (id < m_) {  // a plain edge
         compute_key(id, fresh_key_, main_scratch_);
         queue_.erase(queue_.begin());
         if (fresh_key_ == keys_[id]) {
-          best = id;
+          if (allow(id)) {
+            best = id;
+          } else {
+            discarded_[id] = 1;  // forbidden for good: out of the queue, never re-keyed
+          }
         } else {
           keys_[id].swap(fresh_key_);
           queue_.insert(id);
@@ -183,8 +203,13 @@ class WalkGreedy {
         subgroups_[g].members.erase(subgroups_[g].members.begin());
         subgroups_[g].queued = false;
         sg_of_[top] = -1;
-        best = top;
-        from_group = g;
+        if (allow(top)) {
+          best = top;
+          from_group = g;
+        } else {  // forbidden for good: out of its subgroup, whose next member gets the token
+          discarded_[top] = 1;
+          queue_token(g);
+        }
       } else {  // stale: the subgroup's best got worse
         subgroups_[g].key.swap(fresh_key_);
         subgroups_[g].top_edge = top;
@@ -205,6 +230,7 @@ class WalkGreedy {
   // Re-keys edge e at once (its common-neighbour count changed): a plain edge in the queue, an owned
   // edge into the subgroup of its new count, whose token is improved when e beats it.
   void rekey_now(int32_t e) {
+    if (discarded_[e]) return;
     if (owner_[e] < 0) {
       queue_.erase(e);  // found by its stored (old) key
       compute_key(e, keys_[e], main_scratch_);
@@ -259,7 +285,7 @@ class WalkGreedy {
     const auto it = subgroup_index_.find(slot);
     if (it != subgroup_index_.end()) return it->second;
     const int32_t g = static_cast<int32_t>(subgroups_.size());
-    subgroups_.push_back(Subgroup{hub, c, std::set<int32_t, XOrder>(XOrder{this})});
+    subgroups_.push_back(Subgroup{hub, c, std::set<int32_t, XOrder>(XOrder{this}), ScoreDelta{}, -1, false});
     subgroup_index_.emplace(slot, g);
     return g;
   }
@@ -535,6 +561,7 @@ class WalkGreedy {
   std::vector<int32_t> owner_;        // the hub owning an edge, -1 for a plain edge
   std::vector<int32_t> sg_of_;        // an owned edge's subgroup (-1 once removed)
   std::vector<uint8_t> dead_;         // removed edges (tombstones)
+  std::vector<uint8_t> discarded_;    // candidates the guards forbade: in the graph, out of the queue for good
   std::vector<Subgroup> subgroups_;
   std::unordered_map<int64_t, int32_t> subgroup_index_;  // hub * (n + 1) + c -> subgroup
   ScoreDelta fresh_x_;

@@ -31,6 +31,12 @@ any prefix is a sparsified graph and one full order serves every ratio. Methods:
 
 All methods need an undirected graph (both directions present) unless ``symmetrize=True``; input
 self-loops are ignored and duplicates merged, as everywhere in rankcore.
+
+Guards, for every method (definitions §2): ``min_degree=k`` never takes a vertex below min(k, its degree);
+``keep_connected=True`` never splits a connected component. The method's candidates are taken best first and
+a candidate the guards forbid is skipped (for WIS inside the exact greedy, whose keys and tie rule are
+otherwise unchanged; csrc/ops/cpu/removal_guards.h). When the guards leave fewer removable edges than asked
+for, the result holds the ones they allow and a :class:`GuardShortfallWarning` says how many are missing.
 """
 
 from __future__ import annotations
@@ -39,8 +45,10 @@ from typing import Callable
 
 import torch
 
+from .. import ops
 from .container import Graph, GraphInput
 from .arguments import check_int, check_seed, removal_count
+from .guards import GuardShortfallWarning, check_guards, warn_shortfall  # noqa: F401  (GuardShortfallWarning: public)
 from .result import Removal, SparsifyResult, result_for_input
 from .wis import wis_order
 from .baselines import degree_order, k_neighbor_budget_count, k_neighbor_order
@@ -124,12 +132,14 @@ def check_method(method, kw: dict) -> None:
 
 
 def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, depth: int = 2, progress=None,
-                  **kw) -> Removal:
+                  min_degree: int = 0, keep_connected: bool = False, **kw) -> Removal:
     """The first ``num_remove`` edges of ``method``'s removal order on a built undirected :class:`Graph`
     (arguments as :func:`sparsify`, already checked); :func:`sparsify` maps them onto the input's columns.
-    For callers that hold the Graph already (the rankcore command)."""
+    For callers that hold the Graph already (the rankcore command). With guards the removal may be shorter
+    than ``num_remove`` (the caller warns: :func:`warn_shortfall`)."""
     if method == "wis":
-        return wis_order(graph, num_remove, depth, progress=progress, **kw)
+        return wis_order(graph, num_remove, depth, progress=progress, min_degree=min_degree,
+                         keep_connected=keep_connected, **kw)
     graph_cpu = graph.to("cpu")
     edges = _undirected_edges(graph_cpu)
     if method == "random":
@@ -142,14 +152,23 @@ def removal_order(graph: Graph, method: str, num_remove: int, *, seed: int = 0, 
         order = degree_order(graph_cpu, edges)
     else:
         order = spectral_order(graph_cpu, edges, seed, progress=progress, **kw)
-    ids = order[:num_remove]
+    ids = guarded_prefix(graph_cpu, edges, order, num_remove, min_degree, keep_connected)
     return Removal(edges[ids], ids)
+
+
+def guarded_prefix(graph: Graph, edges: torch.Tensor, order: torch.Tensor, num_remove: int, min_degree: int = 0,
+                   keep_connected: bool = False) -> torch.Tensor:
+    """The first ``num_remove`` ids of ``order`` that the guards allow, walked in order (``order[:num_remove]``
+    without guards): a fixed order under the guards, O(m) plus the bridge searches (ops.guarded_removal)."""
+    if min_degree == 0 and not keep_connected:
+        return order[:num_remove]
+    return ops.guarded_removal(edges, graph.num_nodes, order, num_remove, min_degree, keep_connected)
 
 
 def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str = "wis", *,
              ratio: float | None = None, num_remove: int | None = None, seed: int = 0, depth: int = 2,
              symmetrize: bool = False, progress: bool | Callable[[int, int], None] | None = None,
-             **kw) -> SparsifyResult:
+             min_degree: int = 0, keep_connected: bool = False, **kw) -> SparsifyResult:
     """Remove a fraction ``ratio`` (or ``num_remove``) of the undirected edges with ``method``.
 
     Args:
@@ -167,6 +186,10 @@ def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str =
         symmetrize: add missing reverse edges instead of raising ``ValueError`` on directed input.
         progress: for ``"wis"`` and ``"spectral"``: None (silent), True (a tqdm bar) or a callable
             ``progress(done, total)`` (:func:`rankcore.wis`; spectral counts Laplacian solves).
+        min_degree: guard, every method: no vertex loses edges below min(min_degree, its degree) (0: off).
+        keep_connected: guard, every method: no removal splits a connected component (a bridge is kept).
+            Guarded candidates are skipped; if fewer than the requested edges can go, the result holds
+            those that can and a :class:`GuardShortfallWarning` is issued (module docstring).
         **kw: ``"spectral"``: ``sketch_dim`` (JL rows), ``eps`` (default 1.0), ``order``
             (``"sample"`` or ``"resistance"``), ``block_size`` (sketch rows solved together, default 32:
             memory O(n * block_size + m)), ``solver`` (``"auto"``, ``"amg"``, ``"jacobi"``;
@@ -176,10 +199,12 @@ def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str =
 
     Returns:
         :class:`SparsifyResult` whose ``removed`` lists the removed edges in removal order (a prefix of
-        the method's full order: ``ratio=1.0`` gives the whole order).
+        the method's full order: ``ratio=1.0`` gives the whole order; with guards, the order of the
+        allowed candidates).
     """
     check_method(method, kw)
     seed = check_seed(seed)
+    min_degree, keep_connected = check_guards(min_degree, keep_connected)
     budget = kw.pop("k", None)
     if budget is not None:  # k_neighbor's per-vertex budget fixes the count itself
         budget = check_int("k", budget, 1)
@@ -189,12 +214,15 @@ def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str =
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)
     if budget is None:
         k = removal_count(graph.num_edges // 2, ratio, num_remove)
-        removal = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, **kw)
-    else:
+        removal = removal_order(graph, method, k, seed=seed, depth=depth, progress=progress, min_degree=min_degree,
+                                keep_connected=keep_connected, **kw)
+        warn_shortfall(method, k, removal.edges.shape[0], min_degree, keep_connected)
+    else:  # the budget's removals under the guards: the guards may keep some of them (by design, no warning)
         graph_cpu = graph.to("cpu")
         edges = _undirected_edges(graph_cpu)
         order, best = k_neighbor_order(graph_cpu, edges, seed, **kw)
-        ids = order[:k_neighbor_budget_count(best, budget)]
+        count = k_neighbor_budget_count(best, budget)
+        ids = guarded_prefix(graph_cpu, edges, order[:count], count, min_degree, keep_connected)
         removal = Removal(edges[ids], ids)
     # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
     return result_for_input(edge_index, graph, removal.edges, removal.ids)

@@ -17,6 +17,7 @@ import torch
 from .. import ops
 from .arguments import check_int
 from .container import Graph, GraphInput
+from .guards import check_guards, warn_shortfall
 from .progress import progress_reporter, run_cancellable
 from .result import Removal, SparsifyResult, result_for_input
 
@@ -48,7 +49,8 @@ def _degree_chunked(graph: Graph, num_remove: int, chunk_size: int) -> torch.Ten
 
 
 def wis(edge_index: GraphInput, num_nodes: int | None, num_remove: int, depth: int = 2, *, chunk_size: int = 1,
-        symmetrize: bool = False, progress: bool | Callable[[int, int], None] | None = None) -> SparsifyResult:
+        symmetrize: bool = False, progress: bool | Callable[[int, int], None] | None = None, min_degree: int = 0,
+        keep_connected: bool = False) -> SparsifyResult:
     """(depth-1)-Walk Index Sparsification: remove ``num_remove`` edges greedily (definitions §2).
 
     Args:
@@ -65,6 +67,8 @@ def wis(edge_index: GraphInput, num_nodes: int | None, num_remove: int, depth: i
             score once, remove the best ``chunk_size`` edges, rescore. Only for depth=2.
         progress: None (silent), True (a tqdm bar when tqdm is installed, else a line on stderr), or a
             callable ``progress(done, total)`` called a few times per second from the calling thread.
+        min_degree, keep_connected: the guards of :func:`rankcore.sparsify` (the greedy skips the edges they
+            forbid; fewer than ``num_remove`` edges and a GuardShortfallWarning when they forbid the rest).
 
     Returns:
         :class:`SparsifyResult`; ``edge_index`` keeps the input's column order.
@@ -77,13 +81,17 @@ def wis(edge_index: GraphInput, num_nodes: int | None, num_remove: int, depth: i
     num_remove = check_int("num_remove", num_remove, 0)
     if num_remove > num_edges:
         raise ValueError(f"num_remove={num_remove} exceeds the {num_edges} undirected edges of the graph")
-    removal = wis_order(graph, num_remove, depth, chunk_size=chunk_size, progress=progress)
+    min_degree, keep_connected = check_guards(min_degree, keep_connected)
+    removal = wis_order(graph, num_remove, depth, chunk_size=chunk_size, progress=progress, min_degree=min_degree,
+                        keep_connected=keep_connected)
+    warn_shortfall("wis", num_remove, removal.edges.shape[0], min_degree, keep_connected)
     # keep_mask refers to the caller's own columns (tensor, array, list or Data), never the CSR order.
     return result_for_input(edge_index, graph, removal.edges, removal.ids)
 
 
 @torch.compiler.disable  # a worker thread and a native greedy: nothing to compile; errors stay Python's
-def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None) -> Removal:
+def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None, min_degree: int = 0,
+              keep_connected: bool = False) -> Removal:
     """The first ``num_remove`` edges of the (depth-1)-WIS removal order of an undirected :class:`Graph`:
     ``Removal(edges [num_remove, 2] int64 (u < v) on the CPU, their ids in Graph.undirected_edges() or None
     for the chunked approximation)``. :func:`wis` without the mapping back to input columns."""
@@ -92,12 +100,16 @@ def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=
     if chunk_size > 1 and depth != 2:
         raise ValueError(f"chunk_size > 1 (the published approximation) is available for depth=2 only; "
                          f"depth={depth} runs the exact greedy with chunk_size=1")
+    if chunk_size > 1 and (min_degree or keep_connected):
+        raise ValueError("chunk_size > 1 (the published approximation) takes no guards; min_degree / keep_connected "
+                         "run with the exact greedy (chunk_size=1)")
     graph_cpu = graph.to("cpu")
     report, close = progress_reporter(progress, num_remove)
     try:
         if chunk_size == 1:
             return Removal(*run_cancellable(
-                lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter), report))
+                lambda counter: ops.wis_greedy(graph_cpu.rowptr, graph_cpu.col, num_remove, depth, counter,
+                                               min_degree, keep_connected), report))
         return Removal(_degree_chunked(graph_cpu, num_remove, chunk_size), None)
     finally:
         if close is not None:

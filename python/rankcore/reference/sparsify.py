@@ -17,6 +17,7 @@
   endpoints, both descending, then (u, v) (``"degree"``) or T[e] ascending with T = torch.randperm(M) drawn
   next from the same generator (``"random"``).
 * Degree score: 1/d_u + 1/d_v as an exact fraction; removal order: score ascending, then (u, v).
+* Guards: a fixed order walked edge by edge, each removed when the guards allow it at that moment.
 """
 
 from __future__ import annotations
@@ -123,3 +124,21 @@ def degree_order_reference(edge_index, num_nodes) -> list[tuple[int, int]]:
     adjacency, edges = _simple_edges(edge_index, num_nodes)
     degree = adjacency.sum(axis=1)
     return sorted(edges, key=lambda e: (Fraction(1, int(degree[e[0]])) + Fraction(1, int(degree[e[1]])), e))
+
+
+def guarded_order_reference(edge_index, num_nodes, order: list[tuple[int, int]], num_remove: int,
+                            min_degree: int = 0, keep_connected: bool = False) -> list[tuple[int, int]]:
+    """A fixed removal order under the guards (definitions §2): walk ``order`` and remove each edge the guards
+    allow at that moment (:func:`rankcore.reference.wis.guards_allow`), until ``num_remove`` are removed."""
+    from .wis import guards_allow
+
+    adjacency, _ = _simple_edges(edge_index, num_nodes)
+    initial_degree = adjacency.sum(axis=1)
+    removed = []
+    for u, v in order:
+        if len(removed) == num_remove:
+            break
+        if guards_allow(adjacency, initial_degree, u, v, min_degree, keep_connected):
+            adjacency[u, v] = adjacency[v, u] = 0
+            removed.append((u, v))
+    return removed

@@ -28,12 +28,35 @@ def singleton_scores(adjacency: np.ndarray, depth: int) -> np.ndarray:
     return np.array([int(power[t, t]) if degree[t] > 0 else 0 for t in range(n)], dtype=object)
 
 
-def wis_reference(edge_index, num_nodes: int, num_remove: int, depth: int = 2) -> torch.Tensor:
-    """Removal order ``[num_remove, 2]`` (u < v) of the exact greedy (depth-1)-WIS."""
+def guards_allow(adjacency: np.ndarray, initial_degree: np.ndarray, u: int, v: int, min_degree: int = 0,
+                 keep_connected: bool = False) -> bool:
+    """Whether the guards (definitions §2) allow removing edge {u, v} from the graph ``adjacency`` now:
+    min_degree = k keeps every vertex at or above min(k, its initial degree); keep_connected keeps u and v
+    connected without the edge (a breadth-first search, straight from the definition)."""
+    degree = adjacency.sum(axis=1)
+    if min_degree > 0 and any(degree[x] - 1 < min(min_degree, initial_degree[x]) for x in (u, v)):
+        return False
+    if keep_connected:
+        adjacency[u, v] = adjacency[v, u] = 0
+        seen, frontier = {u}, [u]
+        while frontier:
+            frontier = [y for x in frontier for y in np.flatnonzero(adjacency[x]).tolist() if y not in seen]
+            seen.update(frontier)
+        adjacency[u, v] = adjacency[v, u] = 1
+        if v not in seen:
+            return False
+    return True
+
+
+def wis_reference(edge_index, num_nodes: int, num_remove: int, depth: int = 2, min_degree: int = 0,
+                  keep_connected: bool = False) -> torch.Tensor:
+    """Removal order ``[N, 2]`` (u < v) of the exact greedy (depth-1)-WIS. With guards, each step takes the
+    best edge among those the guards allow at that step; N < num_remove when they allow none."""
     adjacency = np.zeros((num_nodes, num_nodes), dtype=np.int64)
     for u, v in torch.as_tensor(edge_index).t().tolist():
         if u != v:
             adjacency[u, v] = adjacency[v, u] = 1
+    initial_degree = adjacency.sum(axis=1)
     removed = []
     for _ in range(num_remove):
         best, best_vector = None, None
@@ -41,12 +64,16 @@ def wis_reference(edge_index, num_nodes: int, num_remove: int, depth: int = 2) -
             for v in range(u + 1, num_nodes):
                 if not adjacency[u, v]:
                     continue
+                if not guards_allow(adjacency, initial_degree, u, v, min_degree, keep_connected):
+                    continue
                 adjacency[u, v] = adjacency[v, u] = 0
                 vector = sorted(singleton_scores(adjacency, depth).tolist())
                 adjacency[u, v] = adjacency[v, u] = 1
                 if best_vector is None or vector > best_vector:
                     best, best_vector = (u, v), vector
         if best is None:
+            if min_degree > 0 or keep_connected:
+                break  # the guards allow no edge left
             raise ValueError("no edge left to remove")
         adjacency[best[0], best[1]] = adjacency[best[1], best[0]] = 0
         removed.append(best)
