@@ -474,3 +474,27 @@ def test_cli_passes_penalty_to_the_experiment(monkeypatch, tmp_path):
                      "--out", str(tmp_path)]) == 0
     assert seen == {"penalty": "eighth", "jobs": 2}
     assert cli.main(["experiment", "incremental-rank", "--penalty", "eighth", "--out", str(tmp_path)]) == 2
+
+
+def test_cpu_is_same_setting_is_the_documented_one():
+    # docs/cnn.md and results/locality_regularizer/is_same_pilots.md: the 8 x 104 canvas, gaps 0 and 56 (lambda 0
+    # stays at chance at 56 while the pair is inside the last stage's receptive field), lambda 0 / 0.03 / 0.1
+    cfg, quick = lr.config("is-same"), lr.config("is-same", quick=True)
+    assert cfg["canvas"] == (8, 104) and cfg["object_size"] == 8 and cfg["stem"] == "small" and cfg["width"] == 8
+    assert cfg["ranges"] == (0, 56) and quick["ranges"] == cfg["ranges"]
+    assert cfg["lambdas"] == (0.0, 0.03, 0.1)
+    assert (cfg["min_epochs"], cfg["max_epochs"], cfg["patience"]) == (30, 60, 10)
+    from rankcore.cnn import resnet18
+
+    # the receptive field of one last-stage unit, measured: the input columns its value depends on (four random
+    # inputs, so that no column is missed through a ReLU that happens to be off)
+    torch.manual_seed(0)
+    model = resnet18(width=cfg["width"], stem=cfg["stem"]).eval()
+    x = torch.randn(4, 1, cfg["canvas"][0], 256, requires_grad=True)
+    features = model.stages(model.stem(x))
+    features[:, :, :, features.shape[3] // 2].sum().backward()
+    columns = (x.grad.abs().sum(dim=(0, 1, 2)) > 0).nonzero().flatten()
+    field = int(columns.max() - columns.min() + 1)
+    assert field == 109
+    span = 2 * cfg["object_size"] + max(cfg["ranges"])  # both objects at the longest gap, outer edge to outer edge
+    assert span <= field and span <= cfg["canvas"][1]
