@@ -1,0 +1,53 @@
+"""``rankcore experiment NAME``: one experiment of rankcore.experiments (JSON + PNG into --out)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from ..experiments import EXPERIMENTS
+from .common import CliError
+
+
+def cmd_experiment(args) -> int:
+    """Runs one experiment of rankcore.experiments (JSON + PNG into --out)."""
+    module = importlib.import_module(EXPERIMENTS[args.name])
+    # Options only some experiments take (--task, --device, --full-scale): passed where run() accepts them,
+    # an error where it does not and the option was given.
+    accepted = inspect.signature(module.run).parameters
+    extra = {}
+    for option, default in (("task", None), ("device", "cpu"), ("full_scale", False), ("jobs", 1),
+                            ("penalty", "exact")):
+        value = getattr(args, option)
+        if option in accepted:
+            if value is not None:
+                extra[option] = value
+        elif value not in (None, default):
+            raise CliError(f"experiment {args.name} has no --{option.replace('_', '-')} option")
+    try:
+        module.run(out_dir=args.out, quick=args.quick, seed=args.seed, **extra)
+    except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn), no CUDA
+        raise CliError(str(err)) from None
+    stem = args.name.replace('-', '_') + (f"_{args.task.replace('-', '_')}" if extra.get("task") else "")
+    print(f"wrote {args.out}/{stem}.json and .png" + (" and .md" if "task" in accepted else ""))
+    return 0
+
+
+def add_experiment_parser(sub) -> None:
+    ex = sub.add_parser("experiment", help="run an experiment of rankcore.experiments (writes JSON + PNG)")
+    ex.add_argument("name", choices=sorted(EXPERIMENTS))
+    ex.add_argument("--out", default="rankcore_results", help="output folder (default ./rankcore_results; the committed results are in results/)")
+    ex.add_argument("--quick", action="store_true", help="smaller, faster configuration")
+    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--task", choices=("is-same", "pathfinder"), default=None,
+                    help="locality-regularizer: the long-range task (default is-same)")
+    ex.add_argument("--device", default="cpu", help="locality-regularizer: torch device, e.g. cuda (default cpu)")
+    ex.add_argument("--full-scale", action="store_true",
+                    help="locality-regularizer: the published sizes (224 px / 150 px, width 64; for --device cuda)")
+    ex.add_argument("--penalty", choices=("exact", "quarter", "eighth", "fd", "fd-quarter", "fd-eighth"),
+                    default="exact", help="locality-regularizer: how R and its gradient are computed (exact double "
+                    "backward on the batch, on a quarter / eighth of it, or finite differences; "
+                    "docs/definitions.md section 4)")
+    ex.add_argument("--jobs", type=int, default=1,
+                    help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
+    ex.set_defaults(func=cmd_experiment)
