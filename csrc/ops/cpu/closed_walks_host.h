@@ -11,6 +11,7 @@
 
 #include "ops/cpu/local_walks.h"
 #include "ops/cpu/sorted_intersection.h"
+#include "ops/cpu/wis_score.h"
 
 namespace rankcore::ops::cpu {
 
@@ -36,12 +37,12 @@ std::vector<int64_t> triangle_counts_host(const int64_t* rowptr, const index_t* 
 template <typename index_t>
 bool closed_walk_counts_host(const int64_t* rowptr, const index_t* col, int64_t n, int64_t length, int64_t* out) {
   if (length <= 2) {  // Â^0 = I, Â_tt = 1, (Â^2)_tt = deg + 1
-    for (int64_t t = 0; t < n; ++t) out[t] = length == 2 ? rowptr[t + 1] - rowptr[t] + 1 : 1;
+    for (int64_t t = 0; t < n; ++t) out[t] = length == 2 ? closed_walks_l2(rowptr[t + 1] - rowptr[t]) : 1;
     return true;
   }
   if (length == 3) {  // (Â^3)_tt = 2·tri(t) + 3·deg(t) + 1; cannot overflow (tri < n^2 / 2)
     const std::vector<int64_t> tri = triangle_counts_host(rowptr, col, n);
-    for (int64_t t = 0; t < n; ++t) out[t] = 2 * tri[t] + 3 * (rowptr[t + 1] - rowptr[t]) + 1;
+    for (int64_t t = 0; t < n; ++t) out[t] = closed_walks_l3(rowptr[t + 1] - rowptr[t], tri[t]);
     return true;
   }
   if (length >= 64) {

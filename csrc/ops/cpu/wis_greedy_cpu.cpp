@@ -373,7 +373,7 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, c
     std::vector<int64_t> scores(static_cast<size_t>(n)), triangles;
     if (depth == 3) {
       triangles = cpu::triangle_counts_host(rowptr, col, n);
-      for (int64_t t = 0; t < n; ++t) scores[t] = 2 * triangles[t] + 3 * (rowptr[t + 1] - rowptr[t]) + 1;
+      for (int64_t t = 0; t < n; ++t) scores[t] = cpu::closed_walks_l3(rowptr[t + 1] - rowptr[t], triangles[t]);
     } else {
       TORCH_CHECK(cpu::closed_walk_counts_host(rowptr, col, n, depth, scores.data()), kOverflowPrefix,
                   " closed walk counts of length ", depth, " exceed the int64 range (2^63 - 1) during WIS scoring");

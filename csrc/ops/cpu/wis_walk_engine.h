@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "ops/cpu/local_walks.h"
+#include "ops/cpu/wis_score.h"
 #include "ops/csr_checks.h"  // kOverflowPrefix
 
 namespace rankcore::ops::cpu {
@@ -393,8 +394,7 @@ class WalkGreedy {
   }
 
   int64_t score_l3(int32_t t) const {
-    const int64_t d = deg_[t];
-    return d == 0 ? 0 : 2 * tri_[t] + 3 * d + 1;
+    return singleton_score_l3(deg_[t], tri_[t]);
   }
 
   // L = 3: the X part of an owned edge's key (the pairs of its non-owner end and of the common
@@ -414,7 +414,7 @@ class WalkGreedy {
   // triangles (s -> 0 when it becomes isolated); each common neighbour loses one triangle (s -> s - 2).
   void push_endpoint_pair(ScoreDelta& key, int32_t x, int64_t c) const {
     const int64_t d = deg_[x] - 1;
-    key.push_back({d == 0 ? 0 : 2 * (tri_[x] - c) + 3 * d + 1, +1});
+    key.push_back({singleton_score_l3(d, tri_[x] - c), +1});
     key.push_back({s_[x], -1});
   }
   void push_common_pairs(ScoreDelta& key, const std::vector<int32_t>& common) const {

@@ -164,7 +164,8 @@ _END = (1,)  # sorts between "a negative count" (0, ...) and "a positive count" 
 
 
 def _score(depth: int, deg: int, tri: int) -> int:
-    """The singleton score s_t (definitions §2) from deg(t) and, for depth 3, tri(t)."""
+    """The singleton score s_t (definitions §2) from deg(t) and, for depth 3, tri(t): the Python restatement of
+    csrc/ops/cpu/wis_score.h, which the native greedy reads (tests/distributed compare the two orders)."""
     if deg == 0:
         return 0
     return deg + 1 if depth == 2 else 2 * tri + 3 * deg + 1
