@@ -139,6 +139,27 @@ def _wis_greedy_fake(rowptr, col, num_remove, depth, progress, min_degree=0, kee
     return (rowptr.new_empty((rows, 2), dtype=torch.int64), rowptr.new_empty(rows, dtype=torch.int64))
 
 
+def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: torch.Tensor, d_other: torch.Tensor,
+                           num_rows: int, first_row: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Local Degree ranks (definitions §2): ``(positions [P] int64, exponents [P] float64)`` of the pairs
+    (owner i, neighbour j) with deg(j) > deg(i), ordered by owner then rank (degree descending, id ascending);
+    rank r of an owner of degree d gets 1 - log(r) / log(d) (1 when d = 1). Owners in ``[first_row, first_row +
+    num_rows)``. CPU, int64 inputs of one length."""
+    _check_devices("local_degree_exponents", owner, other, d_owner, d_other)
+    try:
+        return torch.ops.rankcore.local_degree_exponents.default(owner, other, d_owner, d_other, num_rows, first_row)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::local_degree_exponents")
+def _local_degree_exponents_fake(owner, other, d_owner, d_other, num_rows, first_row):
+    _check_devices("local_degree_exponents", owner, other, d_owner, d_other)
+    ranked = torch.library.get_ctx().new_dynamic_size()
+    return owner.new_empty(ranked), owner.new_empty(ranked, dtype=torch.float64)
+
+
 def guarded_removal(edges: torch.Tensor, num_nodes: int, order: torch.Tensor, num_remove: int, min_degree: int = 0,
                     keep_connected: bool = False) -> torch.Tensor:
     """Walk the removal ``order`` (edge ids, rows of ``edges`` [M, 2], u < v) under the guards (definitions §2):

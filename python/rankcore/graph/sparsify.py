@@ -93,23 +93,11 @@ def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: to
     Every owner i of degree d ranks its higher-degree neighbours by degree, descending (equal degrees:
     smaller id first), and gives rank r the exponent 1 - log(r) / log(d) (1 when d = 1). Owners lie in
     ``[first_row, first_row + num_rows)``. Returns (the positions of the ranked pairs in the inputs, their
-    float64 exponents). The single-process and the distributed scores both compute them here.
+    float64 exponents). The single-process and the distributed scores both compute them here, natively
+    (rankcore::local_degree_exponents: a counting sort by owner and one small sort per owner).
     """
-    ranked = (d_other > d_owner).nonzero().flatten()
-    owner, other, d_owner, d_other = owner[ranked], other[ranked], d_owner[ranked], d_other[ranked]
-    # sort by (owner asc, deg(other) desc, other asc): stable sorts, least significant key first
-    perm = torch.argsort(other, stable=True)
-    perm = perm[torch.argsort(d_other[perm], descending=True, stable=True)]
-    perm = perm[torch.argsort(owner[perm], stable=True)]
-    owner, d_owner = owner[perm] - first_row, d_owner[perm]
-    # rank within each owner's run: position - start of the run + 1
-    counts = torch.bincount(owner, minlength=num_rows)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(owner.numel()) - starts[owner] + 1
-    d = d_owner.to(torch.float64)
-    exponent = torch.where(d > 1, 1.0 - torch.log(rank.to(torch.float64)) / torch.log(d.clamp(min=2)),
-                           torch.ones_like(d))
-    return ranked[perm], exponent
+    return ops.local_degree_exponents(owner.contiguous(), other.contiguous(), d_owner.contiguous(),
+                                      d_other.contiguous(), num_rows, first_row)
 
 
 def local_degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
