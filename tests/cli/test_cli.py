@@ -1,8 +1,7 @@
-"""The `rankcore` command through a subprocess: the main job, and every error path (one line, exit 2)."""
+"""`rankcore walk-index`: the main job, files, and every error path (one line, exit 2). In-process through
+rankcore.cli.main (tests/cli_runner.py); test_cli_sparsify.py runs the real command once in a subprocess."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -11,9 +10,7 @@ import rankcore
 from rankcore.datasets import karate_club
 
 
-def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "rankcore.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+from cli_runner import run_in_process as run_cli
 
 
 def test_walk_index_on_the_builtin_graph():

@@ -1,5 +1,6 @@
-"""`rankcore sparsify`, `rankcore evaluate` and `rankcore experiment walk-index-validation` through a
-subprocess: the main job, every output format, and every error path (one line on stderr, exit 2)."""
+"""`rankcore sparsify`, `rankcore evaluate` and `rankcore experiment walk-index-validation`: the main job, every
+output format, and every error path (one line on stderr, exit 2). In-process through rankcore.cli.main
+(tests/cli_runner.py), except the main job, the one run of the real command in a subprocess."""
 
 import json
 import re
@@ -13,13 +14,16 @@ import rankcore
 from rankcore.datasets import karate_club
 
 
-def run_cli(*args, cwd=None, env=None):
+from cli_runner import run_in_process as run_cli
+
+
+def run_subprocess(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "rankcore.cli", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=300, env=env)
 
 
 def test_sparsify_builtin_graph_is_the_main_job():
-    result = run_cli("sparsify")
+    result = run_subprocess("sparsify")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     g = karate_club()
@@ -125,9 +129,8 @@ ERRORS = [
     (["experiment", "nope"], "invalid choice"),
     ([], "required"),
 ]
-# these go through a real subprocess; the rest call rankcore.cli.main in-process (same code path,
-# without paying an interpreter start per case)
-SUBPROCESS = {0, 5, 7, 11, 14}
+# every case calls rankcore.cli.main in-process (the code path of the console script, without an interpreter
+# start per case); test_sparsify_builtin_graph_is_the_main_job runs the real command
 
 
 def _error_files(tmp_path):
@@ -138,22 +141,13 @@ def _error_files(tmp_path):
 
 
 @pytest.mark.parametrize("case", range(len(ERRORS)))
-def test_errors_are_one_line(tmp_path, capsys, monkeypatch, case):
+def test_errors_are_one_line(tmp_path, monkeypatch, case):
     args, message = ERRORS[case]
     _error_files(tmp_path)
     args = [a.format(tmp=tmp_path) for a in args]
-    if case in SUBPROCESS:
-        result = run_cli(*args)
-        code, stderr = result.returncode, result.stderr
-    else:
-        from rankcore import cli
-
-        monkeypatch.setattr(sys, "argv", ["rankcore", *args])
-        try:
-            code = cli.main(args)
-        except SystemExit as exit_:  # argparse usage errors exit through SystemExit
-            code = exit_.code
-        stderr = capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["rankcore", *args])  # argparse names the program from argv[0]
+    result = run_cli(*args)
+    code, stderr = result.returncode, result.stderr
     assert code == 2, stderr
     assert "Traceback" not in stderr
     err_lines = stderr.strip().splitlines()
