@@ -12,7 +12,7 @@ Writing:
 * :func:`atomic_output`: a file is written to a temporary file beside the target and renamed over it
   only once complete, so a full disk, Ctrl-C or a crash never leaves a truncated file under a header that
   claims the full count, and an existing file is never half-overwritten.
-* :func:`format_pairs`: "u<sep>v" lines of an int64 ``[2, m]`` tensor (any int64, negative ids included),
+* :func:`format_pairs` / :func:`pair_blocks` (streamed): "u<sep>v" lines of an int64 ``[2, m]`` tensor (any int64, negative ids included),
   vectorised.
 * :func:`write_npz`: the scipy sparse adjacency of a column list, multiplicities as int64 counts (a
   column listed 256 times is a count of 256, never an int8 that wraps to 0).
@@ -32,7 +32,7 @@ import torch
 from .graph.arguments import MAX_NODES
 
 __all__ = ["GraphFileError", "MAX_DENSE_ID", "AtomicFile", "atomic_output", "check_output_path", "dense_ids",
-           "edge_list_header", "format_pairs", "load_dataset", "load_graph", "read_edge_list_file", "read_partitions", "relabel_ids",
+           "edge_list_header", "format_pairs", "pair_blocks", "load_dataset", "load_graph", "read_edge_list_file", "read_partitions", "relabel_ids",
            "require_module", "same_file", "write_npz", "write_sparsified"]
 
 
@@ -107,12 +107,18 @@ def atomic_output(path, durable: bool = False):
 
 
 def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
-    """Lines "u<sep>v\\n" for the columns of an int64 ``[2, m]`` tensor, vectorised in blocks (numpy digit
-    arithmetic on the magnitudes + a mask over a fixed-width byte matrix; no per-edge Python)."""
+    """Lines "u<sep>v\\n" for the columns of an int64 ``[2, m]`` tensor (:func:`pair_blocks` joined)."""
+    return b"".join(pair_blocks(a, sep, block))
+
+
+def pair_blocks(a: torch.Tensor, sep: bytes, block: int = 1 << 20):
+    """The lines of :func:`format_pairs`, ``block`` columns at a time (write them as they come: the whole text of
+    10^8 edges is gigabytes). Vectorised: numpy digit arithmetic on the magnitudes + a mask over a fixed-width
+    byte matrix; no per-edge Python."""
     arr = a.numpy()
     m = arr.shape[1]
     if m == 0:
-        return b""
+        return
     signed = bool((arr < 0).any())
     if signed:  # magnitudes as uint64 (|-2^63| does not fit int64) and a sign column before the digits
         neg = arr < 0
@@ -122,7 +128,6 @@ def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
     width = max(1, len(str(int(mag.max()))))
     pow10 = np.array([10**e for e in range(width - 1, -1, -1)], dtype=mag.dtype)
     field = width + signed
-    out = []
     for lo in range(0, m, block):
         k = min(block, m - lo)
         mat = np.empty((k, 2 * field + 2), dtype=np.uint8)
@@ -137,8 +142,7 @@ def format_pairs(a: torch.Tensor, sep: bytes, block: int = 1 << 20) -> bytes:
             keep[:, digits] = ~((x < pow10) & (pow10 > 1))  # leading zeros dropped
         mat[:, field] = sep[0]
         mat[:, -1] = 10
-        out.append(mat[keep].tobytes())
-    return b"".join(out)
+        yield mat[keep].tobytes()
 
 
 def edge_list_header(method: str, num_nodes: int, columns: int) -> bytes:
@@ -390,11 +394,11 @@ def write_sparsified(path: str, graph_input, result, num_nodes: int, meta: dict)
             sep = b"," if suffix == ".csv" else b" "
             with atomic_output(out) as tmp, open(tmp, "wb") as f:
                 f.write(edge_list_header(meta["method"], num_nodes, kept.shape[1]))
-                f.write(format_pairs(kept, sep))
+                f.writelines(pair_blocks(kept, sep))
         ids = meta.get("ids")
         if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output
             with atomic_output(f"{out}.ids.txt") as tmp, open(tmp, "wb") as f:
                 f.write(b"# vertex original_id\n")
-                f.write(format_pairs(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
+                f.writelines(pair_blocks(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
     except OSError as err:
         raise GraphFileError(f"could not write {path}: {err.strerror or err}") from None

@@ -158,14 +158,14 @@ def test_output_is_written_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
 
     def fail(*args, **kw):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(graph_io, "format_pairs", fail)
+    monkeypatch.setattr(graph_io, "pair_blocks", fail)
     assert cli.main(["sparsify", str(src), "-o", str(out)]) == 2
     assert "could not write" in capsys.readouterr().err
     assert out.read_text() == "precious\n"
 
     def interrupt(*args, **kw):
         raise KeyboardInterrupt
-    monkeypatch.setattr(graph_io, "format_pairs", interrupt)
+    monkeypatch.setattr(graph_io, "pair_blocks", interrupt)
     assert cli.main(["sparsify", str(src), "-o", str(out)]) == 130
     err = capsys.readouterr().err
     assert err == "rankcore sparsify: interrupted\n"

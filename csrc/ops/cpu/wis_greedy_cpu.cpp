@@ -173,23 +173,27 @@ int64_t degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vect
   cpu::RadixHeap heap(id_bits);
   const uint64_t id_mask = (uint64_t{1} << id_bits) - 1;
   int64_t in_heap = 0;
-  for (int64_t id = 0; id < m; ++id) {
-    const int32_t u = eu[id], v = ev[id];
-    const int32_t owner = deg[u] > deg[v] ? u : v, other = owner == u ? v : u;
-    const int32_t g = groups.group_of(owner);
-    if (g >= 0) {
-      groups.append(g, {deg32[other], static_cast<int32_t>(id), other});
-    } else {
-      heap.push(edge_key(id), edge_payload(id));
-      ++in_heap;
+  {
+    std::vector<cpu::RadixHeap::Item> initial;
+    initial.reserve(static_cast<size_t>(m) + static_cast<size_t>(num_groups));
+    for (int64_t id = 0; id < m; ++id) {
+      const int32_t u = eu[id], v = ev[id];
+      const int32_t owner = deg[u] > deg[v] ? u : v, other = owner == u ? v : u;
+      const int32_t g = groups.group_of(owner);
+      if (g >= 0) {
+        groups.append(g, {deg32[other], static_cast<int32_t>(id), other});
+      } else {
+        initial.push_back({edge_key(id), edge_payload(id)});
+      }
     }
-  }
-  for (int32_t g = 0; g < num_groups; ++g) {
-    groups.build(g);
-    if (groups.empty(g)) continue;
-    groups.entry_key(g) = group_key(g);
-    heap.push(groups.entry_key(g), kGroupFlag | static_cast<uint64_t>(g));
-    ++in_heap;
+    for (int32_t g = 0; g < num_groups; ++g) {
+      groups.build(g);
+      if (groups.empty(g)) continue;
+      groups.entry_key(g) = group_key(g);
+      initial.push_back({groups.entry_key(g), kGroupFlag | static_cast<uint64_t>(g)});
+    }
+    in_heap = static_cast<int64_t>(initial.size());
+    heap.assign(std::move(initial));  // exact bucket sizes, `initial` freed
   }
 
   // Look-ahead: the next kAhead entries are popped early and their degrees prefetched, so the random
@@ -355,6 +359,8 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, c
   const index_t* col = col_t.data_ptr<index_t>();
   check_host_simple_symmetric(rowptr, col, n, "wis_greedy");
   std::vector<int32_t> eu, ev;
+  eu.reserve(static_cast<size_t>(col_t.numel() / 2));  // exact: a symmetric simple CSR holds each edge twice
+  ev.reserve(static_cast<size_t>(col_t.numel() / 2));
   list_edges(rowptr, col, n, eu, ev);
   const int64_t m = static_cast<int64_t>(eu.size());
   TORCH_CHECK_VALUE(num_remove >= 0 && num_remove <= m, "wis_greedy: num_remove must be in [0, ", m,
