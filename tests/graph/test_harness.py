@@ -101,14 +101,42 @@ def test_paper_preset_fills_what_was_not_given(monkeypatch):
     seen = {}
 
     def fake_run(dataset, methods, ratios, models, seeds, **kw):
-        seen.update(methods=methods, ratios=ratios, models=models, seeds=seeds, epochs=kw["epochs"], jobs=kw["jobs"])
+        seen.update(methods=methods, ratios=ratios, models=models, seeds=seeds, epochs=kw["epochs"], jobs=kw["jobs"],
+                    training=kw["training"])
         return {"table": "", "total_seconds": 0.0, "threads": 1, "png": "x.png"}
     monkeypatch.setattr(S, "run", fake_run)
     assert cli.main(["evaluate", "--dataset", "karate", "--preset", "paper", "--quiet", "--seeds", "4",
                      "--jobs", "2"]) == 0
     assert seen == {"methods": ["random", "local_degree", "spectral", "wis", "wis:3", "k_neighbor", "degree"],
-                    "ratios": [i / 10 for i in range(10)], "models": ["gcn", "gin"], "seeds": 4, "epochs": 200,
-                    "jobs": 2}
+                    "ratios": [i / 10 for i in range(10)], "models": ["gcn", "gin"], "seeds": 4, "epochs": None,
+                    "jobs": 2, "training": "default"}  # epochs None: the training's own cap (200 by default)
+    assert cli.main(["evaluate", "--dataset", "karate", "--quiet", "--training", "published", "--epochs", "30"]) == 0
+    assert seen["training"] == "published" and seen["epochs"] == 30
+
+
+def test_published_training_uses_the_published_split_and_optimiser(monkeypatch, tmp_path):
+    """--training published: every seed trains on the published code's one split (numpy seed 1), with its
+    optimiser settings; the default draws a split per seed."""
+    import numpy as np
+
+    data = datasets.load("sbm", seed=0, block_sizes=(30, 30), p_in=0.2, p_out=0.03, num_features=6)
+    calls = []
+
+    def spy(kind, x, y, adj, split, seed, **kw):
+        calls.append((tuple(split[0].tolist()), seed, kw))
+        return 0.5
+    monkeypatch.setattr(S, "train_once", spy)
+    S.run("sbm", ["random"], [0.0], ["gcn"], 3, data=data, out_dir=tmp_path, plot=False, training="published")
+    order = np.arange(60)
+    np.random.RandomState(1).shuffle(order)
+    assert {c[0] for c in calls} == {tuple(order[:48].tolist())} and [c[1] for c in calls] == [0, 1, 2]
+    assert calls[0][2] == {"epochs": 10000, "lr": 5e-4, "weight_decay": 1e-3, "patience": 1000}
+    calls.clear()
+    S.run("sbm", ["random"], [0.0], ["gcn"], 3, data=data, out_dir=tmp_path, plot=False, epochs=7)
+    assert len({c[0] for c in calls}) == 3 and calls[0][2] == {"epochs": 7, "lr": 0.01, "weight_decay": 5e-4,
+                                                                "patience": 50}
+    with pytest.raises(ValueError, match="training must be one of"):
+        S.run("sbm", ["random"], [0.0], ["gcn"], 1, data=data, out_dir=tmp_path, plot=False, training="paper")
 
 
 def test_harness_bad_arguments():
