@@ -82,7 +82,8 @@ def local_degree_scores(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
     pair, exponent = local_degree_exponents(owner, other, deg[owner], deg[other], n)
     edge_id = pair % m
     scores = torch.zeros(m, dtype=torch.float64)
-    scores.scatter_reduce_(0, edge_id, exponent, reduce="amax", include_self=True)
+    # an edge is ranked from at most one end (the one of strictly smaller degree): a plain scatter is the max
+    scores[edge_id] = exponent
     return scores
 
 
