@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 from rankcore.datasets import power_law_graph
 from rankcore.io import format_pairs
