@@ -190,8 +190,9 @@ def _walk_index_stats(before, after, depth: int) -> dict:
 
 def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Tensor, n: int,
            kept_columns: int, meta: dict, group) -> None:
-    """Rank 0 writes ``path`` from every rank's kept columns (rank order), as rankcore.io.write_sparsified does in one process: into a
-    temporary file beside it that replaces ``path`` only once every part arrived and was written."""
+    """Rank 0 writes ``path`` from every rank's kept columns (rank order), as rankcore.io.write_sparsified does in
+    one process: into a temporary file beside it that replaces ``path`` only once every part arrived and was
+    written."""
     rank = dist.get_rank(group)
     suffix = Path(path).suffix.lower()
     out, err = None, None
