@@ -28,7 +28,8 @@ class RemovalGuards {
  public:
   // eu / ev: the undirected edges u < v (id = index); n vertices. min_degree 0 = no degree guard.
   // keep_last: edge ids, those the caller expects to remove LAST first (a preference for the forest; any
-  // order, or empty, gives the same answers).
+  // order gives the same answers). Empty: the edges by min(deg u, deg v) ascending, the first part of the
+  // 1-WIS key (the greedies remove high-degree edges first; for L >= 3 the same proxy).
   RemovalGuards(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t min_degree,
                 bool keep_connected, const std::vector<int32_t>& keep_last)
       : n_(n), m_(static_cast<int64_t>(eu.size())), eu_(eu), ev_(ev), min_degree_(min_degree),
@@ -87,6 +88,8 @@ class RemovalGuards {
       }
     }
     // Kruskal in the preferred order (then every other edge by id), by union-find.
+    const std::vector<int32_t> by_degree = keep_last.empty() ? smallest_degree_first() : std::vector<int32_t>{};
+    const std::vector<int32_t>& preferred = keep_last.empty() ? by_degree : keep_last;
     flags_.assign(static_cast<size_t>(m_), 0);
     std::vector<int32_t> root(static_cast<size_t>(n_));
     std::iota(root.begin(), root.end(), 0);
@@ -100,12 +103,12 @@ class RemovalGuards {
       root[a] = b;
       flags_[e] = kTree;
     };
-    std::vector<uint8_t> offered(keep_last.empty() ? 0 : static_cast<size_t>(m_), 0);
-    for (const int32_t e : keep_last) {
+    std::vector<uint8_t> offered(static_cast<size_t>(m_), 0);
+    for (const int32_t e : preferred) {
       if (!offered[e]) offered[e] = 1, offer(e);
     }
     for (int64_t e = 0; e < m_; ++e) {
-      if (keep_last.empty() || !offered[e]) offer(static_cast<int32_t>(e));
+      if (!offered[e]) offer(static_cast<int32_t>(e));
     }
     // Root every tree (parent_edge_ = -1 at a root) by a breadth-first search over tree edges.
     parent_edge_.assign(static_cast<size_t>(n_), -1);
@@ -128,6 +131,17 @@ class RemovalGuards {
       }
     }
     std::fill(stamp_.begin(), stamp_.end(), 0);
+  }
+
+  // Edge ids by min(deg u, deg v) ascending (initial degrees), by a counting sort: O(n + m).
+  std::vector<int32_t> smallest_degree_first() const {
+    std::vector<int64_t> start(static_cast<size_t>(n_) + 2, 0);
+    auto low = [&](int64_t e) { return std::min(deg_[eu_[e]], deg_[ev_[e]]); };
+    for (int64_t e = 0; e < m_; ++e) ++start[low(e) + 1];
+    for (int64_t d = 0; d <= n_; ++d) start[d + 1] += start[d];
+    std::vector<int32_t> order(static_cast<size_t>(m_));
+    for (int64_t e = 0; e < m_; ++e) order[start[low(e)]++] = static_cast<int32_t>(e);
+    return order;
   }
 
   int32_t other_end(int32_t e, int32_t x) const { return eu_[e] == x ? ev_[e] : eu_[e]; }

@@ -333,23 +333,6 @@ int64_t degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vect
   return num_remove;
 }
 
-// The spanning forest of keep_connected prefers the edges the greedy takes last: smallest min(deg) first (the
-// 1-WIS key's first part; for L >= 3 the same proxy). A counting sort, O(n + m). Empty without keep_connected.
-std::vector<int32_t> keep_last_by_degree(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev,
-                                         bool keep_connected) {
-  std::vector<int32_t> order;
-  if (!keep_connected) return order;
-  const int64_t m = static_cast<int64_t>(eu.size());
-  std::vector<int64_t> deg(static_cast<size_t>(n), 0);
-  for (int64_t id = 0; id < m; ++id) ++deg[eu[id]], ++deg[ev[id]];
-  std::vector<int64_t> start(static_cast<size_t>(n) + 2, 0);
-  for (int64_t id = 0; id < m; ++id) ++start[std::min(deg[eu[id]], deg[ev[id]]) + 1];
-  for (int64_t d = 0; d <= n; ++d) start[d + 1] += start[d];
-  order.resize(static_cast<size_t>(m));
-  for (int64_t id = 0; id < m; ++id) order[start[std::min(deg[eu[id]], deg[ev[id]])]++] = static_cast<int32_t>(id);
-  return order;
-}
-
 template <typename index_t>
 std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
                                                    int64_t num_remove, int64_t depth, int64_t min_degree,
@@ -369,7 +352,7 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, c
   at::Tensor removed = at::empty({num_remove, 2}, rowptr_t.options().dtype(at::kLong));
   at::Tensor removed_ids = at::empty({num_remove}, rowptr_t.options().dtype(at::kLong));
   const Output out{removed.data_ptr<int64_t>(), removed_ids.data_ptr<int64_t>()};
-  cpu::RemovalGuards guards(n, eu, ev, min_degree, keep_connected, keep_last_by_degree(n, eu, ev, keep_connected));
+  cpu::RemovalGuards guards(n, eu, ev, min_degree, keep_connected, {});  // forest: its default preference
   int64_t done = num_remove;
   if (depth == 2) {
     done = degree_greedy(n, eu, ev, num_remove, out, guards, progress);
