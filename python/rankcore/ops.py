@@ -144,7 +144,8 @@ def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: to
     """The Local Degree ranks (definitions §2): ``(positions [P] int64, exponents [P] float64)`` of the pairs
     (owner i, neighbour j) with deg(j) > deg(i), ordered by owner then rank (degree descending, id ascending);
     rank r of an owner of degree d gets 1 - log(r) / log(d) (1 when d = 1). Owners in ``[first_row, first_row +
-    num_rows)``. CPU, int64 inputs of one length."""
+    num_rows)``. CPU, int64 inputs of one length. The single-process and the distributed Local Degree score both
+    rank with it."""
     _check_devices("local_degree_exponents", owner, other, d_owner, d_other)
     try:
         return torch.ops.rankcore.local_degree_exponents.default(owner, other, d_owner, d_other, num_rows, first_row)

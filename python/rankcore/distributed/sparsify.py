@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from ..graph.arguments import check_int, check_seed, removal_count
-from ..graph.sparsify import local_degree_exponents
+from ..ops import local_degree_exponents
 from .graph import DistGraph, _try, agree, all_gather_objects, all_to_all_rows, owner_of
 from .protocol import WisRank
 

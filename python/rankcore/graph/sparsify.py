@@ -79,26 +79,12 @@ def local_degree_scores(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
     # Both directions: "owner" i ranks its neighbour j when deg(j) > deg(i).
     owner = torch.cat([edges[:, 0], edges[:, 1]])
     other = torch.cat([edges[:, 1], edges[:, 0]])
-    pair, exponent = local_degree_exponents(owner, other, deg[owner], deg[other], n)
+    pair, exponent = ops.local_degree_exponents(owner, other, deg[owner], deg[other], n)
     edge_id = pair % m
     scores = torch.zeros(m, dtype=torch.float64)
     # an edge is ranked from at most one end (the one of strictly smaller degree): a plain scatter is the max
     scores[edge_id] = exponent
     return scores
-
-
-def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: torch.Tensor, d_other: torch.Tensor,
-                           num_rows: int, first_row: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The pairs (owner i, neighbour j) in which i ranks j (deg(j) > deg(i)) and their exponents.
-
-    Every owner i of degree d ranks its higher-degree neighbours by degree, descending (equal degrees:
-    smaller id first), and gives rank r the exponent 1 - log(r) / log(d) (1 when d = 1). Owners lie in
-    ``[first_row, first_row + num_rows)``. Returns (the positions of the ranked pairs in the inputs, their
-    float64 exponents). The single-process and the distributed scores both compute them here, natively
-    (rankcore::local_degree_exponents: a counting sort by owner and one small sort per owner).
-    """
-    return ops.local_degree_exponents(owner.contiguous(), other.contiguous(), d_owner.contiguous(),
-                                      d_other.contiguous(), num_rows, first_row)
 
 
 def local_degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
