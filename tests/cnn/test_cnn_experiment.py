@@ -448,10 +448,34 @@ def test_run_trains_with_the_chosen_penalty(tmp_path, monkeypatch):
     real = lr._regularizer
     monkeypatch.setattr(lr, "_regularizer", lambda *args: used.append(args[1:]) or real(*args))
     result = lr.run(out_dir=tmp_path, task="is-same", cfg=cfg, penalty="fd-quarter")
-    assert used == [("fd-quarter", 8)] and result["config"]["penalty"] == "fd-quarter"
+    assert used == [("fd-quarter", 8, "cosine")] and result["config"]["penalty"] == "fd-quarter"
     assert "penalty=fd-quarter" in (tmp_path / "locality_regularizer_is_same.md").read_text()
     assert all(0 <= v <= 1 for v in result["runs"][1]["penalty"])
     assert lr.run(out_dir=tmp_path, task="is-same", cfg=dict(cfg, lambdas=(0.0,)))["config"]["penalty"] == "exact"
+
+
+def test_penalty_form_reaches_the_regularizer_and_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    cfg = dict(MICRO["is-same"], ranges=(4,), lambdas=(0.0, 1.0), seeds=1)
+    used = []
+    real = lr._regularizer
+    monkeypatch.setattr(lr, "_regularizer", lambda *args: used.append(args[1:]) or real(*args))
+    result = lr.run(out_dir=tmp_path, task="is-same", cfg=cfg, penalty="quarter", penalty_form="angle")
+    assert used == [("quarter", 8, "angle")] and result["config"]["penalty_form"] == "angle"
+    text = (tmp_path / "locality_regularizer_is_same.md").read_text()
+    assert "penalty_form=angle" in text and "penalty quarter, angle form" in text
+    # training logs the angle form's R (below the cosine R of the same gradients, in [0, 1])
+    assert all(0 <= v <= 1 for v in result["runs"][1]["penalty"])
+    assert lr._regularizer(lambda h, w, g: None, "eighth", 64, "angle").form == "angle"
+    assert lr._regularizer(lambda h, w, g: None, "eighth", 64).form == "cosine"
+    assert lr.run(out_dir=tmp_path, task="is-same", cfg=dict(cfg, lambdas=(0.0,)))["config"]["penalty_form"] == "cosine"
+
+
+@pytest.mark.parametrize("form", ["cos", "Angle", None, ["angle"]])
+def test_bad_penalty_form(tmp_path, monkeypatch, form):
+    monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained with a bad penalty form"))
+    with pytest.raises(ValueError, match=r"penalty_form must be one of \('cosine', 'angle'\)"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=MICRO["pathfinder"], penalty_form=form)
 
 
 @pytest.mark.parametrize("penalty", ["fd-half", "finite_difference", None, ["exact"]])

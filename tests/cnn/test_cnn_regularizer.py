@@ -745,3 +745,205 @@ def test_bad_estimator_arguments():
             AntiLocalityRegularizer(sampler, estimator=FD, fd_step=bad)
     with pytest.raises(ValueError, match="takes none"):
         AntiLocalityRegularizer(sampler, fd_step=1e-3)  # the exact estimator has no step
+
+
+# --------------------------------------------------------------------------------------------------
+# the angle form (rankcore's variant, definitions §4): R = mean_b (1 - (2/pi) phi_b), phi_b = arccos |cos_b|
+
+FORMS = ["cosine", "angle"]
+ESTIMATORS = ["exact", FD]
+
+
+def angle_penalty(model, x, I=I_REGION, J=J_REGION, **kwargs):
+    return anti_locality_penalty(model, x, I, J, form="angle", **kwargs)
+
+
+@pytest.mark.parametrize("name", ["tanh-convnet", "tanh-convnet-eval-batchnorm", "silu-resnet-eval", "relu-resnet-eval"])
+def test_angle_form_value_and_gradient_equal_the_reference(name):
+    # Per-sample models (no train-mode BatchNorm), float64; the reference is written with arccos, from the
+    # definition, the implementation with atan2 of unit-vector differences.
+    model = small_resnet(train=False, smooth=False) if name == "relu-resnet-eval" else (
+        SMOOTH_MODELS[name]() if name in SMOOTH_MODELS else small_resnet(train=False))
+    x = images(6, seed=11)
+    penalty, cosines = angle_penalty(model, x)
+    expected, expected_cosines = anti_locality_penalty_reference(model, x, I_REGION, J_REGION, form="angle")
+    torch.testing.assert_close(penalty, expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(cosines, expected_cosines.detach(), rtol=0, atol=1e-10)
+    assert 0 < penalty.item() < 1 and bool((cosines.abs() < 1 - 1e-7).all())  # phi > 4e-4: arccos is smooth there
+    got = parameter_gradient(penalty, model)
+    want = parameter_gradient(expected, model)
+    torch.testing.assert_close(got, want, rtol=1e-7, atol=1e-10)
+    assert got.norm() > 0
+
+
+def test_angle_form_is_one_minus_the_scaled_arccos_of_the_cosines():
+    model, x = InteractingModel(seed=2), images(8, seed=2)
+    penalty, cosines = angle_penalty(model, x)
+    cosine_penalty, same_cosines = anti_locality_penalty(model, x, I_REGION, J_REGION)
+    assert torch.equal(cosines, same_cosines)
+    torch.testing.assert_close(penalty.detach(), (1 - 2 / math.pi * torch.arccos(cosines.abs())).mean(), rtol=1e-12,
+                               atol=0)
+    # 1 - (2/pi) arccos c <= c on [0, 1]: the angle form lies below the published one
+    assert penalty.item() <= cosine_penalty.item()
+
+
+def test_angle_form_gradcheck_parameters():
+    model = smooth_conv_model(channels=1)
+    x = images(3, shape=(1, 5, 6))
+    I, J = Region(0, 0, 2, 2), Region(3, 3, 2, 3)
+    names = [name for name, _ in model.named_parameters()]
+
+    def penalty_of(*params):
+        call = lambda inputs: functional_call(model, dict(zip(names, params)), (inputs,))  # noqa: E731
+        return anti_locality_penalty(call, x, I, J, form="angle")[0]
+
+    params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
+    assert torch.autograd.gradcheck(penalty_of, params, eps=1e-6, atol=1e-7)
+
+
+def test_angle_form_gradient_with_respect_to_x_matches_reference():
+    # x~ is detached (a finite-difference check in x would also move x~): compared with the reference instead
+    model = smooth_conv_model()
+    x = images(4, seed=5).requires_grad_(True)
+    (got,) = torch.autograd.grad(angle_penalty(model, x)[0], x)
+    (want,) = torch.autograd.grad(anti_locality_penalty_reference(model, x, I_REGION, J_REGION, form="angle")[0], x)
+    torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-10)
+    assert got.norm() > 0
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("separable", ["product", "sum"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_separation_rank_one_gives_one_in_both_forms(separable, form, estimator, seed):
+    # 16 samples: the product form's h changes sign for some (antiparallel gradients: the lines still coincide)
+    # eps = 0: R = 1 to rounding (the default eps = 1e-12 damps every term by 1 - eps / (||g|| ||g~||), both forms)
+    model = SeparableModel(separable, seed)
+    x = images(16, seed=seed + 3)
+    penalty, cosines = anti_locality_penalty(model, x, I_REGION, J_REGION, form=form, estimator=estimator, eps=0)
+    assert abs(penalty.item() - 1) < 1e-12
+    assert bool((cosines.abs() > 1 - 1e-12).all())
+    damped, _ = anti_locality_penalty(model, x, I_REGION, J_REGION, form=form, estimator=estimator)
+    assert abs(damped.item() - 1) < 1e-9
+    if separable == "product":
+        assert (cosines < 0).any() and (cosines > 0).any()
+    # R = 1 is R's maximum and stays 1 under any change of the parameters (the model stays separable): the
+    # parameter gradient is 0 up to rounding (the forward difference: up to its O(h) error, h = 4.5e-8)
+    assert parameter_gradient(penalty, model).abs().max() < (1e-8 if estimator == "exact" else 1e-5)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_separation_rank_one_gives_one_in_float32(form):
+    model = SeparableModel("product", seed=1).float()
+    penalty, _ = anti_locality_penalty(model, images(6, seed=1, dtype=torch.float32), I_REGION, J_REGION, form=form)
+    assert abs(penalty.item() - 1) < 1e-5
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_angle_form_zero_gradient_gives_zero_and_no_nan(estimator):
+    # f ignores region I: g = g~ = 0, the angle is undefined, the term is 0 (as |cos| is), the gradient 0.
+    model = SeparableModel("sum", seed=0)
+    model.g = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(SHAPE), 1)).double()
+    nn.init.zeros_(model.g[1].weight)
+    penalty, cosines = angle_penalty(model, images(4), estimator=estimator)
+    assert penalty.item() == 0 and (cosines == 0).all()
+    grad = parameter_gradient(penalty, model)
+    assert bool(torch.isfinite(grad).all()) and (grad == 0).all()
+
+
+def test_angle_form_zero_gradient_in_some_samples_only():
+    # A model whose gradient in I vanishes for half the batch (ReLU off): those terms are 0, the rest finite.
+    torch.manual_seed(0)
+    model = InteractingModel(seed=1)
+    x = images(6, seed=4)
+    rows, cols = I_REGION.slices()
+    x[::2, :, rows, cols] = 0
+    gate = lambda inputs: model(inputs) * torch.relu(inputs[:, 0, rows, cols].sum((1, 2)))  # noqa: E731
+    penalty, _ = angle_penalty(gate, x)
+    expected, _ = anti_locality_penalty_reference(gate, x, I_REGION, J_REGION, form="angle")
+    torch.testing.assert_close(penalty, expected, rtol=1e-10, atol=1e-12)
+    grad = parameter_gradient(penalty, model)
+    assert bool(torch.isfinite(grad).all()) and grad.norm() > 0
+
+
+class WeaklyInteractingModel(nn.Module):
+    """f = g(x_I) h(x_J) + epsilon k(x_I, x_J): separation rank 1 plus an interaction of size epsilon (a parameter)."""
+
+    def __init__(self, epsilon: float):
+        super().__init__()
+        self.separable = SeparableModel("product", seed=0)
+        self.interaction = InteractingModel(seed=0)
+        self.epsilon = nn.Parameter(torch.tensor(epsilon, dtype=torch.float64))
+
+    def forward(self, x):
+        return self.separable(x).reshape(-1) + self.epsilon * self.interaction(x)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_angle_form_pushes_a_model_without_interaction_and_the_cosine_form_does_not(estimator):
+    # The reason for the angle form: near R = 1 the published |cos| = 1 - phi^2 / 2 is flat, so its parameter
+    # gradient vanishes with the interaction (O(epsilon)); the angle form's slope at phi = 0 is 2 / pi, so its
+    # gradient (here the part along epsilon) stays O(1). Fails if "angle" computed |cos| (or arccos of it
+    # with a clamped, zero, derivative at 1).
+    x = images(16, seed=5)
+    norms = {form: [] for form in FORMS}
+    gaps = {form: [] for form in FORMS}
+    epsilons = (1e-3, 1e-4, 1e-5)
+    for epsilon in epsilons:
+        for form in FORMS:
+            model = WeaklyInteractingModel(epsilon)
+            penalty, _ = anti_locality_penalty(model, x, I_REGION, J_REGION, form=form, estimator=estimator)
+            norms[form].append(float(parameter_gradient(penalty, model).norm()))
+            gaps[form].append(1 - penalty.item())
+    # 1 - R: O(epsilon^2) for the cosine, O(epsilon) for the angle
+    assert 50 < gaps["cosine"][1] / gaps["cosine"][2] < 200 and 5 < gaps["angle"][1] / gaps["angle"][2] < 20, gaps
+    # gradient norm: the cosine form's shrinks ~10x per decade of epsilon, the angle form's stays put
+    assert norms["cosine"][2] < 2e-2 * norms["cosine"][0], norms
+    assert norms["angle"][2] > 0.5 * norms["angle"][0] > 0, norms
+    assert norms["angle"][2] > 100 * norms["cosine"][2], norms
+
+
+@pytest.mark.parametrize("name", list(SMOOTH_MODELS))
+def test_angle_form_finite_difference_gradient_agrees_with_the_double_backward(name):
+    model = SMOOTH_MODELS[name]()
+    shape = (SHAPE[0], 12, 12) if "imagenet" in name else SHAPE
+    x = images(6, shape=shape, seed=2)
+    I, J = Region(0, 0, 3, 3), Region(shape[1] - 3, shape[2] - 3, 3, 3)
+    exact, _ = anti_locality_penalty(model, x, I, J, form="angle")
+    got, _ = anti_locality_penalty(model, x, I, J, form="angle", estimator=FD)
+    torch.testing.assert_close(got, exact.detach(), rtol=1e-10, atol=0)
+    cosine, relative = agreement(parameter_gradient(got, model), parameter_gradient(exact, model))
+    assert cosine >= 0.99 and relative < 1e-4, (cosine, relative)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_angle_form_on_a_random_subset_and_in_train_step(estimator):
+    model, x = small_resnet(), images(8, seed=9)
+    y = (x.mean((1, 2, 3)) > 0).double()
+    fixed = lambda h, w, g: (I_REGION, J_REGION)  # noqa: E731
+    reg = AntiLocalityRegularizer(fixed, samples=4, estimator=estimator, form="angle")
+    assert "form='angle'" in repr(reg)
+    assert "form=" not in repr(AntiLocalityRegularizer(fixed))
+    result = reg(model, x, torch.Generator().manual_seed(3))
+    subset = torch.randperm(8, generator=torch.Generator().manual_seed(3))[:4]
+    expected, _ = angle_penalty(model, x[subset], estimator=estimator)
+    assert result.outputs is None and torch.equal(result.penalty, expected)
+    cosine_result = AntiLocalityRegularizer(fixed, samples=4, estimator=estimator)(model, x,
+                                                                                  torch.Generator().manual_seed(3))
+    assert torch.equal(result.cosines, cosine_result.cosines) and result.penalty < cosine_result.penalty
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    stats = train_step(model, optimizer, x, y, AntiLocalityRegularizer(fixed, estimator=estimator, form="angle"),
+                       lam=1.0)
+    assert 0 < stats["penalty"] < 1 and stats["loss"] == pytest.approx(stats["task_loss"] + stats["penalty"])
+
+
+def test_bad_form_values():
+    model, x = smooth_conv_model(), images(4)
+    sampler = SlotPairSampler(I_REGION, J_REGION)
+    for bad in ("cos", "Angle", "", None, 1, ("angle",)):
+        with pytest.raises(ValueError, match=r"form must be one of \('cosine', 'angle'\)"):
+            anti_locality_penalty(model, x, I_REGION, J_REGION, form=bad)
+        with pytest.raises(ValueError, match=r"form must be one of \('cosine', 'angle'\)"):
+            AntiLocalityRegularizer(sampler, form=bad)
+        with pytest.raises(ValueError, match="form must be one of"):
+            anti_locality_penalty(model, x, I_REGION, J_REGION, form=bad, estimator=FD)

@@ -9,6 +9,12 @@ For a model ``f`` giving one logit per image, a batch ``x`` ([B, C, H, W]) and t
 If ``f`` has separation rank 1 between ``I`` and ``J`` (``f = g(x_I) h(x_J)`` or ``g(x_I) + h(x_J)``), the
 direction of ``g_b`` does not depend on ``x_J``, so ``R = 1``; lowering ``R`` makes ``I`` and ``J`` interact.
 
+``form="angle"`` (rankcore's variant, not the published penalty; definitions §4): ``R = mean_b (1 - (2/pi) phi_b)``
+with ``phi_b = arccos |cos_b|`` in [0, pi/2], the angle between the lines spanned by ``g_b`` and ``g~_b``. Same
+value 1 on separation-rank-1 models, same minimiser (``phi = pi/2``, orthogonal gradients), but its slope at
+``phi = 0`` is ``2/pi`` where ``|cos|``'s is 0 (``|cos| = 1 - phi^2 / 2 + ...``): a model whose interaction is of
+size ``epsilon`` gets a push of order ``epsilon`` from the published form and of order 1 from the angle form.
+
 Cost: ``g`` and ``g~`` come from ONE forward over ``torch.cat([x, x~])`` and ONE
 ``torch.autograd.grad(logits.sum(), inputs, create_graph=True)``; :func:`train_step` also takes the task loss
 from the ``x`` half of that forward, so a regularised step runs one forward (of 2B images), not three.
@@ -67,6 +73,7 @@ or, equivalently, ``stats = train_step(model, optimizer, x, y, regularizer, lam=
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -202,15 +209,54 @@ def _cosines(g: torch.Tensor, g_tilde: torch.Tensor, eps: float) -> torch.Tensor
     return (g * g_tilde).sum(1) / (_safe_norm(g) * _safe_norm(g_tilde) + eps)
 
 
-def _exact(model, x: torch.Tensor, I: Region, J: Region, eps: float):
+FORMS = ("cosine", "angle")
+
+
+def _check_form(form) -> None:
+    if not isinstance(form, str) or form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS} (the published |cos| penalty, or rankcore's angle "
+                         f"variant), got {form!r}")
+
+
+def _line_angles(g: torch.Tensor, g_tilde: torch.Tensor) -> torch.Tensor:
+    """phi_b in [0, pi/2]: the angle between the lines spanned by g_b and g~_b, i.e. arccos |cos_b|, computed
+    without arccos (whose derivative is infinite at |cos| = 1, exactly where the angle form needs its slope).
+
+    With the unit vectors a = g / ||g||, b = g~ / ||g~||, the angle between the vectors is 2 atan2(||a - b||,
+    ||a + b||) (accurate to rounding at every angle, also near 0 and pi), and between the lines it is the
+    smaller of that and pi minus it: 2 atan2(min(||a - b||, ||a + b||), max(...)). The norms are smoothed at 0
+    (:func:`_safe_norm`), so a = b gives phi = 0 with a finite derivative. Where g_b = 0 or g~_b = 0 the
+    angle is undefined: phi = pi/2 there, with no gradient.
+    """
+    n, m = _safe_norm(g), _safe_norm(g_tilde)
+    a, b = g / n.unsqueeze(1), g_tilde / m.unsqueeze(1)
+    minus, plus = _safe_norm(a - b), _safe_norm(a + b)
+    phi = 2 * torch.atan2(torch.minimum(minus, plus), torch.maximum(minus, plus))
+    zero = ((g * g).sum(1) == 0) | ((g_tilde * g_tilde).sum(1) == 0)
+    return torch.where(zero, torch.full_like(phi, math.pi / 2), phi)
+
+
+def _penalty_of(g: torch.Tensor, g_tilde: torch.Tensor, eps: float, form: str):
+    """(R, signed cosines). Per sample, a function s of the angle phi between the lines of g_b and g~_b, damped by
+    w = ||g|| ||g~|| / (||g|| ||g~|| + eps) exactly as eps damps the published cosine: ``form="cosine"``:
+    s = cos phi, i.e. R = mean |<g, g~>| / (||g|| ||g~|| + eps); ``"angle"``: s = 1 - (2/pi) phi. w is 1 up to
+    eps / (||g|| ||g~||) and takes a term to 0 continuously as a gradient vanishes (in either form)."""
+    cosines = _cosines(g, g_tilde, eps)
+    if form == "cosine":
+        return cosines.abs().mean(), cosines
+    nm = _safe_norm(g) * _safe_norm(g_tilde)
+    return ((1 - (2 / math.pi) * _line_angles(g, g_tilde)) * (nm / (nm + eps))).mean(), cosines
+
+
+def _exact(model, x: torch.Tensor, I: Region, J: Region, eps: float, form: str = "cosine"):
     batch = x.shape[0]
     inputs = _inputs(x, J)
     logits = _logits(model(inputs), 2 * batch)
     (grad,) = torch.autograd.grad(logits.sum(), inputs, create_graph=True)
     rows, cols = I.slices()
     g = grad[:, :, rows, cols].reshape(2 * batch, -1)
-    cosines = _cosines(g[:batch], g[batch:], eps)
-    return cosines.abs().mean(), cosines, logits[:batch]
+    penalty, cosines = _penalty_of(g[:batch], g[batch:], eps, form)
+    return penalty, cosines, logits[:batch]
 
 
 def _without_buffer_updates(model):
@@ -222,7 +268,8 @@ def _without_buffer_updates(model):
     return lambda inputs: functional_call(model, buffers, (inputs,))
 
 
-def _finite_difference(model, x: torch.Tensor, I: Region, J: Region, eps: float, fd_step: float | None):
+def _finite_difference(model, x: torch.Tensor, I: Region, J: Region, eps: float, fd_step: float | None,
+                       form: str = "cosine"):
     """R exactly, and a surrogate whose parameter gradient is the forward-difference estimate of R's.
 
     With F(X) = sum of the logits of the batch X = [x; x~] and u = dR/dg (input space, zero outside I):
@@ -239,8 +286,7 @@ def _finite_difference(model, x: torch.Tensor, I: Region, J: Region, eps: float,
     (grad,) = torch.autograd.grad(logits.sum(), inputs, retain_graph=True)
     rows, cols = I.slices()
     g = grad[:, :, rows, cols].reshape(2 * batch, -1).detach().requires_grad_(True)
-    cosines = _cosines(g[:batch], g[batch:], eps)
-    penalty = cosines.abs().mean()
+    penalty, cosines = _penalty_of(g[:batch], g[batch:], eps, form)
     (u,) = torch.autograd.grad(penalty, g)
     # h relative to the data: u scaled to RMS 1 over I (in float64: u may be tiny, 1 / RMS huge), the step
     # fd_step times the RMS of the batch's pixels.
@@ -260,7 +306,7 @@ def _finite_difference(model, x: torch.Tensor, I: Region, J: Region, eps: float,
 
 
 def _penalty(model, x: torch.Tensor, I: Region, J: Region, eps: float, estimator: str = "exact",
-             fd_step: float | None = None):
+             fd_step: float | None = None, form: str = "cosine"):
     """(R, signed cosines [B], logits of x [B] with graph): the shared one-pass computation."""
     if not callable(model):
         raise TypeError(f"model must be callable (an nn.Module), got {type(model).__name__}")
@@ -271,21 +317,25 @@ def _penalty(model, x: torch.Tensor, I: Region, J: Region, eps: float, estimator
     J.check_inside(height, width)
     _check_eps(eps)
     _check_estimator(estimator, fd_step)
+    _check_form(form)
     if estimator == "exact":
-        return _exact(model, x, I, J, eps)
-    return _finite_difference(model, x, I, J, eps, fd_step)
+        return _exact(model, x, I, J, eps, form)
+    return _finite_difference(model, x, I, J, eps, fd_step, form)
 
 
 def anti_locality_penalty(model, x: torch.Tensor, I: Region, J: Region, eps: float = 1e-12,
-                          estimator: str = "exact", fd_step: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                          estimator: str = "exact", fd_step: float | None = None,
+                          form: str = "cosine") -> tuple[torch.Tensor, torch.Tensor]:
     """The penalty R for fixed regions: ``(R, cosines)``, R differentiable, cosines [B] signed and detached.
 
     ``model`` maps [N, C, H, W] to [N] or [N, 1] logits; ``x`` is [B, C, H, W] with B >= 2 and finite values;
     ``I`` and ``J`` are disjoint :class:`Region` s inside the image. ``eps`` is absolute: keep it well below
     the product of the two gradient norms (at 1e-12 it only matters for gradients that vanish).
-    ``estimator`` / ``fd_step``: how R's gradient is computed, see :class:`AntiLocalityRegularizer`.
+    ``estimator`` / ``fd_step``: how R's gradient is computed; ``form``: ``"cosine"`` (the published R, default) or
+    ``"angle"`` (rankcore's variant); see :class:`AntiLocalityRegularizer`. ``cosines`` are the signed cosines
+    whatever the form.
     """
-    penalty, cosines, _ = _penalty(model, x, I, J, eps, estimator, fd_step)
+    penalty, cosines, _ = _penalty(model, x, I, J, eps, estimator, fd_step, form)
     return penalty, cosines.detach()
 
 
@@ -317,10 +367,19 @@ class AntiLocalityRegularizer(torch.nn.Module):
       does not: there the two gradients are unrelated (cosine about 0), whatever h. 12-17% cheaper than
       the exact form on the whole batch, hardly cheaper on a subset: use it for smooth models.
       The model must be deterministic (no dropout); BatchNorm's running statistics see the X forward only.
+
+    ``form``: which function of the two gradients R is (with either estimator, with or without ``samples``):
+
+    * ``"cosine"`` (default): the published R = mean_b |cos(g_b, g~_b)|.
+    * ``"angle"``: rankcore's variant R = mean_b (1 - (2/pi) phi_b), phi_b = arccos |cos_b| the angle between
+      the lines of g_b and g~_b (computed stably, :func:`_line_angles`). Also 1 on separation-rank-1 models
+      and smallest at orthogonal gradients, but with slope 2/pi at phi = 0, where |cos| = 1 - phi^2/2 + ...
+      has slope 0: near R = 1 (almost no interaction) the published form's gradient vanishes with the
+      interaction, the angle form's does not. Not the published penalty: results with it are rankcore's.
     """
 
     def __init__(self, sampler, eps: float = 1e-12, samples: int | None = None, estimator: str = "exact",
-                 fd_step: float | None = None):
+                 fd_step: float | None = None, form: str = "cosine"):
         super().__init__()
         if not callable(sampler):
             raise TypeError(f"sampler must be callable as sampler(height, width, generator) -> (I, J), "
@@ -329,8 +388,9 @@ class AntiLocalityRegularizer(torch.nn.Module):
         if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 2):
             raise ValueError(f"samples must be None (the whole batch) or an int >= 2, got {samples!r}")
         _check_estimator(estimator, fd_step)
+        _check_form(form)
         self.sampler, self.eps, self.samples = sampler, float(eps), samples
-        self.estimator, self.fd_step = estimator, fd_step
+        self.estimator, self.fd_step, self.form = estimator, fd_step, form
 
     def forward(self, model, x: torch.Tensor, generator: torch.Generator | None = None) -> PenaltyResult:
         """R on the batch (or on ``samples`` random samples of it). ``outputs`` are the logits of the samples
@@ -342,15 +402,17 @@ class AntiLocalityRegularizer(torch.nn.Module):
         I, J = regions  # _penalty checks that they are disjoint Regions inside the image
         if self.samples is not None and self.samples < x.shape[0]:
             subset = torch.randperm(x.shape[0], generator=generator)[: self.samples].to(x.device)
-            penalty, cosines, _ = _penalty(model, x[subset], I, J, self.eps, self.estimator, self.fd_step)
+            penalty, cosines, _ = _penalty(model, x[subset], I, J, self.eps, self.estimator, self.fd_step,
+                                           self.form)
             return PenaltyResult(penalty, cosines.detach(), I, J, None)
-        penalty, cosines, outputs = _penalty(model, x, I, J, self.eps, self.estimator, self.fd_step)
+        penalty, cosines, outputs = _penalty(model, x, I, J, self.eps, self.estimator, self.fd_step, self.form)
         return PenaltyResult(penalty, cosines.detach(), I, J, outputs)
 
     def extra_repr(self) -> str:
         return (f"sampler={self.sampler!r}, eps={self.eps}" + (f", samples={self.samples}" if self.samples else "")
                 + (f", estimator={self.estimator!r}" if self.estimator != "exact" else "")
-                + (f", fd_step={self.fd_step}" if self.fd_step is not None else ""))
+                + (f", fd_step={self.fd_step}" if self.fd_step is not None else "")
+                + (f", form={self.form!r}" if self.form != "cosine" else ""))
 
 
 def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,

@@ -97,6 +97,9 @@ PENALTIES = {"exact": ("exact", 1), "quarter": ("exact", 4), "eighth": ("exact",
              "fd": ("finite_difference", 1), "fd-quarter": ("finite_difference", 4),
              "fd-eighth": ("finite_difference", 8)}
 
+# Which R is trained on (``run(penalty_form=...)``): the published mean |cos|, or rankcore's angle variant.
+PENALTY_FORMS = ("cosine", "angle")
+
 # A regularised step in plain steps, per task and penalty: the middle of the medians measured by
 # bench/bench_cnn.py (CPU, one thread, batch 64, the CPU configurations; docs/definitions.md §4). Fixed numbers,
 # so that "lambda 0 at equal compute" is reproducible; cfg["step_cost"] overrides them.
@@ -220,12 +223,12 @@ def heldout_penalty(model, x, sampler, device, batch=100, seed=0) -> float:
     return sum(values) / len(values)
 
 
-def _regularizer(sampler, penalty: str, batch: int):
+def _regularizer(sampler, penalty: str, batch: int, form: str = "cosine"):
     from ..cnn import AntiLocalityRegularizer
 
     estimator, fraction = PENALTIES[penalty]
     samples = None if fraction == 1 else max(2, batch // fraction)
-    return AntiLocalityRegularizer(sampler, samples=samples, estimator=estimator)
+    return AntiLocalityRegularizer(sampler, samples=samples, estimator=estimator, form=form)
 
 
 def _log(message: str) -> None:
@@ -276,7 +279,8 @@ def train_one(task: str, cfg: dict, train_data, val_data, test_data, lam: float,
     else:
         opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"])
     sampler = _sampler(task, cfg, train_data)
-    reg = _regularizer(sampler, cfg.get("penalty", "exact"), cfg["batch"]) if lam > 0 else None
+    reg = (_regularizer(sampler, cfg.get("penalty", "exact"), cfg["batch"], cfg.get("penalty_form", "cosine"))
+           if lam > 0 else None)
     gen = torch.Generator().manual_seed(seed)
     n, bs = len(x_tr), cfg["batch"]
     steps_per_epoch = n // bs
@@ -549,7 +553,7 @@ SMOKE = ("SMOKE RUN (--quick): tiny data, a few epochs, two seeds; it checks tha
 
 def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int = 0, task: str = "is-same",
         device: str = "cpu", full_scale: bool = False, cfg: dict | None = None, jobs: int = 1,
-        threads: int = 1, penalty: str = "exact") -> dict:
+        threads: int = 1, penalty: str = "exact", penalty_form: str = "cosine") -> dict:
     """Train every (range, lambda, seed); write ``locality_regularizer_<task>.json`` / ``.png`` / ``.md``.
 
     ``seed``: the first seed; the seeds are ``seed, seed + 1, ...`` (``cfg["seeds"]`` of them), each giving the
@@ -564,7 +568,10 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     definition: the whole batch, double backward), ``"quarter"`` / ``"eighth"`` (exact on a random B // 4 or
     B // 8 of the batch), ``"fd"``, ``"fd-quarter"``, ``"fd-eighth"`` (the same with the finite-difference
     gradient). Recorded as ``config["penalty"]``, with its ``config["step_cost"]`` (:data:`STEP_COST`); held-out
-    R is always the exact value.
+    R is always the exact value of the published (cosine) R. ``penalty_form``: which R is trained on,
+    ``"cosine"`` (the published mean |cos|) or ``"angle"`` (rankcore's variant mean (1 - (2/pi) phi), phi the
+    angle between the lines of the two gradients: non-zero slope at R = 1; rankcore.cnn.AntiLocalityRegularizer);
+    recorded as ``config["penalty_form"]``. Its step costs what the cosine form's does (:data:`STEP_COST`).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -573,9 +580,11 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("--device cuda: torch.cuda.is_available() is False on this machine")
     _require_plotting()
-    cfg = {**config(task, quick, full_scale), "penalty": penalty, **(cfg or {})}
+    cfg = {**config(task, quick, full_scale), "penalty": penalty, "penalty_form": penalty_form, **(cfg or {})}
     if not isinstance(cfg["penalty"], str) or cfg["penalty"] not in PENALTIES:
         raise ValueError(f"penalty must be one of {tuple(PENALTIES)}, got {cfg['penalty']!r}")
+    if not isinstance(cfg["penalty_form"], str) or cfg["penalty_form"] not in PENALTY_FORMS:
+        raise ValueError(f"penalty_form must be one of {PENALTY_FORMS}, got {cfg['penalty_form']!r}")
     cfg.setdefault("equal_compute", True)
     if cfg.get("step_cost") is None:
         cfg["step_cost"] = STEP_COST[task][cfg["penalty"]]
@@ -665,6 +674,7 @@ def markdown(result: dict) -> str:
     name = "distance (px)" if result["task"] == "is-same" else "path length"
     ranges, cfg, summary = result["ranges"], result["config"], result["summary"]
     n = len(result["seeds"])
+    form = f", {cfg['penalty_form']} form" if "penalty_form" in cfg else ""  # absent from runs before the option
     head = "| | " + " | ".join(f"{name} {v}" for v in ranges) + " |"
     sep = "|---" * (len(ranges) + 1) + "|"
     lines = [f"# Anti-locality regulariser: {result['task']}" + (" (SMOKE RUN, --quick)" if result["quick"] else ""),
@@ -680,7 +690,7 @@ def markdown(result: dict) -> str:
               f"and the best validation epoch's parameters read the test set once. The lambda > 0 is chosen per "
               f"({result['range_name']}, seed) by validation accuracy. Lambda 0 at equal compute: trained "
               f"floor({cfg['step_cost']:g} x E) epochs, E = the chosen run's epochs ({cfg['step_cost']:g} = a "
-              f"regularised step in plain steps, penalty {cfg['penalty']}), best validation epoch among them. "
+              f"regularised step in plain steps, penalty {cfg['penalty']}{form}), best validation epoch among them. "
               f"Cells: mean ± half-width of the 95% t CI over {n} seeds.", "",
               "## Test accuracy (%)", "", head, sep]
     for lam, rows in summary["lambdas"].items():

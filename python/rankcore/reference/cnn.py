@@ -8,6 +8,8 @@ the batch (no train-mode BatchNorm); there g_b is exactly d f(x_b) / d x_b.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -32,18 +34,35 @@ def input_gradient_reference(model, x: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-def anti_locality_penalty_reference(model, x: torch.Tensor, I, J, eps: float = 1e-12):
-    """(R, cosines [B]) with R = mean_b |<g_b, g~_b>| / (||g_b|| ||g~_b|| + eps), g restricted to I."""
+def anti_locality_penalty_reference(model, x: torch.Tensor, I, J, eps: float = 1e-12, form: str = "cosine"):
+    """(R, cosines [B]), g restricted to I; cosines are the signed <g_b, g~_b> / (||g_b|| ||g~_b|| + eps).
+
+    ``form="cosine"`` (published): R = mean_b |<g_b, g~_b>| / (||g_b|| ||g~_b|| + eps).
+    ``form="angle"`` (rankcore's variant, definitions §4): R = mean_b (1 - (2/pi) phi_b) w_b with
+    phi_b = arccos(|<g_b, g~_b>| / (||g_b|| ||g~_b||)), the angle between the lines of g_b and g~_b, and
+    w_b = ||g_b|| ||g~_b|| / (||g_b|| ||g~_b|| + eps) (eps's damping of the published form); the term is 0 where a
+    gradient is 0. Written with arccos, as the definition reads: its value is the oracle; its derivative is
+    infinite at phi = 0, so compare gradients only away from it.
+    """
     grad = input_gradient_reference(model, x)
     grad_tilde = input_gradient_reference(model, swap_region_reference(x, J))
     rows, cols = I.slices()
-    cosines = []
+    cosines, terms = [], []
     for b in range(x.shape[0]):
         g = grad[b][:, rows, cols].flatten()
         g_tilde = grad_tilde[b][:, rows, cols].flatten()
-        cosines.append(torch.dot(g, g_tilde) / (torch.linalg.vector_norm(g) * torch.linalg.vector_norm(g_tilde) + eps))
+        norms = torch.linalg.vector_norm(g) * torch.linalg.vector_norm(g_tilde)
+        cosines.append(torch.dot(g, g_tilde) / (norms + eps))
+        if form == "angle":
+            if norms == 0:
+                terms.append(torch.zeros((), dtype=g.dtype))
+            else:
+                phi = torch.arccos((torch.dot(g, g_tilde).abs() / norms).clamp(max=1))
+                terms.append((1 - 2 / math.pi * phi) * norms / (norms + eps))
+        elif form != "cosine":
+            raise ValueError(f"form must be 'cosine' or 'angle', got {form!r}")
     cosines = torch.stack(cosines)
-    return cosines.abs().mean(), cosines
+    return (torch.stack(terms).mean() if form == "angle" else cosines.abs().mean()), cosines
 
 
 def penalty_direction_reference(g: torch.Tensor, g_tilde: torch.Tensor, eps: float = 1e-12):
