@@ -25,6 +25,14 @@
 // happens exactly to the 2c edges re-keyed at once: they move to the subgroup of their new c.
 // Rows of the adjacency keep removed edges as tombstones (compacted when half dead), so removing an
 // edge of a hub is O(1), and common neighbours of a hub and a small vertex are found by binary search.
+//
+// L = 3 costs. A stale pop (a key that got worse: most of them are edges with a hub among their common
+// neighbours, whose score falls with every triangle of the hub removed) re-keys from the edge's cached
+// common-neighbour list (build_common_cache), not by merging two rows; the queue's elements carry the
+// first two entries of their keys, so most comparisons read no key vector. Together 16.1 s -> 8.8 s for
+// the full order of a 1M-edge power-law graph (bench/RESULTS.md). Still quadratic: a hub that is a
+// common neighbour of many edges which tie on everything else (a hub joined to a ring): each removal
+// makes every one of them stale.
 #pragma once
 
 #include <ATen/Parallel.h>
@@ -34,6 +42,7 @@
 #include <atomic>
 #include <cstdint>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -85,7 +94,7 @@ class WalkGreedy {
       : n_(n), m_(static_cast<int64_t>(eu.size())), L_(depth), eu_(eu), ev_(ev), adj_(n), deg_(n, 0),
         dead_in_row_(n, 0), s_(std::move(scores)), tri_(std::move(triangles)), keys_(eu_.size()),
         owner_(eu_.size(), -1), sg_of_(eu_.size(), -1), dead_(eu_.size(), 0), discarded_(eu_.size(), 0), edge_stamp_(eu_.size(), 0),
-        vertex_stamp_(n, 0), ball_depth_(n, 0), main_scratch_(depth == 3 ? 0 : n), queue_(Order{this}) {
+        vertex_stamp_(n, 0), ball_depth_(n, 0), main_scratch_(depth == 3 ? 0 : n), queue_(this) {
     const int64_t m = m_;
     for (int64_t e = 0; e < m; ++e) {
       adj_[eu_[e]].push_back({ev_[e], static_cast<int32_t>(e)});
@@ -103,6 +112,7 @@ class WalkGreedy {
       }
       xkeys_.resize(eu_.size());
     }
+    if (L_ == 3) build_common_cache();
     // Initial keys are independent: compute them in parallel (each thread with its own scratch).
     std::vector<int64_t> common_count(L_ == 3 ? m : 0);
     std::atomic<bool> overflow{false};
@@ -140,8 +150,8 @@ class WalkGreedy {
     int32_t best = -1;
     while (best < 0) {
       if (queue_.empty()) return -1;
-      const int32_t top = *queue_.begin();
-      queue_.erase(queue_.begin());
+      const int32_t top = queue_.top();
+      queue_.pop_top();
       if (allow(top)) {
         best = top;
       } else {
@@ -180,27 +190,39 @@ class WalkGreedy {
     int32_t best = -1, from_group = -1;
     while (best < 0) {
       if (queue_.empty()) return -1;
-      const int32_t id = *queue_.begin();
+      const int32_t id = queue_.top();
       if (id < m_) {  // a plain edge
         compute_key(id, fresh_key_, main_scratch_);
-        queue_.erase(queue_.begin());
-        if (fresh_key_ == keys_[id]) {
-          if (allow(id)) {
-            best = id;
-          } else {
-            discarded_[id] = 1;  // forbidden for good: out of the queue, never re-keyed
-          }
-        } else {
+        queue_.pop_top();
+        if (fresh_key_ != keys_[id]) {
           keys_[id].swap(fresh_key_);
-          queue_.insert(id);
+          // Still ahead of every other stored key (each an upper bound of its true key): it is the best.
+          if (!queue_.leads(id)) {
+            queue_.insert(id);
+            continue;
+          }
+        }
+        if (allow(id)) {
+          best = id;
+        } else {
+          discarded_[id] = 1;  // forbidden for good: out of the queue, never re-keyed
         }
         continue;
       }
       const int32_t g = id - static_cast<int32_t>(m_);
       const int32_t top = clean_top(g);
       full_key(g, xkeys_[top], fresh_key_);
-      queue_.erase(queue_.begin());
-      if (fresh_key_ == subgroups_[g].key && top == subgroups_[g].top_edge) {
+      queue_.pop_top();
+      if (fresh_key_ != subgroups_[g].key || top != subgroups_[g].top_edge) {
+        // stale: the subgroup's best got worse; taken at once if it still leads
+        subgroups_[g].key.swap(fresh_key_);
+        subgroups_[g].top_edge = top;
+        if (!queue_.leads(id)) {
+          queue_.insert(id);
+          continue;
+        }
+      }
+      {
         subgroups_[g].members.erase(subgroups_[g].members.begin());
         subgroups_[g].queued = false;
         sg_of_[top] = -1;
@@ -211,19 +233,20 @@ class WalkGreedy {
           discarded_[top] = 1;
           queue_token(g);
         }
-      } else {  // stale: the subgroup's best got worse
-        subgroups_[g].key.swap(fresh_key_);
-        subgroups_[g].top_edge = top;
-        queue_.insert(id);
       }
     }
     const int32_t a = eu_[best], b = ev_[best];
     std::vector<int32_t> changed;
     remove_edge_l3(a, b, best, changed);
     if (from_group >= 0) queue_token(from_group);  // optimistic key: its top's stored X part
-    // changed = {a, b, common neighbours...}: re-key {a, w} and {b, w} exactly.
+    // changed = {a, b, common neighbours...}: {a, w} loses b from its common neighbours and {b, w} loses a;
+    // re-key them exactly.
     for (size_t i = 2; i < changed.size(); ++i) {
-      for (const int32_t x : {a, b}) rekey_now(edge_id(x, changed[i]));
+      for (const auto& [x, lost] : {std::pair{a, b}, std::pair{b, a}}) {
+        const int32_t e = edge_id(x, changed[i]);
+        drop_common(e, lost);
+        rekey_now(e);
+      }
     }
     return best;
   }
@@ -300,7 +323,9 @@ class WalkGreedy {
       if (fresh_x_ == xkeys_[top]) return top;
       members.erase(members.begin());
       xkeys_[top].swap(fresh_x_);
+      const bool leads = members.empty() || XOrder{this}(top, *members.begin());
       members.insert(top);
+      if (leads) return top;  // still ahead of every other member's stored (optimistic) X part
     }
   }
 
@@ -334,17 +359,80 @@ class WalkGreedy {
     std::vector<int32_t> dist_u, dist_v, ball_u, ball_v;  // L >= 4: BFS distances (-1: not reached)
   };
   // Queue order: ids < m are plain edges, m + g the token of subgroup g (its key and its top edge's id).
+  // Each set element carries the first two entries of its key encoded so that comparing the encodings
+  // compares the keys (delta_better) whenever they differ there; only keys equal on those entries read
+  // the full key. Keeps most comparisons inside the tree node (the full keys live behind two pointers).
+  struct Prefix {
+    // Entry i as (tag, value, count): tag 0 = a negative count at `value` (better the smaller the value),
+    // 1 = the key ended, 2 = a positive count (value stored negated: better the larger the value).
+    int64_t value[2] = {0, 0};
+    int32_t count[2] = {0, 0};
+    uint8_t tag[2] = {1, 1};
+    bool more = false;  // the key has more than two entries
+  };
+  struct QEntry {
+    Prefix prefix;
+    int32_t edge;  // the tie-break edge id
+    int32_t id;
+  };
+  static Prefix prefix_of(const ScoreDelta& key) {
+    Prefix p;
+    for (size_t i = 0; i < 2 && i < key.size(); ++i) {
+      const auto [value, count] = key[i];
+      p.tag[i] = count < 0 ? 0 : 2;
+      p.value[i] = count < 0 ? value : -value;
+      p.count[i] = count;
+    }
+    p.more = key.size() > 2;
+    return p;
+  }
   struct Order {
     const WalkGreedy* self;
-    bool operator()(int32_t x, int32_t y) const {
-      const ScoreDelta& kx = self->queue_key(x);
-      const ScoreDelta& ky = self->queue_key(y);
-      if (delta_better(kx, ky)) return true;
-      if (delta_better(ky, kx)) return false;
-      const int32_t ex = self->queue_edge(x), ey = self->queue_edge(y);
-      if (ex != ey) return ex < ey;
-      return x < y;
+    bool operator()(const QEntry& x, const QEntry& y) const {
+      const Prefix &a = x.prefix, &b = y.prefix;
+      for (int i = 0; i < 2; ++i) {
+        if (a.tag[i] != b.tag[i]) return a.tag[i] < b.tag[i];
+        if (a.tag[i] == 1) break;  // both ended: equal keys
+        if (a.value[i] != b.value[i]) return a.value[i] < b.value[i];
+        if (a.count[i] != b.count[i]) return a.count[i] < b.count[i];
+      }
+      if (a.more || b.more) {  // equal on two entries: the rest decides
+        const ScoreDelta& kx = self->queue_key(x.id);
+        const ScoreDelta& ky = self->queue_key(y.id);
+        if (delta_better(kx, ky)) return true;
+        if (delta_better(ky, kx)) return false;
+      }
+      if (x.edge != y.edge) return x.edge < y.edge;
+      return x.id < y.id;
     }
+  };
+  // The queue: the ordered set plus each queued id's element (to erase it by value after its key changed).
+  class Queue {
+   public:
+    explicit Queue(const WalkGreedy* self) : self_(self), set_(Order{self}) {}
+    bool empty() const { return set_.empty(); }
+    int32_t top() const { return set_.begin()->id; }
+    void pop_top() { set_.erase(set_.begin()); }
+    void insert(int32_t id) {
+      QEntry entry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id};
+      slot(id) = entry;
+      set_.insert(entry);
+    }
+    void erase(int32_t id) { set_.erase(slot(id)); }
+    // True when `id` (not queued, its key current) goes before every queued element.
+    bool leads(int32_t id) const {
+      if (set_.empty()) return true;
+      return Order{self_}(QEntry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id}, *set_.begin());
+    }
+   private:
+    QEntry& slot(int32_t id) {
+      const size_t i = static_cast<size_t>(id);
+      if (i >= entries_.size()) entries_.resize(std::max(i + 1, 2 * entries_.size()));
+      return entries_[i];
+    }
+    const WalkGreedy* self_;
+    std::set<QEntry, Order> set_;
+    std::vector<QEntry> entries_;
   };
   const ScoreDelta& queue_key(int32_t id) const { return id < m_ ? keys_[id] : subgroups_[id - m_].key; }
   int32_t queue_edge(int32_t id) const { return id < m_ ? id : subgroups_[id - m_].top_edge; }
@@ -384,6 +472,59 @@ class WalkGreedy {
     }
   }
 
+  // L = 3: the common neighbours of every edge, cached. An edge's set only shrinks, and only when one of
+  // the 2c edges of a removal (step_l3) loses a vertex, so stale keys are recomputed from the list instead
+  // of by merging two rows (on power-law graphs most merges find nothing: 307M row entries scanned for
+  // 0.66M common neighbours at 1M edges). Lists live in one pool, edge by edge; sum_t tri(t) = sum_e c_e
+  // gives its size up front, and beyond kCommonCacheEntriesPerEdge per edge the cache is off (merges).
+  static constexpr int64_t kCommonCacheEntriesPerEdge = 16;
+  void build_common_cache() {
+    int64_t total = 0;
+    for (const int64_t t : tri_) total += t;
+    if (total > kCommonCacheEntriesPerEdge * m_ + (int64_t{1} << 24)) return;
+    constexpr int64_t kBlock = 4096;
+    const int64_t blocks = (m_ + kBlock - 1) / kBlock;
+    std::vector<std::vector<int32_t>> pool_of_block(blocks);
+    cn_count_.assign(m_, 0);
+    at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+      std::vector<int32_t> common;
+      for (int64_t blk = begin; blk < end; ++blk) {
+        for (int64_t e = blk * kBlock; e < std::min(m_, (blk + 1) * kBlock); ++e) {
+          common_neighbors(eu_[e], ev_[e], common);
+          cn_count_[e] = static_cast<int32_t>(common.size());
+          pool_of_block[blk].insert(pool_of_block[blk].end(), common.begin(), common.end());
+        }
+      }
+    });
+    cn_offset_.resize(m_ + 1);
+    cn_offset_[0] = 0;
+    for (int64_t e = 0; e < m_; ++e) cn_offset_[e + 1] = cn_offset_[e] + cn_count_[e];
+    cn_pool_.reserve(cn_offset_[m_]);
+    for (auto& block : pool_of_block) {
+      cn_pool_.insert(cn_pool_.end(), block.begin(), block.end());
+      std::vector<int32_t>().swap(block);
+    }
+    cn_cached_ = true;
+  }
+  // The current common neighbours of edge e: its cached list, or a merge into `scratch` (cache off).
+  std::pair<const int32_t*, int64_t> common_of(int32_t e, std::vector<int32_t>& scratch) const {
+    if (cn_cached_) return {cn_pool_.data() + cn_offset_[e], cn_count_[e]};
+    common_neighbors(eu_[e], ev_[e], scratch);
+    return {scratch.data(), static_cast<int64_t>(scratch.size())};
+  }
+  void drop_common(int32_t e, int32_t lost) {
+    if (!cn_cached_) return;
+    int32_t* list = cn_pool_.data() + cn_offset_[e];
+    int32_t& count = cn_count_[e];
+    for (int32_t i = 0; i < count; ++i) {
+      if (list[i] == lost) {
+        list[i] = list[--count];
+        return;
+      }
+    }
+    TORCH_CHECK(false, "wis_greedy: internal error: common-neighbour cache out of date");
+  }
+
   int64_t closed_walks(LocalWalkExpander& expander, int64_t t, int32_t skip_edge) const {
     if (adj_[t].empty() || (adj_[t].size() == 1 && adj_[t][0].second == skip_edge)) return 0;  // isolated: s = 0
     return expander.closed_walks(t, L_, [&](int64_t i, auto&& f) {
@@ -401,11 +542,10 @@ class WalkGreedy {
   // neighbours, normalised); returns the common-neighbour count c.
   int64_t compute_x_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
     key.clear();
-    const int32_t h = owner_[e], x = eu_[e] == h ? ev_[e] : eu_[e];
-    common_neighbors(h, x, scratch.common);
-    const int64_t c = static_cast<int64_t>(scratch.common.size());
+    const int32_t x = eu_[e] == owner_[e] ? ev_[e] : eu_[e];
+    const auto [common, c] = common_of(e, scratch.common);
     push_endpoint_pair(key, x, c);
-    push_common_pairs(key, scratch.common);
+    push_common_pairs(key, common, c);
     normalize_delta(key);
     return c;
   }
@@ -417,8 +557,8 @@ class WalkGreedy {
     key.push_back({singleton_score_l3(d, tri_[x] - c), +1});
     key.push_back({s_[x], -1});
   }
-  void push_common_pairs(ScoreDelta& key, const std::vector<int32_t>& common) const {
-    for (const int32_t w : common) {
+  void push_common_pairs(ScoreDelta& key, const int32_t* common, int64_t count) const {
+    for (const int32_t w : std::span(common, static_cast<size_t>(count))) {
       key.push_back({s_[w] - 2, +1});
       key.push_back({s_[w], -1});
     }
@@ -428,10 +568,9 @@ class WalkGreedy {
     key.clear();
     const int32_t u = eu_[e], v = ev_[e];
     if (L_ == 3) {
-      common_neighbors(u, v, scratch.common);
-      const int64_t c = static_cast<int64_t>(scratch.common.size());
+      const auto [common, c] = common_of(e, scratch.common);
       for (const int32_t x : {u, v}) push_endpoint_pair(key, x, c);
-      push_common_pairs(key, scratch.common);
+      push_common_pairs(key, common, c);
     } else {
       // Δ_e = {t : d(t,u) + d(t,v) <= L - 1}: breadth-first search from u and from v to depth L - 1.
       bfs(u, L_ - 1, scratch.dist_u, scratch.ball_u);
@@ -493,13 +632,12 @@ class WalkGreedy {
   }
 
   void remove_edge_l3(int32_t a, int32_t b, int32_t e, std::vector<int32_t>& changed) {
-    common_neighbors(a, b, main_scratch_.common);
-    const int64_t c = static_cast<int64_t>(main_scratch_.common.size());
+    const auto [common, c] = common_of(e, main_scratch_.common);
     bury_edge(a, b, e);
     tri_[a] -= c;
     tri_[b] -= c;
     changed.assign({a, b});
-    for (const int32_t w : main_scratch_.common) {
+    for (const int32_t w : std::span(common, static_cast<size_t>(c))) {
       tri_[w] -= 1;
       changed.push_back(w);
     }
@@ -569,9 +707,12 @@ class WalkGreedy {
   uint32_t stamp_ = 0, vstamp_ = 0;
   std::vector<int32_t> ball_depth_;
   std::vector<int32_t> affected_;
+  std::vector<int64_t> cn_offset_;  // L = 3 cache of common neighbours (build_common_cache)
+  std::vector<int32_t> cn_count_, cn_pool_;
+  bool cn_cached_ = false;
   ScoreDelta fresh_key_;
   Scratch main_scratch_;
-  std::set<int32_t, Order> queue_;
+  Queue queue_;
 };
 
 }  // namespace rankcore::ops::cpu
