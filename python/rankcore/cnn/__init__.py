@@ -2,7 +2,8 @@
 synthetic tasks.
 
 * :class:`AntiLocalityRegularizer` / :func:`anti_locality_penalty`: the penalty R (one forward over [x; x~],
-  one double backward), :func:`swap_region`, :func:`train_step`;
+  one double backward; ``form="cosine"``, the published mean |cos|, or ``form="angle"``, rankcore's variant with
+  a non-zero slope at R = 1), :func:`swap_region`, :func:`train_step`;
 * :class:`Region` and the samplers :class:`SlotPairSampler` (Is-Same-Class) and :class:`DistantSquaresSampler`
   (Pathfinder);
 * :func:`resnet18` / :class:`ResNet`;
