@@ -2,8 +2,9 @@
 
 * Every argument a collective algorithm needs equal on every rank (method, counts, seeds, depths, batch
   and chunk sizes, mask shapes, dtypes, flags, ...) raises the same ValueError on every rank, naming the
-  argument and every rank's value, when the ranks disagree: no wrong result, no hang, no abort. One spawn
-  of 2 processes runs every case (a short process-group timeout turns a hang into a failure).
+  argument and every rank's value, when the ranks disagree: no wrong result, no hang, no abort. Every
+  case runs in the session's shared 2-process group (shared_group.py; its process-group timeout turns a
+  hang into a failure).
 * Errors cross from rank to rank and from rank to parent as text: any exception, whatever its
   constructor, arrives as a one-line message.
 * Ctrl-C (SIGINT), SIGTERM or SIGKILL to the parent of ``run_local`` ends every rank; a rank that dies
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 import torch
 from errors import capture_error
+from shared_group import register
 
 import rankcore
 import rankcore.distributed as rd
@@ -31,7 +33,7 @@ from rankcore.distributed.graph import agree
 from rankcore.distributed.training import ddp_gradients, distributed_train
 from rankcore.tensor import CPFactorization
 
-pytestmark = pytest.mark.distributed
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 
 class TwoArguments(ValueError):
@@ -150,13 +152,19 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def per_rank(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("agreement")
+def _graph_file(folder: str) -> tuple[str, str]:
     ei, _ = _graph()
-    graph_file = tmp / "g.txt"
-    graph_file.write_text("".join(f"{u} {v}\n" for u, v in ei.t().tolist()))
-    return rd.run_local(_mismatches, 2, str(graph_file), str(tmp), timeout_s=20)
+    graph_file = os.path.join(folder, "g.txt")
+    Path(graph_file).write_text("".join(f"{u} {v}\n" for u, v in ei.t().tolist()))
+    return graph_file, folder
+
+
+register(2, "agreement: every mismatch", _mismatches, setup=_graph_file)
+
+
+@pytest.fixture(scope="module")
+def per_rank(rank_results):
+    return rank_results(2, "agreement: every mismatch")
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))

@@ -1,9 +1,12 @@
-"""The distributed graph ops equal the single-process ops exactly, at 2 and 4 gloo processes.
+"""The distributed graph ops equal the single-process ops exactly, at 1, 2 and 3 gloo processes.
 
-One spawn per world size runs every scenario (a spawn costs a second or two); the workers compute the
+Every scenario runs in the session's shared group of each world size (shared_group.py: one spawn per
+world size for all of tests/distributed; world size 1 runs in this process); the workers compute the
 single-process reference on the whole graph themselves and report per-check results, so each test below
 only reads its entry. Fresh random graphs every run (the seed is in every failure message): isolated
-vertices, a hub, duplicate edges, self-loops, ranks that own no edges and shards that are empty.
+vertices, a hub, duplicate edges, self-loops, ranks that own no edges and shards that are empty. 2
+processes: one peer each; 3: several peers, an odd world size that splits the vertices unevenly, and a
+rank that owns no edge.
 """
 
 from __future__ import annotations
@@ -13,18 +16,19 @@ import random
 import pytest
 import torch
 from errors import capture_error
+from shared_group import one_process_group, register
 
 import rankcore
 import rankcore.distributed as rd
 
-pytestmark = pytest.mark.distributed
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 SEED = random.SystemRandom().randrange(2**31)
 
 
 def _graph(seed: int):
-    """An undirected multigraph on n = 100 vertices whose edges all lie among [0, 48) (so at 4 ranks the
-    last two own no edge): random edges, a hub at vertex 3, duplicates and self-loops."""
+    """An undirected multigraph on n = 100 vertices whose edges all lie among [0, 48) (so at 3 ranks the
+    last owns no edge): random edges, a hub at vertex 3, duplicates and self-loops."""
     gen = torch.Generator().manual_seed(seed)
     ei = torch.randint(0, 48, (2, 150), generator=gen)
     hub = torch.stack([torch.full((30,), 3), torch.randperm(48, generator=gen)[:30]])
@@ -148,9 +152,14 @@ def _run_all(seed: int) -> dict:
     return results
 
 
-@pytest.fixture(scope="module", params=[2, 4])
-def per_rank(request):
-    return request.param, rd.run_local(_run_all, request.param, SEED)
+WORLD_SIZES = [2, 3]
+for _world in WORLD_SIZES:
+    register(_world, "graph: every scenario", _run_all, SEED)
+
+
+@pytest.fixture(scope="module", params=WORLD_SIZES)
+def per_rank(request, rank_results):
+    return request.param, rank_results(request.param, "graph: every scenario")
 
 
 EQUIVALENCE_CHECKS = ["count_walks", "count_walks_float64", "count_walks_masks", "count_walks_own_masks",
@@ -237,9 +246,11 @@ def test_edge_cases(per_rank):
         assert bad["still usable"], "the group must stay usable after agreed errors"
 
 
-def test_world_size_one_is_the_local_op():
-    results = rd.run_local(_equivalence, 1, SEED, "interleaved", False)
-    assert all(results[0][c] for c in EQUIVALENCE_CHECKS)
+def test_world_size_one_is_the_local_op(tmp_path):
+    with one_process_group(tmp_path):
+        results = _equivalence(SEED, "interleaved", False)
+    failed = [c for c in EQUIVALENCE_CHECKS if not results[c]]
+    assert not failed, f"{failed} differ at world size 1 (seed {SEED})"
 
 
 def _stress_graph(seed: int):
@@ -272,7 +283,10 @@ def _wis_stress(seeds: list[int]) -> list:
     return wrong
 
 
-def test_wis_protocol_on_many_graphs_at_three_processes():
+register(3, "graph: WIS protocol stress", _wis_stress, [SEED + i for i in range(8)])
+
+
+def test_wis_protocol_on_many_graphs_at_three_processes(rank_results):
     """Small batches force many rounds, sentinel stops and 2-WIS cuts; an odd world size splits unevenly."""
-    seeds = [SEED + i for i in range(8)]
-    assert rd.run_local(_wis_stress, 3, seeds)[0] == [], f"orders differ (seed, depth, batch); seeds from {SEED}"
+    wrong = rank_results(3, "graph: WIS protocol stress")[0]
+    assert wrong == [], f"orders differ (seed, depth, batch); seeds from {SEED}"

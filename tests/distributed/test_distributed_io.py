@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from shared_group import register
+
 from rankcore import cli, ops
 from rankcore import io as graph_io
 from rankcore.distributed.io import read_edge_list_shard, shard_byte_range
@@ -144,7 +146,14 @@ def test_read_edge_list_opcheck(tmp_path):
         torch.library.opcheck(torch.ops.rankcore.read_edge_list.default, args)
 
 
-# --- the launcher, end to end ---------------------------------------------------------------------------
+# --- the distributed run: its ranks in the shared groups, the launcher end to end ----------------------------
+#
+# `rankcore sparsify --nproc 2` runs dist_run.rank_main(graph, options) on every rank of run_local and prints
+# dist_run.summary_lines of rank 0's summary, or the first line of the failed rank's error. The variants below
+# (methods, output formats, depth and --num-remove, multiplicities in .npz, the ranks' errors) run rank_main
+# with the options the command line gives, in the session's shared 2-process group (shared_group.py; a spawn
+# each was most of this file's time); one success and one error run the whole command, launcher included,
+# and torchrun runs the same ranks under its own launcher.
 
 def _graph_file(path: Path, n: int = 40, p: float = 0.15, seed: int = 3) -> Path:
     """A random undirected graph as an edge-list file: both directions in shuffled order, a header, comments,
@@ -162,7 +171,27 @@ def _graph_file(path: Path, n: int = 40, p: float = 0.15, seed: int = 3) -> Path
     return path
 
 
-def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta: dict) -> int:
+def _writer_inputs(src: Path):
+    """The writer test's edge list, vertex count, removed pairs and metadata for the input file ``src``."""
+    whole = ops.read_edge_list(str(src))
+    n = int(whole.max()) + 1
+    lo, hi = torch.minimum(whole[0], whole[1]), torch.maximum(whole[0], whole[1])
+    pairs = torch.unique(torch.stack([lo, hi], 1)[lo < hi], dim=0)
+    removed = pairs[torch.randperm(pairs.shape[0], generator=torch.Generator().manual_seed(1))[:17]]
+    meta = {"method": "random", "depth": 2, "seed": 0, "num_remove": 17}
+    return whole, n, removed, meta
+
+
+WRITER_SUFFIXES = (".txt", ".csv", ".pt", ".npz")
+
+
+def _writer_setup(folder: str) -> tuple:
+    src = _graph_file(Path(folder) / "g.txt")
+    _, n, removed, meta = _writer_inputs(src)
+    return str(src), [os.path.join(folder, f"got{s}") for s in WRITER_SUFFIXES], removed, n, meta
+
+
+def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta: dict) -> tuple[int, str]:
     """One rank of the writer test: its shard's kept columns written through run._write to every out."""
     import torch.distributed as dist
 
@@ -176,32 +205,28 @@ def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta:
     dist.all_reduce(total)
     for out in outs:
         run._write(out, kept, keep, removed, n, int(total), meta, None)
-    return int(kept.shape[1])
+    return int(kept.shape[1]), os.path.dirname(path)
+
+
+register(3, "io: run._write", _write_rank, setup=_writer_setup)
 
 
 @pytest.mark.distributed
-def test_writer_equals_single_process_writer(tmp_path, world_size=3):
-    """Rank 0 writes every rank's kept columns in rank order: the bytes of rankcore.io.write_sparsified (.txt, .csv),
-    the same tensors (.pt, .npz)."""
-    from rankcore.distributed.launch import run_local
+@pytest.mark.slow
+def test_writer_equals_single_process_writer(rank_results, tmp_path):
+    """Rank 0 of 3 writes every rank's kept columns in rank order: the bytes of rankcore.io.write_sparsified
+    (.txt, .csv), the same tensors (.pt, .npz)."""
     from rankcore.graph.result import make_result
 
-    src = _graph_file(tmp_path / "g.txt")
-    whole = ops.read_edge_list(str(src))
-    n = int(whole.max()) + 1
-    lo, hi = torch.minimum(whole[0], whole[1]), torch.maximum(whole[0], whole[1])
-    pairs = torch.unique(torch.stack([lo, hi], 1)[lo < hi], dim=0)
-    removed = pairs[torch.randperm(pairs.shape[0], generator=torch.Generator().manual_seed(1))[:17]]
-    meta = {"method": "random", "depth": 2, "seed": 0, "num_remove": 17}
+    per_rank = rank_results(3, "io: run._write")
+    folder = Path(per_rank[0][1])
+    whole, n, removed, meta = _writer_inputs(folder / "g.txt")
     result = make_result(whole, n, removed)
-    suffixes = (".txt", ".csv", ".pt", ".npz")
-    counts = run_local(_write_rank, world_size, str(src), [str(tmp_path / f"got{s}") for s in suffixes], removed,
-                       n, meta)
-    assert sum(counts) == int(result.keep_mask.sum())
-    for suffix in suffixes:
+    assert sum(count for count, _ in per_rank) == int(result.keep_mask.sum())
+    for suffix in WRITER_SUFFIXES:
         want = tmp_path / f"want{suffix}"
         graph_io.write_sparsified(str(want), whole, result, n, meta)
-        _assert_same_output(want, tmp_path / f"got{suffix}")
+        _assert_same_output(want, folder / f"got{suffix}")
 
 
 def _assert_same_output(want: Path, got: Path) -> None:
@@ -226,13 +251,80 @@ def _require_distributed_sparsify():
         pytest.skip("rankcore.distributed.sparsify is not there yet (distributed/sparsify.py, written separately)")
 
 
+def _nproc_rank(argv: list[str]) -> tuple:
+    """One rank of ``rankcore sparsify ARGV --nproc 2``: what rankcore.cli.sparsify hands run_local (the graph
+    and dist_run.options_from_args of the parsed command line) through dist_run.rank_main; ("ok", summary,
+    graph) or ("error", the message's first line, which the command prints, graph) for the errors the command
+    reports."""
+    from rankcore.distributed import run as dist_run
+
+    args = cli.build_parser().parse_args(argv + ["--nproc", "2"])
+    try:
+        return "ok", dist_run.rank_main(args.graph, dist_run.options_from_args(args)), args.graph
+    except (ValueError, TypeError, OverflowError, MemoryError) as err:
+        return "error", str(err).strip().splitlines()[0], args.graph
+
+
+def _nproc_setup(write_graph, *options: str):
+    """A setup for shared_group.register: the graph file (write_graph(folder) returns its path) and the
+    command line ``sparsify GRAPH OPTIONS``, {folder} in OPTIONS standing for the task's folder."""
+    def setup(folder: str) -> tuple:
+        src = write_graph(folder)
+        return (["sparsify", str(src)] + [a.format(folder=folder) for a in options],)
+    return setup
+
+
+def _nproc(rank_results, name: str) -> tuple:
+    """The task's outcome on rank 0 (what the command reports), after checking that rank 1's is the same
+    (but for the timings, which each rank takes of itself)."""
+    per_rank = rank_results(2, name)
+    same = [(status, {k: v for k, v in value.items() if k != "timings"} if status == "ok" else value, graph)
+            for status, value, graph in per_rank]
+    assert same[0] == same[1], f"{name}: the ranks disagree: {per_rank}"
+    return per_rank[0]
+
+
+def _default_graph(folder):
+    return _graph_file(Path(folder) / "g.txt")
+
+
+NPROC_RUNS = [("random", ".txt"), ("local_degree", ".csv")]  # wis .pt: test_nproc_command_end_to_end
+for _method, _suffix in NPROC_RUNS:
+    register(2, f"io: --nproc {_method} {_suffix}", _nproc_rank, setup=_nproc_setup(
+        _default_graph, "--method", _method, "--ratio", "0.4", "--seed", "7", "-o", f"{{folder}}/got{_suffix}"))
+
+
+def _want(argv: list[str], out: Path, capsys) -> Path:
+    assert cli.main(argv + ["-o", str(out)]) == 0
+    capsys.readouterr()
+    return out
+
+
 @pytest.mark.distributed
-@pytest.mark.parametrize("method,suffix", [("random", ".txt"), ("local_degree", ".csv"), ("wis", ".pt")])
-def test_nproc_equals_single_process(tmp_path, capsys, method, suffix):
+@pytest.mark.slow
+@pytest.mark.parametrize("method,suffix", NPROC_RUNS)
+def test_nproc_equals_single_process(rank_results, tmp_path, capsys, method, suffix):
+    _require_distributed_sparsify()
+    status, summary, src = _nproc(rank_results, f"io: --nproc {method} {suffix}")
+    assert status == "ok", summary
+    got = Path(summary["output"])
+    want = _want(["sparsify", str(src), "--method", method, "--ratio", "0.4", "--seed", "7"],
+                 tmp_path / f"want{suffix}", capsys)
+    from rankcore.distributed import run as dist_run
+
+    printed = dist_run.summary_lines(summary, timings=True)  # what the command prints with --timings
+    assert f"wrote {got}" in printed and "(2 processes)" in printed[0] and printed[-1].startswith("timings: read")
+    _assert_same_output(want, got)
+
+
+@pytest.mark.distributed
+@pytest.mark.slow
+def test_nproc_command_end_to_end(tmp_path, capsys):
+    """The whole command: the parent's checks, run_local, rank 0's summary printed, the output written."""
     _require_distributed_sparsify()
     src = _graph_file(tmp_path / "g.txt")
-    want, got = tmp_path / f"want{suffix}", tmp_path / f"got{suffix}"
-    common = ["sparsify", str(src), "--method", method, "--ratio", "0.4", "--seed", "7"]
+    want, got = tmp_path / "want.pt", tmp_path / "got.pt"
+    common = ["sparsify", str(src), "--method", "wis", "--ratio", "0.4", "--seed", "7"]
     assert cli.main(common + ["-o", str(want)]) == 0
     capsys.readouterr()
     assert cli.main(common + ["-o", str(got), "--nproc", "2", "--timings"]) == 0
@@ -241,32 +333,48 @@ def test_nproc_equals_single_process(tmp_path, capsys, method, suffix):
     _assert_same_output(want, got)
 
 
+register(2, "io: --nproc wis depth 3 num_remove", _nproc_rank, setup=_nproc_setup(
+    lambda folder: _graph_file(Path(folder) / "g.txt", n=30, p=0.25, seed=5),
+    "--method", "wis", "--depth", "3", "--num-remove", "12", "-o", "{folder}/got.txt"))
+
+
 @pytest.mark.distributed
-def test_nproc_depth_and_num_remove(tmp_path, capsys):
+@pytest.mark.slow
+def test_nproc_depth_and_num_remove(rank_results, tmp_path, capsys):
     _require_distributed_sparsify()
-    src = _graph_file(tmp_path / "g.txt", n=30, p=0.25, seed=5)
-    want, got = tmp_path / "want.txt", tmp_path / "got.txt"
-    common = ["sparsify", str(src), "--method", "wis", "--depth", "3", "--num-remove", "12"]
-    assert cli.main(common + ["-o", str(want)]) == 0
-    assert cli.main(common + ["-o", str(got), "--nproc", "2"]) == 0
+    status, summary, src = _nproc(rank_results, "io: --nproc wis depth 3 num_remove")
+    assert status == "ok", summary
+    got = Path(summary["output"])
+    want = _want(["sparsify", src, "--method", "wis", "--depth", "3", "--num-remove", "12"],
+                 tmp_path / "want.txt", capsys)
     assert got.read_bytes() == want.read_bytes()
 
 
-@pytest.mark.distributed
-def test_nproc_errors_are_one_line(tmp_path, capsys):
-    _require_distributed_sparsify()
+def _bad_line_graph(folder) -> Path:
     lines = [f"{i} {i + 1}\n{i + 1} {i}" for i in range(50)]
     lines[40] = "40 x"
-    bad = tmp_path / "bad.txt"
+    bad = Path(folder) / "bad.txt"
     bad.write_text("\n".join(lines) + "\n")
-    assert cli.main(["sparsify", str(bad), "--nproc", "2"]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == "rankcore sparsify: error: " + f"{bad}:81: vertex ids must be integers (int64), got '40 x'"
+    return bad
+
+
+register(2, "io: --nproc bad line", _nproc_rank, setup=_nproc_setup(_bad_line_graph))
+
+
+@pytest.mark.distributed
+@pytest.mark.slow
+def test_nproc_errors_are_one_line(rank_results, tmp_path, capsys):
+    """The ranks' error for a bad line (file:line, in the shared group), and the whole command's one line
+    for a directed graph (the launcher passes the failed rank's first line to the command's error)."""
+    _require_distributed_sparsify()
+    status, message, bad = _nproc(rank_results, "io: --nproc bad line")
+    assert (status, message) == ("error", f"{bad}:81: vertex ids must be integers (int64), got '40 x'")
     directed = tmp_path / "directed.txt"
     directed.write_text("0 1\n1 2\n2 1\n")
     assert cli.main(["sparsify", str(directed), "--nproc", "2"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("rankcore sparsify: error: ") and "--symmetrize" in err and len(err.splitlines()) == 1
+    assert err == ("rankcore sparsify: error: the graph must be undirected, but edge 0 -> 1 has no reverse edge "
+                   "(1 -> 0); pass --symmetrize to add the missing directions\n")
     assert cli.main(["sparsify", "karate", "--nproc", "2"]) == 2
     assert "edge-list file" in capsys.readouterr().err
 
@@ -282,6 +390,7 @@ def test_nproc_argument_errors(tmp_path, capsys):
 
 
 @pytest.mark.distributed
+@pytest.mark.slow
 def test_torchrun(tmp_path):
     _require_distributed_sparsify()
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
@@ -299,27 +408,43 @@ def test_torchrun(tmp_path):
     assert got.read_bytes() == want.read_bytes()
 
 
+def _multi_graph(folder) -> Path:
+    src = Path(folder) / "multi.txt"
+    src.write_text("0 1\n1 0\n" * 300 + "1 2\n2 1\n2 3\n3 2\n3 0\n0 3\n")
+    return src
+
+
+def _negative_id_graph(folder) -> Path:
+    src = Path(folder) / "multi.txt"
+    src.write_text("0 1\n1 0\n" * 50 + "1 -2\n-2 1\n")
+    return src
+
+
+register(2, "io: --nproc npz multiplicities", _nproc_rank, setup=_nproc_setup(
+    _multi_graph, "--method", "random", "--num-remove", "1", "--seed", "1", "-o", "{folder}/got.npz"))
+register(2, "io: --nproc negative id", _nproc_rank, setup=_nproc_setup(_negative_id_graph))
+
+
 @pytest.mark.distributed
-def test_nproc_npz_keeps_multiplicities_and_refuses_the_input_as_output(tmp_path, capsys):
+@pytest.mark.slow
+def test_nproc_npz_keeps_multiplicities_and_refuses_the_input_as_output(rank_results, tmp_path, capsys):
     """The distributed writer shares the single-process writer's rules: int64 counts in .npz (an edge
     listed 300 times stays), no output over the input, ids checked per line with file:line."""
     _require_distributed_sparsify()
     import scipy.sparse
 
-    src = tmp_path / "multi.txt"
-    src.write_text("0 1\n1 0\n" * 300 + "1 2\n2 1\n2 3\n3 2\n3 0\n0 3\n")
-    want, got = tmp_path / "want.npz", tmp_path / "got.npz"
-    common = ["sparsify", str(src), "--method", "random", "--num-remove", "1", "--seed", "1"]  # keeps 0-1
-    assert cli.main(common + ["-o", str(want)]) == 0
-    assert cli.main(common + ["-o", str(got), "--nproc", "2"]) == 0
+    status, summary, src = _nproc(rank_results, "io: --nproc npz multiplicities")  # keeps 0-1
+    assert status == "ok", summary
+    got, src = Path(summary["output"]), Path(src)
+    want = _want(["sparsify", str(src), "--method", "random", "--num-remove", "1", "--seed", "1"],
+                 tmp_path / "want.npz", capsys)
     a, b = scipy.sparse.load_npz(want), scipy.sparse.load_npz(got)
     assert (a != b).nnz == 0 and a.dtype == b.dtype == "int64" and int(a.max()) >= 300
+    assert sorted(p.name for p in got.parent.iterdir()) == ["got.npz", "multi.txt"]  # no temp files
     before = src.read_bytes()
-    capsys.readouterr()
     assert cli.main(["sparsify", str(src), "--nproc", "2", "-o", str(src)]) == 2
     assert "refusing to write the output over the input" in capsys.readouterr().err
     assert src.read_bytes() == before
-    src.write_text("0 1\n1 0\n" * 50 + "1 -2\n-2 1\n")
-    assert cli.main(["sparsify", str(src), "--nproc", "2"]) == 2
-    assert "multi.txt:101: negative vertex id" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["got.npz", "multi.txt", "want.npz"]  # no temp files
+    assert sorted(p.name for p in got.parent.iterdir()) == ["got.npz", "multi.txt"]
+    status, message, _ = _nproc(rank_results, "io: --nproc negative id")
+    assert status == "error" and "multi.txt:101: negative vertex id" in message

@@ -1,14 +1,15 @@
 """rankcore.distributed.training: DDP over shards of the entries equals single-process training.
 
-One spawn per world size runs every check (a spawn costs 1-2 s); the worker is a module-level function of
-this module (multiprocessing's spawn hands the parent's sys.path to the children, so they import it).
+Every check runs in the session's shared 2- and 3-process groups (shared_group.py: one spawn per world
+size for all of tests/distributed); the worker is a module-level function of this module
+(multiprocessing's spawn hands the parent's sys.path to the children, so they import it).
 """
 
 import pytest
 import torch
 import torch.distributed as dist
+from shared_group import register
 
-from rankcore.distributed.launch import run_local
 from rankcore.distributed.training import (
     ddp_gradients,
     distributed_train,
@@ -21,15 +22,17 @@ from rankcore.tensor import CompletionProblem, CPFactorization, GlobalAdaptiveGD
 TOL = dict(rtol=0, atol=1e-10)
 STEPS = 6
 
-# name -> (kind, shape, model rank(s), number of observed entries). The "few" cases leave ranks empty
-# (3 entries on 4 ranks); "ht" is large enough for HT's level-1 tables on the global batch but not on a
-# shard of 4 ranks, so the two sides even run different code paths.
+# name -> (kind, shape, model rank(s), number of observed entries). The "few" cases leave a rank empty
+# (2 entries on 3 ranks); "ht" is large enough for HT's level-1 tables on the global batch (40 >= 2 x 12
+# combinations) but not on a shard of 2 or 3 ranks (20, 14), so the two sides even run different code
+# paths.
 CASES = {
     "cp": ("cp", (4, 5, 3, 6), 3, 70),
-    "ht": ("ht", (4, 3, 5, 2, 3), 3, 80),
-    "cp_few": ("cp", (3, 4, 2), 2, 3),
-    "ht_few": ("ht", (3, 2, 4, 2), 2, 3),
+    "ht": ("ht", (4, 3, 5, 2, 3), 3, 40),
+    "cp_few": ("cp", (3, 4, 2), 2, 2),
+    "ht_few": ("ht", (3, 2, 4, 2), 2, 2),
 }
+WORLD_SIZES = [2, 3]
 
 
 def _problem(name):
@@ -97,17 +100,22 @@ def references():
     return {name: _reference(name, STEPS) for name in CASES}
 
 
+for _world in WORLD_SIZES:
+    register(_world, "training: DDP steps and distributed_train", _worker, list(CASES), STEPS)
+
+
 @pytest.mark.distributed
-@pytest.mark.parametrize("world_size", [2, 4])
-def test_ddp_training_equals_single_process(world_size, references):
-    results = run_local(_worker, world_size, list(CASES), STEPS)
+@pytest.mark.slow
+@pytest.mark.parametrize("world_size", WORLD_SIZES)
+def test_ddp_training_equals_single_process(world_size, references, rank_results):
+    results = rank_results(world_size, "training: DDP steps and distributed_train")
     assert len(results) == world_size
     for name in CASES:
         ref = references[name]
         m = CASES[name][3]
         shards = [r[name]["shard"] for r in results]
         assert shards == [b - a for a, b in (shard_range(m, p, world_size) for p in range(world_size))]
-        if name.endswith("_few") and world_size == 4:
+        if name.endswith("_few") and world_size == 3:
             assert 0 in shards  # the case where a rank holds no entry
         for rank, res in enumerate(results):
             res = res[name]
