@@ -344,6 +344,21 @@ def test_spectral_progress(capsys):
     (dict(method="spectral", ratio=0.5, order="up"), ValueError, "spectral order"),
     (dict(method="spectral", ratio=0.5, sketch_dim=0), ValueError, "sketch_dim"),
     (dict(method="wis", ratio=0.5, depth=1), ValueError, "depth"),
+    (dict(method="k_neighbor", k=0), ValueError, "k must be >= 1"),
+    (dict(method="k_neighbor", k=-3), ValueError, "k must be >= 1"),
+    (dict(method="k_neighbor", k=1.5), TypeError, "k must be an int"),
+    (dict(method="k_neighbor", k=2.0), TypeError, "k must be an int"),
+    (dict(method="k_neighbor", k=True), TypeError, "k must be an int"),
+    (dict(method="k_neighbor", k="2"), TypeError, "k must be an int"),
+    (dict(method="k_neighbor", k=2, ratio=0.5), ValueError, "not both"),
+    (dict(method="k_neighbor", k=2, num_remove=3), ValueError, "not both"),
+    (dict(method="k_neighbor"), ValueError, "exactly one of ratio"),
+    (dict(method="k_neighbor", ratio=0.5, score="bogus"), ValueError, "score must be one of"),
+    (dict(method="k_neighbor", ratio=0.5, score=None), ValueError, "score must be one of"),
+    (dict(method="k_neighbor", ratio=0.5, K=2), TypeError, "unexpected keyword"),
+    (dict(method="degree", ratio=0.5, k=2), TypeError, "unexpected keyword"),
+    (dict(method="degree", ratio=0.5, score="random"), TypeError, "unexpected keyword"),
+    (dict(method="random", ratio=0.5, k=2), TypeError, "unexpected keyword"),
 ])
 def test_bad_arguments(kwargs, error, message):
     g = karate_club()

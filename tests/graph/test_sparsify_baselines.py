@@ -1,7 +1,8 @@
 """The K-neighbour and degree-score sparsifiers: orders against brute-force references written from the
 definitions (rankcore.reference.sparsify), the budget-k prefix, arguments and the PyG transforms.
 The SparsifyResult contract and the prefix property for every ratio are covered for every method by
-test_sparsify.py (parametrised over METHODS)."""
+test_sparsify.py (parametrised over METHODS), and so are the bad arguments (test_sparsify.py's
+test_bad_arguments, k_neighbor's and degree's included)."""
 
 import math
 
@@ -108,30 +109,6 @@ def test_degree_hand_computed_and_exact_ties():
     order = full_order(ei, 53, "degree")
     assert order[:2] == [(0, 1), (2, 3)]  # every leaf edge scores >= 1 + 1/12
     assert order == degree_order_reference(ei, 53)
-
-
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(method="k_neighbor", k=0), ValueError, "k must be >= 1"),
-    (dict(method="k_neighbor", k=-3), ValueError, "k must be >= 1"),
-    (dict(method="k_neighbor", k=1.5), TypeError, "k must be an int"),
-    (dict(method="k_neighbor", k=2.0), TypeError, "k must be an int"),
-    (dict(method="k_neighbor", k=True), TypeError, "k must be an int"),
-    (dict(method="k_neighbor", k="2"), TypeError, "k must be an int"),
-    (dict(method="k_neighbor", k=2, ratio=0.5), ValueError, "not both"),
-    (dict(method="k_neighbor", k=2, num_remove=3), ValueError, "not both"),
-    (dict(method="k_neighbor"), ValueError, "exactly one of ratio"),
-    (dict(method="k_neighbor", ratio=0.5, score="bogus"), ValueError, "score must be one of"),
-    (dict(method="k_neighbor", ratio=0.5, score=None), ValueError, "score must be one of"),
-    (dict(method="k_neighbor", ratio=0.5, K=2), TypeError, "unexpected keyword"),
-    (dict(method="degree", ratio=0.5, k=2), TypeError, "unexpected keyword"),
-    (dict(method="degree", ratio=0.5, score="random"), TypeError, "unexpected keyword"),
-    (dict(method="random", ratio=0.5, k=2), TypeError, "unexpected keyword"),
-])
-def test_bad_arguments(kwargs, error, message):
-    g = karate_club()
-    method = kwargs.pop("method")
-    with pytest.raises(error, match=message):
-        rankcore.sparsify(g.edge_index, 34, method, **kwargs)
 
 
 def test_k_accepts_integer_scalars_and_large_budgets():
