@@ -97,14 +97,6 @@ def test_evaluate_small(tmp_path):
     assert (tmp_path / "sparsification_sbm.png").exists()
 
 
-def test_walk_index_validation_command(tmp_path):
-    pytest.importorskip("sklearn")
-    pytest.importorskip("matplotlib")
-    result = run_cli("experiment", "walk-index-validation", "--quick", "--out", str(tmp_path))
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "walk_index_validation.json").exists() and (tmp_path / "walk_index_validation.png").exists()
-
-
 ERRORS = [
     (["sparsify", "missing.txt"], "no such graph file or built-in graph"),
     (["sparsify", "{tmp}/g.xyz"], "unknown graph format"),
