@@ -22,6 +22,7 @@ def run_subprocess(*args, cwd=None, env=None):
                           cwd=cwd, timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_sparsify_builtin_graph_is_the_main_job():
     result = run_subprocess("sparsify")
     assert result.returncode == 0, result.stderr

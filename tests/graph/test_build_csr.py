@@ -68,6 +68,7 @@ def test_first_bad_column_in_large_input(bad_col):
     assert str(native.value) == str(ref.value) and f"column {first} " in str(ref.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n,m", [(50, 140_000), (100_000, 140_000), (400_000, 140_000)])
 def test_large_random_both_histogram_modes(n, m):
     """Per-chunk histograms (n small) and the shared atomic histogram (n large, several threads)."""
@@ -132,6 +133,7 @@ def test_full_removal_order_from_raw_columns():
     assert result.keep_mask.tolist() == (ei[0] == ei[1]).tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [3_000, 400_000])
 def test_blocks_hubs_and_balanced_asymmetry(n):
     """Rows spread over many cache blocks, a hub row larger than any block, and a directed graph whose

@@ -60,6 +60,7 @@ def test_small_harness_run(tmp_path):
         assert res["wis"]["0.00"]["runs"] == res["random"]["0.00"]["runs"] == res["local_degree"]["0.00"]["runs"]
 
 
+@pytest.mark.slow
 def test_jobs_give_the_one_process_results_run_for_run(tmp_path):
     data = datasets.load("sbm", seed=2, block_sizes=(30, 30), p_in=0.2, p_out=0.03, num_features=6)
     common = dict(data=data, out_dir=tmp_path, epochs=8, threads=1, plot=False)
@@ -152,6 +153,7 @@ def test_harness_bad_arguments():
     assert S.parse_method("wis:3") == ("wis", {"depth": 3})
 
 
+@pytest.mark.slow
 def test_walk_index_validation_quick(tmp_path):
     """The experiment through its command (`rankcore experiment walk-index-validation --quick`): what it
     writes and the numbers in its JSON."""
@@ -181,6 +183,7 @@ def test_walk_index_validation_quick(tmp_path):
     assert set(saved["high_fits_better"]) == {"gcn", "gin"}
 
 
+@pytest.mark.slow
 def test_sparsification_homophily_quick(tmp_path):
     pytest.importorskip("matplotlib")
     from rankcore.experiments import sparsification_homophily as H

@@ -272,6 +272,7 @@ def test_cancel_waits_for_the_op_even_when_is_alive_lies(monkeypatch):
     assert finished == [True]
 
 
+@pytest.mark.slow
 def test_ctrl_c_of_the_command_during_wis_exits_130_in_one_line(tmp_path):
     ei, n = _hub_graph(60000)
     path = tmp_path / "hub.txt"
@@ -392,6 +393,7 @@ def test_big_partition_batch_refused_up_front(monkeypatch):
         rankcore.walk_index(ei, n, masks, 3)
 
 
+@pytest.mark.slow
 def test_overflow_is_an_overflow_error_under_torch_compile():
     ei = torch.tensor([[0, 1], [1, 0]])
     compiled_api = torch.compile(lambda: rankcore.count_walks(ei, 2, 100))

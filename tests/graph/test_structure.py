@@ -19,6 +19,7 @@ def test_edge_common_neighbors_matches_reference(graph):
     assert torch.equal(out, edge_common_neighbors_reference(edge_index, n))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(graph=edge_lists(max_nodes=14, max_edges=45, undirected=True))
 def test_closed_walk_counts_match_reference(graph):

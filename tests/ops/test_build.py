@@ -103,6 +103,7 @@ def test_error_message_with_numbers_reaches_python():
     assert rankcore.build_info()["version"]
 
 
+@pytest.mark.slow
 def test_import_refuses_a_torch_other_than_the_build_one():
     import subprocess
     import sys

@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler (g++)")
 @pytest.mark.parametrize("program", ["cp_warp_emulation", "walk_step_emulation", "ht_strip_check"])
 def test_kernel_layout_replay(tmp_path, program):

@@ -247,6 +247,7 @@ _TRUNCATE_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_file_truncated_while_read_is_an_error_not_sigbus(tmp_path):
     """The old reader memory-mapped the file: truncating it under the parse killed the process (SIGBUS)."""
     path = tmp_path / "shrinking.txt"

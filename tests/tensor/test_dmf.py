@@ -27,6 +27,7 @@ def test_norms_of_known_matrix():
     assert abs(n["sigma_ratio"] - 0.75) < 1e-9
 
 
+@pytest.mark.slow
 def test_counterexample_norm_grows_while_loss_falls():
     cfg = dict(dmf_norms.config(quick=True), iterations=8000)
     r = dmf_norms.run_depth(3, cfg, seed=0)
