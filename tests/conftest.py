@@ -11,6 +11,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rankcore
 
 
+def pytest_collection_modifyitems(items):
+    """tests/distributed last: its spawns start in the background when collection ends
+    (tests/distributed/shared_group.py) and have the other tests' time to finish."""
+    distributed = Path(__file__).resolve().parent / "distributed"
+    items.sort(key=lambda item: distributed in Path(str(item.fspath)).resolve().parents)
+
+
 def _cuda_usable() -> bool:
     return rankcore.build_info()["cuda_built"] and torch.cuda.is_available()
 

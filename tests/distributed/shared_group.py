@@ -1,25 +1,33 @@
-"""The process groups the distributed tests share: one spawn per world size for the whole session.
+"""The process groups the distributed tests share, and the spawning work that runs beside the other tests.
 
 A spawned rank costs about 2.5 CPU-seconds before it runs anything (the interpreter, torch and rankcore
 imports), so a spawn per test or per module was most of tests/distributed's time. Instead a test module
-registers what every rank runs, at import (``register``), and the first test that asks for a world size's
-results (the ``rank_results`` fixture, conftest.py) spawns that group once with
-``rankcore.distributed.run_local`` and runs every function registered for it there, one after another in
-registration order; each test then checks its own function's per-rank return values in the parent, with
-its own failure message. A function that raised on a rank is reported, with its traceback, by the tests
-that read it; the others are unaffected (the functions raise agreed errors only, so the group stays in
-step). The tests of ``run_local`` itself (a rank that fails, signals to the parent) and the end-to-end
-``--nproc`` / torchrun runs keep spawns of their own.
+registers what every rank runs, at import (``register``); one spawn per world size runs every function
+registered for it, one after another in registration order, and each test checks its own function's
+per-rank return values in the parent (the ``rank_results`` fixture, conftest.py), with its own failure
+message. A function that raised on a rank is reported, with its traceback, by the tests that read it; the
+others are unaffected (the functions raise agreed errors only, so the group stays in step).
+
+The tests of ``run_local`` itself (a rank that fails, signals to the parent) need spawns of their own; they
+register a ``job`` (a function of the parent whose return value or exception the test checks).
+
+The pytest process is one thread: most tests keep one core busy. So when the collected tests need them,
+the shared groups and the jobs run in one background thread of the parent from the end of collection on
+(conftest.py), beside the other tests, and tests/distributed runs last (tests/conftest.py); a test that
+needs a result waits for it. Where nothing started them (a job of a test that was not collected, say), the
+test runs the work itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import traceback
 
 TASKS: dict[int, dict[str, tuple]] = {}
-TIMEOUT_S = 60.0  # the group's collective timeout: a rank left waiting fails the run instead of hanging it
+JOBS: dict[str, tuple] = {}
+TIMEOUT_S = 60.0  # the groups' collective timeout: a rank left waiting fails the run instead of hanging it
 
 
 def register(world_size: int, name: str, fn, *args, setup=None) -> None:
@@ -33,6 +41,14 @@ def register(world_size: int, name: str, fn, *args, setup=None) -> None:
     if name in tasks:
         raise ValueError(f"a task named {name!r} is already registered for world size {world_size}")
     tasks[name] = (fn, args, setup)
+
+
+def job(name: str, test: str, fn, *args) -> None:
+    """``fn(folder, *args)`` in the parent, for the test function named ``test`` (which reads it with
+    ``job_result(name)``): started in the background when that test is collected."""
+    if name in JOBS:
+        raise ValueError(f"a job named {name!r} is already registered")
+    JOBS[name] = (test, fn, args)
 
 
 def run_tasks(tasks: list[tuple[str, object, tuple]]) -> dict:
@@ -59,6 +75,70 @@ def spawn(world_size: int, folder) -> list[dict]:
             args = tuple(setup(task_dir)) + args
         tasks.append((name, fn, args))
     return run_local(run_tasks, world_size, tasks, timeout_s=TIMEOUT_S)
+
+
+class Work:
+    """The groups (keys ``("group", world_size)``) and jobs (``("job", name)``) of this session: run in the
+    background from ``start`` on, or by the first test that asks (``result``); each at most once."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self._done: dict[tuple, threading.Event] = {}
+        self._results: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
+        self._thread = None
+        self._stopping = False
+
+    def _run(self, key: tuple) -> None:
+        kind, what = key
+        folder = os.path.join(self.folder, f"{kind}-{what}".replace(" ", "_").replace(":", ""))
+        os.makedirs(folder, exist_ok=True)
+        try:
+            if kind == "group":
+                value = ("ok", spawn(what, folder))
+            else:
+                _, fn, args = JOBS[what]
+                value = ("ok", fn(folder, *args))
+        except Exception as err:  # noqa: BLE001 - raised again in the tests that read it
+            value = ("error", err)
+        self._results[key] = value
+        self._done[key].set()
+
+    def _claim(self, key: tuple) -> bool:
+        """True if the caller is to run ``key`` (nobody started it)."""
+        with self._lock:
+            if key in self._done:
+                return False
+            self._done[key] = threading.Event()
+            return True
+
+    def start(self, keys: list[tuple]) -> None:
+        """Run ``keys`` one after another in a background thread."""
+        def loop():
+            for key in keys:
+                if self._stopping:
+                    return
+                if self._claim(key):
+                    self._run(key)
+
+        self._thread = threading.Thread(target=loop, name="rankcore-test-spawns", daemon=True)
+        self._thread.start()
+
+    def result(self, key: tuple):
+        """The value of ``key`` (its exception raised again), run here if nobody started it."""
+        if self._claim(key):
+            self._run(key)
+        self._done[key].wait()
+        status, value = self._results[key]
+        if status == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """Start nothing more and wait for what runs (a session that ends early leaves no process behind)."""
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.join()
 
 
 @contextlib.contextmanager

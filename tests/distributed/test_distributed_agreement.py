@@ -9,6 +9,9 @@
   constructor, arrives as a one-line message.
 * Ctrl-C (SIGINT), SIGTERM or SIGKILL to the parent of ``run_local`` ends every rank; a rank that dies
   gives a one-line RankFailed.
+
+The runs of ``run_local`` that fail and the signal runs are jobs (shared_group.job): each has its spawn,
+run in the background beside the other tests; the tests check what they gave.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 from errors import capture_error
-from shared_group import register
+from shared_group import job, register
 
 import rankcore
 import rankcore.distributed as rd
@@ -206,7 +209,7 @@ def _fail(how: str):
     return rank
 
 
-@pytest.mark.parametrize("how,rank,line", [
+FAILURES = [
     ("unicode", 0, "rank 0 raised UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: "
                    "invalid start byte"),
     ("two arguments", 0, "rank 0 raised TwoArguments: bad: because"),
@@ -215,16 +218,32 @@ def _fail(how: str):
     ("sigkill", 1, "rank 1 died (signal SIGKILL)"),
     ("exit", 1, "rank 1 exited with status 3 before returning"),
     ("raise alone", 1, "rank 1 raised ValueError: only rank 1 raised"),  # not rank 0's broken barrier
-])
-def test_a_failed_rank_is_one_line(how, rank, line):
+]
+
+
+def _failed_run(folder: str, how: str) -> tuple:
+    """(the RankFailed of run_local(_fail, 2, how), or None, and the seconds it took)."""
     start = time.monotonic()
-    with pytest.raises(rd.RankFailed) as info:
+    try:
         rd.run_local(_fail, 2, how, timeout_s=60)
-    assert time.monotonic() - start < 30, "the other rank was left waiting"
-    first_line = str(info.value).splitlines()[0]
+    except rd.RankFailed as err:
+        return err, time.monotonic() - start
+    return None, time.monotonic() - start
+
+
+for _how, _, _ in FAILURES:
+    job(f"agreement: run_local fails ({_how})", "test_a_failed_rank_is_one_line", _failed_run, _how)
+
+
+@pytest.mark.parametrize("how,rank,line", FAILURES)
+def test_a_failed_rank_is_one_line(job_result, how, rank, line):
+    err, seconds = job_result(f"agreement: run_local fails ({how})")
+    assert isinstance(err, rd.RankFailed), "run_local did not raise RankFailed"
+    assert seconds < 30, "the other rank was left waiting"
+    first_line = str(err).splitlines()[0]
     assert first_line.startswith(line)
-    assert min(info.value.errors) == rank
-    _, message, _ = info.value.errors[rank]  # `rankcore sparsify --nproc` prints its first line
+    assert min(err.errors) == rank
+    _, message, _ = err.errors[rank]  # `rankcore sparsify --nproc` prints its first line
     assert first_line.endswith(message.strip().splitlines()[0])
 
 
@@ -252,9 +271,10 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_a_signal_to_the_parent_ends_every_rank(tmp_path, sig):
+def _signal_to_the_parent(folder: str, sig: signal.Signals) -> None:
+    """Start SCRIPT (run_local of two sleeping ranks), send ``sig`` to it once both ranks run, and check that
+    no rank is left running."""
+    tmp_path = Path(folder)
     script = tmp_path / "run.py"
     script.write_text(textwrap.dedent(SCRIPT))
     pids = tmp_path / "pids"
@@ -282,3 +302,16 @@ def test_a_signal_to_the_parent_ends_every_rank(tmp_path, sig):
         for pid in ranks:
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
+if Path("/proc/self/stat").exists():
+    for _sig in SIGNALS:
+        job(f"agreement: {_sig.name} to the parent", "test_a_signal_to_the_parent_ends_every_rank",
+            _signal_to_the_parent, _sig)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_a_signal_to_the_parent_ends_every_rank(job_result, sig):
+    job_result(f"agreement: {sig.name} to the parent")

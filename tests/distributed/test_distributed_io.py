@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from shared_group import register
+from shared_group import job, register
 
 from rankcore import cli, ops
 from rankcore import io as graph_io
@@ -389,20 +389,32 @@ def test_nproc_argument_errors(tmp_path, capsys):
     assert "unknown output format" in capsys.readouterr().err
 
 
-@pytest.mark.distributed
-@pytest.mark.slow
-def test_torchrun(tmp_path):
-    _require_distributed_sparsify()
+def _torchrun(folder: str):
+    """``torchrun --nproc-per-node=2 -m rankcore.distributed.run sparsify`` on a graph file written in
+    ``folder``: (the graph, the output, the finished process), or None without torchrun."""
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
     if torchrun is None:
-        pytest.skip("torchrun not found")
-    src = _graph_file(tmp_path / "g.txt")
-    want, got = tmp_path / "want.txt", tmp_path / "got.txt"
-    assert cli.main(["sparsify", str(src), "--method", "wis", "--ratio", "0.5", "-o", str(want)]) == 0
+        return None
+    src, got = _graph_file(Path(folder) / "g.txt"), Path(folder) / "got.txt"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run([torchrun, "--standalone", "--nproc-per-node=2", "-m", "rankcore.distributed.run",
                            "sparsify", str(src), "--method", "wis", "--ratio", "0.5", "--out", str(got)],
                           capture_output=True, text=True, env=env, timeout=120)
+    return src, got, proc
+
+
+job("io: torchrun", "test_torchrun", _torchrun)
+
+
+@pytest.mark.distributed
+@pytest.mark.slow
+def test_torchrun(job_result, tmp_path, capsys):
+    _require_distributed_sparsify()
+    ran = job_result("io: torchrun")  # in the background (shared_group.job)
+    if ran is None:
+        pytest.skip("torchrun not found")
+    src, got, proc = ran
+    want = _want(["sparsify", str(src), "--method", "wis", "--ratio", "0.5"], tmp_path / "want.txt", capsys)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"wrote {got}" in proc.stdout and "(2 processes)" in proc.stdout
     assert got.read_bytes() == want.read_bytes()
