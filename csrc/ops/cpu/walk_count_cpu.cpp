@@ -77,6 +77,23 @@ struct RowBound {
   }
 };
 
+// Exact counts held in int32 for the steps whose every row sum provably fits (narrow_fits): the same
+// loop with half the bytes per gathered row (one 64-byte line for 16 columns instead of two). Never
+// takes the saturating branch: the caller passes safe_terms = INT64_MAX only when no row can overflow.
+struct NarrowCount {
+  using value_t = int32_t;
+  using acc_t = int32_t;
+  static acc_t load(value_t v) { return v; }
+  static acc_t add(acc_t a, acc_t b) { return a + b; }
+  static bool overflowed(acc_t) { return false; }
+  static value_t store(acc_t a) { return a; }
+};
+
+// A step's row sums are at most (max row length + 1) * max(x): they fit int32 when that does.
+inline bool narrow_fits(int64_t xmax, int64_t max_row) {
+  return xmax <= std::numeric_limits<int32_t>::max() / (max_row + 1);
+}
+
 // GCC/Clang vector types of VB bytes (VB / 8 lanes of int64 or double). Lane-wise + is the scalar +
 // per lane (no reassociation), so every width gives bit-identical results.
 template <typename T, int VB>
@@ -101,8 +118,8 @@ template <typename Policy, typename index_t, int W, int VB>
   constexpr bool kVector = VBe >= 16;
   constexpr int L = kVector ? VBe / int(sizeof(value_t)) : 1;  // lanes per vector
   constexpr int NV = W / L;                                     // vectors per row
-  // max(y) bounds the next step's int64 sums (RowBound); float64 never needs it.
-  constexpr bool kNeedMax = std::is_same_v<value_t, int64_t>;
+  // max(y) bounds the next step's integer sums (RowBound, narrow_fits); float64 never needs it.
+  constexpr bool kNeedMax = std::is_integral_v<value_t>;
   bool overflow = false;
   for (int64_t j = j0; j < j1; ++j) {
     const int64_t e0 = rowptr[j], e1 = rowptr[j + 1];
@@ -286,23 +303,59 @@ value_t checked_max(const value_t* x, int64_t count) {
 
 // All `length` steps on one [n, W] block. Step s reads the block written by step s - 1 (`first` for
 // s = 1) and writes into `last` or `spare`, alternating so that the final step lands in `last`.
+//
+// int64 counts start narrow: the first steps whose every row sum provably fits int32 run on int32
+// copies (half the bytes per gathered row), then the block is widened into `last`. A row sum is at most
+// (longest row + 1) * max(x), so from max(start) the number of such steps is known before the first one
+// (narrow_fits); it is made even-short of `length` so the widened block is in `last` and the int64 steps
+// that follow still end there. Flat-degree graphs (random ids: the memory-bound case) stay narrow for
+// several steps; hub graphs widen after one or two. The two int32 blocks live in `spare` (n * W int64),
+// free until the int64 steps need it.
 template <typename Policy, typename index_t, int W>
 void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typename Policy::value_t* first,
                typename Policy::value_t* last, typename Policy::value_t* spare, int64_t length,
-               const std::vector<int64_t>& bounds) {
+               const std::vector<int64_t>& bounds, int64_t max_row) {
   using value_t = typename Policy::value_t;
   value_t xmax = checked_max(first, n * W);
   const value_t* x = first;
-  for (int64_t step = 1; step <= length; ++step) {
+  int64_t step = 1;
+  auto check = [&](const StepState& state, int64_t s) {
+    const int64_t bad = state.bad_col.load();
+    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
+                      " is out of range for ", n, " vertices");
+    TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", s,
+                " exceed the int64 range (2^63 - 1)");
+  };
+  if constexpr (std::is_same_v<value_t, int64_t>) {
+    int64_t narrow_steps = 0;
+    for (int64_t bound = xmax; narrow_steps < length && narrow_fits(bound, max_row); ++narrow_steps) {
+      bound *= max_row + 1;
+    }
+    if ((length - narrow_steps) % 2 != 0) --narrow_steps;
+    if (narrow_steps > 0 && spare != nullptr && spare != first) {
+      int32_t* nx = reinterpret_cast<int32_t*>(spare);
+      int32_t* ny = nx + n * W;
+      at::parallel_for(0, n * W, 1 << 16, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) nx[i] = static_cast<int32_t>(first[i]);
+      });
+      for (; step <= narrow_steps; ++step) {
+        StepState state;
+        xmax = step_block<NarrowCount, index_t, W>(rowptr, col, nx, ny, n, 0, step == 1, bounds, state);
+        check(state, step);
+        std::swap(nx, ny);
+      }
+      at::parallel_for(0, n * W, 1 << 16, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) last[i] = nx[i];
+      });
+      x = last;
+    }
+  }
+  for (; step <= length; ++step) {
     value_t* y = ((length - step) % 2 == 0) ? last : spare;
     StepState state;
     xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds,
                                           state);
-    const int64_t bad = state.bad_col.load();
-    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
-                      " is out of range for ", n, " vertices");
-    TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", step,
-                " exceed the int64 range (2^63 - 1)");
+    check(state, step);
     x = y;
   }
 }
@@ -310,8 +363,8 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
 // The columns [c0, c0 + W) of start, packed into `packed`, run, and unpacked into out.
 template <typename Policy, typename index_t, int W>
 void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out,
-               int64_t c0, int64_t length, const std::vector<int64_t>& bounds, at::Tensor& packed,
-               at::Tensor& spare) {
+               int64_t c0, int64_t length, const std::vector<int64_t>& bounds, int64_t max_row,
+               at::Tensor& packed, at::Tensor& spare) {
   using value_t = typename Policy::value_t;
   const int64_t n = start.size(0), k = start.size(1);
   const value_t* s = start.data_ptr<value_t>();
@@ -325,7 +378,7 @@ void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& star
   // result lands in the spare buffer, and otherwise back in `a`.
   value_t* b = spare.data_ptr<value_t>();
   value_t* last = (length % 2 == 0) ? a : b;
-  run_steps<Policy, index_t, W>(rowptr, col, n, a, last, last == a ? b : a, length, bounds);
+  run_steps<Policy, index_t, W>(rowptr, col, n, a, last, last == a ? b : a, length, bounds, max_row);
   value_t* o = out.data_ptr<value_t>();
   at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
@@ -349,6 +402,8 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   }
 
   const auto bounds = cpu::balanced_row_chunks(rowptr, n, 4096, 32);
+  int64_t max_row = 0;  // the longest row: it bounds how fast counts grow (narrow_fits)
+  for (int64_t j = 0; j < n; ++j) max_row = std::max(max_row, rowptr[j + 1] - rowptr[j]);
   at::Tensor out = step_buffer(n, k, start.options());
   // k itself a block width: run straight from `start` into `out` with one spare buffer (no packing).
   if (k == 1 || k == 2 || k == 4 || k == 8 || k == kBlock) {
@@ -356,7 +411,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     value_t* spare_ptr = length > 1 ? spare.data_ptr<value_t>() : nullptr;
     auto direct = [&]<int W>() {
       run_steps<Policy, index_t, W>(rowptr, col, n, start.data_ptr<value_t>(), out.data_ptr<value_t>(),
-                                    spare_ptr, length, bounds);
+                                    spare_ptr, length, bounds, max_row);
     };
     switch (k) {
       case 1: direct.template operator()<1>(); break;
@@ -373,7 +428,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   // Blocks of kBlock columns, then one block each of the remaining 8, 4, 2, 1 (compile-time widths).
   int64_t c0 = 0;
   auto run = [&]<int W>() {
-    run_block<Policy, index_t, W>(rowptr, col, start, out, c0, length, bounds, packed, spare);
+    run_block<Policy, index_t, W>(rowptr, col, start, out, c0, length, bounds, max_row, packed, spare);
     c0 += W;
   };
   while (k - c0 >= kBlock) run.template operator()<kBlock>();
