@@ -8,14 +8,30 @@ import torch
 # here, beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import background  # noqa: E402
 import rankcore
 
 
 def pytest_collection_modifyitems(items):
-    """tests/distributed last: its spawns start in the background when collection ends
-    (tests/distributed/shared_group.py) and have the other tests' time to finish."""
+    """tests/distributed last: its spawns run in the background (background.py) from the end of collection
+    on and have the other tests' time to finish."""
     distributed = Path(__file__).resolve().parent / "distributed"
     items.sort(key=lambda item: distributed in Path(str(item.fspath)).resolve().parents)
+
+
+def pytest_collection_finish(session):
+    background.start(session.items)
+
+
+def pytest_sessionfinish(session):
+    background.stop()
+
+
+@pytest.fixture(scope="session")
+def background_result():
+    """``background_result(name)``: what the background work registered as ``name`` returned (background.py);
+    what it raised is raised again."""
+    return background.result
 
 
 def _cuda_usable() -> bool:

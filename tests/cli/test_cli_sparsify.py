@@ -1,20 +1,20 @@
-"""`rankcore sparsify`, `rankcore evaluate` and `rankcore experiment walk-index-validation`: the main job, every
-output format, and every error path (one line on stderr, exit 2). In-process through rankcore.cli.main
-(tests/cli_runner.py), except the main job, the one run of the real command in a subprocess."""
+"""`rankcore sparsify` and `rankcore evaluate`: the main job, every output format, and every error path (one
+line on stderr, exit 2). In-process through rankcore.cli.main (tests/cli_runner.py), except the main job, the
+one run of the real command in a subprocess (in the background beside the other tests: tests/background.py).
+`rankcore experiment walk-index-validation` is tested in tests/graph/test_harness.py."""
 
 import json
 import re
 import subprocess
 import sys
 
+import background
 import pytest
 import torch
+from cli_runner import run_in_process as run_cli
 
 import rankcore
 from rankcore.datasets import karate_club
-
-
-from cli_runner import run_in_process as run_cli
 
 
 def run_subprocess(*args, cwd=None, env=None):
@@ -22,9 +22,13 @@ def run_subprocess(*args, cwd=None, env=None):
                           cwd=cwd, timeout=300, env=env)
 
 
+background.register("cli: rankcore sparsify", lambda folder: run_subprocess("sparsify"),
+                    needed_by="test_sparsify_builtin_graph_is_the_main_job")
+
+
 @pytest.mark.slow
-def test_sparsify_builtin_graph_is_the_main_job():
-    result = run_subprocess("sparsify")
+def test_sparsify_builtin_graph_is_the_main_job(background_result):
+    result = background_result("cli: rankcore sparsify")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     g = karate_club()

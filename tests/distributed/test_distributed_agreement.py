@@ -10,8 +10,8 @@
 * Ctrl-C (SIGINT), SIGTERM or SIGKILL to the parent of ``run_local`` ends every rank; a rank that dies
   gives a one-line RankFailed.
 
-The runs of ``run_local`` that fail and the signal runs are jobs (shared_group.job): each has its spawn,
-run in the background beside the other tests; the tests check what they gave.
+The runs of ``run_local`` that fail and the signal runs need spawns of their own: background work
+(tests/background.py), run beside the other tests; the tests check what they gave.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 import torch
+import background
 from errors import capture_error
-from shared_group import job, register
+from shared_group import register
 
 import rankcore
 import rankcore.distributed as rd
@@ -232,12 +233,13 @@ def _failed_run(folder: str, how: str) -> tuple:
 
 
 for _how, _, _ in FAILURES:
-    job(f"agreement: run_local fails ({_how})", "test_a_failed_rank_is_one_line", _failed_run, _how)
+    background.register(f"agreement: run_local fails ({_how})", _failed_run, _how,
+                        needed_by="test_a_failed_rank_is_one_line")
 
 
 @pytest.mark.parametrize("how,rank,line", FAILURES)
-def test_a_failed_rank_is_one_line(job_result, how, rank, line):
-    err, seconds = job_result(f"agreement: run_local fails ({how})")
+def test_a_failed_rank_is_one_line(background_result, how, rank, line):
+    err, seconds = background_result(f"agreement: run_local fails ({how})")
     assert isinstance(err, rd.RankFailed), "run_local did not raise RankFailed"
     assert seconds < 30, "the other rank was left waiting"
     first_line = str(err).splitlines()[0]
@@ -307,11 +309,11 @@ def _signal_to_the_parent(folder: str, sig: signal.Signals) -> None:
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
 if Path("/proc/self/stat").exists():
     for _sig in SIGNALS:
-        job(f"agreement: {_sig.name} to the parent", "test_a_signal_to_the_parent_ends_every_rank",
-            _signal_to_the_parent, _sig)
+        background.register(f"agreement: {_sig.name} to the parent", _signal_to_the_parent, _sig,
+                            needed_by="test_a_signal_to_the_parent_ends_every_rank")
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
-def test_a_signal_to_the_parent_ends_every_rank(job_result, sig):
-    job_result(f"agreement: {sig.name} to the parent")
+def test_a_signal_to_the_parent_ends_every_rank(background_result, sig):
+    background_result(f"agreement: {sig.name} to the parent")  # its checks ran there

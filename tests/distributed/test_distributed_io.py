@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from shared_group import job, register
+import background
+from shared_group import register
 
 from rankcore import cli, ops
 from rankcore import io as graph_io
@@ -403,14 +404,14 @@ def _torchrun(folder: str):
     return src, got, proc
 
 
-job("io: torchrun", "test_torchrun", _torchrun)
+background.register("io: torchrun", _torchrun, needed_by="test_torchrun")
 
 
 @pytest.mark.distributed
 @pytest.mark.slow
-def test_torchrun(job_result, tmp_path, capsys):
+def test_torchrun(background_result, tmp_path, capsys):
     _require_distributed_sparsify()
-    ran = job_result("io: torchrun")  # in the background (shared_group.job)
+    ran = background_result("io: torchrun")  # run in the background (tests/background.py)
     if ran is None:
         pytest.skip("torchrun not found")
     src, got, proc = ran

@@ -1,5 +1,8 @@
 """count_walks, boundary and walk_index against the dense Python-int references."""
 
+import os
+
+import background
 import pytest
 import torch
 from hypothesis import given, settings
@@ -385,36 +388,48 @@ torch.save(out, sys.argv[1])
 """
 
 
-@pytest.mark.slow
-def test_cpu_isa_variants_agree(tmp_path, monkeypatch):
-    """The baseline, AVX2 and AVX-512 variants of the CPU walk-count step (RANKCORE_CPU_ISA caps the one the
-    CPU would pick) give bit-identical int64 and float64 counts and the same overflow error.
-
-    The variant is picked once per process, so the capped ones run in processes of their own (both at once);
-    the AVX-512 cap is no cap (it is the highest), so unless RANKCORE_CPU_ISA is set here that one runs in this
-    process."""
-    import os
-    import runpy
+def _isa_runs(folder: str, isas: list[str]) -> dict:
+    """_ISA_SCRIPT's results in a process per variant (both at once): the variant is picked once per process."""
     import subprocess
     import sys
 
-    script = tmp_path / "isa.py"
-    script.write_text(_ISA_SCRIPT)
-    in_process = "RANKCORE_CPU_ISA" not in os.environ
-    procs = {isa: subprocess.Popen([sys.executable, str(script), str(tmp_path / f"{isa}.pt")],
-                                   env=dict(os.environ, RANKCORE_CPU_ISA=isa))
-             for isa in ["baseline", "avx2", "avx512"][:2 if in_process else 3]}
+    script = os.path.join(folder, "isa.py")
+    with open(script, "w") as f:
+        f.write(_ISA_SCRIPT)
+    procs = {isa: subprocess.Popen([sys.executable, script, os.path.join(folder, f"{isa}.pt")],
+                                   env=dict(os.environ, RANKCORE_CPU_ISA=isa)) for isa in isas}
     try:
-        if in_process:
-            monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path / "avx512.pt")])
-            runpy.run_path(str(script))
         for isa, proc in procs.items():
             assert proc.wait(timeout=300) == 0, isa
     finally:
         for proc in procs.values():
             proc.kill()
             proc.wait()
-    results = {isa: torch.load(tmp_path / f"{isa}.pt") for isa in ["baseline", "avx2", "avx512"]}
+    return {isa: torch.load(os.path.join(folder, f"{isa}.pt")) for isa in isas}
+
+
+# The AVX-512 cap is no cap (it is the highest): unless RANKCORE_CPU_ISA is set here, that variant runs in the
+# pytest process; the capped ones in processes of their own, in the background beside the other tests.
+_ISA_HERE = "RANKCORE_CPU_ISA" not in os.environ
+background.register("graph: capped CPU ISA variants", _isa_runs,
+                    ["baseline", "avx2"] if _ISA_HERE else ["baseline", "avx2", "avx512"],
+                    needed_by="test_cpu_isa_variants_agree")
+
+
+@pytest.mark.slow
+def test_cpu_isa_variants_agree(tmp_path, monkeypatch, background_result):
+    """The baseline, AVX2 and AVX-512 variants of the CPU walk-count step (RANKCORE_CPU_ISA caps the one the
+    CPU would pick) give bit-identical int64 and float64 counts and the same overflow error."""
+    import runpy
+    import sys
+
+    results = dict(background_result("graph: capped CPU ISA variants"))
+    if _ISA_HERE:
+        script = tmp_path / "isa.py"
+        script.write_text(_ISA_SCRIPT)
+        monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path / "avx512.pt")])
+        runpy.run_path(str(script))
+        results["avx512"] = torch.load(tmp_path / "avx512.pt")
     base = results["baseline"]
     assert "overflow" in base and "length" in base["overflow"]
     for isa in ["avx2", "avx512"]:

@@ -11,6 +11,7 @@ import struct
 import sys
 from pathlib import Path
 
+import background
 import pytest
 import torch
 
@@ -103,13 +104,21 @@ def test_error_message_with_numbers_reaches_python():
     assert rankcore.build_info()["version"]
 
 
-@pytest.mark.slow
-def test_import_refuses_a_torch_other_than_the_build_one():
+def _import_under_another_torch(folder: str):
     import subprocess
     import sys
 
     code = "import torch; torch.__version__ = '9.9.0+cpu'; import rankcore"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+background.register("ops: import under another torch", _import_under_another_torch,
+                    needed_by="test_import_refuses_a_torch_other_than_the_build_one")
+
+
+@pytest.mark.slow
+def test_import_refuses_a_torch_other_than_the_build_one(background_result):
+    proc = background_result("ops: import under another torch")  # a process of its own, in the background
     assert proc.returncode != 0
     assert "rankcore was built against torch" in proc.stderr and "9.9.0" in proc.stderr
     import rankcore

@@ -21,18 +21,30 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import background
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PROGRAMS = ["cp_warp_emulation", "walk_step_emulation", "ht_strip_check"]
+
+
+def _compile_and_run(folder: str, program: str) -> subprocess.CompletedProcess:
+    exe = Path(folder) / program
+    subprocess.run(["g++", "-std=c++20", "-O1", "-I", str(ROOT / "csrc"), str(ROOT / f"tests/ops/cpp/{program}.cpp"),
+                    "-o", str(exe)], check=True)
+    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+
+
+if shutil.which("g++") is not None:  # compiled and run in the background beside the other tests
+    for _program in PROGRAMS:
+        background.register(f"ops: kernel layout replay {_program}", _compile_and_run, _program,
+                            needed_by="test_kernel_layout_replay")
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler (g++)")
-@pytest.mark.parametrize("program", ["cp_warp_emulation", "walk_step_emulation", "ht_strip_check"])
-def test_kernel_layout_replay(tmp_path, program):
-    exe = tmp_path / program
-    subprocess.run(["g++", "-std=c++20", "-O1", "-I", str(ROOT / "csrc"), str(ROOT / f"tests/ops/cpp/{program}.cpp"),
-                    "-o", str(exe)], check=True)
-    result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_kernel_layout_replay(background_result, program):
+    result = background_result(f"ops: kernel layout replay {program}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok ")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 
+import background
 import pytest
 import torch
 from hypothesis import given, settings
@@ -247,11 +248,20 @@ _TRUNCATE_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
-def test_a_file_truncated_while_read_is_an_error_not_sigbus(tmp_path):
-    """The old reader memory-mapped the file: truncating it under the parse killed the process (SIGBUS)."""
-    path = tmp_path / "shrinking.txt"
-    proc = subprocess.run([sys.executable, "-c", _TRUNCATE_SCRIPT, str(path)], capture_output=True, text=True,
+def _truncated_while_read(folder: str) -> subprocess.CompletedProcess:
+    path = os.path.join(folder, "shrinking.txt")
+    return subprocess.run([sys.executable, "-c", _TRUNCATE_SCRIPT, path], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "OMP_NUM_THREADS": "2"})
+
+
+background.register("ops: a file truncated while read", _truncated_while_read,
+                    needed_by="test_a_file_truncated_while_read_is_an_error_not_sigbus")
+
+
+@pytest.mark.slow
+def test_a_file_truncated_while_read_is_an_error_not_sigbus(background_result):
+    """The old reader memory-mapped the file: truncating it under the parse killed the process (SIGBUS). The
+    run is a process of its own (in the background beside the other tests: tests/background.py)."""
+    proc = background_result("ops: a file truncated while read")
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     assert "mixed" not in proc.stdout, proc.stdout  # never a silently shortened result
