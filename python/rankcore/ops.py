@@ -411,6 +411,28 @@ def _build_csr_fake(edge_index, num_nodes, symmetrize, require_undirected):
             edge_index.new_empty((), dtype=torch.bool), edge_index.new_empty(edge_index.shape[1]))
 
 
+def build_csr_rows(edge_index: torch.Tensor, num_nodes: int, first_row: int, num_rows: int):
+    """:func:`build_csr`'s normalisation of the rows ``[first_row, first_row + num_rows)`` of a graph on
+    ``num_nodes`` vertices (a distributed rank's share): ``(rowptr int64 [num_rows + 1], col int32 [nnz])``, self-loops
+    dropped, duplicates merged, sources sorted within each row. Every target must lie in the range and every source
+    in ``[0, num_nodes)``, else ``ValueError`` naming the first bad column. No symmetrize, no undirected flag (a rank
+    holds one side of its edges)."""
+    _check_devices("build_csr_rows", edge_index)
+    try:
+        return torch.ops.rankcore.build_csr_rows.default(edge_index, num_nodes, first_row, num_rows)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::build_csr_rows")
+def _build_csr_rows_fake(edge_index, num_nodes, first_row, num_rows):
+    _check_devices("build_csr_rows", edge_index)
+    torch._check(edge_index.dim() == 2 and edge_index.shape[0] == 2)
+    nnz = torch.library.get_ctx().new_dynamic_size()
+    return edge_index.new_empty(num_rows + 1), edge_index.new_empty(nnz, dtype=torch.int32)
+
+
 def undirected_edges(rowptr: torch.Tensor, col: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(edges [M, 2], upper [M], mirror [M])`` of the symmetric CSR of a simple undirected graph (CPU):
     every edge once as (u, v), u < v, sorted by (u, v), and the CSR slots of its entries (row u, col v) and

@@ -129,9 +129,15 @@ inline void insertion_sort(uint64_t* r, int64_t len) {
   }
 }
 
+// Rows [row_lo, row_lo + R) of the graph on n vertices: every target must lie in that range (row v - row_lo)
+// and every source in [0, n). The whole graph is row_lo = 0, R = n; only then may symmetrize or the symmetry
+// check (H) run (a row range holds one side of its edges only: its undirected flag is not computed).
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* src, const int64_t* dst, int64_t m,
                                                                   int64_t n, bool symmetrize,
-                                                                  bool require_undirected) {
+                                                                  bool require_undirected, int64_t row_lo,
+                                                                  int64_t R) {
+  const bool whole = row_lo == 0 && R == n;
+  TORCH_CHECK(whole || (!symmetrize && !require_undirected), "build_csr: internal error (row range with symmetry)");
   PhaseTimer tick;
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   const int64_t T = std::clamp<int64_t>(m / 65536, 1, threads);
@@ -140,9 +146,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   constexpr int64_t kBlockEntries = 16384;
   const int64_t max_entries = std::max<int64_t>(1, symmetrize ? 2 * m : m);
   int shift = 0;
-  while (shift < 20 && (int64_t(2) << shift) * max_entries <= kBlockEntries * std::max<int64_t>(n, 1)) ++shift;
-  const int64_t NB = (n + (int64_t(1) << shift) - 1) >> shift;
-  auto block_row = [&](int64_t b) { return std::min(n, b << shift); };
+  while (shift < 20 && (int64_t(2) << shift) * max_entries <= kBlockEntries * std::max<int64_t>(R, 1)) ++shift;
+  const int64_t NB = (R + (int64_t(1) << shift) - 1) >> shift;
+  auto block_row = [&](int64_t b) { return std::min(R, b << shift); };
   auto bhist = std::make_unique<int64_t[]>(static_cast<size_t>(T * NB) + 1);  // zeroed
 
   // A: range check + entries per (column chunk, row block).
@@ -153,19 +159,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
       for (int64_t c = col_lo(t), hi = col_lo(t + 1); c < hi; ++c) {
         const int64_t u = src[c], v = dst[c];
         if (static_cast<uint64_t>(u) >= static_cast<uint64_t>(n) ||
-            static_cast<uint64_t>(v) >= static_cast<uint64_t>(n)) {
+            static_cast<uint64_t>(v - row_lo) >= static_cast<uint64_t>(R)) {
           first_bad[t] = c;
           break;
         }
         if (u == v) continue;
-        ++bh[v >> shift];
+        ++bh[(v - row_lo) >> shift];
         if (symmetrize) ++bh[u >> shift];
       }
     }
   });
   const int64_t bad = *std::min_element(first_bad.begin(), first_bad.end());
+  TORCH_CHECK_VALUE(bad == std::numeric_limits<int64_t>::max() || !whole, "edge_index column ", bad, " (", src[bad],
+                    " -> ", dst[bad], ") has a vertex index outside [0, ", n, ") (num_nodes=", n, ")");
   TORCH_CHECK_VALUE(bad == std::numeric_limits<int64_t>::max(), "edge_index column ", bad, " (", src[bad], " -> ",
-                    dst[bad], ") has a vertex index outside [0, ", n, ") (num_nodes=", n, ")");
+                    dst[bad], ") has a source outside [0, ", n, ") or a target outside the rows [", row_lo, ", ",
+                    row_lo + R, ") (num_nodes=", n, ")");
   tick("A hist");
 
   // B: block starts; each chunk's cursor per block (in bhist).
@@ -194,8 +203,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
           slot_p[c] = -1;
           continue;
         }
-        pend[bc[v >> shift]++] = Pending{static_cast<uint32_t>(u), static_cast<uint32_t>(c),
-                                         static_cast<uint32_t>(v) & row_mask};
+        pend[bc[(v - row_lo) >> shift]++] = Pending{static_cast<uint32_t>(u), static_cast<uint32_t>(c),
+                                                    static_cast<uint32_t>(v - row_lo) & row_mask};
         if (symmetrize) {
           pend[bc[u >> shift]++] = Pending{static_cast<uint32_t>(v), kNoOrigin, static_cast<uint32_t>(u) & row_mask};
         }
@@ -209,7 +218,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   // origin), then per row: sort, count the unique sources. The block's Pending entries, all read by then,
   // are overwritten (as uint32 words, 3 per entry) by its unique sources row after row (its part of col)
   // and by one (origin, index among those unique sources) pair per input column.
-  at::Tensor rowptr = at::empty({n + 1}, at::TensorOptions().dtype(at::kLong));
+  at::Tensor rowptr = at::empty({R + 1}, at::TensorOptions().dtype(at::kLong));
   int64_t* rp = rowptr.data_ptr<int64_t>();  // unique counts at rp[j + 1] until E
   std::vector<int64_t> forward(NB, 0);  // input columns per block
   auto words = [&](int64_t b) { return reinterpret_cast<uint32_t*>(pend.get() + bstart[b]); };
@@ -258,8 +267,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
 
   // E: rowptr.
   rp[0] = 0;
-  for (int64_t j = 0; j < n; ++j) rp[j + 1] += rp[j];
-  const int64_t nnz = rp[n];
+  for (int64_t j = 0; j < R; ++j) rp[j + 1] += rp[j];
+  const int64_t nnz = rp[R];
   tick("E rowptr");
 
   // F: col (each block's unique sources) and the slots (the block's first CSR position + the index).
@@ -283,8 +292,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   // moved, in order of j, to the block of row i (chunks of rows in order, as in C), then each block is
   // sorted into rows by a stable counting sort (so each row's list is increasing in j) and compared
   // with the rows' upper entries. Mismatched totals skip the move.
-  bool undirected = true;
-  if (!symmetrize && nnz) {
+  bool undirected = whole;
+  if (whole && !symmetrize && nnz) {
     const std::vector<int64_t> rchunks = split_rows(rp, n, T);
     std::vector<int64_t> below(T, 0), above(T, 0);
     auto th = std::make_unique<int64_t[]>(static_cast<size_t>(T * NB) + 1);  // zeroed
@@ -379,13 +388,29 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build_csr_cpu(const a
   const int64_t* src = ei.data_ptr<int64_t>();
   const int64_t* dst = src + m;
   TORCH_CHECK_VALUE(m < 0xffffffffLL, "build_csr: at most 2^32 - 2 edge columns are supported, got ", m);
-  return build(src, dst, m, num_nodes, symmetrize, require_undirected);
+  return build(src, dst, m, num_nodes, symmetrize, require_undirected, 0, num_nodes);
+}
+
+std::tuple<at::Tensor, at::Tensor> build_csr_rows_cpu(const at::Tensor& edge_index, int64_t num_nodes,
+                                                      int64_t first_row, int64_t num_rows) {
+  check_build_csr_args(edge_index, num_nodes);
+  TORCH_CHECK_VALUE(first_row >= 0 && num_rows >= 0 && first_row + num_rows <= num_nodes,
+                    "build_csr_rows: the rows [first_row, first_row + num_rows) = [", first_row, ", ",
+                    first_row + num_rows, ") must lie in [0, num_nodes = ", num_nodes, ")");
+  const at::Tensor ei = edge_index.contiguous();
+  const int64_t m = ei.size(1);
+  const int64_t* src = ei.data_ptr<int64_t>();
+  const int64_t* dst = src + m;
+  TORCH_CHECK_VALUE(m < 0xffffffffLL, "build_csr_rows: at most 2^32 - 2 edge columns are supported, got ", m);
+  auto [rowptr, col, undirected, slot] = build(src, dst, m, num_nodes, false, false, first_row, num_rows);
+  return {rowptr, col};
 }
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
   m.impl("build_csr", &build_csr_cpu);
+  m.impl("build_csr_rows", &build_csr_rows_cpu);
 }
 
 }  // namespace rankcore::ops

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from .. import ops
 from ..graph.arguments import check_int, check_num_nodes
 from ..graph.container import Graph, _as_edge_index
 
@@ -319,9 +320,7 @@ class DistGraph:
                 err = ValueError(f"rank {rank}: edge_index column {c} ({int(src[c])} -> {int(dst[c])}) has a "
                                  f"vertex index outside [0, {n}) (num_nodes={n})")
         agree(err, group)
-        keep = src != dst
-        src, dst = src[keep], dst[keep]
-        if symmetrize:
+        if symmetrize:  # self-loops and duplicates go where the rows are normalised (_route_rows)
             src, dst = torch.cat([src, dst]), torch.cat([dst, src])
         ranges = _uniform_ranges(n, world)
         rowptr, col = _route_rows(src, dst, n, ranges, rank, group)
@@ -545,8 +544,9 @@ def _balanced_ranges(rowptr: torch.Tensor, n: int, ranges: torch.Tensor, rank: i
 
 
 def _route_rows(src: torch.Tensor, dst: torch.Tensor, n: int, ranges: torch.Tensor, rank: int, group):
-    """Send every edge src -> dst to the owner of dst; return the owner's normalised rows
-    (rowptr over its range, sorted unique sources)."""
+    """Send every edge src -> dst to the owner of dst; return the owner's normalised rows (rowptr over its range,
+    sorted unique sources as int64): the native build_csr normalisation of a row range, as Graph.from_input's
+    (self-loops dropped, duplicates merged)."""
     world = ranges.numel() - 1
     owner = owner_of(dst, ranges)
     order = torch.argsort(owner, stable=True)
@@ -554,8 +554,5 @@ def _route_rows(src: torch.Tensor, dst: torch.Tensor, n: int, ranges: torch.Tens
     pairs = torch.stack([src[order], dst[order]], dim=1)
     got, _ = all_to_all_rows(pairs, counts, group)
     lo, hi = int(ranges[rank]), int(ranges[rank + 1])
-    keys = torch.unique((got[:, 1] - lo) * max(n, 1) + got[:, 0], sorted=True)
-    rowptr = torch.zeros(hi - lo + 1, dtype=torch.int64)
-    if keys.numel():
-        rowptr[1:] = torch.bincount(keys // max(n, 1), minlength=hi - lo).cumsum(0)
-    return rowptr, keys % max(n, 1)
+    rowptr, col = ops.build_csr_rows(got.t().contiguous(), n, lo, hi - lo)
+    return rowptr, col.to(torch.int64)
