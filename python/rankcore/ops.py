@@ -411,6 +411,35 @@ def _build_csr_fake(edge_index, num_nodes, symmetrize, require_undirected):
             edge_index.new_empty((), dtype=torch.bool), edge_index.new_empty(edge_index.shape[1]))
 
 
+def wis_removal_key(depth: int, deg: list[int], tri: list[int]) -> list[int]:
+    """The WIS removal key D_e of the edge {u, v} at depth 2 or 3 (definitions §2) from ``deg = [deg(u), deg(v),
+    deg(w_1), ...]`` and (depth 3) ``tri`` likewise over the common neighbours w_i: flat (tag, value, count)
+    triples whose lexicographic order is the native greedy's key order (csrc/ops/wis_key.cpp). The
+    distributed protocol builds its keys with it. ``ValueError`` on states no graph has."""
+    try:
+        return torch.ops.rankcore.wis_removal_key.default(depth, deg, tri)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+def wis_singleton_scores(deg: torch.Tensor, tri: torch.Tensor, depth: int) -> torch.Tensor:
+    """s_t (definitions §2) elementwise from int64 degrees and (depth 3) triangle counts: deg + 1 at depth 2,
+    2 tri + 3 deg + 1 at depth 3, 0 where deg = 0. CPU."""
+    _check_devices("wis_singleton_scores", deg, tri)
+    try:
+        return torch.ops.rankcore.wis_singleton_scores.default(deg, tri, depth)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::wis_singleton_scores")
+def _wis_singleton_scores_fake(deg, tri, depth):
+    _check_devices("wis_singleton_scores", deg, tri)
+    return torch.empty_like(deg)
+
+
 def build_csr_rows(edge_index: torch.Tensor, num_nodes: int, first_row: int, num_rows: int):
     """:func:`build_csr`'s normalisation of the rows ``[first_row, first_row + num_rows)`` of a graph on
     ``num_nodes`` vertices (a distributed rank's share): ``(rowptr int64 [num_rows + 1], col int32 [nnz])``, self-loops

@@ -1,11 +1,14 @@
-// The singleton scores of (L-1)-WIS at L = 2 and L = 3 in closed form (docs/definitions.md §2), the one source
-// every CPU path reads them from: closed_walk_counts, the 1-WIS / 2-WIS greedy and the walk engine's keys.
+// The singleton scores of (L-1)-WIS at L = 2 and L = 3 in closed form, and the removal key built from them
+// (docs/definitions.md §2): the one source every path reads them from: closed_walk_counts, the 1-WIS / 2-WIS
+// greedy and the walk engine's keys, and (through the op rankcore::wis_removal_key, csrc/ops/wis_key.cpp) the
+// distributed protocol (python/rankcore/distributed/protocol.py).
 //   (Â^2)_tt = deg(t) + 1,   (Â^3)_tt = 2·tri(t) + 3·deg(t) + 1,   s_t = (Â^L)_tt, or 0 when t is isolated.
-// The distributed protocol (python/rankcore/distributed/sparsify.py, _score) restates the same formula in
-// Python; tests/distributed compare its orders with these.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace rankcore::ops::cpu {
 
@@ -15,5 +18,64 @@ inline int64_t closed_walks_l3(int64_t deg, int64_t tri) { return 2 * tri + 3 * 
 
 // The singleton score s_t at L = 3: (Â^3)_tt, or 0 when t is isolated.
 inline int64_t singleton_score_l3(int64_t deg, int64_t tri) { return deg == 0 ? 0 : closed_walks_l3(deg, tri); }
+inline int64_t singleton_score_l2(int64_t deg) { return deg == 0 ? 0 : closed_walks_l2(deg); }
+
+// D_e as (score value, signed count) pairs, ascending by value, counts non-zero.
+using ScoreDelta = std::vector<std::pair<int64_t, int32_t>>;
+
+// True when removing the edge with delta `a` leaves a lexicographically larger sorted score vector
+// than removing the edge with delta `b`.
+inline bool delta_better(const ScoreDelta& a, const ScoreDelta& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size() && a[i] == b[j]) ++i, ++j;
+  const bool a_end = i == a.size(), b_end = j == b.size();
+  if (a_end && b_end) return false;
+  const int64_t va = a_end ? INT64_MAX : a[i].first, vb = b_end ? INT64_MAX : b[j].first;
+  const int64_t v = std::min(va, vb);
+  const int32_t ca = va == v ? a[i].second : 0, cb = vb == v ? b[j].second : 0;
+  return ca < cb;
+}
+
+// Sorts raw (value, ±1) entries by value, merges equal values and drops zero counts.
+inline void normalize_delta(ScoreDelta& d) {
+  std::sort(d.begin(), d.end());
+  size_t out = 0;
+  for (size_t i = 0; i < d.size();) {
+    int64_t v = d[i].first;
+    int32_t c = 0;
+    for (; i < d.size() && d[i].first == v; ++i) c += d[i].second;
+    if (c != 0) d[out++] = {v, c};
+  }
+  d.resize(out);
+}
+
+// One entry of D_e encoded so that comparing encodings lexicographically (tag, value, count) compares keys as
+// delta_better does at the first entry where they differ: tag 0 = a negative count at `value` (the smaller the
+// value the better), 2 = a positive count (value stored negated: the larger the value the better); a key that
+// has ended sorts as tag 1. The walk engine's queue prefixes and the distributed protocol's keys use it.
+struct KeyEntry {
+  int64_t tag, value, count;
+};
+inline KeyEntry encode_entry(const std::pair<int64_t, int32_t>& entry) {
+  const auto [value, count] = entry;
+  return count < 0 ? KeyEntry{0, value, count} : KeyEntry{2, -value, count};
+}
+
+// Key pairs at L = 3, given each vertex's current score s = singleton_score_l3(deg, tri) (the walk engine keeps
+// them): an endpoint of a removed edge with c common neighbours loses the edge and c triangles (s -> 0 when it
+// becomes isolated); each common neighbour loses one triangle: s(deg, tri - 1) = s - 2 (its deg >= 2).
+inline void push_endpoint_pair_l3(ScoreDelta& key, int64_t deg, int64_t tri, int64_t c, int64_t s) {
+  key.push_back({singleton_score_l3(deg - 1, tri - c), +1});
+  key.push_back({s, -1});
+}
+inline void push_common_pair_l3(ScoreDelta& key, int64_t s) {
+  key.push_back({s - 2, +1});
+  key.push_back({s, -1});
+}
+// At L = 2 an endpoint loses one edge (s -> 0 when it becomes isolated).
+inline void push_endpoint_pair_l2(ScoreDelta& key, int64_t deg) {
+  key.push_back({singleton_score_l2(deg - 1), +1});
+  key.push_back({singleton_score_l2(deg), -1});
+}
 
 }  // namespace rankcore::ops::cpu

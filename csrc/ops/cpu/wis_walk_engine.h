@@ -53,35 +53,6 @@
 
 namespace rankcore::ops::cpu {
 
-// D_e as (score value, signed count) pairs, ascending by value, counts non-zero.
-using ScoreDelta = std::vector<std::pair<int64_t, int32_t>>;
-
-// True when removing the edge with delta `a` leaves a lexicographically larger sorted score vector
-// than removing the edge with delta `b`.
-inline bool delta_better(const ScoreDelta& a, const ScoreDelta& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size() && a[i] == b[j]) ++i, ++j;
-  const bool a_end = i == a.size(), b_end = j == b.size();
-  if (a_end && b_end) return false;
-  const int64_t va = a_end ? INT64_MAX : a[i].first, vb = b_end ? INT64_MAX : b[j].first;
-  const int64_t v = std::min(va, vb);
-  const int32_t ca = va == v ? a[i].second : 0, cb = vb == v ? b[j].second : 0;
-  return ca < cb;
-}
-
-// Sorts raw (value, ±1) entries by value, merges equal values and drops zero counts.
-inline void normalize_delta(ScoreDelta& d) {
-  std::sort(d.begin(), d.end());
-  size_t out = 0;
-  for (size_t i = 0; i < d.size();) {
-    int64_t v = d[i].first;
-    int32_t c = 0;
-    for (; i < d.size() && d[i].first == v; ++i) c += d[i].second;
-    if (c != 0) d[out++] = {v, c};
-  }
-  d.resize(out);
-}
-
 class WalkGreedy {
  public:
   // Edges are given as u < v in lexicographic order (edge id = rank: the tie rule); adjacency is built
@@ -378,10 +349,10 @@ class WalkGreedy {
   static Prefix prefix_of(const ScoreDelta& key) {
     Prefix p;
     for (size_t i = 0; i < 2 && i < key.size(); ++i) {
-      const auto [value, count] = key[i];
-      p.tag[i] = count < 0 ? 0 : 2;
-      p.value[i] = count < 0 ? value : -value;
-      p.count[i] = count;
+      const KeyEntry e = encode_entry(key[i]);
+      p.tag[i] = static_cast<uint8_t>(e.tag);
+      p.value[i] = e.value;
+      p.count[i] = key[i].second;
     }
     p.more = key.size() > 2;
     return p;
@@ -550,18 +521,12 @@ class WalkGreedy {
     return c;
   }
 
-  // L = 3 key pairs: an endpoint x of a removed edge with c common neighbours loses the edge and c
-  // triangles (s -> 0 when it becomes isolated); each common neighbour loses one triangle (s -> s - 2).
+  // L = 3 key pairs of an endpoint x and of the common neighbours (cpu/wis_score.h), from the kept scores.
   void push_endpoint_pair(ScoreDelta& key, int32_t x, int64_t c) const {
-    const int64_t d = deg_[x] - 1;
-    key.push_back({singleton_score_l3(d, tri_[x] - c), +1});
-    key.push_back({s_[x], -1});
+    push_endpoint_pair_l3(key, deg_[x], tri_[x], c, s_[x]);
   }
   void push_common_pairs(ScoreDelta& key, const int32_t* common, int64_t count) const {
-    for (const int32_t w : std::span(common, static_cast<size_t>(count))) {
-      key.push_back({s_[w] - 2, +1});
-      key.push_back({s_[w], -1});
-    }
+    for (const int32_t w : std::span(common, static_cast<size_t>(count))) push_common_pair_l3(key, s_[w]);
   }
 
   void compute_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {

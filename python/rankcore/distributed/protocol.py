@@ -33,6 +33,7 @@ from collections import defaultdict
 import torch
 import torch.distributed as dist
 
+from .. import ops
 from .graph import DistGraph, all_gather_objects
 
 __all__ = ["WisRank"]
@@ -43,31 +44,21 @@ __all__ = ["WisRank"]
 _END = (1,)  # sorts between "a negative count" (0, ...) and "a positive count" (2, ...) entries
 
 
-def _score(depth: int, deg: int, tri: int) -> int:
-    """The singleton score s_t (definitions §2) from deg(t) and, for depth 3, tri(t): the Python restatement of
-    csrc/ops/cpu/wis_score.h, which the native greedy reads (tests/distributed compare the two orders)."""
-    if deg == 0:
-        return 0
-    return deg + 1 if depth == 2 else 2 * tri + 3 * deg + 1
+_removal_key = torch.ops.rankcore.wis_removal_key.default  # csrc/ops/wis_key.cpp, from cpu/wis_score.h
 
 
 def _key(depth: int, state, u: int, v: int, common) -> tuple:
-    """The candidate {u, v}'s sort key, smaller = removed first: its signed multiset D_e = A_e - R_e of
-    score changes, encoded so that Python's tuple order is the engine's comparison (at the smallest value
-    where two D differ, the smaller count wins), then (u, v) for ties. ``state[x]`` is (deg, tri) of x."""
-    c = len(common)
-    delta: dict[int, int] = defaultdict(int)
-    for x in (u, v):
-        dx, tx = state[x]
-        delta[_score(depth, dx, tx)] -= 1
-        delta[_score(depth, dx - 1, tx - c)] += 1
-    for w in common:
-        dw, tw = state[w]
-        delta[_score(depth, dw, tw)] -= 1
-        delta[_score(depth, dw, tw - 1)] += 1
-    encoded = tuple((0, val, cnt) if cnt < 0 else (2, -val, cnt)
-                    for val, cnt in sorted(delta.items()) if cnt != 0)
-    return (encoded + (_END,), u, v)
+    """The candidate {u, v}'s sort key, smaller = removed first: its signed multiset D_e = A_e - R_e of score
+    changes as (tag, value, count) triples whose tuple order is the engine's comparison (the native op
+    ``rankcore::wis_removal_key``: the same source as the native greedy's keys), then ``_END``, then (u, v) for
+    ties. ``state[x]`` is (deg, tri) of x."""
+    if depth == 2:
+        flat = _removal_key(2, [state[u][0], state[v][0]], [])
+    else:
+        values = [state[x] for x in (u, v, *common)]
+        flat = _removal_key(3, [d for d, _ in values], [t for _, t in values])
+    entries = iter(flat)
+    return (tuple(zip(entries, entries, entries)) + (_END,), u, v)
 
 
 def _apply_removal(depth: int, state, u: int, v: int, common) -> None:
@@ -192,10 +183,8 @@ class WisRank:
             # vertex that has it. Its endpoints' part, (smallest new endpoint score m, its count c),
             # gives the key prefix ((2, -m, c),), which sorts before (is at least as good as) the true
             # key: the common neighbours can only add a smaller value or to the count.
-            def new_score(d, t):
-                return torch.where(d > 1, 2 * (t - common_count) + 3 * (d - 1) + 1, torch.zeros_like(d))
-            su = new_score(du, ext[pos_u, 1])
-            sv = new_score(dv, ext[pos_v, 1])
+            su = ops.wis_singleton_scores(du - 1, ext[pos_u, 1] - common_count, 3)
+            sv = ops.wis_singleton_scores(dv - 1, ext[pos_v, 1] - common_count, 3)
             m = torch.minimum(su, sv)
             c = (su == m).to(torch.int64) + (sv == m).to(torch.int64)
             perm = torch.argsort(c, stable=True)
