@@ -206,6 +206,8 @@ def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta:
     dist.all_reduce(total)
     for out in outs:
         run._write(out, kept, keep, removed, n, int(total), meta, None)
+    run._TEXT_BLOCK = 3  # many blocks per rank: the streamed text hand-off, block by block
+    run._write(os.path.join(os.path.dirname(outs[0]), "got_blocks.txt"), kept, keep, removed, n, int(total), meta, None)
     return int(kept.shape[1]), os.path.dirname(path)
 
 
@@ -228,6 +230,7 @@ def test_writer_equals_single_process_writer(rank_results, tmp_path):
         want = tmp_path / f"want{suffix}"
         graph_io.write_sparsified(str(want), whole, result, n, meta)
         _assert_same_output(want, folder / f"got{suffix}")
+    _assert_same_output(tmp_path / "want.txt", folder / "got_blocks.txt")
 
 
 def _assert_same_output(want: Path, got: Path) -> None:

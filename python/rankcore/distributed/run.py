@@ -40,6 +40,7 @@ __all__ = ["sparsify_file", "summary_lines", "main", "EDGE_LIST_SUFFIXES"]
 
 EDGE_LIST_SUFFIXES = (".txt", ".csv", ".tsv", ".edges", ".el")
 _BLOCK = 1 << 26  # bytes / elements per point-to-point message
+_TEXT_BLOCK = 1 << 20  # columns per block of text a rank formats and sends (_write)
 
 
 def _try(fn):
@@ -72,6 +73,31 @@ def _to_root(local: torch.Tensor, group, consume) -> None:
         dist.send(torch.tensor([local.numel()], dtype=torch.int64), dst=_peer(group, 0), group=group)
         for lo in range(0, local.numel(), _BLOCK):
             dist.send(local[lo:lo + _BLOCK], dst=_peer(group, 0), group=group)
+
+
+def _stream_to_root(blocks, group, consume) -> None:
+    """Rank 0 calls ``consume`` with each of its own byte blocks (an iterable of bytes) and then, in rank order,
+    with every other rank's (bytes-like); the other ranks send theirs as they make them (a length, then the
+    bytes; length 0 ends a rank's stream), so no rank holds more than one block of its share. Collective."""
+    rank, world = dist.get_rank(group), dist.get_world_size(group)
+    if rank == 0:
+        for block in blocks:
+            consume(block)
+        for r in range(1, world):
+            length = torch.zeros(1, dtype=torch.int64)
+            while True:
+                dist.recv(length, src=_peer(group, r), group=group)
+                if int(length) == 0:
+                    break
+                buf = torch.empty(int(length), dtype=torch.uint8)
+                dist.recv(buf, src=_peer(group, r), group=group)
+                consume(buf.numpy())
+    else:
+        for block in blocks:
+            if block:
+                dist.send(torch.tensor([len(block)], dtype=torch.int64), dst=_peer(group, 0), group=group)
+                dist.send(torch.frombuffer(bytearray(block), dtype=torch.uint8), dst=_peer(group, 0), group=group)
+        dist.send(torch.zeros(1, dtype=torch.int64), dst=_peer(group, 0), group=group)
 
 
 def _gather_at_root(local: torch.Tensor, group) -> torch.Tensor | None:
@@ -207,20 +233,18 @@ def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Ten
             if rank == 0:
                 f, err = _try(lambda: open(out.tmp, "wb"))
             agree(err, group)
-            data = graph_io.format_pairs(kept, sep)
             try:
                 if rank == 0:
                     header = graph_io.edge_list_header(meta["method"], n, kept_columns)
                     _, err = _try(lambda: f.write(header))
 
-                    def consume(part: torch.Tensor) -> None:
+                    def consume(part) -> None:  # bytes-like, written as it arrives
                         nonlocal err
-                        if err is None and part.numel():
-                            _, err = _try(lambda: f.write(part.numpy().tobytes()))
+                        if err is None and len(part):
+                            _, err = _try(lambda: f.write(part))
                 else:
                     consume = None
-                _to_root(torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else
-                         torch.empty(0, dtype=torch.uint8), group, consume)
+                _stream_to_root(graph_io.pair_blocks(kept, sep, _TEXT_BLOCK), group, consume)
             finally:
                 if f is not None:
                     _, close_err = _try(f.close)
