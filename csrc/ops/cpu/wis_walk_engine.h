@@ -26,13 +26,16 @@
 // Rows of the adjacency keep removed edges as tombstones (compacted when half dead), so removing an
 // edge of a hub is O(1), and common neighbours of a hub and a small vertex are found by binary search.
 //
-// L = 3 costs. A stale pop (a key that got worse: most of them are edges with a hub among their common
-// neighbours, whose score falls with every triangle of the hub removed) re-keys from the edge's cached
-// common-neighbour list (build_common_cache), not by merging two rows; the queue's elements carry the
-// first two entries of their keys, so most comparisons read no key vector. Together 16.1 s -> 8.8 s for
-// the full order of a 1M-edge power-law graph (bench/RESULTS.md). Still quadratic: a hub that is a
-// common neighbour of many edges which tie on everything else (a hub joined to a ring): each removal
-// makes every one of them stale.
+// L = 3 on hubs as common neighbours. An edge of two small ends whose common neighbours include hubs has
+// those hubs' pairs in its key: a hub closing triangles with N such edges made all N stale with every
+// removal at the hub (a hub joined to a ring: quadratic). Such edges live in groups by their set of hub
+// common neighbours, with the same argument as above (the hubs' pairs are common to the group, so the
+// members are ordered by the rest, X); an edge's hub set only shrinks, when it is one of the 2c edges
+// re-keyed at once, and it then moves to the group of its new set (or, with none left, to the plain queue).
+//
+// L = 3 costs. A stale pop re-keys from the edge's cached common-neighbour list (build_common_cache), not
+// by merging two rows; the queue's elements carry the first two entries of their keys, so most comparisons
+// read no key vector (bench/RESULTS.md).
 #pragma once
 
 #include <ATen/Parallel.h>
@@ -41,6 +44,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <span>
 #include <unordered_map>
@@ -82,6 +86,9 @@ class WalkGreedy {
         if (hub_u || hub_v) owner_[e] = (hub_u && (!hub_v || deg_[u] > deg_[v])) ? u : v;
       }
       xkeys_.resize(eu_.size());
+      cn_hub_.assign(n, 0);
+      for (int64_t v = 0; v < n; ++v) cn_hub_[v] = deg_[v] >= hub_degree;
+      cn_member_.assign(eu_.size(), 0);
     }
     if (L_ == 3) build_common_cache();
     // Initial keys are independent: compute them in parallel (each thread with its own scratch).
@@ -92,7 +99,10 @@ class WalkGreedy {
       for (int64_t e = begin; e < end; ++e) {
         if (L_ == 3 && owner_[e] >= 0) {
           common_count[e] = compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch);
+        } else if (L_ == 3 && (compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch), !scratch.hubs.empty())) {
+          cn_member_[e] = 1;  // a hub among its common neighbours: grouped by them (see cn_group_for)
         } else {
+          if (L_ == 3) xkeys_[e].clear();
           compute_key(static_cast<int32_t>(e), keys_[e], scratch);
         }
       }
@@ -100,10 +110,11 @@ class WalkGreedy {
     });
     check_overflow(overflow.load());
     for (int64_t e = 0; e < m; ++e) {
-      if (owner_[e] < 0) {
+      if (owner_[e] < 0 && (L_ != 3 || !cn_member_[e])) {
         queue_.insert(static_cast<int32_t>(e));
       } else {
-        const int32_t g = subgroup_for(owner_[e], common_count[e]);
+        const int32_t g = owner_[e] >= 0 ? subgroup_for(owner_[e], common_count[e])
+                                         : cn_group_for(hub_commons(static_cast<int32_t>(e)));
         subgroups_[g].members.insert(static_cast<int32_t>(e));
         sg_of_[e] = g;
       }
@@ -226,7 +237,7 @@ class WalkGreedy {
   // edge into the subgroup of its new count, whose token is improved when e beats it.
   void rekey_now(int32_t e) {
     if (discarded_[e]) return;
-    if (owner_[e] < 0) {
+    if (owner_[e] < 0 && sg_of_[e] < 0) {  // plain (common-neighbour sets only shrink: it stays plain)
       queue_.erase(e);  // found by its stored (old) key
       compute_key(e, keys_[e], main_scratch_);
       queue_.insert(e);
@@ -239,7 +250,14 @@ class WalkGreedy {
       subgroups_[old_group].queued = false;
     }
     const int64_t c = compute_x_key(e, xkeys_[e], main_scratch_);
-    const int32_t g = subgroup_for(owner_[e], c);
+    if (owner_[e] < 0 && main_scratch_.hubs.empty()) {  // lost its last hub common neighbour: plain now
+      sg_of_[e] = -1;
+      xkeys_[e].clear();
+      compute_key(e, keys_[e], main_scratch_);
+      queue_.insert(e);
+      return;
+    }
+    const int32_t g = owner_[e] >= 0 ? subgroup_for(owner_[e], c) : cn_group_for(main_scratch_.hubs);
     subgroups_[g].members.insert(e);
     sg_of_[e] = g;
     Subgroup& group = subgroups_[g];
@@ -266,13 +284,18 @@ class WalkGreedy {
     }
   };
 
+  // A subgroup is either the edges {hub, x} of a hub with c common neighbours (hub >= 0), or (hub = -1) the
+  // edges of two small ends whose hub common neighbours are exactly cn_hubs: their keys are X + the pairs
+  // (s_h - 2, +1), (s_h, -1) of every h in cn_hubs, the same for all, so s_h falling re-keys the one token,
+  // not every edge whose triangles the hub closes (a hub joined to a ring: N edges per removal before).
   struct Subgroup {
     int32_t hub;
-    int64_t common;  // c: the common-neighbour count of every member
+    int64_t common;  // c: the common-neighbour count of every member (hub >= 0)
     std::set<int32_t, XOrder> members;
     ScoreDelta key;        // the token's key in the queue (an optimistic bound of the best member's)
     int32_t top_edge = -1;  // the member that key was computed from (the tie-break id)
     bool queued = false;
+    std::vector<int32_t> cn_hubs = {};  // hub = -1: the members' hub common neighbours, ascending
   };
 
   int32_t subgroup_for(int32_t hub, int64_t c) {
@@ -283,6 +306,26 @@ class WalkGreedy {
     subgroups_.push_back(Subgroup{hub, c, std::set<int32_t, XOrder>(XOrder{this}), ScoreDelta{}, -1, false});
     subgroup_index_.emplace(slot, g);
     return g;
+  }
+
+  // The group of the small-ended edges whose hub common neighbours are `hubs` (ascending).
+  int32_t cn_group_for(const std::vector<int32_t>& hubs) {
+    const auto it = cn_group_index_.find(hubs);
+    if (it != cn_group_index_.end()) return it->second;
+    const int32_t g = static_cast<int32_t>(subgroups_.size());
+    subgroups_.push_back(Subgroup{-1, 0, std::set<int32_t, XOrder>(XOrder{this}), ScoreDelta{}, -1, false, hubs});
+    cn_group_index_.emplace(hubs, g);
+    return g;
+  }
+  // The hub common neighbours of edge e, ascending.
+  std::vector<int32_t> hub_commons(int32_t e) {
+    const auto [common, c] = common_of(e, main_scratch_.common);
+    std::vector<int32_t> hubs;
+    for (const int32_t w : std::span(common, static_cast<size_t>(c))) {
+      if (cn_hub_[w]) hubs.push_back(w);
+    }
+    std::sort(hubs.begin(), hubs.end());
+    return hubs;
   }
 
   // The subgroup's best member with its X part made current (stale tops re-keyed); must not be empty.
@@ -313,7 +356,12 @@ class WalkGreedy {
   // H_hub(c) + X: the full key of a member of subgroup g with X part x.
   void full_key(int32_t g, const ScoreDelta& x, ScoreDelta& out) const {
     out.assign(x.begin(), x.end());
-    push_endpoint_pair(out, subgroups_[g].hub, subgroups_[g].common);
+    const Subgroup& group = subgroups_[g];
+    if (group.hub >= 0) {
+      push_endpoint_pair(out, group.hub, group.common);
+    } else {
+      for (const int32_t h : group.cn_hubs) push_common_pair_l3(out, s_[h]);
+    }
     normalize_delta(out);
   }
 
@@ -327,6 +375,7 @@ class WalkGreedy {
     explicit Scratch(int64_t n) : expander(n), dist_u(n, -1), dist_v(n, -1) {}
     LocalWalkExpander expander;
     std::vector<int32_t> common;
+    std::vector<int32_t> hubs;  // compute_x_key of a small-ended edge: its hub common neighbours, ascending
     std::vector<int32_t> dist_u, dist_v, ball_u, ball_v;  // L >= 4: BFS distances (-1: not reached)
   };
   // Queue order: ids < m are plain edges, m + g the token of subgroup g (its key and its top edge's id).
@@ -509,14 +558,28 @@ class WalkGreedy {
     return singleton_score_l3(deg_[t], tri_[t]);
   }
 
-  // L = 3: the X part of an owned edge's key (the pairs of its non-owner end and of the common
-  // neighbours, normalised); returns the common-neighbour count c.
+  // L = 3: the X part of a grouped edge's key, normalised; returns its common-neighbour count c. An owned edge:
+  // the pairs of its non-owner end and of every common neighbour. An edge of two small ends: the pairs of both
+  // ends and of its small common neighbours (its hub common neighbours land in scratch.hubs, ascending).
   int64_t compute_x_key(int32_t e, ScoreDelta& key, Scratch& scratch) const {
     key.clear();
-    const int32_t x = eu_[e] == owner_[e] ? ev_[e] : eu_[e];
     const auto [common, c] = common_of(e, scratch.common);
-    push_endpoint_pair(key, x, c);
-    push_common_pairs(key, common, c);
+    if (owner_[e] >= 0) {
+      push_endpoint_pair(key, eu_[e] == owner_[e] ? ev_[e] : eu_[e], c);
+      push_common_pairs(key, common, c);
+    } else {  // both ends small: the hub common neighbours' pairs are the group's (full_key)
+      push_endpoint_pair(key, eu_[e], c);
+      push_endpoint_pair(key, ev_[e], c);
+      scratch.hubs.clear();
+      for (const int32_t w : std::span(common, static_cast<size_t>(c))) {
+        if (cn_hub_[w]) {
+          scratch.hubs.push_back(w);
+        } else {
+          push_common_pair_l3(key, s_[w]);
+        }
+      }
+      std::sort(scratch.hubs.begin(), scratch.hubs.end());
+    }
     normalize_delta(key);
     return c;
   }
@@ -667,6 +730,9 @@ class WalkGreedy {
   std::vector<uint8_t> discarded_;    // candidates the guards forbade: in the graph, out of the queue for good
   std::vector<Subgroup> subgroups_;
   std::unordered_map<int64_t, int32_t> subgroup_index_;  // hub * (n + 1) + c -> subgroup
+  std::map<std::vector<int32_t>, int32_t> cn_group_index_;  // hub common neighbours -> subgroup
+  std::vector<uint8_t> cn_hub_;     // L = 3: initial degree >= hub_degree (a hub as a common neighbour)
+  std::vector<uint8_t> cn_member_;  // L = 3: initially in a common-neighbour group
   ScoreDelta fresh_x_;
   std::vector<uint32_t> edge_stamp_, vertex_stamp_;
   uint32_t stamp_ = 0, vstamp_ = 0;
