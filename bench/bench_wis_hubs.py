@@ -38,6 +38,15 @@ def hub_graph(with_hub: bool) -> rankcore.Graph:
     return rankcore.Graph.from_input(ei, n, symmetrize=True)
 
 
+def ring_with_hub(ring: int) -> rankcore.Graph:
+    """A cycle of `ring` vertices, every one also joined to one hub: the hub is a common neighbour of every ring
+    edge (2-WIS groups those edges by their hub common neighbours)."""
+    r = torch.arange(ring)
+    hub = torch.full((ring,), ring)
+    ei = torch.stack([torch.cat([r, hub]), torch.cat([(r + 1) % ring, r])])
+    return rankcore.Graph.from_input(ei, ring + 1, symmetrize=True)
+
+
 CASES = {
     "star-1e4-1wis": (lambda: star(10**4), 2, True),
     "star-1e5-1wis": (lambda: star(10**5), 2, False),
@@ -48,6 +57,8 @@ CASES = {
                                                                200_000, symmetrize=True), 2, True),
     "1M-no-hub-1wis": (lambda: hub_graph(False), 2, True),
     "1M-200k-hub-1wis": (lambda: hub_graph(True), 2, False),
+    "ring-1e4-hub-2wis": (lambda: ring_with_hub(10**4), 3, True),
+    "ring-1e6-hub-2wis": (lambda: ring_with_hub(10**6), 3, False),
 }
 if BIG:
     CASES["star-1e7-1wis"] = (lambda: star(10**7), 2, False)
