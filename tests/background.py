@@ -73,8 +73,11 @@ def _run(name: str) -> None:
 
 
 def start(items) -> None:
-    """Start the registered work that ``items`` (the collected tests, in run order) need, in that order."""
+    """Start the registered work that ``items`` (the collected tests, in run order) need, in that order
+    (not with RANKCORE_TESTS_BACKGROUND=0 in the environment: then each test runs its work itself)."""
     global _thread
+    if os.environ.get("RANKCORE_TESTS_BACKGROUND") == "0":
+        return
     first = {}
     for name, (_, _, needed_by) in REGISTRY.items():
         for i, item in enumerate(items):

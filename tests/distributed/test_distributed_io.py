@@ -206,8 +206,13 @@ def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta:
     dist.all_reduce(total)
     for out in outs:
         run._write(out, kept, keep, removed, n, int(total), meta, None)
+    block = run._TEXT_BLOCK
     run._TEXT_BLOCK = 3  # many blocks per rank: the streamed text hand-off, block by block
-    run._write(os.path.join(os.path.dirname(outs[0]), "got_blocks.txt"), kept, keep, removed, n, int(total), meta, None)
+    try:  # (restored: the shared group's later tasks run in these processes too)
+        run._write(os.path.join(os.path.dirname(outs[0]), "got_blocks.txt"), kept, keep, removed, n, int(total),
+                   meta, None)
+    finally:
+        run._TEXT_BLOCK = block
     return int(kept.shape[1]), os.path.dirname(path)
 
 
