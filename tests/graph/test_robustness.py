@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import os
 import pathlib
 import signal
 import subprocess
@@ -207,6 +208,12 @@ def test_overflow_length_is_the_true_length_across_native_calls():
 # --- Long native loops are cancellable; the worker is joined before the exception propagates ------------
 
 
+# A hub joined to a ring: with the hub structures off (RANKCORE_WIS_HUB_DEGREE above every degree) 2-WIS re-keys
+# every ring edge after every removal, so it runs for minutes: long enough to interrupt at any point. (With them on,
+# the default, it takes a fraction of a second.)
+SLOW_WIS = {"RANKCORE_WIS_HUB_DEGREE": str(10**12)}
+
+
 def _hub_graph(leaves: int) -> tuple[torch.Tensor, int]:
     hub = torch.zeros(leaves, dtype=torch.long)
     leaf = torch.arange(1, leaves + 1)
@@ -219,7 +226,8 @@ def _wis_threads():
     return [t for t in threading.enumerate() if t.name == "rankcore-wis" and t.is_alive()]
 
 
-def test_raising_progress_callback_stops_and_joins_the_worker():
+def test_raising_progress_callback_stops_and_joins_the_worker(monkeypatch):
+    monkeypatch.setenv(*next(iter(SLOW_WIS.items())))
     ei, n = _hub_graph(60000)
     calls = []
 
@@ -234,7 +242,8 @@ def test_raising_progress_callback_stops_and_joins_the_worker():
     assert time.perf_counter() - t0 < 30
 
 
-def test_keyboard_interrupt_stops_a_silent_wis():
+def test_keyboard_interrupt_stops_a_silent_wis(monkeypatch):
+    monkeypatch.setenv(*next(iter(SLOW_WIS.items())))
     ei, n = _hub_graph(60000)
     timer = threading.Timer(0.5, _thread.interrupt_main)
     t0 = time.perf_counter()
@@ -279,7 +288,7 @@ def test_ctrl_c_of_the_command_during_wis_exits_130_in_one_line(tmp_path):
     path.write_text("".join(f"{u} {v}\n" for u, v in ei.t().tolist()))
     proc = subprocess.Popen([sys.executable, "-m", "rankcore.cli", "sparsify", str(path), "--depth", "3",
                              "--ratio", "0.99", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env={**os.environ, **SLOW_WIS})
     try:
         deadline = time.time() + 60
         out = ""

@@ -77,3 +77,31 @@ def test_grouped_equals_ungrouped_on_larger_graphs(seed, monkeypatch):
     grouped = rankcore.wis(graph, n, k, depth=3).removed
     monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", UNGROUPED)
     assert torch.equal(grouped, rankcore.wis(graph, n, k, depth=3).removed)
+
+
+def hubs_sharing_leaves(leaves: int, hubs: int = 2, ring: bool = False):
+    """`hubs` hubs joined to each other and to every one of `leaves` shared leaves (optionally a ring among the
+    leaves): an edge {hub, leaf} has the other hubs among its common neighbours."""
+    first = leaves
+    pairs = [(first + h, i) for h in range(hubs) for i in range(leaves)]
+    pairs += [(first + a, first + b) for a in range(hubs) for b in range(a + 1, hubs)]
+    if ring:
+        pairs += [(i, (i + 1) % leaves) for i in range(leaves)]
+    return _undirected(pairs, leaves + hubs)
+
+
+@pytest.mark.parametrize("leaves,hubs,ring", [(6, 2, False), (7, 2, True), (5, 3, False), (6, 3, True)])
+@pytest.mark.parametrize("hub_degree", ["4", "5"])
+def test_hubs_sharing_leaves_match_brute_force(leaves, hubs, ring, hub_degree, monkeypatch):
+    _check_full_order(*hubs_sharing_leaves(leaves, hubs, ring), hub_degree, monkeypatch)
+
+
+@pytest.mark.parametrize("hubs,ring", [(2, False), (3, True)])
+def test_hubs_sharing_leaves_grouped_equals_ungrouped(hubs, ring, monkeypatch):
+    ei, n = hubs_sharing_leaves(300, hubs, ring)
+    graph = rankcore.Graph.from_input(ei, n)
+    k = graph.num_edges // 2
+    monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", "16")
+    grouped = rankcore.wis(graph, n, k, depth=3).removed
+    monkeypatch.setenv("RANKCORE_WIS_HUB_DEGREE", UNGROUPED)
+    assert torch.equal(grouped, rankcore.wis(graph, n, k, depth=3).removed)
