@@ -292,7 +292,7 @@ def _finite_difference(model, x: torch.Tensor, I: Region, J: Region, eps: float,
     # fd_step times the RMS of the batch's pixels.
     u = u.double()
     u_rms = float(u.pow(2).mean().sqrt())
-    if u_rms == 0:  # R is stationary in g (|cos| = 1 or g = 0 everywhere): the estimate is 0
+    if u_rms == 0:  # R is stationary in g (cosine form at |cos| = 1, or g = 0 everywhere): the estimate is 0
         surrogate = 0 * logits.sum()
     else:
         step = (_default_fd_step(x.dtype) if fd_step is None else fd_step) \
