@@ -10,6 +10,7 @@ import torch
 from .. import ops
 from .arguments import check_int
 from .container import Graph, input_columns
+from .eager import eager_only
 
 
 def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> torch.Tensor:
@@ -37,7 +38,7 @@ def edge_common_neighbors(edge_index, num_nodes=None, *, symmetrize=False) -> to
     return torch.where(loop, degree[src], out)
 
 
-@torch.compiler.disable  # eager: the native overflow error must become OverflowError
+@eager_only  # eager: the native overflow error must become OverflowError
 def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> torch.Tensor:
     """``(Â^L)_tt`` for every vertex t: the closed walks of length L at t on Â = A + I, exact int64.
 
@@ -50,7 +51,7 @@ def closed_walk_counts(edge_index, num_nodes, length, *, symmetrize=False) -> to
     return ops.closed_walk_counts(graph.rowptr, graph.col, length)
 
 
-@torch.compiler.disable
+@eager_only
 def singleton_scores(edge_index, num_nodes, depth, *, symmetrize=False) -> torch.Tensor:
     """WIS singleton scores s_t = WI_{L-1,t}({t}) for a depth-L GNN: ``(Â^L)_tt``, 0 for isolated t."""
     graph = Graph.from_input(edge_index, num_nodes, require_undirected=True, symmetrize=symmetrize)

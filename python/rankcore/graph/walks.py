@@ -13,6 +13,7 @@ import torch
 from .. import ops
 from .arguments import INT64_MAX, check_allocation, check_int
 from .container import Graph, GraphInput
+from .eager import eager_only
 
 def check_bool_mask(name: str, mask) -> None:
     """TypeError unless ``mask`` is a bool tensor (its shape is the caller's to check)."""
@@ -48,7 +49,7 @@ def check_walk_dtype(dtype) -> torch.dtype:
 _CHUNK_SECONDS = 0.25  # a native call runs at most about this long, so Ctrl-C is honoured promptly
 
 
-@torch.compiler.disable  # a data-dependent loop of native calls: nothing for a compiler to fuse
+@eager_only  # a data-dependent loop of native calls: nothing for a compiler to fuse
 def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
     """[n, k] non-negative start counts -> [n, k] counts after `length` steps on Â (following edge
     direction).

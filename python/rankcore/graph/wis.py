@@ -17,6 +17,7 @@ import torch
 from .. import ops
 from .arguments import check_int
 from .container import Graph, GraphInput
+from .eager import eager_only
 from .guards import check_guards, warn_shortfall
 from .progress import progress_reporter, run_cancellable
 from .result import Removal, SparsifyResult, result_for_input
@@ -89,7 +90,7 @@ def wis(edge_index: GraphInput, num_nodes: int | None, num_remove: int, depth: i
     return result_for_input(edge_index, graph, removal.edges, removal.ids)
 
 
-@torch.compiler.disable  # a worker thread and a native greedy: nothing to compile; errors stay Python's
+@eager_only  # a worker thread and a native greedy: nothing to compile; errors stay Python's
 def wis_order(graph: Graph, num_remove: int, depth=2, *, chunk_size=1, progress=None, min_degree: int = 0,
               keep_connected: bool = False) -> Removal:
     """The first ``num_remove`` edges of the (depth-1)-WIS removal order of an undirected :class:`Graph`:
