@@ -122,9 +122,10 @@ def sparsify_file(path, *, method: str = "wis", ratio=None, num_remove=None, see
     """Collective: sparsify the edge-list file ``path`` over the ranks of ``group`` (None: the default
     group) and, with ``output``, write what ``rankcore sparsify path -o output`` writes.
 
-    ``ratio`` / ``num_remove`` as :func:`rankcore.sparsify` (neither: ratio 0.5, as the CLI). Returns the
-    same summary on every rank: num_nodes, num_edges (undirected), num_remove, columns, kept_columns,
-    world_size, timings (rank 0's seconds for read / build / sparsify / write) and output. Raises the same
+    ``ratio`` / ``num_remove`` as :func:`rankcore.sparsify` (neither: ratio 0.5, as the CLI). Returns a summary,
+    the same on every rank except its timings: num_nodes, num_edges (undirected), num_remove, columns,
+    kept_columns, world_size, output, and timings (this rank's seconds for read / build / sparsify / write; the
+    command prints rank 0's). Raises the same
     ``ValueError`` on every rank (the first rank's) when any rank finds an error.
     """
     from . import DistGraph
