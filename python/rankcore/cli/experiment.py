@@ -17,13 +17,19 @@ def cmd_experiment(args) -> int:
     accepted = inspect.signature(module.run).parameters
     extra = {}
     for option, default in (("task", None), ("device", "cpu"), ("full_scale", False), ("jobs", 1),
-                            ("penalty", "exact")):
+                            ("penalty", "exact"), ("penalty_form", "cosine")):
         value = getattr(args, option)
         if option in accepted:
             if value is not None:
                 extra[option] = value
         elif value not in (None, default):
             raise CliError(f"experiment {args.name} has no --{option.replace('_', '-')} option")
+    if args.lambdas is not None:  # the locality regulariser's lambda grid, through its cfg override
+        if "penalty_form" not in accepted:
+            raise CliError(f"experiment {args.name} has no --lambdas option")
+        if any(not lam >= 0 or lam == float("inf") for lam in args.lambdas) or 0.0 not in args.lambdas:
+            raise CliError(f"--lambdas must be finite, >= 0 and include 0 (the baseline), got {args.lambdas}")
+        extra["cfg"] = {"lambdas": tuple(sorted(set(args.lambdas)))}
     try:
         module.run(out_dir=args.out, quick=args.quick, seed=args.seed, **extra)
     except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn), no CUDA
@@ -48,6 +54,11 @@ def add_experiment_parser(sub) -> None:
                     default="exact", help="locality-regularizer: how R and its gradient are computed (exact double "
                     "backward on the batch, on a quarter / eighth of it, or finite differences; "
                     "docs/definitions.md section 4)")
+    ex.add_argument("--penalty-form", choices=("cosine", "angle"), default="cosine",
+                    help="locality-regularizer: the published mean |cos| (default) or rankcore's angle form, whose "
+                    "push does not vanish at R = 1 (docs/definitions.md section 4)")
+    ex.add_argument("--lambdas", type=float, nargs="+", default=None, metavar="LAMBDA",
+                    help="locality-regularizer: the lambda grid, 0 included (default: the configuration's)")
     ex.add_argument("--jobs", type=int, default=1,
                     help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
     ex.set_defaults(func=cmd_experiment)

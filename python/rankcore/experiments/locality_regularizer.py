@@ -60,7 +60,8 @@ Configurations (:func:`config`), all SGD with momentum 0.9, batch 64:
   0.9996-1.0000: it does not make the two objects interact. At 48 px it learns slowly (72% test after 60 epochs,
   R 0.71), at 40 px on the earlier 8 x 72 canvas 78.5% after 40 epochs. Lambda 0.3 and 1 (penalty eighth) kept
   the 48 px task at chance; 0.1 did not. The cap of 60 epochs is set by the time of a 5-seed run on one core.
-  The committed Is-Same result is ``run(penalty="eighth", penalty_form="angle", cfg={"lambdas": (0.0, 0.3, 1.0)})``:
+  The committed Is-Same result is ``run(penalty="eighth", penalty_form="angle", cfg={"lambdas": (0.0, 0.3, 1.0)})``
+  (``rankcore experiment locality-regularizer --penalty eighth --penalty-form angle --lambdas 0 0.3 1``):
   the angle form's pilots (the same file) chose lambda 0.3 and 1; docs/cnn.md has both forms' runs.
   Pathfinder: 64 px, path lengths 3 and 9, 20000 train / 2000 validation / 2000 test images with random
   dihedral augmentation, ResNet-18 width 16 with the ImageNet stem

@@ -1,0 +1,50 @@
+"""rankcore experiment's locality-regularizer options reach run() (--penalty-form, --lambdas), and the other
+experiments refuse them: run() is replaced by a recorder, nothing trains."""
+
+import functools
+
+import pytest
+
+from rankcore.cli import main
+from rankcore.experiments import locality_regularizer
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    calls = []
+
+    @functools.wraps(locality_regularizer.run)  # the command reads run()'s signature
+    def record(**kw):
+        calls.append(kw)
+
+    monkeypatch.setattr(locality_regularizer, "run", record)
+    return calls
+
+
+def test_penalty_form_and_lambdas_reach_run(recorded, tmp_path, capsys):
+    argv = ["experiment", "locality-regularizer", "--out", str(tmp_path), "--task", "is-same", "--penalty", "eighth",
+            "--penalty-form", "angle", "--lambdas", "1", "0", "0.3"]
+    assert main(argv) == 0
+    (kw,) = recorded
+    assert kw["penalty"] == "eighth" and kw["penalty_form"] == "angle"
+    assert kw["cfg"] == {"lambdas": (0.0, 0.3, 1.0)}
+
+
+def test_defaults_leave_the_configuration_alone(recorded, tmp_path, capsys):
+    assert main(["experiment", "locality-regularizer", "--out", str(tmp_path)]) == 0
+    (kw,) = recorded
+    assert kw["penalty_form"] == "cosine" and "cfg" not in kw
+
+
+@pytest.mark.parametrize("lambdas", [["0.1", "1"], ["0", "-1"], ["0", "inf"], ["0", "nan"]])
+def test_bad_lambda_grids_are_one_line_errors(recorded, tmp_path, capsys, lambdas):
+    assert main(["experiment", "locality-regularizer", "--out", str(tmp_path), "--lambdas", *lambdas]) == 2
+    assert "--lambdas must be finite, >= 0 and include 0" in capsys.readouterr().err
+    assert not recorded
+
+
+def test_other_experiments_refuse_the_options(tmp_path, capsys):
+    assert main(["experiment", "incremental-rank", "--out", str(tmp_path), "--penalty-form", "angle"]) == 2
+    assert "has no --penalty-form option" in capsys.readouterr().err
+    assert main(["experiment", "incremental-rank", "--out", str(tmp_path), "--lambdas", "0", "1"]) == 2
+    assert "has no --lambdas option" in capsys.readouterr().err
