@@ -441,34 +441,26 @@ def test_penalty_names_choose_the_estimator_and_the_subset(penalty, estimator, s
     assert lr._regularizer(lambda h, w, g: None, penalty, 8).samples in (None, 2)  # a subset has >= 2 samples
 
 
-def test_run_trains_with_the_chosen_penalty(tmp_path, monkeypatch):
+@pytest.mark.parametrize("penalty,form", [("fd-quarter", "cosine"), ("quarter", "angle")])
+def test_run_trains_with_the_chosen_penalty_and_form(tmp_path, monkeypatch, penalty, form):
     monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
     cfg = dict(MICRO["is-same"], ranges=(4,), lambdas=(0.0, 1.0), seeds=1)
     used = []
     real = lr._regularizer
     monkeypatch.setattr(lr, "_regularizer", lambda *args: used.append(args[1:]) or real(*args))
-    result = lr.run(out_dir=tmp_path, task="is-same", cfg=cfg, penalty="fd-quarter")
-    assert used == [("fd-quarter", 8, "cosine")] and result["config"]["penalty"] == "fd-quarter"
-    assert "penalty=fd-quarter" in (tmp_path / "locality_regularizer_is_same.md").read_text()
-    assert all(0 <= v <= 1 for v in result["runs"][1]["penalty"])
-    assert lr.run(out_dir=tmp_path, task="is-same", cfg=dict(cfg, lambdas=(0.0,)))["config"]["penalty"] == "exact"
-
-
-def test_penalty_form_reaches_the_regularizer_and_is_recorded(tmp_path, monkeypatch):
-    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
-    cfg = dict(MICRO["is-same"], ranges=(4,), lambdas=(0.0, 1.0), seeds=1)
-    used = []
-    real = lr._regularizer
-    monkeypatch.setattr(lr, "_regularizer", lambda *args: used.append(args[1:]) or real(*args))
-    result = lr.run(out_dir=tmp_path, task="is-same", cfg=cfg, penalty="quarter", penalty_form="angle")
-    assert used == [("quarter", 8, "angle")] and result["config"]["penalty_form"] == "angle"
+    result = lr.run(out_dir=tmp_path, task="is-same", cfg=cfg, penalty=penalty, penalty_form=form)
+    assert used == [(penalty, 8, form)]
+    assert (result["config"]["penalty"], result["config"]["penalty_form"]) == (penalty, form)
     text = (tmp_path / "locality_regularizer_is_same.md").read_text()
-    assert "penalty_form=angle" in text and "penalty quarter, angle form" in text
-    # training logs the angle form's R (below the cosine R of the same gradients, in [0, 1])
+    assert f"penalty={penalty}" in text and f"penalty_form={form}" in text
+    if form == "angle":
+        assert "penalty quarter, angle form" in text
+    # training logs the form's R (the angle form's lies below the cosine R of the same gradients), in [0, 1]
     assert all(0 <= v <= 1 for v in result["runs"][1]["penalty"])
-    assert lr._regularizer(lambda h, w, g: None, "eighth", 64, "angle").form == "angle"
+    assert lr._regularizer(lambda h, w, g: None, "eighth", 64, form).form == form
     assert lr._regularizer(lambda h, w, g: None, "eighth", 64).form == "cosine"
-    assert lr.run(out_dir=tmp_path, task="is-same", cfg=dict(cfg, lambdas=(0.0,)))["config"]["penalty_form"] == "cosine"
+    defaults = lr.run(out_dir=tmp_path, task="is-same", cfg=dict(cfg, lambdas=(0.0,)))["config"]
+    assert (defaults["penalty"], defaults["penalty_form"]) == ("exact", "cosine")
 
 
 @pytest.mark.parametrize("form", ["cos", "Angle", None, ["angle"]])

@@ -194,7 +194,8 @@ def test_swap_region_matches_reference_and_definition():
 # gradients against finite differences (float64, through the double backward)
 
 
-def test_gradcheck_parameters():
+@pytest.mark.parametrize("form", ["cosine", "angle"])
+def test_gradcheck_parameters(form):
     model = smooth_conv_model(channels=1)
     x = images(3, shape=(1, 5, 6))
     I, J = Region(0, 0, 2, 2), Region(3, 3, 2, 3)
@@ -202,7 +203,7 @@ def test_gradcheck_parameters():
 
     def penalty_of(*params):
         call = lambda inputs: functional_call(model, dict(zip(names, params)), (inputs,))  # noqa: E731
-        return anti_locality_penalty(call, x, I, J)[0]
+        return anti_locality_penalty(call, x, I, J, form=form)[0]
 
     params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
     assert torch.autograd.gradcheck(penalty_of, params, eps=1e-6, atol=1e-7)
@@ -785,20 +786,6 @@ def test_angle_form_is_one_minus_the_scaled_arccos_of_the_cosines():
                                atol=0)
     # 1 - (2/pi) arccos c <= c on [0, 1]: the angle form lies below the published one
     assert penalty.item() <= cosine_penalty.item()
-
-
-def test_angle_form_gradcheck_parameters():
-    model = smooth_conv_model(channels=1)
-    x = images(3, shape=(1, 5, 6))
-    I, J = Region(0, 0, 2, 2), Region(3, 3, 2, 3)
-    names = [name for name, _ in model.named_parameters()]
-
-    def penalty_of(*params):
-        call = lambda inputs: functional_call(model, dict(zip(names, params)), (inputs,))  # noqa: E731
-        return anti_locality_penalty(call, x, I, J, form="angle")[0]
-
-    params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
-    assert torch.autograd.gradcheck(penalty_of, params, eps=1e-6, atol=1e-7)
 
 
 def test_angle_form_gradient_with_respect_to_x_matches_reference():
