@@ -131,7 +131,8 @@ inline void insertion_sort(uint64_t* r, int64_t len) {
 
 // Rows [row_lo, row_lo + R) of the graph on n vertices: every target must lie in that range (row v - row_lo)
 // and every source in [0, n). The whole graph is row_lo = 0, R = n; only then may symmetrize or the symmetry
-// check (H) run (a row range holds one side of its edges only: its undirected flag is not computed).
+// check (H) run (a row range holds one side of its edges only: its undirected flag is not computed), and only
+// then is the slot map made (build_csr_rows returns none: C, D and F skip its writes).
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* src, const int64_t* dst, int64_t m,
                                                                   int64_t n, bool symmetrize,
                                                                   bool require_undirected, int64_t row_lo,
@@ -190,17 +191,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   constexpr uint32_t kNoOrigin = 0xffffffffu;
   const uint32_t row_mask = static_cast<uint32_t>((int64_t(1) << shift) - 1);
   auto pend = std::unique_ptr<Pending[]>(new Pending[static_cast<size_t>(E) + 1]);
-  at::Tensor slot = at::empty({m}, at::TensorOptions().dtype(at::kLong));
-  int64_t* slot_p = slot.data_ptr<int64_t>();
+  at::Tensor slot = at::empty({whole ? m : 0}, at::TensorOptions().dtype(at::kLong));
+  int64_t* slot_p = whole ? slot.data_ptr<int64_t>() : nullptr;
   advise_huge(pend.get(), static_cast<size_t>(E) * sizeof(Pending));
-  advise_huge(slot_p, static_cast<size_t>(m) * sizeof(int64_t));
+  if (whole) advise_huge(slot_p, static_cast<size_t>(m) * sizeof(int64_t));
   at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
     for (int64_t t = tb; t < te; ++t) {
       int64_t* bc = bhist.get() + t * NB;
       for (int64_t c = col_lo(t), hi = col_lo(t + 1); c < hi; ++c) {
         const int64_t u = src[c], v = dst[c];
         if (u == v) {
-          slot_p[c] = -1;
+          if (whole) slot_p[c] = -1;
           continue;
         }
         pend[bc[(v - row_lo) >> shift]++] = Pending{static_cast<uint32_t>(u), static_cast<uint32_t>(c),
@@ -252,7 +253,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
           const uint32_t o = static_cast<uint32_t>(row[k]);
           if (hiw != prev) out[u++] = static_cast<uint32_t>(hiw);
           prev = hiw;
-          if (o != kNoOrigin) {
+          if (whole && o != kNoOrigin) {
             pairs[2 * f] = o;
             pairs[2 * f + 1] = static_cast<uint32_t>(u - 1);
             ++f;
