@@ -88,21 +88,24 @@ class WalkGreedy {
       xkeys_.resize(eu_.size());
       cn_hub_.assign(n, 0);
       for (int64_t v = 0; v < n; ++v) cn_hub_[v] = deg_[v] >= hub_degree;
-      cn_member_.assign(eu_.size(), 0);
     }
     if (L_ == 3) build_common_cache();
     // Initial keys are independent: compute them in parallel (each thread with its own scratch).
     std::vector<int64_t> common_count(L_ == 3 ? m : 0);
+    std::vector<uint8_t> cn_member(L_ == 3 ? m : 0);  // L = 3: an edge of two small ends with hub common neighbours
     std::atomic<bool> overflow{false};
     at::parallel_for(0, m, 256, [&](int64_t begin, int64_t end) {
       Scratch scratch(L_ == 3 ? 0 : n_);
       for (int64_t e = begin; e < end; ++e) {
-        if (L_ == 3 && owner_[e] >= 0) {
-          common_count[e] = compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch);
-        } else if (L_ == 3 && (compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch), !scratch.hubs.empty())) {
-          cn_member_[e] = 1;  // a hub among its common neighbours: grouped by them (see cn_group_for)
-        } else {
-          if (L_ == 3) xkeys_[e].clear();
+        if (L_ != 3) {
+          compute_key(static_cast<int32_t>(e), keys_[e], scratch);
+          continue;
+        }
+        common_count[e] = compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch);
+        if (owner_[e] < 0 && !scratch.hubs.empty()) {
+          cn_member[e] = 1;  // a hub among its common neighbours: grouped by them (see cn_group_for)
+        } else if (owner_[e] < 0) {  // plain: the whole key
+          xkeys_[e].clear();
           compute_key(static_cast<int32_t>(e), keys_[e], scratch);
         }
       }
@@ -110,7 +113,7 @@ class WalkGreedy {
     });
     check_overflow(overflow.load());
     for (int64_t e = 0; e < m; ++e) {
-      if (owner_[e] < 0 && (L_ != 3 || !cn_member_[e])) {
+      if (owner_[e] < 0 && (L_ != 3 || !cn_member[e])) {
         queue_.insert(static_cast<int32_t>(e));
       } else {
         const int32_t g = owner_[e] >= 0 ? subgroup_for(owner_[e], common_count[e])
@@ -732,7 +735,6 @@ class WalkGreedy {
   std::unordered_map<int64_t, int32_t> subgroup_index_;  // hub * (n + 1) + c -> subgroup
   std::map<std::vector<int32_t>, int32_t> cn_group_index_;  // hub common neighbours -> subgroup
   std::vector<uint8_t> cn_hub_;     // L = 3: initial degree >= hub_degree (a hub as a common neighbour)
-  std::vector<uint8_t> cn_member_;  // L = 3: initially in a common-neighbour group
   ScoreDelta fresh_x_;
   std::vector<uint32_t> edge_stamp_, vertex_stamp_;
   uint32_t stamp_ = 0, vstamp_ = 0;
