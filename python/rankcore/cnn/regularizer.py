@@ -205,10 +205,6 @@ def _inputs(x: torch.Tensor, J: Region) -> torch.Tensor:
     return inputs
 
 
-def _cosines(g: torch.Tensor, g_tilde: torch.Tensor, eps: float) -> torch.Tensor:
-    return (g * g_tilde).sum(1) / (_safe_norm(g) * _safe_norm(g_tilde) + eps)
-
-
 FORMS = ("cosine", "angle")
 
 
@@ -218,7 +214,7 @@ def _check_form(form) -> None:
                          f"variant), got {form!r}")
 
 
-def _line_angles(g: torch.Tensor, g_tilde: torch.Tensor) -> torch.Tensor:
+def _line_angles(g: torch.Tensor, g_tilde: torch.Tensor, n: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """phi_b in [0, pi/2]: the angle between the lines spanned by g_b and g~_b, i.e. arccos |cos_b|, computed
     without arccos (whose derivative is infinite at |cos| = 1, exactly where the angle form needs its slope).
 
@@ -226,9 +222,8 @@ def _line_angles(g: torch.Tensor, g_tilde: torch.Tensor) -> torch.Tensor:
     ||a + b||) (accurate to rounding at every angle, also near 0 and pi), and between the lines it is the
     smaller of that and pi minus it: 2 atan2(min(||a - b||, ||a + b||), max(...)). The norms are smoothed at 0
     (:func:`_safe_norm`), so a = b gives phi = 0 with a finite derivative. Where g_b = 0 or g~_b = 0 the
-    angle is undefined: phi = pi/2 there, with no gradient.
+    angle is undefined: phi = pi/2 there, with no gradient. ``n``, ``m``: the smoothed norms of g and g~.
     """
-    n, m = _safe_norm(g), _safe_norm(g_tilde)
     a, b = g / n.unsqueeze(1), g_tilde / m.unsqueeze(1)
     minus, plus = _safe_norm(a - b), _safe_norm(a + b)
     phi = 2 * torch.atan2(torch.minimum(minus, plus), torch.maximum(minus, plus))
@@ -241,11 +236,12 @@ def _penalty_of(g: torch.Tensor, g_tilde: torch.Tensor, eps: float, form: str):
     w = ||g|| ||g~|| / (||g|| ||g~|| + eps) exactly as eps damps the published cosine: ``form="cosine"``:
     s = cos phi, i.e. R = mean |<g, g~>| / (||g|| ||g~|| + eps); ``"angle"``: s = 1 - (2/pi) phi. w is 1 up to
     eps / (||g|| ||g~||) and takes a term to 0 continuously as a gradient vanishes (in either form)."""
-    cosines = _cosines(g, g_tilde, eps)
+    n, m = _safe_norm(g), _safe_norm(g_tilde)
+    nm = n * m
+    cosines = (g * g_tilde).sum(1) / (nm + eps)
     if form == "cosine":
         return cosines.abs().mean(), cosines
-    nm = _safe_norm(g) * _safe_norm(g_tilde)
-    return ((1 - (2 / math.pi) * _line_angles(g, g_tilde)) * (nm / (nm + eps))).mean(), cosines
+    return ((1 - (2 / math.pi) * _line_angles(g, g_tilde, n, m)) * (nm / (nm + eps))).mean(), cosines
 
 
 def _exact(model, x: torch.Tensor, I: Region, J: Region, eps: float, form: str = "cosine"):
