@@ -206,13 +206,14 @@ def _write_rank(path: str, outs: list[str], removed: torch.Tensor, n: int, meta:
     dist.all_reduce(total)
     for out in outs:
         run._write(out, kept, keep, removed, n, int(total), meta, None)
-    block = run._TEXT_BLOCK
-    run._TEXT_BLOCK = 3  # many blocks per rank: the streamed text hand-off, block by block
+    blocks = run._TEXT_BLOCK, run._BLOCK
+    run._TEXT_BLOCK, run._BLOCK = 3, 4  # many blocks per rank: the streamed hand-off, block by block
     try:  # (restored: the shared group's later tasks run in these processes too)
-        run._write(os.path.join(os.path.dirname(outs[0]), "got_blocks.txt"), kept, keep, removed, n, int(total),
-                   meta, None)
+        for suffix in (".txt", ".pt"):
+            run._write(os.path.join(os.path.dirname(outs[0]), f"got_blocks{suffix}"), kept, keep, removed, n,
+                       int(total), meta, None)
     finally:
-        run._TEXT_BLOCK = block
+        run._TEXT_BLOCK, run._BLOCK = blocks
     return int(kept.shape[1]), os.path.dirname(path)
 
 
@@ -236,6 +237,7 @@ def test_writer_equals_single_process_writer(rank_results, tmp_path):
         graph_io.write_sparsified(str(want), whole, result, n, meta)
         _assert_same_output(want, folder / f"got{suffix}")
     _assert_same_output(tmp_path / "want.txt", folder / "got_blocks.txt")
+    _assert_same_output(tmp_path / "want.pt", folder / "got_blocks.pt")
 
 
 def _assert_same_output(want: Path, got: Path) -> None:

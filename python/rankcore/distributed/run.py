@@ -52,33 +52,11 @@ def _peer(group, rank: int) -> int:
     return rank if group is None else dist.get_global_rank(group, rank)
 
 
-def _to_root(local: torch.Tensor, group, consume) -> None:
-    """Rank 0 calls ``consume`` with its own 1-D ``local`` and then, in rank order, every other rank's
-    (received in blocks of at most ``_BLOCK`` elements: one part in memory at a time); the other ranks
-    send. Collective; ``local`` must have the same dtype on every rank."""
-    rank, world = dist.get_rank(group), dist.get_world_size(group)
-    local = local.contiguous().reshape(-1)
-    if rank == 0:
-        consume(local)
-        for r in range(1, world):
-            length = torch.zeros(1, dtype=torch.int64)
-            dist.recv(length, src=_peer(group, r), group=group)
-            left = int(length)
-            while left:
-                buf = torch.empty(min(left, _BLOCK), dtype=local.dtype)
-                dist.recv(buf, src=_peer(group, r), group=group)
-                consume(buf)
-                left -= buf.numel()
-    else:
-        dist.send(torch.tensor([local.numel()], dtype=torch.int64), dst=_peer(group, 0), group=group)
-        for lo in range(0, local.numel(), _BLOCK):
-            dist.send(local[lo:lo + _BLOCK], dst=_peer(group, 0), group=group)
-
-
-def _stream_to_root(blocks, group, consume) -> None:
-    """Rank 0 calls ``consume`` with each of its own byte blocks (an iterable of bytes) and then, in rank order,
-    with every other rank's (bytes-like); the other ranks send theirs as they make them (a length, then the
-    bytes; length 0 ends a rank's stream), so no rank holds more than one block of its share. Collective."""
+def _stream_to_root(blocks, group, consume, dtype: torch.dtype = torch.uint8) -> None:
+    """Rank 0 calls ``consume`` with each of its own blocks and then, in rank order, with every other rank's,
+    received as 1-D tensors of ``dtype``; the other ranks send theirs as they make them (a length, then the
+    elements; length 0 ends a rank's stream), so no rank holds more than one block of its share in flight. A block
+    is a 1-D tensor of ``dtype`` or, for uint8, bytes. Collective."""
     rank, world = dist.get_rank(group), dist.get_world_size(group)
     if rank == 0:
         for block in blocks:
@@ -89,21 +67,26 @@ def _stream_to_root(blocks, group, consume) -> None:
                 dist.recv(length, src=_peer(group, r), group=group)
                 if int(length) == 0:
                     break
-                buf = torch.empty(int(length), dtype=torch.uint8)
+                buf = torch.empty(int(length), dtype=dtype)
                 dist.recv(buf, src=_peer(group, r), group=group)
-                consume(buf.numpy())
+                consume(buf)
     else:
         for block in blocks:
-            if block:
-                dist.send(torch.tensor([len(block)], dtype=torch.int64), dst=_peer(group, 0), group=group)
-                dist.send(torch.frombuffer(bytearray(block), dtype=torch.uint8), dst=_peer(group, 0), group=group)
+            if isinstance(block, (bytes, bytearray)):
+                block = torch.frombuffer(bytearray(block), dtype=torch.uint8)
+            if block.numel():
+                dist.send(torch.tensor([block.numel()], dtype=torch.int64), dst=_peer(group, 0), group=group)
+                dist.send(block.contiguous(), dst=_peer(group, 0), group=group)
         dist.send(torch.zeros(1, dtype=torch.int64), dst=_peer(group, 0), group=group)
 
 
 def _gather_at_root(local: torch.Tensor, group) -> torch.Tensor | None:
-    """The 1-D parts of every rank concatenated in rank order on rank 0 (None elsewhere)."""
-    parts = []
-    _to_root(local, group, parts.append)
+    """The 1-D parts of every rank concatenated in rank order on rank 0 (None elsewhere); sent in blocks of at
+    most ``_BLOCK`` elements. ``local`` must have the same dtype on every rank."""
+    local = local.contiguous().reshape(-1)
+    parts = [local[:0]]  # the result's dtype when every part is empty
+    blocks = (local[lo:lo + _BLOCK] for lo in range(0, local.numel(), _BLOCK))
+    _stream_to_root(blocks, group, parts.append, local.dtype)
     return torch.cat(parts) if dist.get_rank(group) == 0 else None
 
 
@@ -239,10 +222,11 @@ def _write(path: str, kept: torch.Tensor, keep: torch.Tensor, removed: torch.Ten
                     header = graph_io.edge_list_header(meta["method"], n, kept_columns)
                     _, err = _try(lambda: f.write(header))
 
-                    def consume(part) -> None:  # bytes-like, written as it arrives
+                    def consume(part) -> None:  # rank 0's bytes, or another rank's uint8 tensor
                         nonlocal err
-                        if err is None and len(part):
-                            _, err = _try(lambda: f.write(part))
+                        data = part.numpy() if isinstance(part, torch.Tensor) else part
+                        if err is None and len(data):
+                            _, err = _try(lambda: f.write(data))
                 else:
                     consume = None
                 _stream_to_root(graph_io.pair_blocks(kept, sep, _TEXT_BLOCK), group, consume)
