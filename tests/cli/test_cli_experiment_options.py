@@ -48,3 +48,32 @@ def test_other_experiments_refuse_the_options(tmp_path, capsys):
     assert "has no --penalty-form option" in capsys.readouterr().err
     assert main(["experiment", "incremental-rank", "--out", str(tmp_path), "--lambdas", "0", "1"]) == 2
     assert "has no --lambdas option" in capsys.readouterr().err
+
+
+def test_ranges_seeds_and_equal_compute_reach_run(recorded, tmp_path, capsys):
+    argv = ["experiment", "locality-regularizer", "--out", str(tmp_path), "--seed", "10", "--lambdas", "0", "1",
+            "--ranges", "56", "0", "--seeds", "10", "--no-equal-compute"]
+    assert main(argv) == 0
+    (kw,) = recorded
+    assert kw["seed"] == 10
+    assert kw["cfg"] == {"lambdas": (0.0, 1.0), "ranges": (0, 56), "seeds": 10, "equal_compute": False}
+
+
+def test_ranges_alone_leave_the_rest_of_the_configuration(recorded, tmp_path, capsys):
+    assert main(["experiment", "locality-regularizer", "--out", str(tmp_path), "--ranges", "0"]) == 0
+    (kw,) = recorded
+    assert kw["cfg"] == {"ranges": (0,)}
+
+
+@pytest.mark.parametrize("argv, message", [(["--ranges", "-1", "0"], "--ranges must be >= 0"),
+                                           (["--seeds", "0"], "--seeds must be >= 1")])
+def test_bad_ranges_and_seeds_are_one_line_errors(recorded, tmp_path, capsys, argv, message):
+    assert main(["experiment", "locality-regularizer", "--out", str(tmp_path), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not recorded
+
+
+@pytest.mark.parametrize("option", [["--ranges", "0"], ["--seeds", "3"], ["--no-equal-compute"]])
+def test_other_experiments_refuse_ranges_seeds_equal_compute(tmp_path, capsys, option):
+    assert main(["experiment", "incremental-rank", "--out", str(tmp_path), *option]) == 2
+    assert f"has no {option[0]} option" in capsys.readouterr().err

@@ -29,7 +29,24 @@ def cmd_experiment(args) -> int:
             raise CliError(f"experiment {args.name} has no --lambdas option")
         if any(not lam >= 0 or lam == float("inf") for lam in args.lambdas) or 0.0 not in args.lambdas:
             raise CliError(f"--lambdas must be finite, >= 0 and include 0 (the baseline), got {args.lambdas}")
-        extra["cfg"] = {"lambdas": tuple(sorted(set(args.lambdas)))}
+        extra.setdefault("cfg", {})["lambdas"] = tuple(sorted(set(args.lambdas)))
+    # The locality regulariser's ranges, seed count and equal-compute switch, also through its cfg override.
+    if args.ranges is not None:
+        if "penalty_form" not in accepted:
+            raise CliError(f"experiment {args.name} has no --ranges option")
+        if any(v < 0 for v in args.ranges):
+            raise CliError(f"--ranges must be >= 0 (distances in px / path lengths), got {args.ranges}")
+        extra.setdefault("cfg", {})["ranges"] = tuple(sorted(set(args.ranges)))
+    if args.seeds is not None:
+        if "penalty_form" not in accepted:
+            raise CliError(f"experiment {args.name} has no --seeds option")
+        if args.seeds < 1:
+            raise CliError(f"--seeds must be >= 1 (the seeds are --seed, --seed + 1, ...), got {args.seeds}")
+        extra.setdefault("cfg", {})["seeds"] = args.seeds
+    if args.no_equal_compute:
+        if "penalty_form" not in accepted:
+            raise CliError(f"experiment {args.name} has no --no-equal-compute option")
+        extra.setdefault("cfg", {})["equal_compute"] = False
     try:
         module.run(out_dir=args.out, quick=args.quick, seed=args.seed, **extra)
     except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn), no CUDA
@@ -59,6 +76,13 @@ def add_experiment_parser(sub) -> None:
                     "push does not vanish at R = 1 (docs/definitions.md section 4)")
     ex.add_argument("--lambdas", type=float, nargs="+", default=None, metavar="LAMBDA",
                     help="locality-regularizer: the lambda grid, 0 included (default: the configuration's)")
+    ex.add_argument("--ranges", type=int, nargs="+", default=None, metavar="RANGE",
+                    help="locality-regularizer: the distances (is-same, px) or path lengths (pathfinder) to run "
+                    "(default: the configuration's)")
+    ex.add_argument("--seeds", type=int, default=None, metavar="N",
+                    help="locality-regularizer: how many seeds, --seed, --seed + 1, ... (default: the configuration's)")
+    ex.add_argument("--no-equal-compute", action="store_true",
+                    help="locality-regularizer: skip lambda 0's equal-compute readings (the converged runs are the same)")
     ex.add_argument("--jobs", type=int, default=1,
                     help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
     ex.set_defaults(func=cmd_experiment)
