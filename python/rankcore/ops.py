@@ -440,6 +440,25 @@ def _wis_singleton_scores_fake(deg, tri, depth):
     return torch.empty_like(deg)
 
 
+def wis_round_commits(gathered: torch.Tensor, want: int) -> torch.Tensor:
+    """One round of distributed 1-WIS (csrc/ops/wis_rounds.cpp): from every rank's ``[B + 1, 4]`` block of rows
+    (u, v, deg u, deg v) stacked as ``[W, B + 1, 4]`` (B proposals best first, then the sentinel; rows of -1 where
+    absent), the removals ``[c, 2]``, c <= want, that equal the next c steps of the sequential greedy. CPU."""
+    _check_devices("wis_round_commits", gathered)
+    try:
+        return torch.ops.rankcore.wis_round_commits.default(gathered, want)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
+@torch.library.register_fake("rankcore::wis_round_commits")
+def _wis_round_commits_fake(gathered, want):
+    _check_devices("wis_round_commits", gathered)
+    torch._check(gathered.dim() == 3 and gathered.shape[2] == 4)
+    return gathered.new_empty(torch.library.get_ctx().new_dynamic_size(), 2)
+
+
 def build_csr_rows(edge_index: torch.Tensor, num_nodes: int, first_row: int, num_rows: int):
     """:func:`build_csr`'s normalisation of the rows ``[first_row, first_row + num_rows)`` of a graph on
     ``num_nodes`` vertices (a distributed rank's share): ``(rowptr int64 [num_rows + 1], col int32 [nnz])``, self-loops

@@ -92,3 +92,17 @@ def test_bad_inputs_are_value_errors():
 def test_opcheck():
     deg, tri = torch.tensor([0, 1, 4, 9]), torch.tensor([0, 0, 2, 7])
     torch.library.opcheck(torch.ops.rankcore.wis_singleton_scores.default, (deg, tri, 3))
+
+
+def test_depth_2_key_order_is_min_then_max_degree():
+    """cpu/wis_score.h DegreeKeyL2: at L = 2 the order of D_e is (min degree, max degree), larger first; the 1-WIS
+    greedy and the distributed rounds compare that form."""
+    pairs = [(a, b) for a in range(1, 8) for b in range(1, 8)]
+    for a, b in pairs:
+        for c, d in pairs:
+            key_ab = tuple(ops.wis_removal_key(2, [a, b], []))
+            key_cd = tuple(ops.wis_removal_key(2, [c, d], []))
+            by_degree = (-min(a, b), -max(a, b)) < (-min(c, d), -max(c, d))
+            # an ended key sorts as END between the tags 0 and 2
+            padded = [tuple(zip(k[::3], k[1::3], k[2::3])) + (END,) for k in (key_ab, key_cd)]
+            assert (padded[0] < padded[1]) == by_degree, ((a, b), (c, d))

@@ -72,6 +72,19 @@ inline void push_common_pair_l3(ScoreDelta& key, int64_t s) {
   key.push_back({s - 2, +1});
   key.push_back({s, -1});
 }
+// At L = 2 the key D_e of an edge {u, v} depends on deg(u) and deg(v) alone, and its order is that of
+// (min degree, max degree), larger first (tests/ops/test_wis_key.py checks it against delta_better): the form
+// the 1-WIS greedy (cpu/wis_greedy_cpu.cpp, packed) and the distributed rounds (ops/wis_rounds.cpp) compare.
+struct DegreeKeyL2 {
+  int64_t low, high;
+  bool operator==(const DegreeKeyL2&) const = default;
+  // Strictly better: removed first.
+  bool better_than(const DegreeKeyL2& o) const { return low != o.low ? low > o.low : high > o.high; }
+};
+inline DegreeKeyL2 degree_key_l2(int64_t deg_u, int64_t deg_v) {
+  return {std::min(deg_u, deg_v), std::max(deg_u, deg_v)};
+}
+
 // At L = 2 an endpoint loses one edge (s -> 0 when it becomes isolated).
 inline void push_endpoint_pair_l2(ScoreDelta& key, int64_t deg) {
   key.push_back({singleton_score_l2(deg - 1), +1});

@@ -1,6 +1,8 @@
-"""The round protocol of distributed WIS (definitions §2, §5): :class:`WisRank` runs the exact sequential
-greedy of ``rankcore.sparsify(..., "wis")`` on a :class:`~rankcore.distributed.graph.DistGraph`, one collective
-per round; :func:`rankcore.distributed.sparsify` calls it.
+"""The round protocol of distributed WIS (definitions §2, §5): the exact sequential greedy of
+``rankcore.sparsify(..., "wis")`` on a :class:`~rankcore.distributed.graph.DistGraph`, one collective per round;
+:func:`rankcore.distributed.sparsify` calls it. 1-WIS runs every round's work in native code
+(:func:`run_wis_l2`: csrc/ops/wis_rounds.cpp); 2-WIS runs it in Python (:class:`WisRank`). :func:`_simulate` is
+the Python statement of a round for both depths (tests/ops/test_wis_rounds.py compares the native round with it).
 
 For depth 2 (1-WIS) and depth 3 (2-WIS) the greedy is sequential, so it runs in **rounds** that each commit a
 batch of removals that provably equals the next steps of the sequential greedy:
@@ -36,7 +38,7 @@ import torch.distributed as dist
 from .. import ops
 from .graph import DistGraph, all_gather_objects
 
-__all__ = ["WisRank"]
+__all__ = ["WisRank", "run_wis_l2"]
 
 
 # --- WIS: the round protocol -----------------------------------------------------------------------------
@@ -79,6 +81,37 @@ def _shrinking(u: int, v: int, common):
     for w in common:
         for x, other in ((u, v), (v, u)):
             yield (min(x, w), max(x, w)), other
+
+
+def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
+    """1-WIS (depth 2) by the round protocol with every round's work native (csrc/ops/wis_rounds.cpp): the
+    rank's candidates and their lazy queue live in a ``rankcore.WisRankL2``; one ``all_gather`` of a fixed
+    ``[batch + 1, 4]`` int64 block per round; ``rankcore::wis_round_commits`` turns the gathered blocks into the
+    round's removals (the same on every rank). Returns the removals ``[num_remove, 2]`` and the rounds."""
+    deg_ext = dg.exchange(dg.degree().unsqueeze(1))[:, 0].contiguous()
+    engine = torch.classes.rankcore.WisRankL2(edges.contiguous(), dg.halo().halo_ids, dg.lo, dg.hi, deg_ext)
+    world = dg.world_size
+    parts, done, rounds = [], 0, 0
+    while done < num_remove:
+        rows = engine.propose(batch)
+        if world > 1:
+            blocks = [torch.empty_like(rows) for _ in range(world)]
+            dist.all_gather(blocks, rows, group=dg.group)
+            gathered = torch.stack(blocks)
+        else:
+            gathered = rows.unsqueeze(0)
+        commits = _round_commits(gathered, num_remove - done)
+        if commits.shape[0] == 0:  # cannot happen: the best proposal beats every sentinel
+            raise RuntimeError("distributed 1-WIS: a round committed no removal (internal error)")
+        engine.apply(commits)
+        parts.append(commits)
+        done += commits.shape[0]
+        rounds += 1
+    removed = torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.int64)
+    return removed, rounds
+
+
+_round_commits = torch.ops.rankcore.wis_round_commits.default
 
 
 class _ExtState:
@@ -132,65 +165,52 @@ class _EdgeList:
 
 
 class WisRank:
-    """One rank's part of distributed WIS: its own candidates (edges {u, v}, u < v, u own), the degree /
-    triangle state of every vertex within distance 1 of its range, and (2-WIS) the adjacency of that
-    ball for common neighbours.
+    """One rank's part of distributed 2-WIS (depth 3; 1-WIS runs natively: :func:`run_wis_l2`): its own
+    candidates (edges {u, v}, u < v, u own), the degree / triangle state of every vertex within distance 1
+    of its range, and the adjacency of that ball for common neighbours.
 
     Candidates sit in a lazy priority queue, as in the native engine: stored keys are exact or
     optimistic (removals only make keys worse, except the 2c edges re-keyed at once), and a popped
-    candidate whose key changed goes back with its current key. The queue is a sorted array of the
-    initial keys (1-WIS: sorted by (min degree, max degree) in torch, no Python key per edge) with a
-    cursor, plus a heap for re-keyed candidates."""
+    candidate whose key changed goes back with its current key. The queue is a sorted array of
+    optimistic initial keys (computed in torch, no Python key per edge) with a cursor, plus a heap for
+    re-keyed candidates."""
 
-    def __init__(self, dg: DistGraph, edges: torch.Tensor, depth: int):
+    def __init__(self, dg: DistGraph, edges: torch.Tensor):
+        from .structure import edge_common_neighbors
+
         self.dg = dg
-        self.depth = depth
+        self.depth = 3
         plan = dg.halo()
         deg_own = dg.degree()
-        tri_own = torch.zeros_like(deg_own)
-        common_count = None
-        if depth == 3:
-            from .structure import edge_common_neighbors
-
-            per_slot = edge_common_neighbors(dg)
-            src, dst = dg.local_edge_index()
-            rows = dst - dg.lo
-            tri_own = torch.zeros_like(deg_own).index_add_(0, rows, per_slot) // 2
-            common_count = per_slot[src > dst]  # the own edges (u = dst < v = src), in (u, v) order
-            self.ball = dg._ball(1)
+        per_slot = edge_common_neighbors(dg)
+        src, dst = dg.local_edge_index()
+        tri_own = torch.zeros_like(deg_own).index_add_(0, dst - dg.lo, per_slot) // 2
+        common_count = per_slot[src > dst]  # the own edges (u = dst < v = src), in (u, v) order
+        self.ball = dg._ball(1)
         ext = dg.exchange(torch.stack([deg_own, tri_own], dim=1))
         self.state = _ExtState(dg, ext)
         self.edges = _EdgeList(edges, dg.num_nodes)
         self.alive = bytearray([1]) * len(self.edges)
         self.id_of = self.edges.id_of
-        self.adj: dict[int, set] = {}          # 2-WIS: current neighbours in the ball, built on demand
+        self.adj: dict[int, set] = {}          # current neighbours in the ball, built on demand
         self.cut: dict[int, set] = defaultdict(set)  # removed neighbours of every vertex
-        self.common: dict[int, frozenset] = {}  # 2-WIS: common neighbours of own edges, built on demand
+        self.common: dict[int, frozenset] = {}  # common neighbours of own edges, built on demand
         pos_u = plan.position(edges[:, 0], dg.lo, dg.hi)
         pos_v = plan.position(edges[:, 1], dg.lo, dg.hi)
         du, dv = ext[pos_u, 0], ext[pos_v, 0]
-        if depth == 2:
-            low, high = torch.minimum(du, dv), torch.maximum(du, dv)
-            # 1-WIS keys order like (min degree desc, max degree desc, (u, v) asc): stable sorts
-            perm = torch.argsort(high, descending=True, stable=True)
-            perm = perm[torch.argsort(low[perm], descending=True, stable=True)]
-            du0, dv0 = du.tolist(), dv.tolist()
-            self.initial = lambda i: _key(2, {self.edges[i][0]: (du0[i], 0), self.edges[i][1]: (dv0[i], 0)},
-                                          self.edges[i][0], self.edges[i][1], ())
-        else:
-            # An optimistic stored key per edge, in torch: the smallest value of D_e is always the
-            # smallest new score on Δ_e (every vertex's new score is below its old one), counted +1 per
-            # vertex that has it. Its endpoints' part, (smallest new endpoint score m, its count c),
-            # gives the key prefix ((2, -m, c),), which sorts before (is at least as good as) the true
-            # key: the common neighbours can only add a smaller value or to the count.
-            su = ops.wis_singleton_scores(du - 1, ext[pos_u, 1] - common_count, 3)
-            sv = ops.wis_singleton_scores(dv - 1, ext[pos_v, 1] - common_count, 3)
-            m = torch.minimum(su, sv)
-            c = (su == m).to(torch.int64) + (sv == m).to(torch.int64)
-            perm = torch.argsort(c, stable=True)
-            perm = perm[torch.argsort(m[perm], descending=True, stable=True)]
-            m0, c0 = m.tolist(), c.tolist()
-            self.initial = lambda i: ((((2, -m0[i], c0[i]),)), self.edges[i][0], self.edges[i][1])
+        # An optimistic stored key per edge, in torch: the smallest value of D_e is always the
+        # smallest new score on Δ_e (every vertex's new score is below its old one), counted +1 per
+        # vertex that has it. Its endpoints' part, (smallest new endpoint score m, its count c),
+        # gives the key prefix ((2, -m, c),), which sorts before (is at least as good as) the true
+        # key: the common neighbours can only add a smaller value or to the count.
+        su = ops.wis_singleton_scores(du - 1, ext[pos_u, 1] - common_count, 3)
+        sv = ops.wis_singleton_scores(dv - 1, ext[pos_v, 1] - common_count, 3)
+        m = torch.minimum(su, sv)
+        c = (su == m).to(torch.int64) + (sv == m).to(torch.int64)
+        perm = torch.argsort(c, stable=True)
+        perm = perm[torch.argsort(m[perm], descending=True, stable=True)]
+        m0, c0 = m.tolist(), c.tolist()
+        self.initial = lambda i: ((((2, -m0[i], c0[i]),)), self.edges[i][0], self.edges[i][1])
         self.order = perm.tolist()
         self.cursor = 0
         self.heap: list = []
@@ -205,9 +225,7 @@ class WisRank:
         return self.adj[x]
 
     def _cn(self, i: int) -> frozenset:
-        """Current common neighbours of own edge i (2-WIS); () for 1-WIS."""
-        if self.depth == 2:
-            return frozenset()
+        """Current common neighbours of own edge i."""
         if i not in self.common:
             u, v = self.edges[i]
             self.common[i] = frozenset(self._neighbours(u) & self._neighbours(v))
@@ -264,19 +282,18 @@ class WisRank:
         i = self.id_of((u, v))
         if i is not None:
             self.alive[i] = 0
-        if self.depth == 3:
-            for x, y in ((u, v), (v, u)):
-                self.cut[x].add(y)
-                if x in self.adj:
-                    self.adj[x].discard(y)
-            # the 2c edges whose common neighbours shrink may get better: re-key them now
-            for f, _ in _shrinking(u, v, common):
-                j = self.id_of(f)
-                if j is not None and self.alive[j]:
-                    self.common.pop(j, None)  # rebuilt from the current rows
-                    key = self._key(j)
-                    self.latest[j] = key
-                    heapq.heappush(self.heap, (key, j))
+        for x, y in ((u, v), (v, u)):
+            self.cut[x].add(y)
+            if x in self.adj:
+                self.adj[x].discard(y)
+        # the 2c edges whose common neighbours shrink may get better: re-key them now
+        for f, _ in _shrinking(u, v, common):
+            j = self.id_of(f)
+            if j is not None and self.alive[j]:
+                self.common.pop(j, None)  # rebuilt from the current rows
+                key = self._key(j)
+                self.latest[j] = key
+                heapq.heappush(self.heap, (key, j))
 
     def _first_beaten(self, commits, keys, proposed) -> int:
         """2-WIS: the number of speculative commits that stand against this rank's unproposed edges.
@@ -310,11 +327,10 @@ class WisRank:
             everyone = all_gather_objects(self._propose(batch), self.dg.group)
             rounds += 1
             commits, keys, proposed = _simulate(self.depth, everyone, num_remove - len(removed))
-            if self.depth == 3:
-                stand = torch.tensor([self._first_beaten(commits, keys, proposed)])
-                if world > 1:
-                    dist.all_reduce(stand, op=dist.ReduceOp.MIN, group=self.dg.group)
-                commits = commits[:max(int(stand), 1)]  # the first commit always stands
+            stand = torch.tensor([self._first_beaten(commits, keys, proposed)])
+            if world > 1:
+                dist.all_reduce(stand, op=dist.ReduceOp.MIN, group=self.dg.group)
+            commits = commits[:max(int(stand), 1)]  # the first commit always stands
             for u, v, common in commits:
                 self._commit(u, v, common)
                 removed.append((u, v))

@@ -1,0 +1,234 @@
+// The per-round work of distributed 1-WIS in native code (python/rankcore/distributed/protocol.py, the round
+// protocol; docs/definitions.md §2, §5). A round: every rank proposes its best own candidates with exact keys
+// plus a sentinel (class WisRankL2.propose), one all_gather, then every rank computes the same commits from
+// the gathered rows (op wis_round_commits) and applies them to its own state (WisRankL2.apply).
+//
+//   class rankcore.WisRankL2(edges, halo_ids, lo, hi, deg_ext)
+//     edges [m, 2] int64: the rank's own undirected edges (u, v), u < v, lo <= u < hi, sorted by (u, v);
+//     halo_ids [h] int64: the ascending global ids of the halo (extended positions n_local ...);
+//     deg_ext [hi - lo + h] int64: the current degree of every own (then halo) vertex.
+//     propose(batch) -> [batch + 1, 4] int64 rows (u, v, deg u, deg v): the rank's `batch` best alive
+//       candidates, best first, then its next best (the sentinel); rows of -1 where it has fewer.
+//     apply(commits [c, 2]) -> None: the removals of a round (any rank's edges): degrees of own and halo
+//       endpoints fall by one, own edges die.
+//   wis_round_commits(Tensor gathered [W, B + 1, 4], int want) -> Tensor [c, 2]
+//     The removals that provably equal the next c <= want steps of the sequential greedy: the proposals
+//     (rows 0..B-1 of every rank) taken best first with their keys re-read from the gathered degrees, until
+//     the next one is not better than every rank's sentinel (row B). A pure function of `gathered`, so every
+//     rank computes the same list. CPU only.
+//
+// Why the commits are exact: at L = 2 a removal only lowers degrees and so makes every other key worse or
+// leaves it equal (cpu/wis_score.h: DegreeKeyL2), so an unproposed candidate stays at most as good as its
+// rank's sentinel all round long. Keys are (min degree, max degree) larger first, ties by the smaller (u, v):
+// the order of rankcore::wis_greedy at depth 2.
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <c10/util/Exception.h>
+#include <torch/custom_class.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+#include "ops/cpu/wis_score.h"
+
+namespace rankcore::ops {
+namespace {
+
+using cpu::DegreeKeyL2;
+
+// A candidate in a lazy max-heap: its stored key, then ties by (u, v) ascending. operator< = "removed later".
+struct Candidate {
+  DegreeKeyL2 key;
+  int64_t u, v, slot;  // slot: the rank's edge index (WisRankL2) or the gathered row (wis_round_commits)
+  bool operator<(const Candidate& o) const {
+    if (!(key == o.key)) return o.key.better_than(key);
+    return u != o.u ? u > o.u : v > o.v;
+  }
+};
+
+at::Tensor contiguous_long(const at::Tensor& t, const char* what, int64_t dim) {
+  TORCH_CHECK_VALUE(t.device().is_cpu() && t.scalar_type() == at::kLong && t.dim() == dim, "WisRankL2: ", what,
+                    " must be a ", dim, "-D int64 CPU tensor, got ", t.scalar_type(), " of shape ", t.sizes(),
+                    " on ", t.device());
+  return t.contiguous();
+}
+
+struct WisRankL2 : torch::CustomClassHolder {
+  WisRankL2(const at::Tensor& edges, const at::Tensor& halo_ids, int64_t lo, int64_t hi, const at::Tensor& deg_ext)
+      : lo_(lo), hi_(hi) {
+    TORCH_CHECK_VALUE(0 <= lo && lo <= hi, "WisRankL2: need 0 <= lo <= hi, got ", lo, " and ", hi);
+    const at::Tensor e = contiguous_long(edges, "edges", 2), h = contiguous_long(halo_ids, "halo_ids", 1);
+    const at::Tensor d = contiguous_long(deg_ext, "deg_ext", 1);
+    TORCH_CHECK_VALUE(e.size(1) == 2, "WisRankL2: edges must have shape [m, 2], got ", e.sizes());
+    halo_.assign(h.data_ptr<int64_t>(), h.data_ptr<int64_t>() + h.numel());
+    for (size_t i = 0; i < halo_.size(); ++i) {
+      TORCH_CHECK_VALUE((i == 0 || halo_[i - 1] < halo_[i]) && (halo_[i] < lo || halo_[i] >= hi),
+                        "WisRankL2: halo_ids must be ascending, distinct and outside [lo, hi)");
+    }
+    TORCH_CHECK_VALUE(d.numel() == (hi - lo) + h.numel(), "WisRankL2: deg_ext must hold hi - lo + h = ",
+                      (hi - lo) + h.numel(), " degrees, got ", d.numel());
+    deg_.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
+    const int64_t m = e.size(0);
+    const int64_t* ep = e.data_ptr<int64_t>();
+    u_.resize(m), v_.resize(m), pu_.resize(m), pv_.resize(m);
+    first_.assign(static_cast<size_t>(hi - lo + 1), 0);
+    std::vector<Candidate> initial;
+    initial.reserve(static_cast<size_t>(m));
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t u = ep[2 * i], v = ep[2 * i + 1];
+      TORCH_CHECK_VALUE(lo <= u && u < hi && u < v, "WisRankL2: edge ", i, " = (", u, ", ", v,
+                        ") is not an own edge (lo <= u < hi, u < v)");
+      TORCH_CHECK_VALUE(i == 0 || u_[i - 1] < u || (u_[i - 1] == u && v_[i - 1] < v),
+                        "WisRankL2: edges must be sorted by (u, v) and distinct");
+      const std::optional<int64_t> pv = position(v);
+      TORCH_CHECK_VALUE(pv.has_value(), "WisRankL2: endpoint ", v, " of edge ", i, " is neither own nor halo");
+      u_[i] = u, v_[i] = v, pu_[i] = u - lo, pv_[i] = *pv;
+      ++first_[u - lo + 1];
+      TORCH_CHECK_VALUE(deg_[pu_[i]] >= 1 && deg_[pv_[i]] >= 1, "WisRankL2: edge ", i,
+                        " has an endpoint of degree < 1 in deg_ext");
+      initial.push_back({key(i), u, v, i});
+    }
+    for (size_t x = 1; x < first_.size(); ++x) first_[x] += first_[x - 1];
+    alive_.assign(static_cast<size_t>(m), 1);
+    heap_ = std::priority_queue<Candidate>(std::less<Candidate>(), std::move(initial));
+  }
+
+  at::Tensor propose(int64_t batch) {
+    TORCH_CHECK_VALUE(batch >= 1, "WisRankL2.propose: batch must be >= 1, got ", batch);
+    std::vector<Candidate> chosen;
+    while (static_cast<int64_t>(chosen.size()) <= batch && !heap_.empty()) {
+      Candidate top = heap_.top();
+      heap_.pop();
+      if (!alive_[top.slot]) continue;  // removed since it was stored
+      const DegreeKeyL2 now = key(top.slot);
+      if (!(now == top.key)) {  // stale: a degree fell, so its key got worse; back with the current one
+        top.key = now;
+        heap_.push(top);
+        continue;
+      }
+      chosen.push_back(top);
+    }
+    at::Tensor rows = at::empty({batch + 1, 4}, at::kLong).fill_(-1);
+    int64_t* out = rows.data_ptr<int64_t>();
+    for (size_t r = 0; r < chosen.size(); ++r) {
+      const Candidate& c = chosen[r];
+      out[4 * r] = c.u, out[4 * r + 1] = c.v, out[4 * r + 2] = deg_[pu_[c.slot]], out[4 * r + 3] = deg_[pv_[c.slot]];
+      heap_.push(c);  // still a candidate until a commit removes it
+    }
+    return rows;
+  }
+
+  void apply(const at::Tensor& commits) {
+    const at::Tensor c = contiguous_long(commits, "commits", 2);
+    TORCH_CHECK_VALUE(c.size(1) == 2, "WisRankL2.apply: commits must have shape [c, 2], got ", c.sizes());
+    const int64_t* cp = c.data_ptr<int64_t>();
+    for (int64_t i = 0; i < c.size(0); ++i) {
+      const int64_t u = cp[2 * i], v = cp[2 * i + 1];
+      for (const int64_t x : {u, v}) {
+        if (const auto p = position(x)) {
+          TORCH_CHECK_VALUE(deg_[*p] >= 1, "WisRankL2.apply: vertex ", x, " has no edge left to remove");
+          --deg_[*p];
+        }
+      }
+      if (lo_ <= u && u < hi_) {
+        const auto begin = v_.begin() + first_[u - lo_], end = v_.begin() + first_[u - lo_ + 1];
+        const auto it = std::lower_bound(begin, end, v);
+        TORCH_CHECK_VALUE(it != end && *it == v && alive_[it - v_.begin()], "WisRankL2.apply: (", u, ", ", v,
+                          ") is not an alive own edge");
+        alive_[it - v_.begin()] = 0;
+      }
+    }
+  }
+
+ private:
+  DegreeKeyL2 key(int64_t i) const { return cpu::degree_key_l2(deg_[pu_[i]], deg_[pv_[i]]); }
+
+  std::optional<int64_t> position(int64_t x) const {
+    if (lo_ <= x && x < hi_) return x - lo_;
+    const auto it = std::lower_bound(halo_.begin(), halo_.end(), x);
+    if (it == halo_.end() || *it != x) return std::nullopt;
+    return (hi_ - lo_) + (it - halo_.begin());
+  }
+
+  int64_t lo_, hi_;
+  std::vector<int64_t> halo_, deg_, u_, v_, pu_, pv_, first_;  // first_: own vertex -> its first edge
+  std::vector<uint8_t> alive_;
+  std::priority_queue<Candidate> heap_;
+};
+
+at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
+  TORCH_CHECK_VALUE(gathered.device().is_cpu() && gathered.scalar_type() == at::kLong && gathered.dim() == 3 &&
+                        gathered.size(1) >= 2 && gathered.size(2) == 4,
+                    "wis_round_commits: gathered must be an int64 CPU tensor of shape [W, B + 1, 4] (B >= 1), got ",
+                    gathered.scalar_type(), " of shape ", gathered.sizes(), " on ", gathered.device());
+  TORCH_CHECK_VALUE(want >= 0, "wis_round_commits: want must be >= 0, got ", want);
+  const at::Tensor g = gathered.contiguous();
+  const int64_t world = g.size(0), rows = g.size(1), batch = rows - 1;
+  const int64_t* gp = g.data_ptr<int64_t>();
+  std::unordered_map<int64_t, int64_t> deg;  // every proposed endpoint's current degree
+  std::vector<Candidate> proposals;
+  std::optional<Candidate> bound;  // the best sentinel
+  for (int64_t w = 0; w < world; ++w) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t* row = gp + 4 * (w * rows + r);
+      if (row[0] < 0) continue;
+      TORCH_CHECK_VALUE(row[0] < row[1] && row[2] >= 1 && row[3] >= 1, "wis_round_commits: row ", r, " of rank ",
+                        w, " is not an edge (u < v) with degrees >= 1: (", row[0], ", ", row[1], ", ", row[2],
+                        ", ", row[3], ")");
+      const Candidate c{cpu::degree_key_l2(row[2], row[3]), row[0], row[1], w * rows + r};
+      if (r == batch) {
+        if (!bound || *bound < c) bound = c;
+        continue;
+      }
+      for (int k = 0; k < 2; ++k) {
+        const auto [it, added] = deg.emplace(row[k], row[2 + k]);
+        TORCH_CHECK_VALUE(added || it->second == row[2 + k], "wis_round_commits: vertex ", row[k],
+                          " has two different degrees in the gathered rows (", it->second, " and ", row[2 + k], ")");
+      }
+      proposals.push_back(c);
+    }
+  }
+  std::priority_queue<Candidate> heap(std::less<Candidate>(), std::move(proposals));
+  std::vector<int64_t> commits;
+  while (!heap.empty() && static_cast<int64_t>(commits.size()) / 2 < want) {
+    Candidate top = heap.top();
+    heap.pop();
+    if (bound && !(*bound < top)) break;  // an unproposed candidate may be better: the next round decides
+    int64_t& du = deg[top.u];
+    int64_t& dv = deg[top.v];
+    const DegreeKeyL2 now = cpu::degree_key_l2(du, dv);
+    if (!(now == top.key)) {  // a commit of this round lowered a degree: requeue with the current key
+      top.key = now;
+      heap.push(top);
+      continue;
+    }
+    commits.push_back(top.u);
+    commits.push_back(top.v);
+    --du;
+    --dv;
+  }
+  at::Tensor out = at::empty({static_cast<int64_t>(commits.size()) / 2, 2}, at::kLong);
+  std::copy(commits.begin(), commits.end(), out.data_ptr<int64_t>());
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(rankcore, m) {
+  m.class_<WisRankL2>("WisRankL2")
+      .def(torch::init<at::Tensor, at::Tensor, int64_t, int64_t, at::Tensor>())
+      .def("propose", &WisRankL2::propose)
+      .def("apply", &WisRankL2::apply);
+  m.def("wis_round_commits(Tensor gathered, int want) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
+  m.impl("wis_round_commits", &wis_round_commits);
+}
+
+}  // namespace rankcore::ops

@@ -1,0 +1,184 @@
+"""The native rounds of distributed 1-WIS (csrc/ops/wis_rounds.cpp): ``rankcore.WisRankL2`` (a rank's candidates,
+propose / apply) and ``rankcore::wis_round_commits`` (a round's removals from the gathered proposals).
+
+The protocol is run here in one process over W simulated ranks (vertex ranges, halos, proposals stacked as an
+all_gather would), so hypothesis can try many graphs, splits and batch sizes cheaply; the removal order must be
+rankcore.wis's at depth 2. tests/distributed runs the same engine through real process groups. The commits op is
+also compared with the Python round simulation of the protocol (``protocol._simulate``, the depth-3 path)."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rankcore
+from rankcore.datasets import power_law_graph
+from rankcore.distributed.protocol import _key, _simulate
+from tests.graphs import edge_lists
+
+Engine = torch.classes.rankcore.WisRankL2
+commits_op = torch.ops.rankcore.wis_round_commits.default
+
+
+def split_ranks(ei: torch.Tensor, n: int, bounds: list[int]) -> list:
+    """One engine per vertex range [bounds[r], bounds[r + 1]): own edges (u, v), u < v, u in the range; halo =
+    the other endpoints outside the range; degrees of the whole graph."""
+    graph = rankcore.Graph.from_input(ei, n, symmetrize=True)
+    deg = graph.rowptr.diff().to(torch.int64)
+    dst = torch.repeat_interleave(torch.arange(n), graph.rowptr.diff())
+    src = graph.col.to(torch.int64)
+    upper = src > dst
+    edges = torch.stack([dst[upper], src[upper]], dim=1)  # sorted by (u, v): CSR rows, ascending columns
+    engines = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        own = edges[(edges[:, 0] >= lo) & (edges[:, 0] < hi)]
+        rows = (dst >= lo) & (dst < hi)
+        halo = torch.unique(src[rows & ((src < lo) | (src >= hi))])
+        engines.append(Engine(own.contiguous(), halo, lo, hi, torch.cat([deg[lo:hi], deg[halo]])))
+    return engines, graph
+
+
+def run_rounds(engines: list, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
+    parts, done, rounds = [], 0, 0
+    while done < num_remove:
+        gathered = torch.stack([e.propose(batch) for e in engines])
+        commits = commits_op(gathered, num_remove - done)
+        assert commits.shape[0] >= 1, "a round must commit at least its best proposal"
+        for e in engines:
+            e.apply(commits)
+        parts.append(commits)
+        done += commits.shape[0]
+        rounds += 1
+    return (torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.int64)), rounds
+
+
+@st.composite
+def split_graphs(draw):
+    ei, n, _ = draw(edge_lists(max_nodes=14, max_edges=45, undirected=True, min_nodes=1))
+    world = draw(st.integers(1, 4))
+    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=world - 1, max_size=world - 1)))
+    return ei, n, [0, *cuts, n], draw(st.integers(1, 6))
+
+
+@settings(max_examples=250, deadline=None)
+@given(split_graphs(), st.floats(0, 1))
+def test_rounds_give_the_single_process_order(case, fraction):
+    ei, n, bounds, batch = case
+    engines, graph = split_ranks(ei, n, bounds)
+    m = graph.num_edges // 2
+    k = int(round(fraction * m))
+    got, rounds = run_rounds(engines, k, batch)
+    want = rankcore.wis(ei, n, k, 2, symmetrize=True).removed
+    assert torch.equal(got, want), (bounds, batch)
+    assert rounds <= max(k, 0) + (k == 0)
+
+
+def test_rounds_on_a_power_law_graph_with_hubs():
+    ei = power_law_graph(3000, 20000, seed=3)
+    n = 3000
+    engines, graph = split_ranks(ei, n, [0, 700, 1900, 3000])
+    m = graph.num_edges // 2
+    got, rounds = run_rounds(engines, m, 64)
+    assert torch.equal(got, rankcore.wis(ei, n, m, 2, symmetrize=True).removed)
+    assert rounds < m // 16  # rounds commit many removals each
+
+
+def gathered_to_python(gathered: torch.Tensor) -> list:
+    """The Python protocol's gathered form: per rank (proposals, sentinel key)."""
+    batch = gathered.shape[1] - 1
+    everyone = []
+    for rows in gathered.tolist():
+        proposals = [(u, v, (), {u: (du, 0), v: (dv, 0)}) for u, v, du, dv in rows[:batch] if u >= 0]
+        u, v, du, dv = rows[batch]
+        sentinel = _key(2, {u: (du, 0), v: (dv, 0)}, u, v, ()) if u >= 0 else None
+        everyone.append((proposals, sentinel))
+    return everyone
+
+
+@st.composite
+def gathered_rounds(draw):
+    """Consistent gathered blocks: distinct edges over few vertices (so proposals share endpoints), one degree
+    per vertex, at least as large as the vertex's proposed edges, any order and any sentinels."""
+    n = draw(st.integers(2, 8))
+    deg = draw(st.lists(st.integers(1, 6), min_size=n, max_size=n))
+    pairs = sorted({(min(a, b), max(a, b)) for a, b in
+                    draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20)) if a != b})
+    pairs = draw(st.permutations(pairs))
+    world, batch = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    used = {}
+    gathered = torch.full((world, batch + 1, 4), -1, dtype=torch.int64)
+    for r in range(world):
+        for slot in range(batch + 1):
+            if not pairs or draw(st.booleans()) and slot == batch:
+                continue
+            u, v = pairs.pop()
+            if slot < batch:
+                used[u], used[v] = used.get(u, 0) + 1, used.get(v, 0) + 1
+            gathered[r, slot] = torch.tensor([u, v, deg[u], deg[v]])
+    for x, count in used.items():  # a vertex has at least as many edges as the round can remove at it
+        gathered[..., 2][gathered[..., 0] == x] = max(deg[x], count)
+        gathered[..., 3][gathered[..., 1] == x] = max(deg[x], count)
+    return gathered, draw(st.integers(0, 12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(gathered_rounds())
+def test_commits_equal_the_python_round_simulation(case):
+    gathered, want = case
+    got = commits_op(gathered, want)
+    commits, _, _ = _simulate(2, gathered_to_python(gathered), want)
+    assert got.tolist() == [[u, v] for u, v, _ in commits]
+
+
+def test_opcheck():
+    gathered = torch.tensor([[[0, 1, 3, 2], [2, 3, 2, 2], [1, 2, 2, 2]],
+                             [[4, 5, 1, 1], [-1, -1, -1, -1], [-1, -1, -1, -1]]])
+    torch.library.opcheck(commits_op, (gathered, 5))
+
+
+def engine_of(edges, halo=(), lo=0, hi=4, deg=(2, 2, 2, 2)):
+    return Engine(torch.tensor(edges, dtype=torch.int64), torch.tensor(halo, dtype=torch.int64),
+                  lo, hi, torch.tensor(deg, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: engine_of([[0, 1]], lo=3, hi=1), "0 <= lo <= hi"),
+    (lambda: Engine(torch.zeros(1, 2), torch.zeros(0, dtype=torch.int64), 0, 4, torch.ones(4, dtype=torch.int64)),
+     "edges must be a 2-D int64"),
+    (lambda: engine_of([[0, 1, 2]]), r"shape \[m, 2\]"),
+    (lambda: engine_of([[1, 0]]), "is not an own edge"),
+    (lambda: engine_of([[0, 2], [0, 1]]), "sorted by"),
+    (lambda: engine_of([[0, 1], [0, 1]]), "sorted by"),
+    (lambda: engine_of([[0, 9]]), "neither own nor halo"),
+    (lambda: engine_of([[0, 1]], halo=[5, 5], deg=(1, 1, 1, 1, 1, 1)), "ascending, distinct"),
+    (lambda: engine_of([[0, 1]], halo=[2], deg=(1, 1, 1, 1, 1)), "outside"),
+    (lambda: engine_of([[0, 1]], deg=(1, 1, 1)), "deg_ext must hold"),
+    (lambda: engine_of([[0, 1]], deg=(0, 1, 1, 1)), "degree < 1"),
+    (lambda: engine_of([[0, 1]]).propose(0), "batch must be >= 1"),
+    (lambda: engine_of([[0, 1]]).apply(torch.tensor([[0, 2]])), "not an alive own edge"),
+    (lambda: engine_of([[0, 1]]).apply(torch.tensor([0, 1])), "commits must be a 2-D int64"),
+    (lambda: commits_op(torch.zeros(1, 2, 4), 1), "int64 CPU tensor of shape"),
+    (lambda: commits_op(torch.zeros(1, 1, 4, dtype=torch.int64), 1), "int64 CPU tensor of shape"),
+    (lambda: commits_op(torch.tensor([[[0, 1, 1, 1], [-1] * 4]]), -1), "want must be >= 0"),
+    (lambda: commits_op(torch.tensor([[[1, 0, 1, 1], [-1] * 4]]), 1), "is not an edge"),
+    (lambda: commits_op(torch.tensor([[[0, 1, 0, 1], [-1] * 4]]), 1), "is not an edge"),
+    (lambda: commits_op(torch.tensor([[[0, 1, 2, 1], [0, 2, 3, 1], [-1] * 4]]), 1), "two different degrees"),
+])
+def test_bad_inputs_are_value_errors(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_applying_the_same_removal_twice_is_an_error():
+    engine = engine_of([[0, 1], [1, 2]], deg=(1, 2, 1, 0))
+    engine.apply(torch.tensor([[0, 1]]))
+    with pytest.raises(ValueError, match="not an alive own edge|no edge left"):
+        engine.apply(torch.tensor([[0, 1]]))
+
+
+def test_fewer_candidates_than_the_batch_are_padded():
+    engine = engine_of([[0, 1], [2, 3]], deg=(1, 1, 1, 1))
+    rows = engine.propose(4)
+    assert rows.shape == (5, 4)
+    assert rows[:2].tolist() == [[0, 1, 1, 1], [2, 3, 1, 1]]  # equal keys: smaller (u, v) first
+    assert (rows[2:] == -1).all()
