@@ -63,7 +63,7 @@ def _timed(fn, dist_mod):
     return time.perf_counter() - t0, out
 
 
-def _rank_worker(paths: list[str], n: int, wis_remove: int, depth: int = 2, batch: int = 256) -> dict:
+def _rank_worker(paths: list[str], n: int, wis_remove: int, depth: int = 2, batch: int | None = None) -> dict:
     import torch.distributed as dist
 
     rank = dist.get_rank()
@@ -106,7 +106,7 @@ def _single_worker(paths: list[str], n: int, wis_remove: int, depth: int = 2) ->
 
 
 def measure(size: str, world: int, *, single_threads: int | None = None, wis_remove: int = WIS_REMOVE,
-            depth: int = 2, batch: int = 256) -> dict:
+            depth: int = 2, batch: int | None = None) -> dict:
     """``single_threads`` set: the one-process baseline with that many threads; else ``world`` ranks."""
     with tempfile.TemporaryDirectory(prefix="rankcore_bench_") as folder:
         paths, n = _write_shards(size, max(world, 1), folder)
@@ -144,6 +144,21 @@ def test_scale_out(benchmark, world):
     _record(benchmark, lambda: measure(size, world))
 
 
+def removal_rate(count: int, world: int = 2, batch: int | None = None) -> dict:
+    """1-WIS, ``count`` removals on the 1M-column graph: ``world`` ranks (the default batch unless given) against
+    the single-process op (1 thread each), and the ratio of their times (= of their times per 1,000 removals)."""
+    single = measure("1M", 1, single_threads=1, wis_remove=count)
+    ranks = measure("1M", world, wis_remove=count, batch=batch)
+    return {"removals": count, "single_s": single["wis_s"], "distributed_s": ranks["wis_s"],
+            "rounds": ranks["rounds"], "ratio": ranks["wis_s"] / single["wis_s"]}
+
+
+@pytest.mark.parametrize("count", [1000, 100_000, 490_000])
+def test_wis_removal_rate(benchmark, count):
+    benchmark.group = "distributed 1-WIS against the single-process op, 1M columns, 2 processes"
+    _record(benchmark, lambda: removal_rate(count))
+
+
 def main() -> None:
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch {torch.__version__}, "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
@@ -169,13 +184,20 @@ def main() -> None:
         print(f"| {world} | {r['build_s']:.2f} | {r['halo_s']:.2f} | {r['walks_s']:.3f} | {r['wis_s']:.2f} | {r['rounds']} | "
               f"{r['halo']} | {r['send_bytes_per_step'] / 2**20:.1f} MiB | {r['all_gather_bytes_per_step'] / 2**20:.1f} MiB | "
               f"{r['peak_rss_mib']:.0f} |", flush=True)
+    print("\n#### 1-WIS per 1,000 removals, 1M columns, 2 processes (default batch) against the single-process op\n")
+    print("| removals | single-process s | 2 processes s | rounds | ratio |")
+    print("|---|---|---|---|---|")
+    for count in (1000, 100_000, 490_000):
+        r = removal_rate(count)
+        print(f"| {count:,} | {r['single_s']:.3f} | {r['distributed_s']:.3f} | {r['rounds']} | {r['ratio']:.1f}x |",
+              flush=True)
     print(f"\n#### WIS rounds, {size} columns, {WIS_REMOVE} removals\n")
     print("| WIS | processes | batch | rounds | distributed s | single-process s |")
     print("|---|---|---|---|---|---|")
     for depth in (2, 3):
         single = measure(size, 1, single_threads=1, depth=depth)
         for world in (2, 4):
-            for batch in (64, 256, 1024):
+            for batch in (64, 256, 1024, 4096):
                 r = measure(size, world, depth=depth, batch=batch)
                 print(f"| {depth - 1}-WIS | {world} | {batch} | {r['rounds']} | {r['wis_s']:.2f} | {single['wis_s']:.2f} |",
                       flush=True)

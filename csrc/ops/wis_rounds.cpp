@@ -28,12 +28,17 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <queue>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_score.h"
 
 namespace rankcore::ops {
@@ -49,6 +54,97 @@ struct Candidate {
     if (!(key == o.key)) return o.key.better_than(key);
     return u != o.u ? u > o.u : v > o.v;
   }
+};
+
+// A rank's lazy queue of own candidates (edge slots with stored keys), best first. Two forms with one interface:
+// packed keys in a monotone radix heap (the 1-WIS greedy's layout, cpu/wis_greedy_cpu.cpp: keys only get worse,
+// so most pushes are >= the last key popped; the few that are not, the proposals handed back after a round,
+// wait in a small binary heap beside it), and a binary heap of unpacked keys when (low, high, slot) do not fit
+// in 64 bits.
+class CandidateQueue {
+ public:
+  virtual ~CandidateQueue() = default;
+  virtual void push(DegreeKeyL2 key, int64_t slot) = 0;
+  // The best stored entry, false when empty.
+  virtual bool pop(DegreeKeyL2& key, int64_t& slot) = 0;
+};
+
+class BinaryQueue final : public CandidateQueue {
+ public:
+  explicit BinaryQueue(std::vector<Candidate> initial) : heap_(std::less<Candidate>(), std::move(initial)) {}
+  void push(DegreeKeyL2 key, int64_t slot) override { heap_.push({key, slot, 0, slot}); }
+  bool pop(DegreeKeyL2& key, int64_t& slot) override {
+    if (heap_.empty()) return false;
+    key = heap_.top().key, slot = heap_.top().slot;
+    heap_.pop();
+    return true;
+  }
+
+ private:
+  std::priority_queue<Candidate> heap_;  // u = slot: own slots are in (u, v) order, so slot order is the tie rule
+};
+
+int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
+
+class PackedQueue final : public CandidateQueue {
+ public:
+  // Degrees only fall, so low <= max_low and high <= max_deg for good.
+  static bool fits(int64_t max_low, int64_t max_deg, int64_t m) {
+    return bits_for(max_low) + bits_for(max_deg) + bits_for(m) <= 64;
+  }
+  PackedQueue(int64_t max_low, int64_t max_deg, int64_t m, const std::vector<Candidate>& initial)
+      : max_low_(max_low), max_deg_(max_deg), deg_bits_(bits_for(max_deg)), id_bits_(bits_for(m)), heap_(id_bits_) {
+    std::vector<cpu::RadixHeap::Item> items;
+    items.reserve(initial.size());
+    for (const Candidate& c : initial) items.push_back({pack(c.key, c.slot), 0});
+    in_heap_ = items.size();
+    heap_.assign(std::move(items));
+  }
+  void push(DegreeKeyL2 key, int64_t slot) override {
+    const uint64_t packed = pack(key, slot);
+    if (packed >= floor_) {
+      heap_.push(packed, 0);
+      ++in_heap_;
+    } else {
+      below_.push(packed);
+    }
+  }
+  bool pop(DegreeKeyL2& key, int64_t& slot) override {
+    if (!peeked_ && in_heap_ > 0) {  // the radix heap's smallest, held out so that it can be compared
+      peek_ = heap_.pop().first;
+      --in_heap_;
+      floor_ = peek_;
+      peeked_ = true;
+    }
+    uint64_t packed;
+    if (!below_.empty() && (!peeked_ || below_.top() < peek_)) {
+      packed = below_.top();
+      below_.pop();
+    } else if (peeked_) {
+      packed = peek_;
+      peeked_ = false;
+    } else {
+      return false;
+    }
+    slot = static_cast<int64_t>(packed & ((uint64_t{1} << id_bits_) - 1));
+    key.high = max_deg_ - static_cast<int64_t>((packed >> id_bits_) & ((uint64_t{1} << deg_bits_) - 1));
+    key.low = max_low_ - static_cast<int64_t>(packed >> (deg_bits_ + id_bits_));
+    return true;
+  }
+
+ private:
+  uint64_t pack(DegreeKeyL2 key, int64_t slot) const {  // ascending = better first
+    return (static_cast<uint64_t>(max_low_ - key.low) << (deg_bits_ + id_bits_)) |
+           (static_cast<uint64_t>(max_deg_ - key.high) << id_bits_) | static_cast<uint64_t>(slot);
+  }
+
+  int64_t max_low_, max_deg_;
+  int deg_bits_, id_bits_;
+  cpu::RadixHeap heap_;
+  size_t in_heap_ = 0;
+  uint64_t floor_ = 0, peek_ = 0;  // every key in heap_ is >= floor_, the last key it gave out
+  bool peeked_ = false;
+  std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<uint64_t>> below_;
 };
 
 at::Tensor contiguous_long(const at::Tensor& t, const char* what, int64_t dim) {
@@ -77,8 +173,9 @@ struct WisRankL2 : torch::CustomClassHolder {
     const int64_t* ep = e.data_ptr<int64_t>();
     u_.resize(m), v_.resize(m), pu_.resize(m), pv_.resize(m);
     first_.assign(static_cast<size_t>(hi - lo + 1), 0);
-    std::vector<Candidate> initial;
+    std::vector<Candidate> initial;  // u = v-slot: the queues tie by slot, which is the (u, v) order
     initial.reserve(static_cast<size_t>(m));
+    int64_t max_low = 0, max_deg = 0;
     for (int64_t i = 0; i < m; ++i) {
       const int64_t u = ep[2 * i], v = ep[2 * i + 1];
       TORCH_CHECK_VALUE(lo <= u && u < hi && u < v, "WisRankL2: edge ", i, " = (", u, ", ", v,
@@ -91,34 +188,42 @@ struct WisRankL2 : torch::CustomClassHolder {
       ++first_[u - lo + 1];
       TORCH_CHECK_VALUE(deg_[pu_[i]] >= 1 && deg_[pv_[i]] >= 1, "WisRankL2: edge ", i,
                         " has an endpoint of degree < 1 in deg_ext");
-      initial.push_back({key(i), u, v, i});
+      initial.push_back({key(i), i, 0, i});
+      max_low = std::max(max_low, initial.back().key.low);
+      max_deg = std::max(max_deg, initial.back().key.high);
     }
     for (size_t x = 1; x < first_.size(); ++x) first_[x] += first_[x - 1];
     alive_.assign(static_cast<size_t>(m), 1);
-    heap_ = std::priority_queue<Candidate>(std::less<Candidate>(), std::move(initial));
+    // $RANKCORE_WIS_ROUNDS_QUEUE=binary forces the fallback (tests run both queues on small graphs).
+    const char* forced = std::getenv("RANKCORE_WIS_ROUNDS_QUEUE");
+    const bool binary = forced != nullptr && std::string_view(forced) == "binary";
+    if (!binary && PackedQueue::fits(max_low, max_deg, m)) {
+      queue_ = std::make_unique<PackedQueue>(max_low, max_deg, m, initial);
+    } else {
+      queue_ = std::make_unique<BinaryQueue>(std::move(initial));
+    }
   }
 
   at::Tensor propose(int64_t batch) {
     TORCH_CHECK_VALUE(batch >= 1, "WisRankL2.propose: batch must be >= 1, got ", batch);
-    std::vector<Candidate> chosen;
-    while (static_cast<int64_t>(chosen.size()) <= batch && !heap_.empty()) {
-      Candidate top = heap_.top();
-      heap_.pop();
-      if (!alive_[top.slot]) continue;  // removed since it was stored
-      const DegreeKeyL2 now = key(top.slot);
-      if (!(now == top.key)) {  // stale: a degree fell, so its key got worse; back with the current one
-        top.key = now;
-        heap_.push(top);
+    std::vector<int64_t> chosen;
+    DegreeKeyL2 stored;
+    int64_t slot;
+    while (static_cast<int64_t>(chosen.size()) <= batch && queue_->pop(stored, slot)) {
+      if (!alive_[slot]) continue;  // removed since it was stored
+      const DegreeKeyL2 now = key(slot);
+      if (!(now == stored)) {  // stale: a degree fell, so its key got worse; back with the current one
+        queue_->push(now, slot);
         continue;
       }
-      chosen.push_back(top);
+      chosen.push_back(slot);
     }
     at::Tensor rows = at::empty({batch + 1, 4}, at::kLong).fill_(-1);
     int64_t* out = rows.data_ptr<int64_t>();
     for (size_t r = 0; r < chosen.size(); ++r) {
-      const Candidate& c = chosen[r];
-      out[4 * r] = c.u, out[4 * r + 1] = c.v, out[4 * r + 2] = deg_[pu_[c.slot]], out[4 * r + 3] = deg_[pv_[c.slot]];
-      heap_.push(c);  // still a candidate until a commit removes it
+      const int64_t i = chosen[r];
+      out[4 * r] = u_[i], out[4 * r + 1] = v_[i], out[4 * r + 2] = deg_[pu_[i]], out[4 * r + 3] = deg_[pv_[i]];
+      queue_->push(key(i), i);  // still a candidate until a commit removes it
     }
     return rows;
   }
@@ -158,7 +263,36 @@ struct WisRankL2 : torch::CustomClassHolder {
   int64_t lo_, hi_;
   std::vector<int64_t> halo_, deg_, u_, v_, pu_, pv_, first_;  // first_: own vertex -> its first edge
   std::vector<uint8_t> alive_;
-  std::priority_queue<Candidate> heap_;
+  std::unique_ptr<CandidateQueue> queue_;
+};
+
+// Global vertex id -> a dense slot, by open addressing (a round sees a few thousand vertices; std::unordered_map
+// allocated a node per vertex and was most of the op's time).
+class VertexSlots {
+ public:
+  explicit VertexSlots(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    ids_.assign(capacity, -1);
+    slots_.resize(capacity);
+    mask_ = capacity - 1;
+  }
+  // (slot, true) for a new id given `fresh`; (its slot, false) for a known one. ids are >= 0.
+  std::pair<int32_t, bool> find_or_add(int64_t id, int32_t fresh) {
+    size_t i = (static_cast<uint64_t>(id) * 0x9E3779B97F4A7C15ULL) >> 20 & mask_;
+    while (ids_[i] != -1) {
+      if (ids_[i] == id) return {slots_[i], false};
+      i = (i + 1) & mask_;
+    }
+    ids_[i] = id;
+    slots_[i] = fresh;
+    return {fresh, true};
+  }
+
+ private:
+  std::vector<int64_t> ids_;
+  std::vector<int32_t> slots_;
+  size_t mask_;
 };
 
 at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
@@ -170,9 +304,11 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
   const at::Tensor g = gathered.contiguous();
   const int64_t world = g.size(0), rows = g.size(1), batch = rows - 1;
   const int64_t* gp = g.data_ptr<int64_t>();
-  std::unordered_map<int64_t, int64_t> deg;  // every proposed endpoint's current degree
-  std::vector<Candidate> proposals;
-  std::optional<Candidate> bound;  // the best sentinel
+  VertexSlots slot_of(static_cast<size_t>(2 * world * batch));
+  std::vector<int64_t> deg;                // every proposed endpoint's current degree, by its slot
+  std::vector<std::array<int32_t, 2>> ends;  // a proposal's endpoints' slots, by proposal index
+  std::vector<Candidate> proposals;        // Candidate.slot = the proposal index
+  std::optional<Candidate> bound;          // the best sentinel
   for (int64_t w = 0; w < world; ++w) {
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t* row = gp + 4 * (w * rows + r);
@@ -180,31 +316,46 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
       TORCH_CHECK_VALUE(row[0] < row[1] && row[2] >= 1 && row[3] >= 1, "wis_round_commits: row ", r, " of rank ",
                         w, " is not an edge (u < v) with degrees >= 1: (", row[0], ", ", row[1], ", ", row[2],
                         ", ", row[3], ")");
-      const Candidate c{cpu::degree_key_l2(row[2], row[3]), row[0], row[1], w * rows + r};
+      const Candidate c{cpu::degree_key_l2(row[2], row[3]), row[0], row[1], static_cast<int64_t>(proposals.size())};
       if (r == batch) {
         if (!bound || *bound < c) bound = c;
         continue;
       }
+      std::array<int32_t, 2> at;
       for (int k = 0; k < 2; ++k) {
-        const auto [it, added] = deg.emplace(row[k], row[2 + k]);
-        TORCH_CHECK_VALUE(added || it->second == row[2 + k], "wis_round_commits: vertex ", row[k],
-                          " has two different degrees in the gathered rows (", it->second, " and ", row[2 + k], ")");
+        const auto [s, added] = slot_of.find_or_add(row[k], static_cast<int32_t>(deg.size()));
+        if (added) deg.push_back(row[2 + k]);
+        TORCH_CHECK_VALUE(deg[s] == row[2 + k], "wis_round_commits: vertex ", row[k], " has two different degrees "
+                          "in the gathered rows (", deg[s], " and ", row[2 + k], ")");
+        at[k] = s;
       }
+      ends.push_back(at);
       proposals.push_back(c);
     }
   }
-  std::priority_queue<Candidate> heap(std::less<Candidate>(), std::move(proposals));
+  // Lazily, as the ranks' queues: the proposals sorted best first, and a heap for those a commit of this round
+  // made worse (re-keyed when they come up).
+  std::sort(proposals.begin(), proposals.end(), [](const Candidate& a, const Candidate& b) { return b < a; });
+  std::priority_queue<Candidate> requeued;
+  size_t next = 0;
   std::vector<int64_t> commits;
-  while (!heap.empty() && static_cast<int64_t>(commits.size()) / 2 < want) {
-    Candidate top = heap.top();
-    heap.pop();
+  while (static_cast<int64_t>(commits.size()) / 2 < want) {
+    Candidate top;
+    if (!requeued.empty() && (next == proposals.size() || proposals[next] < requeued.top())) {
+      top = requeued.top();
+      requeued.pop();
+    } else if (next < proposals.size()) {
+      top = proposals[next++];
+    } else {
+      break;
+    }
     if (bound && !(*bound < top)) break;  // an unproposed candidate may be better: the next round decides
-    int64_t& du = deg[top.u];
-    int64_t& dv = deg[top.v];
+    int64_t& du = deg[ends[top.slot][0]];
+    int64_t& dv = deg[ends[top.slot][1]];
     const DegreeKeyL2 now = cpu::degree_key_l2(du, dv);
     if (!(now == top.key)) {  // a commit of this round lowered a degree: requeue with the current key
       top.key = now;
-      heap.push(top);
+      requeued.push(top);
       continue;
     }
     commits.push_back(top.u);

@@ -164,7 +164,7 @@ def all_to_all_rows(send: torch.Tensor, send_counts: list[int], group=None) -> t
 
 def owner_of(ids: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
     """The rank owning each vertex id (ranges: ``[world + 1]`` boundaries)."""
-    return torch.searchsorted(ranges, ids, right=True) - 1
+    return torch.searchsorted(ranges, ids.contiguous(), right=True) - 1
 
 
 # --- the partitioned graph ------------------------------------------------------------------------------

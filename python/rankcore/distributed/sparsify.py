@@ -37,7 +37,7 @@ def _own_edges(dg: DistGraph) -> torch.Tensor:
     return torch.stack([dst[upper], src[upper]], dim=1)
 
 
-def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0, depth=2, batch: int = 256,
+def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0, depth=2, batch: int | None = None,
              stats: dict | None = None) -> torch.Tensor:
     """The first N edges of ``method``'s removal order on the whole graph, on every rank (collective).
 
@@ -47,7 +47,9 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         ratio / num_remove: exactly one, as in :func:`rankcore.sparsify`.
         seed: for ``"random"``.
         depth: for ``"wis"``: 2 (1-WIS) or 3 (2-WIS).
-        batch: ``"wis"``: candidates each rank proposes per round.
+        batch: ``"wis"``: candidates each rank proposes per round; default 4096 for 1-WIS (native rounds: a round
+            costs about a millisecond of collective and call overhead, so fewer, larger rounds win; measured in
+            bench/RESULTS.md) and 256 for 2-WIS (its Python rounds stop at the first shrunk unproposed edge).
         stats: a dict filled with ``rounds`` (collective rounds of the WIS protocol) and ``removed``.
 
     Returns:
@@ -68,7 +70,7 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         d = check_int("depth", depth, 2)
         if method == "wis" and d not in (2, 3):
             raise ValueError(f"distributed WIS runs depth 2 (1-WIS) and 3 (2-WIS), got depth={d}")
-        b = check_int("batch", batch, 1)
+        b = (4096 if d == 2 else 256) if batch is None else check_int("batch", batch, 1)
         return k, s, d, b
     checked, err = _try(check)
     agree(err, dg.group, {"method": method, "ratio": ratio, "num_remove": num_remove, "seed": seed, "depth": depth,
