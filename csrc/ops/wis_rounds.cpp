@@ -308,6 +308,7 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
   std::vector<int64_t> deg;                // every proposed endpoint's current degree, by its slot
   std::vector<std::array<int32_t, 2>> ends;  // a proposal's endpoints' slots, by proposal index
   std::vector<Candidate> proposals;        // Candidate.slot = the proposal index
+  std::vector<size_t> run_ends;            // where each rank's proposals end
   std::optional<Candidate> bound;          // the best sentinel
   for (int64_t w = 0; w < world; ++w) {
     for (int64_t r = 0; r < rows; ++r) {
@@ -332,10 +333,17 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
       ends.push_back(at);
       proposals.push_back(c);
     }
+    run_ends.push_back(proposals.size());
   }
   // Lazily, as the ranks' queues: the proposals sorted best first, and a heap for those a commit of this round
   // made worse (re-keyed when they come up).
-  std::sort(proposals.begin(), proposals.end(), [](const Candidate& a, const Candidate& b) { return b < a; });
+  // Each rank sends its proposals best first, so the list is W sorted runs: merge them (sort any that is not).
+  const auto better = [](const Candidate& a, const Candidate& b) { return b < a; };
+  for (size_t i = 0; i < run_ends.size(); ++i) {
+    const auto begin = proposals.begin() + (i == 0 ? 0 : run_ends[i - 1]), end = proposals.begin() + run_ends[i];
+    if (!std::is_sorted(begin, end, better)) std::sort(begin, end, better);
+    if (i > 0) std::inplace_merge(proposals.begin(), begin, end, better);
+  }
   std::priority_queue<Candidate> requeued;
   size_t next = 0;
   std::vector<int64_t> commits;
