@@ -73,7 +73,12 @@ def test_rounds_give_the_single_process_order(case, fraction):
     assert rounds <= max(k, 0) + (k == 0)
 
 
-def test_rounds_on_a_power_law_graph_with_hubs():
+@pytest.mark.parametrize("queue", ["packed", "binary"])
+def test_rounds_on_a_power_law_graph_with_hubs(queue, monkeypatch):
+    """Both queues of a rank: the packed radix heap, and the binary heap used when keys do not fit in 64 bits
+    (forced here; read when the engine is made)."""
+    if queue == "binary":
+        monkeypatch.setenv("RANKCORE_WIS_ROUNDS_QUEUE", "binary")
     ei = power_law_graph(3000, 20000, seed=3)
     n = 3000
     engines, graph = split_ranks(ei, n, [0, 700, 1900, 3000])
