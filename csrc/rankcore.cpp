@@ -29,9 +29,11 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "rankcore native library (ops are registered under torch.ops.rankcore)";
   m.def("version", [] { return std::string(RANKCORE_VERSION); });
   m.def("cuda_built", &cuda_built, "True when the CUDA kernels were compiled in");
-  m.def("openmp_threads", [] { return at::get_num_threads(); },
-        "Threads at::parallel_for uses (torch.get_num_threads())");
+  m.def(
+      "openmp_threads", [] { return at::get_num_threads(); },
+      "Threads at::parallel_for uses (torch.get_num_threads())");
   m.def("parallel_backend", [] { return at::get_parallel_info(); });
   // The torch this copy was compiled against (major.minor): the op schemas and the C++ ABI are tied to it.
-  m.def("built_with_torch", [] { return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR); });
+  m.def("built_with_torch",
+        [] { return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR); });
 }

@@ -15,19 +15,16 @@ namespace rankcore::kernels {
 
 // acc[r] *= row[r] for r in [0, width): one mode's step of the running product.
 template <typename scalar_t>
-HOST_DEVICE_INLINE void cp_mul_row(scalar_t* __restrict__ acc, const scalar_t* __restrict__ row,
-                                   int64_t width) {
+HOST_DEVICE_INLINE void cp_mul_row(scalar_t* __restrict__ acc, const scalar_t* __restrict__ row, int64_t width) {
   for (int64_t r = 0; r < width; ++r) acc[r] *= row[r];
 }
 
 // grad[r] += g * prefix[r] * suffix[r]: one mode's gradient contribution of one batch item.
 template <typename scalar_t>
-HOST_DEVICE_INLINE void cp_add_grad(scalar_t* __restrict__ grad, scalar_t g,
-                                    const scalar_t* __restrict__ prefix,
+HOST_DEVICE_INLINE void cp_add_grad(scalar_t* __restrict__ grad, scalar_t g, const scalar_t* __restrict__ prefix,
                                     const scalar_t* __restrict__ suffix, int64_t width) {
   for (int64_t r = 0; r < width; ++r) grad[r] += g * prefix[r] * suffix[r];
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Lane layout of the CUDA kernels (one warp per batch item), here so that the CPU tests can check it

@@ -71,16 +71,16 @@ struct CountPolicy<double> {
 // Within a tile of L lanes, lane q works on column offset (q % W) * V and edge group g = q / W of
 // G = L / W groups; the tile reads L col entries per chunk (one per lane, coalesced) and group g
 // accumulates the chunk's edges t * G + g for t < W (shuffled from the lane that read them).
-inline constexpr int kWalkBlockThreads = 256;     // = ops::cuda::kBlockThreads
-inline constexpr int kWalkSegmentRows = 256;      // rows binned per block iteration (one per thread)
-inline constexpr int64_t kWalkWarpMaxEdges = 256; // rows up to this many entries go to one warp
+inline constexpr int kWalkBlockThreads = 256;      // = ops::cuda::kBlockThreads
+inline constexpr int kWalkSegmentRows = 256;       // rows binned per block iteration (one per thread)
+inline constexpr int64_t kWalkWarpMaxEdges = 256;  // rows up to this many entries go to one warp
 inline constexpr int kWalkWarps = kWalkBlockThreads / 32;
 
 struct WalkLayout {
-  int V = 1;                // columns per lane
-  int W = 1;                // lanes per column block
-  int Ls = 1;               // lanes of a short-row tile (W <= Ls <= 32)
-  int64_t short_max = -1;   // deg <= short_max: short tile (-1: no short bin, Ls == 32)
+  int V = 1;               // columns per lane
+  int W = 1;               // lanes per column block
+  int Ls = 1;              // lanes of a short-row tile (W <= Ls <= 32)
+  int64_t short_max = -1;  // deg <= short_max: short tile (-1: no short bin, Ls == 32)
   int64_t warp_max = kWalkWarpMaxEdges;
 };
 

@@ -28,13 +28,14 @@ void check_build_csr_args(const at::Tensor& edge_index, int64_t num_nodes) {
                     "build_csr: edge_index must have shape [2, m], got ", edge_index.sizes());
   TORCH_CHECK_TYPE(edge_index.scalar_type() == at::kLong, "build_csr: edge_index must be int64, got ",
                    edge_index.scalar_type());
-  TORCH_CHECK_VALUE(num_nodes >= 0 && num_nodes <= INT32_MAX,
-                    "build_csr: num_nodes must be in [0, 2^31 - 1], got ", num_nodes);
+  TORCH_CHECK_VALUE(num_nodes >= 0 && num_nodes <= INT32_MAX, "build_csr: num_nodes must be in [0, 2^31 - 1], got ",
+                    num_nodes);
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("build_csr(Tensor edge_index, int num_nodes, bool symmetrize, bool require_undirected) -> "
-        "(Tensor, Tensor, Tensor, Tensor)");
+  m.def(
+      "build_csr(Tensor edge_index, int num_nodes, bool symmetrize, bool require_undirected) -> "
+      "(Tensor, Tensor, Tensor, Tensor)");
   m.def("build_csr_rows(Tensor edge_index, int num_nodes, int first_row, int num_rows) -> (Tensor, Tensor)");
 }
 

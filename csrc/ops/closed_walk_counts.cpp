@@ -20,8 +20,6 @@ void check_closed_walk_counts_args(const at::Tensor& rowptr, const at::Tensor& c
   TORCH_CHECK_VALUE(length >= 0, "closed_walk_counts: length must be >= 0, got ", length);
 }
 
-TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("closed_walk_counts(Tensor rowptr, Tensor col, int length) -> Tensor");
-}
+TORCH_LIBRARY_FRAGMENT(rankcore, m) { m.def("closed_walk_counts(Tensor rowptr, Tensor col, int length) -> Tensor"); }
 
 }  // namespace rankcore::ops

@@ -11,45 +11,39 @@
 
 namespace rankcore::ops {
 
-void check_cp_eval_args(const char* op, at::TensorList factors, const at::Tensor& indices,
-                        const at::Tensor* grad) {
+void check_cp_eval_args(const char* op, at::TensorList factors, const at::Tensor& indices, const at::Tensor* grad) {
   const int64_t n_modes = static_cast<int64_t>(factors.size());
-  TORCH_CHECK_VALUE(n_modes >= 1 && n_modes <= kCpMaxOrder, op, ": expected 1 to ", kCpMaxOrder,
-                    " factors, got ", n_modes);
+  TORCH_CHECK_VALUE(n_modes >= 1 && n_modes <= kCpMaxOrder, op, ": expected 1 to ", kCpMaxOrder, " factors, got ",
+                    n_modes);
   const at::Tensor& first = factors[0];
   TORCH_CHECK_TYPE(first.scalar_type() == at::kFloat || first.scalar_type() == at::kDouble, op,
                    ": factors must be float32 or float64, got ", first.scalar_type());
-  TORCH_CHECK_VALUE(first.dim() == 2, op, ": factors[0] must be 2-D [d_0, R], got shape ",
-                    first.sizes());
+  TORCH_CHECK_VALUE(first.dim() == 2, op, ": factors[0] must be 2-D [d_0, R], got shape ", first.sizes());
   const int64_t rank = first.size(1);
-  TORCH_CHECK_VALUE(rank >= 1 && rank <= kCpMaxRank, op, ": the rank R must be in [1, ", kCpMaxRank,
-                    "], got ", rank);
+  TORCH_CHECK_VALUE(rank >= 1 && rank <= kCpMaxRank, op, ": the rank R must be in [1, ", kCpMaxRank, "], got ", rank);
   for (int64_t n = 0; n < n_modes; ++n) {
     const at::Tensor& f = factors[n];
     TORCH_CHECK_TYPE(f.scalar_type() == first.scalar_type(), op, ": all factors must have one dtype; factors[0] is ",
                      first.scalar_type(), " but factors[", n, "] is ", f.scalar_type());
-    TORCH_CHECK_VALUE(f.dim() == 2, op, ": factors[", n, "] must be 2-D [d_", n, ", R], got shape ",
-                      f.sizes());
+    TORCH_CHECK_VALUE(f.dim() == 2, op, ": factors[", n, "] must be 2-D [d_", n, ", R], got shape ", f.sizes());
     TORCH_CHECK_VALUE(f.size(1) == rank, op, ": all factors must have R = ", rank,
                       " columns (from factors[0]), but factors[", n, "] has shape ", f.sizes());
     TORCH_CHECK_VALUE(f.size(0) >= 1, op, ": factors[", n, "] has no rows (d_", n, " = 0)");
     TORCH_CHECK_VALUE(f.device() == first.device(), op, ": all factors must be on one device; factors[0] is on ",
                       first.device(), " but factors[", n, "] is on ", f.device());
   }
-  TORCH_CHECK_TYPE(indices.scalar_type() == at::kLong, op, ": indices must be int64, got ",
-                   indices.scalar_type());
-  TORCH_CHECK_VALUE(indices.dim() == 2 && indices.size(1) == n_modes, op,
-                    ": indices must be [B, N] with N = ", n_modes, " (the number of factors), got shape ",
-                    indices.sizes());
+  TORCH_CHECK_TYPE(indices.scalar_type() == at::kLong, op, ": indices must be int64, got ", indices.scalar_type());
+  TORCH_CHECK_VALUE(indices.dim() == 2 && indices.size(1) == n_modes, op, ": indices must be [B, N] with N = ", n_modes,
+                    " (the number of factors), got shape ", indices.sizes());
   TORCH_CHECK_VALUE(indices.device() == first.device(), op, ": indices are on ", indices.device(),
                     " but the factors are on ", first.device());
   if (grad != nullptr) {
     TORCH_CHECK_TYPE(grad->scalar_type() == first.scalar_type(), op, ": grad must have the factors' dtype ",
                      first.scalar_type(), ", got ", grad->scalar_type());
-    TORCH_CHECK_VALUE(grad->dim() == 1 && grad->size(0) == indices.size(0), op, ": grad must be [B] with B = ",
-                      indices.size(0), ", got shape ", grad->sizes());
-    TORCH_CHECK_VALUE(grad->device() == first.device(), op, ": grad is on ", grad->device(),
-                      " but the factors are on ", first.device());
+    TORCH_CHECK_VALUE(grad->dim() == 1 && grad->size(0) == indices.size(0), op,
+                      ": grad must be [B] with B = ", indices.size(0), ", got shape ", grad->sizes());
+    TORCH_CHECK_VALUE(grad->device() == first.device(), op, ": grad is on ", grad->device(), " but the factors are on ",
+                      first.device());
   }
 }
 

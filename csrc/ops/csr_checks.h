@@ -39,8 +39,8 @@ inline void check_csr_tensors(const at::Tensor& rowptr, const at::Tensor& col, c
 
 // rowptr must run from 0 to nnz without decreasing; `op` prefixes the message.
 inline void check_host_rowptr(const int64_t* rowptr, int64_t n, int64_t nnz, const char* op) {
-  TORCH_CHECK_VALUE(rowptr[0] == 0 && rowptr[n] == nnz, op, ": rowptr must start at 0 and end at col.numel() = ",
-                    nnz, ", got rowptr[0] = ", rowptr[0], " and rowptr[-1] = ", rowptr[n]);
+  TORCH_CHECK_VALUE(rowptr[0] == 0 && rowptr[n] == nnz, op, ": rowptr must start at 0 and end at col.numel() = ", nnz,
+                    ", got rowptr[0] = ", rowptr[0], " and rowptr[-1] = ", rowptr[n]);
   for (int64_t j = 0; j < n; ++j) {
     TORCH_CHECK_VALUE(rowptr[j] <= rowptr[j + 1], op, ": rowptr must be non-decreasing, but rowptr[", j,
                       "] = ", rowptr[j], " > rowptr[", j + 1, "] = ", rowptr[j + 1]);
@@ -97,11 +97,11 @@ void check_host_simple_symmetric(const int64_t* rowptr, const index_t* col, int6
   e = bad_loop.load();
   TORCH_CHECK_VALUE(e == nnz, op, ": the CSR must not contain self-loops, found one at vertex ", row_of(e));
   e = bad_order.load();
-  TORCH_CHECK_VALUE(e == nnz, op, ": each CSR row must be sorted without duplicates, but row ", row_of(e),
-                    " has ", static_cast<int64_t>(col[e - 1]), " before ", static_cast<int64_t>(col[e]));
+  TORCH_CHECK_VALUE(e == nnz, op, ": each CSR row must be sorted without duplicates, but row ", row_of(e), " has ",
+                    static_cast<int64_t>(col[e - 1]), " before ", static_cast<int64_t>(col[e]));
   e = bad_mirror.load();
-  TORCH_CHECK_VALUE(e == nnz, op, ": the CSR must be symmetric (an undirected graph), but the edge ",
-                    row_of(e), " - ", static_cast<int64_t>(col[e]), " has no reverse entry");
+  TORCH_CHECK_VALUE(e == nnz, op, ": the CSR must be symmetric (an undirected graph), but the edge ", row_of(e), " - ",
+                    static_cast<int64_t>(col[e]), " has no reverse entry");
 }
 
 }  // namespace rankcore::ops

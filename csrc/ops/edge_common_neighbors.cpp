@@ -17,8 +17,6 @@ void check_edge_common_neighbors_args(const at::Tensor& rowptr, const at::Tensor
   check_csr_tensors(rowptr, col, "edge_common_neighbors");
 }
 
-TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("edge_common_neighbors(Tensor rowptr, Tensor col) -> Tensor");
-}
+TORCH_LIBRARY_FRAGMENT(rankcore, m) { m.def("edge_common_neighbors(Tensor rowptr, Tensor col) -> Tensor"); }
 
 }  // namespace rankcore::ops

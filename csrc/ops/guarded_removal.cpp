@@ -17,8 +17,8 @@
 
 namespace rankcore::ops {
 
-void check_guarded_removal_args(const at::Tensor& edges, int64_t num_nodes, const at::Tensor& order,
-                                int64_t num_remove, int64_t min_degree) {
+void check_guarded_removal_args(const at::Tensor& edges, int64_t num_nodes, const at::Tensor& order, int64_t num_remove,
+                                int64_t min_degree) {
   TORCH_CHECK_VALUE(edges.device().is_cpu() && order.device().is_cpu(),
                     "guarded_removal: edges and order must be CPU tensors, got ", edges.device(), " and ",
                     order.device());
@@ -28,9 +28,10 @@ void check_guarded_removal_args(const at::Tensor& edges, int64_t num_nodes, cons
   TORCH_CHECK_VALUE(order.scalar_type() == at::kLong && order.dim() == 1,
                     "guarded_removal: order must be a 1-D int64 tensor, got ", order.scalar_type(), " of shape ",
                     order.sizes());
-  TORCH_CHECK_VALUE(num_nodes >= 0 && num_nodes <= INT32_MAX, "guarded_removal: num_nodes must be in [0, 2^31 - 1], got ",
-                    num_nodes);
-  TORCH_CHECK_VALUE(edges.size(0) <= INT32_MAX, "guarded_removal: graphs with more than 2^31 - 1 edges are not supported");
+  TORCH_CHECK_VALUE(num_nodes >= 0 && num_nodes <= INT32_MAX,
+                    "guarded_removal: num_nodes must be in [0, 2^31 - 1], got ", num_nodes);
+  TORCH_CHECK_VALUE(edges.size(0) <= INT32_MAX,
+                    "guarded_removal: graphs with more than 2^31 - 1 edges are not supported");
   TORCH_CHECK_VALUE(order.numel() <= edges.size(0), "guarded_removal: order has ", order.numel(),
                     " ids but there are only ", edges.size(0), " edges");
   TORCH_CHECK_VALUE(num_remove >= 0, "guarded_removal: num_remove must be >= 0, got ", num_remove);
@@ -38,8 +39,9 @@ void check_guarded_removal_args(const at::Tensor& edges, int64_t num_nodes, cons
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("guarded_removal(Tensor edges, int num_nodes, Tensor order, int num_remove, int min_degree, "
-        "bool keep_connected) -> Tensor");
+  m.def(
+      "guarded_removal(Tensor edges, int num_nodes, Tensor order, int num_remove, int min_degree, "
+      "bool keep_connected) -> Tensor");
 }
 
 }  // namespace rankcore::ops

@@ -31,17 +31,17 @@ void check_offsets(const char* op, at::IntArrayRef offsets, int64_t children, co
     TORCH_CHECK_VALUE(size <= kHtMaxGroup, op, ": node ", j, " has ", size, " children; at most ", kHtMaxGroup,
                       " are supported");
   }
-  TORCH_CHECK_VALUE(offsets.back() == children, op, ": offsets[-1] must equal the number of ", what, " (",
-                    children, "), got ", offsets.back());
+  TORCH_CHECK_VALUE(offsets.back() == children, op, ": offsets[-1] must equal the number of ", what, " (", children,
+                    "), got ", offsets.back());
 }
 
 }  // namespace
 
-void check_ht_leaf_pool_args(const char* op, at::TensorList leaves, const at::Tensor& indices,
-                             at::IntArrayRef modes, at::IntArrayRef offsets, const at::Tensor* grad) {
+void check_ht_leaf_pool_args(const char* op, at::TensorList leaves, const at::Tensor& indices, at::IntArrayRef modes,
+                             at::IntArrayRef offsets, const at::Tensor* grad) {
   const int64_t n_modes = static_cast<int64_t>(leaves.size());
-  TORCH_CHECK_VALUE(n_modes >= 1 && n_modes <= kHtMaxOrder, op, ": expected 1 to ", kHtMaxOrder,
-                    " leaf factors, got ", n_modes);
+  TORCH_CHECK_VALUE(n_modes >= 1 && n_modes <= kHtMaxOrder, op, ": expected 1 to ", kHtMaxOrder, " leaf factors, got ",
+                    n_modes);
   const at::Tensor& first = leaves[0];
   TORCH_CHECK_TYPE(first.scalar_type() == at::kFloat || first.scalar_type() == at::kDouble, op,
                    ": leaves must be float32 or float64, got ", first.scalar_type());
@@ -58,12 +58,12 @@ void check_ht_leaf_pool_args(const char* op, at::TensorList leaves, const at::Te
                       first.device(), " but leaves[", n, "] is on ", f.device());
   }
   TORCH_CHECK_TYPE(indices.scalar_type() == at::kLong, op, ": indices must be int64, got ", indices.scalar_type());
-  TORCH_CHECK_VALUE(indices.dim() == 2 && indices.size(1) == n_modes, op, ": indices must be [B, N] with N = ",
-                    n_modes, " (the number of leaves), got shape ", indices.sizes());
+  TORCH_CHECK_VALUE(indices.dim() == 2 && indices.size(1) == n_modes, op, ": indices must be [B, N] with N = ", n_modes,
+                    " (the number of leaves), got shape ", indices.sizes());
   TORCH_CHECK_VALUE(indices.device() == first.device(), op, ": indices are on ", indices.device(),
                     " but the leaves are on ", first.device());
-  TORCH_CHECK_VALUE(static_cast<int64_t>(modes.size()) == n_modes, op,
-                    ": modes must list every leaf exactly once (", n_modes, " entries), got ", modes.size());
+  TORCH_CHECK_VALUE(static_cast<int64_t>(modes.size()) == n_modes, op, ": modes must list every leaf exactly once (",
+                    n_modes, " entries), got ", modes.size());
   std::vector<bool> seen(n_modes, false);
   for (size_t k = 0; k < modes.size(); ++k) {
     const int64_t m = modes[k];
@@ -76,12 +76,11 @@ void check_ht_leaf_pool_args(const char* op, at::TensorList leaves, const at::Te
     const int64_t J = static_cast<int64_t>(offsets.size()) - 1;
     TORCH_CHECK_TYPE(grad->scalar_type() == first.scalar_type(), op, ": grad must have the leaves' dtype ",
                      first.scalar_type(), ", got ", grad->scalar_type());
-    TORCH_CHECK_VALUE(grad->dim() == 3 && grad->size(0) == J && grad->size(1) == indices.size(0) &&
-                          grad->size(2) == R,
+    TORCH_CHECK_VALUE(grad->dim() == 3 && grad->size(0) == J && grad->size(1) == indices.size(0) && grad->size(2) == R,
                       op, ": grad must be [J, B, R] = [", J, ", ", indices.size(0), ", ", R, "], got shape ",
                       grad->sizes());
-    TORCH_CHECK_VALUE(grad->device() == first.device(), op, ": grad is on ", grad->device(),
-                      " but the leaves are on ", first.device());
+    TORCH_CHECK_VALUE(grad->device() == first.device(), op, ": grad is on ", grad->device(), " but the leaves are on ",
+                      first.device());
   }
 }
 
@@ -94,10 +93,9 @@ void check_ht_pool_args(const char* op, const at::Tensor& a, at::IntArrayRef off
     const int64_t J = static_cast<int64_t>(offsets.size()) - 1;
     TORCH_CHECK_TYPE(grad->scalar_type() == a.scalar_type(), op, ": grad must have a's dtype ", a.scalar_type(),
                      ", got ", grad->scalar_type());
-    TORCH_CHECK_VALUE(grad->dim() == 3 && grad->size(0) == J && grad->size(1) == a.size(1) &&
-                          grad->size(2) == a.size(2),
-                      op, ": grad must be [J, B, R] = [", J, ", ", a.size(1), ", ", a.size(2), "], got shape ",
-                      grad->sizes());
+    TORCH_CHECK_VALUE(
+        grad->dim() == 3 && grad->size(0) == J && grad->size(1) == a.size(1) && grad->size(2) == a.size(2), op,
+        ": grad must be [J, B, R] = [", J, ", ", a.size(1), ", ", a.size(2), "], got shape ", grad->sizes());
     TORCH_CHECK_VALUE(grad->device() == a.device(), op, ": grad is on ", grad->device(), " but a is on ", a.device());
   }
 }

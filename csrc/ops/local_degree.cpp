@@ -5,10 +5,10 @@
 //
 // Every owner i of degree d ranks its neighbours j with deg(j) > d by degree, descending (equal degrees: smaller
 // id first); rank r gets the exponent 1 - log(r) / log(d) (1 when d = 1). positions [P] int64: the input
-// positions of the ranked pairs (d_other > d_owner), ordered by (owner, rank) (repeated pairs in input order); exponents [P] float64 in the same
-// order. Owners of ranked pairs must lie in [first_row, first_row + num_rows) (a rank's own rows in the
-// distributed score; [0, n) in one process). A counting sort by owner and one small sort per owner, O(P log d):
-// the single-process and the distributed Local Degree both call it. CPU only.
+// positions of the ranked pairs (d_other > d_owner), ordered by (owner, rank) (repeated pairs in input order);
+// exponents [P] float64 in the same order. Owners of ranked pairs must lie in [first_row, first_row + num_rows) (a
+// rank's own rows in the distributed score; [0, n) in one process). A counting sort by owner and one small sort per
+// owner, O(P log d): the single-process and the distributed Local Degree both call it. CPU only.
 #include "ops/local_degree.h"
 
 #include <torch/library.h>
@@ -21,16 +21,21 @@ void check_local_degree_args(const at::Tensor& owner, const at::Tensor& other, c
     TORCH_CHECK_VALUE(t->device().is_cpu() && t->scalar_type() == at::kLong && t->dim() == 1,
                       "local_degree_exponents: owner, other, d_owner and d_other must be 1-D int64 CPU tensors, got ",
                       t->scalar_type(), " of shape ", t->sizes(), " on ", t->device());
-    TORCH_CHECK_VALUE(t->numel() == owner.numel(), "local_degree_exponents: owner, other, d_owner and d_other must "
-                      "have one length, got ", owner.numel(), " and ", t->numel());
+    TORCH_CHECK_VALUE(t->numel() == owner.numel(),
+                      "local_degree_exponents: owner, other, d_owner and d_other must "
+                      "have one length, got ",
+                      owner.numel(), " and ", t->numel());
   }
-  TORCH_CHECK_VALUE(num_rows >= 0 && first_row >= 0, "local_degree_exponents: num_rows and first_row must be >= 0, "
-                    "got ", num_rows, " and ", first_row);
+  TORCH_CHECK_VALUE(num_rows >= 0 && first_row >= 0,
+                    "local_degree_exponents: num_rows and first_row must be >= 0, "
+                    "got ",
+                    num_rows, " and ", first_row);
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("local_degree_exponents(Tensor owner, Tensor other, Tensor d_owner, Tensor d_other, int num_rows, "
-        "int first_row) -> (Tensor, Tensor)");
+  m.def(
+      "local_degree_exponents(Tensor owner, Tensor other, Tensor d_owner, Tensor d_other, int num_rows, "
+      "int first_row) -> (Tensor, Tensor)");
 }
 
 }  // namespace rankcore::ops

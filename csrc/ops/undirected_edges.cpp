@@ -19,8 +19,7 @@ namespace rankcore::ops {
 
 void check_undirected_edges_args(const at::Tensor& rowptr, const at::Tensor& col) {
   check_csr_tensors(rowptr, col, "undirected_edges");
-  TORCH_CHECK_VALUE(rowptr.device().is_cpu(), "undirected_edges: the CSR must be on the CPU, got ",
-                    rowptr.device());
+  TORCH_CHECK_VALUE(rowptr.device().is_cpu(), "undirected_edges: the CSR must be on the CPU, got ", rowptr.device());
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {

@@ -11,8 +11,7 @@ namespace rankcore::ops {
 // Validates the arguments of rankcore::walk_count (shapes, dtypes, devices, length); shared by the
 // CPU and CUDA implementations. Index *values* are checked by the kernels themselves, in their first
 // pass, so that no extra sweep over the CSR is needed.
-void check_walk_count_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
-                           int64_t length);
+void check_walk_count_args(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start, int64_t length);
 
 // Checks the long-row plan of rankcore::walk_count_planned (CUDA only): long_rows a 1-D int64 tensor of
 // row ids on rowptr's device, max_chunks >= 0 (and > 0 when there are long rows). The plan itself (which

@@ -22,8 +22,8 @@
 
 namespace rankcore::ops {
 
-void check_wis_greedy_args(const at::Tensor& rowptr, const at::Tensor& col, int64_t depth,
-                           const at::Tensor& progress, int64_t min_degree) {
+void check_wis_greedy_args(const at::Tensor& rowptr, const at::Tensor& col, int64_t depth, const at::Tensor& progress,
+                           int64_t min_degree) {
   TORCH_CHECK_VALUE(min_degree >= 0, "wis_greedy: min_degree must be >= 0, got ", min_degree);
   check_csr_tensors(rowptr, col, "wis_greedy");
   TORCH_CHECK_VALUE(depth >= 2, "wis_greedy: depth must be >= 2, got ", depth);
@@ -34,13 +34,13 @@ void check_wis_greedy_args(const at::Tensor& rowptr, const at::Tensor& col, int6
   // The edge lists are int32 (vertex ids and edge ids).
   TORCH_CHECK_VALUE(rowptr.numel() - 1 <= INT32_MAX,
                     "wis_greedy: graphs with more than 2^31 - 1 vertices are not supported");
-  TORCH_CHECK_VALUE(col.numel() / 2 <= INT32_MAX,
-                    "wis_greedy: graphs with more than 2^31 - 1 edges are not supported");
+  TORCH_CHECK_VALUE(col.numel() / 2 <= INT32_MAX, "wis_greedy: graphs with more than 2^31 - 1 edges are not supported");
 }
 
 TORCH_LIBRARY_FRAGMENT(rankcore, m) {
-  m.def("wis_greedy(Tensor rowptr, Tensor col, int num_remove, int depth, Tensor(a!) progress, int min_degree=0, "
-        "bool keep_connected=False) -> (Tensor, Tensor)");
+  m.def(
+      "wis_greedy(Tensor rowptr, Tensor col, int num_remove, int depth, Tensor(a!) progress, int min_degree=0, "
+      "bool keep_connected=False) -> (Tensor, Tensor)");
 }
 
 }  // namespace rankcore::ops

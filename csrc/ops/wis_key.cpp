@@ -27,8 +27,10 @@ namespace {
 
 std::vector<int64_t> wis_removal_key(int64_t depth, c10::ArrayRef<int64_t> deg, c10::ArrayRef<int64_t> tri) {
   TORCH_CHECK_VALUE(depth == 2 || depth == 3, "wis_removal_key: depth must be 2 or 3, got ", depth);
-  TORCH_CHECK_VALUE(deg.size() >= 2, "wis_removal_key: deg must hold deg(u), deg(v) and the common neighbours' "
-                    "degrees, got ", deg.size(), " values");
+  TORCH_CHECK_VALUE(deg.size() >= 2,
+                    "wis_removal_key: deg must hold deg(u), deg(v) and the common neighbours' "
+                    "degrees, got ",
+                    deg.size(), " values");
   const int64_t c = static_cast<int64_t>(deg.size()) - 2;
   if (depth == 2) {
     TORCH_CHECK_VALUE(c == 0, "wis_removal_key: depth 2 takes deg = [deg(u), deg(v)], got ", deg.size(), " values");
@@ -71,16 +73,20 @@ at::Tensor wis_singleton_scores_cpu(const at::Tensor& deg, const at::Tensor& tri
   TORCH_CHECK_VALUE(deg.scalar_type() == at::kLong && tri.scalar_type() == at::kLong,
                     "wis_singleton_scores: deg and tri must be int64, got ", deg.scalar_type(), " and ",
                     tri.scalar_type());
-  TORCH_CHECK_VALUE(depth == 2 || deg.sizes() == tri.sizes(), "wis_singleton_scores: deg and tri must have one "
-                    "shape at depth 3, got ", deg.sizes(), " and ", tri.sizes());
+  TORCH_CHECK_VALUE(depth == 2 || deg.sizes() == tri.sizes(),
+                    "wis_singleton_scores: deg and tri must have one "
+                    "shape at depth 3, got ",
+                    deg.sizes(), " and ", tri.sizes());
   const at::Tensor d = deg.contiguous(), t = depth == 3 ? tri.contiguous() : tri;
   at::Tensor out = at::empty_like(d);
   const int64_t* dp = d.data_ptr<int64_t>();
   const int64_t* tp = depth == 3 ? t.data_ptr<int64_t>() : nullptr;
   int64_t* op = out.data_ptr<int64_t>();
   for (int64_t i = 0, n = d.numel(); i < n; ++i) {
-    TORCH_CHECK_VALUE(dp[i] >= 0 && (depth == 2 || tp[i] >= 0), "wis_singleton_scores: negative degree or "
-                      "triangle count at position ", i);
+    TORCH_CHECK_VALUE(dp[i] >= 0 && (depth == 2 || tp[i] >= 0),
+                      "wis_singleton_scores: negative degree or "
+                      "triangle count at position ",
+                      i);
     op[i] = depth == 2 ? cpu::singleton_score_l2(dp[i]) : cpu::singleton_score_l3(dp[i], tp[i]);
   }
   return out;
@@ -93,8 +99,6 @@ TORCH_LIBRARY_FRAGMENT(rankcore, m) {
   m.def("wis_singleton_scores(Tensor deg, Tensor tri, int depth) -> Tensor");
 }
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("wis_singleton_scores", &wis_singleton_scores_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("wis_singleton_scores", &wis_singleton_scores_cpu); }
 
 }  // namespace rankcore::ops

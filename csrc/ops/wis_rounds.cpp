@@ -149,8 +149,8 @@ class PackedQueue final : public CandidateQueue {
 
 at::Tensor contiguous_long(const at::Tensor& t, const char* what, int64_t dim) {
   TORCH_CHECK_VALUE(t.device().is_cpu() && t.scalar_type() == at::kLong && t.dim() == dim, "WisRankL2: ", what,
-                    " must be a ", dim, "-D int64 CPU tensor, got ", t.scalar_type(), " of shape ", t.sizes(),
-                    " on ", t.device());
+                    " must be a ", dim, "-D int64 CPU tensor, got ", t.scalar_type(), " of shape ", t.sizes(), " on ",
+                    t.device());
   return t.contiguous();
 }
 
@@ -166,8 +166,9 @@ struct WisRankL2 : torch::CustomClassHolder {
       TORCH_CHECK_VALUE((i == 0 || halo_[i - 1] < halo_[i]) && (halo_[i] < lo || halo_[i] >= hi),
                         "WisRankL2: halo_ids must be ascending, distinct and outside [lo, hi)");
     }
-    TORCH_CHECK_VALUE(d.numel() == (hi - lo) + h.numel(), "WisRankL2: deg_ext must hold hi - lo + h = ",
-                      (hi - lo) + h.numel(), " degrees, got ", d.numel());
+    TORCH_CHECK_VALUE(d.numel() == (hi - lo) + h.numel(),
+                      "WisRankL2: deg_ext must hold hi - lo + h = ", (hi - lo) + h.numel(), " degrees, got ",
+                      d.numel());
     deg_.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
     const int64_t m = e.size(0);
     const int64_t* ep = e.data_ptr<int64_t>();
@@ -305,18 +306,18 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
   const int64_t world = g.size(0), rows = g.size(1), batch = rows - 1;
   const int64_t* gp = g.data_ptr<int64_t>();
   VertexSlots slot_of(static_cast<size_t>(2 * world * batch));
-  std::vector<int64_t> deg;                // every proposed endpoint's current degree, by its slot
+  std::vector<int64_t> deg;                  // every proposed endpoint's current degree, by its slot
   std::vector<std::array<int32_t, 2>> ends;  // a proposal's endpoints' slots, by proposal index
-  std::vector<Candidate> proposals;        // Candidate.slot = the proposal index
-  std::vector<size_t> run_ends;            // where each rank's proposals end
-  std::optional<Candidate> bound;          // the best sentinel
+  std::vector<Candidate> proposals;          // Candidate.slot = the proposal index
+  std::vector<size_t> run_ends;              // where each rank's proposals end
+  std::optional<Candidate> bound;            // the best sentinel
   for (int64_t w = 0; w < world; ++w) {
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t* row = gp + 4 * (w * rows + r);
       if (row[0] < 0) continue;
-      TORCH_CHECK_VALUE(row[0] < row[1] && row[2] >= 1 && row[3] >= 1, "wis_round_commits: row ", r, " of rank ",
-                        w, " is not an edge (u < v) with degrees >= 1: (", row[0], ", ", row[1], ", ", row[2],
-                        ", ", row[3], ")");
+      TORCH_CHECK_VALUE(row[0] < row[1] && row[2] >= 1 && row[3] >= 1, "wis_round_commits: row ", r, " of rank ", w,
+                        " is not an edge (u < v) with degrees >= 1: (", row[0], ", ", row[1], ", ", row[2], ", ",
+                        row[3], ")");
       const Candidate c{cpu::degree_key_l2(row[2], row[3]), row[0], row[1], static_cast<int64_t>(proposals.size())};
       if (r == batch) {
         if (!bound || *bound < c) bound = c;
@@ -326,8 +327,10 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
       for (int k = 0; k < 2; ++k) {
         const auto [s, added] = slot_of.find_or_add(row[k], static_cast<int32_t>(deg.size()));
         if (added) deg.push_back(row[2 + k]);
-        TORCH_CHECK_VALUE(deg[s] == row[2 + k], "wis_round_commits: vertex ", row[k], " has two different degrees "
-                          "in the gathered rows (", deg[s], " and ", row[2 + k], ")");
+        TORCH_CHECK_VALUE(deg[s] == row[2 + k], "wis_round_commits: vertex ", row[k],
+                          " has two different degrees "
+                          "in the gathered rows (",
+                          deg[s], " and ", row[2 + k], ")");
         at[k] = s;
       }
       ends.push_back(at);
@@ -386,8 +389,6 @@ TORCH_LIBRARY_FRAGMENT(rankcore, m) {
   m.def("wis_round_commits(Tensor gathered, int want) -> Tensor");
 }
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("wis_round_commits", &wis_round_commits);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("wis_round_commits", &wis_round_commits); }
 
 }  // namespace rankcore::ops

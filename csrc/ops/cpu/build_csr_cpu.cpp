@@ -97,7 +97,8 @@ struct PhaseTimer {
   void operator()(const char* name) {
     if (!on) return;
     const auto now = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "build_csr %-10s %8.1f ms\n", name, std::chrono::duration<double, std::milli>(now - last).count());
+    std::fprintf(stderr, "build_csr %-10s %8.1f ms\n", name,
+                 std::chrono::duration<double, std::milli>(now - last).count());
     last = now;
   }
 };
@@ -112,7 +113,10 @@ std::vector<int64_t> split_rows(const int64_t* rp, int64_t n, int64_t parts) {
     int64_t lo = 0, hi = n;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo) / 2;
-      if (rp[mid] + mid < goal) lo = mid + 1; else hi = mid;
+      if (rp[mid] + mid < goal)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     bounds[c] = std::max(lo, bounds[c - 1]);
   }
@@ -134,9 +138,8 @@ inline void insertion_sort(uint64_t* r, int64_t len) {
 // check (H) run (a row range holds one side of its edges only: its undirected flag is not computed), and only
 // then is the slot map made (build_csr_rows returns none: C, D and F skip its writes).
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* src, const int64_t* dst, int64_t m,
-                                                                  int64_t n, bool symmetrize,
-                                                                  bool require_undirected, int64_t row_lo,
-                                                                  int64_t R) {
+                                                                 int64_t n, bool symmetrize, bool require_undirected,
+                                                                 int64_t row_lo, int64_t R) {
   const bool whole = row_lo == 0 && R == n;
   TORCH_CHECK(whole || (!symmetrize && !require_undirected), "build_csr: internal error (row range with symmetry)");
   PhaseTimer tick;
@@ -204,8 +207,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
           if (whole) slot_p[c] = -1;
           continue;
         }
-        pend[bc[(v - row_lo) >> shift]++] = Pending{static_cast<uint32_t>(u), static_cast<uint32_t>(c),
-                                                    static_cast<uint32_t>(v - row_lo) & row_mask};
+        pend[bc[(v - row_lo) >> shift]++] =
+            Pending{static_cast<uint32_t>(u), static_cast<uint32_t>(c), static_cast<uint32_t>(v - row_lo) & row_mask};
         if (symmetrize) {
           pend[bc[u >> shift]++] = Pending{static_cast<uint32_t>(v), kNoOrigin, static_cast<uint32_t>(u) & row_mask};
         }
@@ -221,7 +224,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
   // and by one (origin, index among those unique sources) pair per input column.
   at::Tensor rowptr = at::empty({R + 1}, at::TensorOptions().dtype(at::kLong));
   int64_t* rp = rowptr.data_ptr<int64_t>();  // unique counts at rp[j + 1] until E
-  std::vector<int64_t> forward(NB, 0);  // input columns per block
+  std::vector<int64_t> forward(NB, 0);       // input columns per block
   auto words = [&](int64_t b) { return reinterpret_cast<uint32_t*>(pend.get() + bstart[b]); };
   const std::vector<int64_t> bchunks = cpu::balanced_row_chunks(bstart.data(), NB, 65536, 16);
   for_row_chunks(bchunks, [&](int64_t, int64_t bb, int64_t be) {
@@ -239,13 +242,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
         buf[rs[x.row]++] = (static_cast<uint64_t>(x.source) << 32) | x.origin;
       }
       // rs[r] is now the end of row r
-      uint32_t* out = words(b);     // unique sources: words [0, u)
+      uint32_t* out = words(b);       // unique sources: words [0, u)
       uint32_t* pairs = out + len_b;  // (origin, index) pairs: words [len_b, len_b + 2f), 2f <= 2 len_b
       int64_t u = 0, f = 0;
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t lo = r ? rs[r - 1] : 0, len = rs[r] - lo;
         uint64_t* row = buf.data() + lo;
-        if (len <= 24) insertion_sort(row, len); else std::sort(row, row + len);
+        if (len <= 24)
+          insertion_sort(row, len);
+        else
+          std::sort(row, row + len);
         const int64_t u0 = u;
         uint64_t prev = ~uint64_t(0);
         for (int64_t k = 0; k < len; ++k) {
@@ -323,8 +329,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> build(const int64_t* 
           for (int64_t j = rchunks[t]; j < rchunks[t + 1]; ++j) {
             for (int64_t e = rp[j]; e < rp[j + 1] && cp[e] < j; ++e) {
               const int32_t i = cp[e];
-              tr[h[i >> shift]++] = (static_cast<uint64_t>(static_cast<uint32_t>(i) & row_mask) << 32) |
-                                    static_cast<uint64_t>(j);
+              tr[h[i >> shift]++] =
+                  (static_cast<uint64_t>(static_cast<uint32_t>(i) & row_mask) << 32) | static_cast<uint64_t>(j);
             }
           }
         }

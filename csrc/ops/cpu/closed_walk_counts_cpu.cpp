@@ -20,8 +20,7 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
   int64_t* out = out_t.data_ptr<int64_t>();
 
   const bool ok = cpu::closed_walk_counts_host(rowptr, col, n, length, out);
-  TORCH_CHECK(ok, kOverflowPrefix, " closed walk counts of length ", length,
-              " exceed the int64 range (2^63 - 1)");
+  TORCH_CHECK(ok, kOverflowPrefix, " closed walk counts of length ", length, " exceed the int64 range (2^63 - 1)");
   return out_t;
 }
 
@@ -35,8 +34,6 @@ at::Tensor closed_walk_counts_cpu(const at::Tensor& rowptr, const at::Tensor& co
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("closed_walk_counts", &closed_walk_counts_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("closed_walk_counts", &closed_walk_counts_cpu); }
 
 }  // namespace rankcore::ops

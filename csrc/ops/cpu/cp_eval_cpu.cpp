@@ -46,8 +46,7 @@ struct BadIndex {
   }
 };
 
-void raise_bad_index(const char* op, const BadIndex& bad, const at::Tensor& indices,
-                     const std::vector<int64_t>& dims) {
+void raise_bad_index(const char* op, const BadIndex& bad, const at::Tensor& indices, const std::vector<int64_t>& dims) {
   const int64_t p = bad.pos.load();
   if (p == std::numeric_limits<int64_t>::max()) return;
   const int64_t n_modes = static_cast<int64_t>(dims.size());
@@ -114,8 +113,7 @@ at::Tensor forward_impl(at::TensorList factors, const at::Tensor& indices_in) {
 }
 
 template <typename scalar_t, int W>
-std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList factors,
-                                      const at::Tensor& indices_in) {
+std::vector<at::Tensor> backward_impl(const at::Tensor& grad_in, at::TensorList factors, const at::Tensor& indices_in) {
   const at::Tensor indices = indices_in.contiguous(), grad = grad_in.contiguous();
   const int64_t B = indices.size(0), N = indices.size(1), R = W > 0 ? W : factors[0].size(1);
   const auto f = gather_factors<scalar_t>(factors);
@@ -245,8 +243,7 @@ at::Tensor forward_dispatch(at::TensorList factors, const at::Tensor& indices) {
 }
 
 template <typename scalar_t>
-std::vector<at::Tensor> backward_dispatch(const at::Tensor& grad, at::TensorList factors,
-                                          const at::Tensor& indices) {
+std::vector<at::Tensor> backward_dispatch(const at::Tensor& grad, at::TensorList factors, const at::Tensor& indices) {
   const int W = padded_width(factors, indices.size(0));
   if (W == 0) return backward_impl<scalar_t, 0>(grad, factors, indices);
   const auto padded = pad_columns(factors, W);

@@ -31,8 +31,6 @@ at::Tensor edge_common_neighbors_cpu(const at::Tensor& rowptr, const at::Tensor&
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("edge_common_neighbors", &edge_common_neighbors_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("edge_common_neighbors", &edge_common_neighbors_cpu); }
 
 }  // namespace rankcore::ops

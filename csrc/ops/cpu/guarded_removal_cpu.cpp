@@ -14,8 +14,8 @@
 namespace rankcore::ops {
 namespace {
 
-at::Tensor guarded_removal_cpu(const at::Tensor& edges, int64_t num_nodes, const at::Tensor& order,
-                               int64_t num_remove, int64_t min_degree, bool keep_connected) {
+at::Tensor guarded_removal_cpu(const at::Tensor& edges, int64_t num_nodes, const at::Tensor& order, int64_t num_remove,
+                               int64_t min_degree, bool keep_connected) {
   check_guarded_removal_args(edges, num_nodes, order, num_remove, min_degree);
   const at::Tensor edges_c = edges.contiguous(), order_c = order.contiguous();
   const int64_t m = edges_c.size(0), k = order_c.numel();
@@ -55,8 +55,6 @@ at::Tensor guarded_removal_cpu(const at::Tensor& edges, int64_t num_nodes, const
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("guarded_removal", &guarded_removal_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("guarded_removal", &guarded_removal_cpu); }
 
 }  // namespace rankcore::ops

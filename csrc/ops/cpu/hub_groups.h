@@ -45,8 +45,10 @@ class HubGroups {
 
   // group_of[v] >= 0 numbers the hubs; -1 for other vertices.
   explicit HubGroups(std::vector<int32_t> group_of, int64_t num_groups)
-      : group_of_(std::move(group_of)), members_(static_cast<size_t>(num_groups)),
-        entry_key_(static_cast<size_t>(num_groups), kNoEntry), hub_of_group_(static_cast<size_t>(num_groups)) {
+      : group_of_(std::move(group_of)),
+        members_(static_cast<size_t>(num_groups)),
+        entry_key_(static_cast<size_t>(num_groups), kNoEntry),
+        hub_of_group_(static_cast<size_t>(num_groups)) {
     for (size_t v = 0; v < group_of_.size(); ++v) {
       if (group_of_[v] >= 0) hub_of_group_[group_of_[v]] = static_cast<int32_t>(v);
     }

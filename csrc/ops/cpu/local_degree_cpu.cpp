@@ -16,9 +16,8 @@ namespace rankcore::ops {
 namespace {
 
 std::tuple<at::Tensor, at::Tensor> local_degree_exponents_cpu(const at::Tensor& owner_t, const at::Tensor& other_t,
-                                                              const at::Tensor& d_owner_t,
-                                                              const at::Tensor& d_other_t, int64_t num_rows,
-                                                              int64_t first_row) {
+                                                              const at::Tensor& d_owner_t, const at::Tensor& d_other_t,
+                                                              int64_t num_rows, int64_t first_row) {
   check_local_degree_args(owner_t, other_t, d_owner_t, d_other_t, num_rows, first_row);
   const at::Tensor owner_c = owner_t.contiguous(), other_c = other_t.contiguous();
   const at::Tensor d_owner_c = d_owner_t.contiguous(), d_other_c = d_other_t.contiguous();
@@ -71,8 +70,6 @@ std::tuple<at::Tensor, at::Tensor> local_degree_exponents_cpu(const at::Tensor& 
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("local_degree_exponents", &local_degree_exponents_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("local_degree_exponents", &local_degree_exponents_cpu); }
 
 }  // namespace rankcore::ops

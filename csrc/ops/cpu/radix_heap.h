@@ -26,8 +26,8 @@ class RadixHeap {
   // 0 = plain radix heap.
   explicit RadixHeap(int sorted_bits = 0) : shift_(sorted_bits) {}
 
-  // Loads `items` into an empty heap (none pushed or popped yet). One counting pass sizes every bucket exactly: pushing m items one by
-  // one lets the vectors' doubling hold up to twice their bytes (at 10^8 edges, gigabytes).
+  // Loads `items` into an empty heap (none pushed or popped yet). One counting pass sizes every bucket exactly: pushing
+  // m items one by one lets the vectors' doubling hold up to twice their bytes (at 10^8 edges, gigabytes).
   void assign(std::vector<Item>&& items) {
     std::array<size_t, 65> count{};
     for (const Item& it : items) ++count[bucket_of(it.first)];

@@ -35,9 +35,9 @@
 namespace rankcore::ops {
 namespace {
 
-constexpr int64_t kBlock = 256 << 10;        // pread size: the parser reads the block while it is in cache
-constexpr int64_t kMaxPending = 1 << 20;     // a line whose two ids are not found within 1 MiB is an error
-constexpr size_t kShownBytes = 80;           // a bad line is echoed cut to this many bytes, escaped
+constexpr int64_t kBlock = 256 << 10;     // pread size: the parser reads the block while it is in cache
+constexpr int64_t kMaxPending = 1 << 20;  // a line whose two ids are not found within 1 MiB is an error
+constexpr size_t kShownBytes = 80;        // a bad line is echoed cut to this many bytes, escaped
 
 inline bool is_sep(char ch) { return ch == ' ' || ch == '\t' || ch == ',' || ch == '\v' || ch == '\f'; }
 inline bool is_eol(char ch) { return ch == '\n' || ch == '\r'; }
@@ -49,7 +49,7 @@ enum LineKind { kEmpty = 0, kEdge, kTooFew, kNotInt, kNegative, kAboveMax, kTooL
 struct Parsed {
   const char* next = nullptr;  // first byte after the line end; nullptr: the line end is past the buffer
   LineKind kind = kEmpty;
-  bool known = false;          // kind is final even though the line end was not seen (the rest is skipped)
+  bool known = false;  // kind is final even though the line end was not seen (the rest is skipped)
   int64_t u = 0, v = 0;
 };
 
@@ -106,7 +106,7 @@ inline Parsed parse_line(const char* p, const char* end, bool final, int64_t max
     }
     bool complete = true;
     id[k] = parse_token(p, end, kind, complete);
-    if (!complete && !final) {  // the token may go on in the next block
+    if (!complete && !final) {          // the token may go on in the next block
       if (kind == kNotInt && k == 1) {  // ...but a bad second field decides the line already
         r.kind = kNotInt;
         r.known = true;
@@ -139,7 +139,7 @@ struct File {
   std::string path;
   int fd = -1;
   int64_t size = 0;
-  struct stat st {};
+  struct stat st{};
 
   explicit File(std::string p) : path(std::move(p)) {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
@@ -153,7 +153,8 @@ struct File {
     if (!S_ISREG(st.st_mode)) {
       ::close(fd);
       TORCH_CHECK_VALUE(!S_ISDIR(st.st_mode), path, ": is a directory, not an edge-list file");
-      TORCH_CHECK_VALUE(false, path, ": not a regular file (a FIFO, socket or device); rankcore reads edge "
+      TORCH_CHECK_VALUE(false, path,
+                        ": not a regular file (a FIFO, socket or device); rankcore reads edge "
                         "lists from regular files");
     }
     size = static_cast<int64_t>(st.st_size);
@@ -165,7 +166,8 @@ struct File {
   File& operator=(const File&) = delete;
 
   [[noreturn]] void changed() const {
-    TORCH_CHECK_VALUE(false, path, ": file changed while being read (its size or contents changed); "
+    TORCH_CHECK_VALUE(false, path,
+                      ": file changed while being read (its size or contents changed); "
                       "read it again once it is complete");
   }
 
@@ -193,7 +195,7 @@ struct File {
 
   // A size or modification-time change since open means the parse may mix two versions of the file.
   void check_unchanged() const {
-    struct stat now {};
+    struct stat now{};
     TORCH_CHECK_VALUE(::fstat(fd, &now) == 0, path, ": cannot stat: ", std::strerror(errno));
     if (now.st_size != st.st_size || now.st_mtim.tv_sec != st.st_mtim.tv_sec ||
         now.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
@@ -371,8 +373,10 @@ struct ChunkOut {
       TORCH_CHECK_VALUE(false, f.path, ":", line, ": no two vertex ids within the first ", kMaxPending,
                         " bytes of the line (binary data?), starting '", text, "'");
     default:
-      TORCH_CHECK_VALUE(false, f.path, ":", line, ": vertex ids must be integers (int64), "
-                        "got '", text, "'");
+      TORCH_CHECK_VALUE(false, f.path, ":", line,
+                        ": vertex ids must be integers (int64), "
+                        "got '",
+                        text, "'");
   }
 }
 
@@ -389,11 +393,14 @@ at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& prog
   // Header: the file's first data line (from the start of the file; the scan stops at hi, since a first
   // data line past it is another range's business), skipped when it starts in [lo, hi) and is a header.
   int64_t first_data = -1;
-  scan_lines(f, std::min(bom, hi), hi, -1, [&](int64_t at, const Parsed& r) {
-    if (r.kind == kEmpty) return true;
-    first_data = at;
-    return false;
-  }, [](int64_t) {});
+  scan_lines(
+      f, std::min(bom, hi), hi, -1,
+      [&](int64_t at, const Parsed& r) {
+        if (r.kind == kEmpty) return true;
+        first_data = at;
+        return false;
+      },
+      [](int64_t) {});
   const bool header = first_data >= lo && first_data < hi && is_header_line(f, first_data);
   const int64_t start = header ? line_start(f, first_data + 1) : lo;
 
@@ -412,17 +419,20 @@ at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& prog
       o.u.reserve(static_cast<size_t>((bounds[k + 1] - bounds[k]) / 10));
       o.v.reserve(static_cast<size_t>((bounds[k + 1] - bounds[k]) / 10));
       try {
-        scan_lines(f, bounds[k], bounds[k + 1], max_id, [&](int64_t at, const Parsed& r) {
-          if (r.kind == kEdge) {
-            o.u.push_back(r.u);
-            o.v.push_back(r.v);
-          } else if (r.kind != kEmpty) {
-            o.bad_at = at;
-            o.bad_kind = r.kind;
-            return false;
-          }
-          return true;
-        }, [&](int64_t bytes) { done.store(parsed.fetch_add(bytes) + bytes); });  // throws on cancel
+        scan_lines(
+            f, bounds[k], bounds[k + 1], max_id,
+            [&](int64_t at, const Parsed& r) {
+              if (r.kind == kEdge) {
+                o.u.push_back(r.u);
+                o.v.push_back(r.v);
+              } else if (r.kind != kEmpty) {
+                o.bad_at = at;
+                o.bad_kind = r.kind;
+                return false;
+              }
+              return true;
+            },
+            [&](int64_t bytes) { done.store(parsed.fetch_add(bytes) + bytes); });  // throws on cancel
       } catch (...) {
         stop.store(true);  // the other threads stop at their next chunk
         throw;
@@ -452,8 +462,6 @@ at::Tensor read_edge_list_cpu(c10::string_view path_view, const at::Tensor& prog
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("read_edge_list", &read_edge_list_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("read_edge_list", &read_edge_list_cpu); }
 
 }  // namespace rankcore::ops

@@ -32,7 +32,11 @@ class RemovalGuards {
   // 1-WIS key (the greedies remove high-degree edges first; for L >= 3 the same proxy).
   RemovalGuards(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t min_degree,
                 bool keep_connected, const std::vector<int32_t>& keep_last)
-      : n_(n), m_(static_cast<int64_t>(eu.size())), eu_(eu), ev_(ev), min_degree_(min_degree),
+      : n_(n),
+        m_(static_cast<int64_t>(eu.size())),
+        eu_(eu),
+        ev_(ev),
+        min_degree_(min_degree),
         keep_connected_(keep_connected) {
     if (!active()) return;
     deg_.assign(static_cast<size_t>(n), 0);

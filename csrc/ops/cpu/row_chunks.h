@@ -25,7 +25,10 @@ inline std::vector<int64_t> balanced_row_chunks(const int64_t* start, int64_t n,
     int64_t lo = 0, hi = n;  // the first row j with start[j] + j >= goal
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo) / 2;
-      if (start[mid] + mid < goal) lo = mid + 1; else hi = mid;
+      if (start[mid] + mid < goal)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     bounds[c] = std::max(lo, bounds[c - 1]);
   }

@@ -24,9 +24,10 @@ namespace {
 
 // The error for entry k of row u (a ValueError; the caller passed a CSR rankcore.Graph would not build).
 [[noreturn]] void not_simple_symmetric(int64_t u, int64_t k, const char* what) {
-  TORCH_CHECK_VALUE(false, "undirected_edges: the CSR must be the symmetric CSR of a simple undirected graph "
-                    "(rows sorted, no duplicates, no self-loops, every entry mirrored), but entry ", k,
-                    " of row ", u, " ", what);
+  TORCH_CHECK_VALUE(false,
+                    "undirected_edges: the CSR must be the symmetric CSR of a simple undirected graph "
+                    "(rows sorted, no duplicates, no self-loops, every entry mirrored), but entry ",
+                    k, " of row ", u, " ", what);
 }
 
 template <typename index_t>
@@ -64,7 +65,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> undirected_edges_impl(const at::T
       const int64_t v = static_cast<int64_t>(col[p]);
       if (v < 0 || v >= n) not_simple_symmetric(u, p - rowptr[u], "is outside [0, num_nodes)");
       if (v == u) not_simple_symmetric(u, p - rowptr[u], "is a self-loop");
-      if (v <= prev) not_simple_symmetric(u, p - rowptr[u], "is not above the previous entry (unsorted or a duplicate)");
+      if (v <= prev)
+        not_simple_symmetric(u, p - rowptr[u], "is not above the previous entry (unsorted or a duplicate)");
     }
   }
   for (int64_t u = 0; u < n; ++u) offset[u + 1] = offset[u] + (rowptr[u + 1] - split[u]);
@@ -95,7 +97,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> undirected_edges_impl(const at::T
     mi[id] = p;
   }
   for (int64_t v = 0; v < n; ++v) {
-    if (cursor[v] != split[v]) not_simple_symmetric(v, cursor[v] - rowptr[v], "has no mirror entry in the row it names");
+    if (cursor[v] != split[v])
+      not_simple_symmetric(v, cursor[v] - rowptr[v], "has no mirror entry in the row it names");
   }
   return {edges, upper, mirror};
 }
@@ -103,15 +106,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> undirected_edges_impl(const at::T
 std::tuple<at::Tensor, at::Tensor, at::Tensor> undirected_edges_cpu(const at::Tensor& rowptr, const at::Tensor& col) {
   check_undirected_edges_args(rowptr, col);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
-  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "undirected_edges", [&] {
-    return undirected_edges_impl<index_t>(rowptr_c, col_c);
-  });
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "undirected_edges",
+                                 [&] { return undirected_edges_impl<index_t>(rowptr_c, col_c); });
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("undirected_edges", &undirected_edges_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("undirected_edges", &undirected_edges_cpu); }
 
 }  // namespace rankcore::ops

@@ -108,16 +108,15 @@ struct Vec {
 // the saturating loop of kernels::ExactCount. Returns whether a row overflowed.
 template <typename Policy, typename index_t, int W, int VB>
 [[gnu::always_inline]] inline bool step_rows(const int64_t* rowptr, const index_t* col,
-                                             const typename Policy::value_t* x, typename Policy::value_t* y,
-                                             int64_t n, int64_t j0, int64_t j1, int64_t safe_terms,
-                                             bool check_cols, StepState& state,
-                                             typename Policy::value_t* lane_max) {
+                                             const typename Policy::value_t* x, typename Policy::value_t* y, int64_t n,
+                                             int64_t j0, int64_t j1, int64_t safe_terms, bool check_cols,
+                                             StepState& state, typename Policy::value_t* lane_max) {
   using value_t = typename Policy::value_t;
   using acc_t = typename Policy::acc_t;
   constexpr int VBe = (W * int(sizeof(value_t)) < VB) ? W * int(sizeof(value_t)) : VB;  // bytes per vector
   constexpr bool kVector = VBe >= 16;
   constexpr int L = kVector ? VBe / int(sizeof(value_t)) : 1;  // lanes per vector
-  constexpr int NV = W / L;                                     // vectors per row
+  constexpr int NV = W / L;                                    // vectors per row
   // max(y) bounds the next step's integer sums (RowBound, narrow_fits); float64 never needs it.
   constexpr bool kNeedMax = std::is_integral_v<value_t>;
   bool overflow = false;
@@ -198,17 +197,19 @@ enum class Isa { kBaseline, kAvx2, kAvx512 };
 #define RANKCORE_ISA_DISPATCH 1
 template <typename Policy, typename index_t, int W>
 __attribute__((target("avx2"))) bool step_rows_avx2(const int64_t* rowptr, const index_t* col,
-                                                    const typename Policy::value_t* x,
-                                                    typename Policy::value_t* y, int64_t n, int64_t j0,
-                                                    int64_t j1, int64_t safe_terms, bool check_cols,
-                                                    StepState& state, typename Policy::value_t* lane_max) {
+                                                    const typename Policy::value_t* x, typename Policy::value_t* y,
+                                                    int64_t n, int64_t j0, int64_t j1, int64_t safe_terms,
+                                                    bool check_cols, StepState& state,
+                                                    typename Policy::value_t* lane_max) {
   return step_rows<Policy, index_t, W, 32>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
 }
 template <typename Policy, typename index_t, int W>
-__attribute__((target("avx512f,avx512vl,avx512dq"))) bool step_rows_avx512(
-    const int64_t* rowptr, const index_t* col, const typename Policy::value_t* x, typename Policy::value_t* y,
-    int64_t n, int64_t j0, int64_t j1, int64_t safe_terms, bool check_cols, StepState& state,
-    typename Policy::value_t* lane_max) {
+__attribute__((target("avx512f,avx512vl,avx512dq"))) bool step_rows_avx512(const int64_t* rowptr, const index_t* col,
+                                                                           const typename Policy::value_t* x,
+                                                                           typename Policy::value_t* y, int64_t n,
+                                                                           int64_t j0, int64_t j1, int64_t safe_terms,
+                                                                           bool check_cols, StepState& state,
+                                                                           typename Policy::value_t* lane_max) {
   return step_rows<Policy, index_t, W, 64>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
 }
 #endif
@@ -218,8 +219,7 @@ Isa detect_isa() {
 #ifdef RANKCORE_ISA_DISPATCH
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2")) best = Isa::kAvx2;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
     best = Isa::kAvx512;
   }
 #endif
@@ -238,10 +238,9 @@ Isa current_isa() {
 
 // One step on a packed [n, W] block: y[j] = x[j] + sum_{e in row j} x[col[e]]. Returns max(y).
 template <typename Policy, typename index_t, int W>
-typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
-                                    const typename Policy::value_t* x, typename Policy::value_t* y,
-                                    int64_t n, typename Policy::value_t xmax, bool check_cols,
-                                    const std::vector<int64_t>& bounds, StepState& state) {
+typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col, const typename Policy::value_t* x,
+                                    typename Policy::value_t* y, int64_t n, typename Policy::value_t xmax,
+                                    bool check_cols, const std::vector<int64_t>& bounds, StepState& state) {
   using value_t = typename Policy::value_t;
   const int64_t safe_terms = RowBound<value_t>::max_safe_terms(xmax);
   const int64_t num_chunks = static_cast<int64_t>(bounds.size()) - 1;
@@ -256,16 +255,16 @@ typename Policy::value_t step_block(const int64_t* rowptr, const index_t* col,
       const int64_t j0 = bounds[chunk], j1 = bounds[chunk + 1];
 #ifdef RANKCORE_ISA_DISPATCH
       if (isa == Isa::kAvx512) {
-        overflow |= step_rows_avx512<Policy, index_t, W>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols,
-                                                         state, lane_max);
+        overflow |=
+            step_rows_avx512<Policy, index_t, W>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
       } else if (isa == Isa::kAvx2) {
-        overflow |= step_rows_avx2<Policy, index_t, W>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols,
-                                                       state, lane_max);
+        overflow |=
+            step_rows_avx2<Policy, index_t, W>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
       } else
 #endif
       {
-        overflow |= step_rows<Policy, index_t, W, 16>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols,
-                                                      state, lane_max);
+        overflow |=
+            step_rows<Policy, index_t, W, 16>(rowptr, col, x, y, n, j0, j1, safe_terms, check_cols, state, lane_max);
       }
       value_t local_max = value_t(0);
       for (int w = 0; w < W; ++w) local_max = std::max(local_max, lane_max[w]);
@@ -321,8 +320,8 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
   int64_t step = 1;
   auto check = [&](const StepState& state, int64_t s) {
     const int64_t bad = state.bad_col.load();
-    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]),
-                      " is out of range for ", n, " vertices");
+    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]), " is out of range for ",
+                      n, " vertices");
     TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", s,
                 " exceed the int64 range (2^63 - 1)");
   };
@@ -353,8 +352,7 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
   for (; step <= length; ++step) {
     value_t* y = ((length - step) % 2 == 0) ? last : spare;
     StepState state;
-    xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds,
-                                          state);
+    xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds, state);
     check(state, step);
     x = y;
   }
@@ -362,9 +360,9 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
 
 // The columns [c0, c0 + W) of start, packed into `packed`, run, and unpacked into out.
 template <typename Policy, typename index_t, int W>
-void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out,
-               int64_t c0, int64_t length, const std::vector<int64_t>& bounds, int64_t max_row,
-               at::Tensor& packed, at::Tensor& spare) {
+void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out, int64_t c0,
+               int64_t length, const std::vector<int64_t>& bounds, int64_t max_row, at::Tensor& packed,
+               at::Tensor& spare) {
   using value_t = typename Policy::value_t;
   const int64_t n = start.size(0), k = start.size(1);
   const value_t* s = start.data_ptr<value_t>();
@@ -410,15 +408,25 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     at::Tensor spare = length > 1 ? step_buffer(n, k, start.options()) : at::Tensor();
     value_t* spare_ptr = length > 1 ? spare.data_ptr<value_t>() : nullptr;
     auto direct = [&]<int W>() {
-      run_steps<Policy, index_t, W>(rowptr, col, n, start.data_ptr<value_t>(), out.data_ptr<value_t>(),
-                                    spare_ptr, length, bounds, max_row);
+      run_steps<Policy, index_t, W>(rowptr, col, n, start.data_ptr<value_t>(), out.data_ptr<value_t>(), spare_ptr,
+                                    length, bounds, max_row);
     };
     switch (k) {
-      case 1: direct.template operator()<1>(); break;
-      case 2: direct.template operator()<2>(); break;
-      case 4: direct.template operator()<4>(); break;
-      case 8: direct.template operator()<8>(); break;
-      default: direct.template operator()<kBlock>(); break;
+      case 1:
+        direct.template operator()<1>();
+        break;
+      case 2:
+        direct.template operator()<2>();
+        break;
+      case 4:
+        direct.template operator()<4>();
+        break;
+      case 8:
+        direct.template operator()<8>();
+        break;
+      default:
+        direct.template operator()<kBlock>();
+        break;
     }
     return out;
   }
@@ -439,8 +447,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   return out;
 }
 
-at::Tensor walk_count_cpu(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
-                          int64_t length) {
+at::Tensor walk_count_cpu(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start, int64_t length) {
   check_walk_count_args(rowptr, col, start, length);
   TORCH_CHECK_VALUE(start.device().is_cpu(), "walk_count (CPU): tensors must be on the CPU");
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous(), start_c = start.contiguous();
@@ -457,8 +464,6 @@ at::Tensor walk_count_cpu(const at::Tensor& rowptr, const at::Tensor& col, const
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("walk_count", &walk_count_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("walk_count", &walk_count_cpu); }
 
 }  // namespace rankcore::ops

@@ -45,7 +45,7 @@ struct Output {
 };
 
 struct Entry {
-  int64_t low, high, id;  // stored key: (min deg, max deg), then the edge id
+  int64_t low, high, id;                  // stored key: (min deg, max deg), then the edge id
   bool operator<(const Entry& o) const {  // "less urgent than": max-heap on (low, high), then min id
     if (low != o.low) return low < o.low;
     if (high != o.high) return high < o.high;
@@ -387,9 +387,9 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_impl(const at::Tensor& rowptr_t, c
   return {removed, removed_ids};
 }
 
-std::tuple<at::Tensor, at::Tensor> wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col,
-                                                  int64_t num_remove, int64_t depth, const at::Tensor& progress,
-                                                  int64_t min_degree, bool keep_connected) {
+std::tuple<at::Tensor, at::Tensor> wis_greedy_cpu(const at::Tensor& rowptr, const at::Tensor& col, int64_t num_remove,
+                                                  int64_t depth, const at::Tensor& progress, int64_t min_degree,
+                                                  bool keep_connected) {
   check_wis_greedy_args(rowptr, col, depth, progress, min_degree);
   const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
   check_host_rowptr(rowptr_c.data_ptr<int64_t>(), rowptr_c.numel() - 1, col_c.numel(), "wis_greedy");
@@ -402,8 +402,6 @@ std::tuple<at::Tensor, at::Tensor> wis_greedy_cpu(const at::Tensor& rowptr, cons
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
-  m.impl("wis_greedy", &wis_greedy_cpu);
-}
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("wis_greedy", &wis_greedy_cpu); }
 
 }  // namespace rankcore::ops

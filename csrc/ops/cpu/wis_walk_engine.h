@@ -66,10 +66,26 @@ class WalkGreedy {
   // hub_degree: L = 3 groups the edges of vertices of at least this degree (see above).
   WalkGreedy(int64_t n, const std::vector<int32_t>& eu, const std::vector<int32_t>& ev, int64_t depth,
              std::vector<int64_t> scores, std::vector<int64_t> triangles, int64_t hub_degree)
-      : n_(n), m_(static_cast<int64_t>(eu.size())), L_(depth), eu_(eu), ev_(ev), adj_(n), deg_(n, 0),
-        dead_in_row_(n, 0), s_(std::move(scores)), tri_(std::move(triangles)), keys_(eu_.size()),
-        owner_(eu_.size(), -1), sg_of_(eu_.size(), -1), dead_(eu_.size(), 0), discarded_(eu_.size(), 0), edge_stamp_(eu_.size(), 0),
-        vertex_stamp_(n, 0), ball_depth_(n, 0), main_scratch_(depth == 3 ? 0 : n), queue_(this) {
+      : n_(n),
+        m_(static_cast<int64_t>(eu.size())),
+        L_(depth),
+        eu_(eu),
+        ev_(ev),
+        adj_(n),
+        deg_(n, 0),
+        dead_in_row_(n, 0),
+        s_(std::move(scores)),
+        tri_(std::move(triangles)),
+        keys_(eu_.size()),
+        owner_(eu_.size(), -1),
+        sg_of_(eu_.size(), -1),
+        dead_(eu_.size(), 0),
+        discarded_(eu_.size(), 0),
+        edge_stamp_(eu_.size(), 0),
+        vertex_stamp_(n, 0),
+        ball_depth_(n, 0),
+        main_scratch_(depth == 3 ? 0 : n),
+        queue_(this) {
     const int64_t m = m_;
     for (int64_t e = 0; e < m; ++e) {
       adj_[eu_[e]].push_back({ev_[e], static_cast<int32_t>(e)});
@@ -103,7 +119,7 @@ class WalkGreedy {
         }
         common_count[e] = compute_x_key(static_cast<int32_t>(e), xkeys_[e], scratch);
         if (owner_[e] < 0 && !scratch.hubs.empty()) {
-          cn_member[e] = 1;  // a hub among its common neighbours: grouped by them (see cn_group_for)
+          cn_member[e] = 1;          // a hub among its common neighbours: grouped by them (see cn_group_for)
         } else if (owner_[e] < 0) {  // plain: the whole key
           xkeys_[e].clear();
           compute_key(static_cast<int32_t>(e), keys_[e], scratch);
@@ -241,7 +257,7 @@ class WalkGreedy {
   void rekey_now(int32_t e) {
     if (discarded_[e]) return;
     if (owner_[e] < 0 && sg_of_[e] < 0) {  // plain (common-neighbour sets only shrink: it stays plain)
-      queue_.erase(e);  // found by its stored (old) key
+      queue_.erase(e);                     // found by its stored (old) key
       compute_key(e, keys_[e], main_scratch_);
       queue_.insert(e);
       return;
@@ -266,8 +282,8 @@ class WalkGreedy {
     Subgroup& group = subgroups_[g];
     full_key(g, xkeys_[e], fresh_key_);
     if (group.queued) {
-      const bool better = delta_better(fresh_key_, group.key) ||
-                          (!delta_better(group.key, fresh_key_) && e < group.top_edge);
+      const bool better =
+          delta_better(fresh_key_, group.key) || (!delta_better(group.key, fresh_key_) && e < group.top_edge);
       if (!better) return;
       queue_.erase(static_cast<int32_t>(m_) + g);
     }
@@ -295,7 +311,7 @@ class WalkGreedy {
     int32_t hub;
     int64_t common;  // c: the common-neighbour count of every member (hub >= 0)
     std::set<int32_t, XOrder> members;
-    ScoreDelta key;        // the token's key in the queue (an optimistic bound of the best member's)
+    ScoreDelta key;         // the token's key in the queue (an optimistic bound of the best member's)
     int32_t top_edge = -1;  // the member that key was computed from (the tie-break id)
     bool queued = false;
     std::vector<int32_t> cn_hubs = {};  // hub = -1: the members' hub common neighbours, ascending
@@ -447,6 +463,7 @@ class WalkGreedy {
       if (set_.empty()) return true;
       return Order{self_}(QEntry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id}, *set_.begin());
     }
+
    private:
     QEntry& slot(int32_t id) {
       const size_t i = static_cast<size_t>(id);
@@ -557,9 +574,7 @@ class WalkGreedy {
     });
   }
 
-  int64_t score_l3(int32_t t) const {
-    return singleton_score_l3(deg_[t], tri_[t]);
-  }
+  int64_t score_l3(int32_t t) const { return singleton_score_l3(deg_[t], tri_[t]); }
 
   // L = 3: the X part of a grouped edge's key, normalised; returns its common-neighbour count c. An owned edge:
   // the pairs of its non-owner end and of every common neighbour. An edge of two small ends: the pairs of both
@@ -725,16 +740,16 @@ class WalkGreedy {
   std::vector<int64_t> deg_;          // current degrees (rows may hold tombstones at L = 3)
   std::vector<int32_t> dead_in_row_;  // tombstones per row
   std::vector<int64_t> s_, tri_;
-  std::vector<ScoreDelta> keys_;      // plain edges: the full key
-  std::vector<ScoreDelta> xkeys_;     // owned edges (L = 3): the X part
-  std::vector<int32_t> owner_;        // the hub owning an edge, -1 for a plain edge
-  std::vector<int32_t> sg_of_;        // an owned edge's subgroup (-1 once removed)
-  std::vector<uint8_t> dead_;         // removed edges (tombstones)
-  std::vector<uint8_t> discarded_;    // candidates the guards forbade: in the graph, out of the queue for good
+  std::vector<ScoreDelta> keys_;    // plain edges: the full key
+  std::vector<ScoreDelta> xkeys_;   // owned edges (L = 3): the X part
+  std::vector<int32_t> owner_;      // the hub owning an edge, -1 for a plain edge
+  std::vector<int32_t> sg_of_;      // an owned edge's subgroup (-1 once removed)
+  std::vector<uint8_t> dead_;       // removed edges (tombstones)
+  std::vector<uint8_t> discarded_;  // candidates the guards forbade: in the graph, out of the queue for good
   std::vector<Subgroup> subgroups_;
-  std::unordered_map<int64_t, int32_t> subgroup_index_;  // hub * (n + 1) + c -> subgroup
+  std::unordered_map<int64_t, int32_t> subgroup_index_;     // hub * (n + 1) + c -> subgroup
   std::map<std::vector<int32_t>, int32_t> cn_group_index_;  // hub common neighbours -> subgroup
-  std::vector<uint8_t> cn_hub_;     // L = 3: initial degree >= hub_degree (a hub as a common neighbour)
+  std::vector<uint8_t> cn_hub_;  // L = 3: initial degree >= hub_degree (a hub as a common neighbour)
   ScoreDelta fresh_x_;
   std::vector<uint32_t> edge_stamp_, vertex_stamp_;
   uint32_t stamp_ = 0, vstamp_ = 0;

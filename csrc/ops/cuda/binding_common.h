@@ -39,8 +39,8 @@ inline void raise_bad_index(const char* op, int64_t pos, const at::Tensor& indic
                             const char* what) {
   if (pos < 0) return;
   const int64_t N = indices.size(1), b = pos / N, n = pos % N;
-  TORCH_CHECK_INDEX(false, op, ": indices[", b, ", ", n, "] = ", indices[b][n].item<int64_t>(),
-                    " is out of range for ", what, "[", n, "], which has ", tables[n].size(0), " rows");
+  TORCH_CHECK_INDEX(false, op, ": indices[", b, ", ", n, "] = ", indices[b][n].item<int64_t>(), " is out of range for ",
+                    what, "[", n, "], which has ", tables[n].size(0), " rows");
 }
 
 inline std::vector<at::Tensor> contiguous_all(at::TensorList ts) {

@@ -43,8 +43,8 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
       C10_CUDA_CHECK(cuda::launch_edge_common_neighbors(rowptr, col, n, nnz, common.data_ptr<int64_t>(), stream));
       common_ptr = common.data_ptr<int64_t>();
     }
-    C10_CUDA_CHECK(cuda::launch_closed_walks_closed_form(rowptr, common_ptr, n, length, out.data_ptr<int64_t>(),
-                                                         stream));
+    C10_CUDA_CHECK(
+        cuda::launch_closed_walks_closed_form(rowptr, common_ptr, n, length, out.data_ptr<int64_t>(), stream));
     return out;
   }
 
@@ -67,12 +67,14 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
     int64_t* cur = px;
     int64_t* spare = py;
     for (int64_t s = 1; s <= a; ++s) {  // cur <- Â cur
-      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, cur, spare, n, kk, s, cuda::LongRowPlan{}, wf, stream));
+      C10_CUDA_CHECK(
+          cuda::launch_walk_count_step(rowptr, col, nnz, cur, spare, n, kk, s, cuda::LongRowPlan{}, wf, stream));
       std::swap(cur, spare);
     }
     const int64_t* xb = cur;
     if (b > a) {
-      C10_CUDA_CHECK(cuda::launch_walk_count_step(rowptr, col, nnz, cur, pz, n, kk, b, cuda::LongRowPlan{}, wf, stream));
+      C10_CUDA_CHECK(
+          cuda::launch_walk_count_step(rowptr, col, nnz, cur, pz, n, kk, b, cuda::LongRowPlan{}, wf, stream));
       xb = pz;
     }
     C10_CUDA_CHECK(cuda::launch_column_dots(cur, xb, n, kk, out.data_ptr<int64_t>() + first,
@@ -81,11 +83,11 @@ at::Tensor closed_walk_counts_impl(const at::Tensor& rowptr_t, const at::Tensor&
   std::array<int64_t, cuda::kWalkFlagCount> h{};
   C10_CUDA_CHECK(cudaMemcpyAsync(h.data(), wf, sizeof(int64_t) * h.size(), cudaMemcpyDeviceToHost, stream));
   int64_t dot_over = 0;
-  C10_CUDA_CHECK(cudaMemcpyAsync(&dot_over, dot_overflow.data_ptr<int64_t>(), sizeof(int64_t),
-                                 cudaMemcpyDeviceToHost, stream));
+  C10_CUDA_CHECK(
+      cudaMemcpyAsync(&dot_over, dot_overflow.data_ptr<int64_t>(), sizeof(int64_t), cudaMemcpyDeviceToHost, stream));
   C10_CUDA_CHECK(cudaStreamSynchronize(stream));
-  TORCH_CHECK(h[cuda::kWalkFlagOverflowStep] < 0 && dot_over == 0, kOverflowPrefix,
-              " closed walk counts of length ", length, " exceed the int64 range (2^63 - 1)");
+  TORCH_CHECK(h[cuda::kWalkFlagOverflowStep] < 0 && dot_over == 0, kOverflowPrefix, " closed walk counts of length ",
+              length, " exceed the int64 range (2^63 - 1)");
   return out;
 }
 
@@ -100,8 +102,6 @@ at::Tensor closed_walk_counts_cuda(const at::Tensor& rowptr, const at::Tensor& c
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CUDA, m) {
-  m.impl("closed_walk_counts", &closed_walk_counts_cuda);
-}
+TORCH_LIBRARY_IMPL(rankcore, CUDA, m) { m.impl("closed_walk_counts", &closed_walk_counts_cuda); }
 
 }  // namespace rankcore::ops

@@ -76,8 +76,8 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 }  // namespace
 
-cudaError_t launch_closed_walks_closed_form(const int64_t* rowptr, const int64_t* common, int64_t n,
-                                            int64_t length, int64_t* out, cudaStream_t stream) {
+cudaError_t launch_closed_walks_closed_form(const int64_t* rowptr, const int64_t* common, int64_t n, int64_t length,
+                                            int64_t* out, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   closed_form_kernel<<<blocks_for(n), kBlockThreads, 0, stream>>>(rowptr, common, n, length, out);
   return cudaGetLastError();

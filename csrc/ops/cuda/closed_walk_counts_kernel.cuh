@@ -12,8 +12,8 @@ namespace rankcore::ops::cuda {
 
 // Closed forms of (Â^L)_tt for L <= 3: 1 (L <= 1), deg + 1 (L = 2), and for L = 3
 // 2·tri + 3·deg + 1 with 2·tri(t) = sum of common[e] over the slots of row t (common may be null for L < 3).
-cudaError_t launch_closed_walks_closed_form(const int64_t* rowptr, const int64_t* common, int64_t n,
-                                            int64_t length, int64_t* out, cudaStream_t stream);
+cudaError_t launch_closed_walks_closed_form(const int64_t* rowptr, const int64_t* common, int64_t n, int64_t length,
+                                            int64_t* out, cudaStream_t stream);
 
 // x (n x k, row-major, zero-filled by the caller): x[first + c, c] = 1 for c < k.
 cudaError_t launch_one_hot_columns(int64_t* x, int64_t k, int64_t first, cudaStream_t stream);

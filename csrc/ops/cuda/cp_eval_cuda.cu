@@ -31,9 +31,13 @@ namespace {
 struct DeviceTable {
   at::Tensor device;  // int64 [4 N] on the factors' device
   template <typename T>
-  const T* const* factors() const { return reinterpret_cast<const T* const*>(device.data_ptr<int64_t>()); }
+  const T* const* factors() const {
+    return reinterpret_cast<const T* const*>(device.data_ptr<int64_t>());
+  }
   template <typename T>
-  T* const* grads(int64_t N) const { return reinterpret_cast<T* const*>(device.data_ptr<int64_t>() + N); }
+  T* const* grads(int64_t N) const {
+    return reinterpret_cast<T* const*>(device.data_ptr<int64_t>() + N);
+  }
   const int64_t* dims(int64_t N) const { return device.data_ptr<int64_t>() + 2 * N; }
   const int64_t* smem_offset(int64_t N) const { return device.data_ptr<int64_t>() + 3 * N; }
 };
@@ -55,8 +59,8 @@ at::Tensor forward_impl(const std::vector<at::Tensor>& f, const at::Tensor& indi
   at::Tensor out = at::empty({B}, f[0].options());
   at::Tensor flag = at::empty({1}, indices.options());
   C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
-  C10_CUDA_CHECK(cuda::launch_cp_eval_forward(table.factors<scalar_t>(), table.dims(N), indices.data_ptr<int64_t>(),
-                                              B, N, R, out.data_ptr<scalar_t>(), flag.data_ptr<int64_t>(), stream));
+  C10_CUDA_CHECK(cuda::launch_cp_eval_forward(table.factors<scalar_t>(), table.dims(N), indices.data_ptr<int64_t>(), B,
+                                              N, R, out.data_ptr<scalar_t>(), flag.data_ptr<int64_t>(), stream));
   raise_bad_index("cp_eval", read_flag(flag, stream), indices, f, "factors");
   return out;
 }
@@ -75,14 +79,14 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& grad, const std::vector<
     host[2 * N + n] = f[n].size(0);
   }
   int64_t smem_elems = 0;
-  C10_CUDA_CHECK(cuda::plan_cp_eval_backward_smem(host.data() + 2 * N, N, R, sizeof(scalar_t),
-                                                  indices.device().index(), host.data() + 3 * N, &smem_elems));
+  C10_CUDA_CHECK(cuda::plan_cp_eval_backward_smem(host.data() + 2 * N, N, R, sizeof(scalar_t), indices.device().index(),
+                                                  host.data() + 3 * N, &smem_elems));
   const DeviceTable table = make_table(host, indices);
   at::Tensor flag = at::empty({1}, indices.options());
   C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   C10_CUDA_CHECK(cuda::launch_cp_eval_backward(grad.data_ptr<scalar_t>(), table.factors<scalar_t>(), table.dims(N),
-                                               table.smem_offset(N), smem_elems, indices.data_ptr<int64_t>(), B, N,
-                                               R, table.grads<scalar_t>(N), flag.data_ptr<int64_t>(), stream));
+                                               table.smem_offset(N), smem_elems, indices.data_ptr<int64_t>(), B, N, R,
+                                               table.grads<scalar_t>(N), flag.data_ptr<int64_t>(), stream));
   raise_bad_index("cp_eval_backward", read_flag(flag, stream), indices, f, "factors");
   return grads;
 }
@@ -93,8 +97,7 @@ at::Tensor cp_eval_cuda(at::TensorList factors, const at::Tensor& indices) {
   const c10::cuda::CUDAGuard guard(factors[0].device());
   const auto f = contiguous_all(factors);
   const at::Tensor idx = indices.contiguous();
-  return AT_DISPATCH_FLOATING_TYPES(f[0].scalar_type(), "cp_eval_cuda",
-                                    [&] { return forward_impl<scalar_t>(f, idx); });
+  return AT_DISPATCH_FLOATING_TYPES(f[0].scalar_type(), "cp_eval_cuda", [&] { return forward_impl<scalar_t>(f, idx); });
 }
 
 std::vector<at::Tensor> cp_eval_backward_cuda(const at::Tensor& grad, at::TensorList factors,

@@ -130,9 +130,9 @@ __global__ void __launch_bounds__(kBlockThreads)
 template <typename T, int RPL>
 __global__ void __launch_bounds__(kBlockThreads)
     cp_backward_kernel(const T* __restrict__ grad, const T* const* __restrict__ factors,
-                       const int64_t* __restrict__ dims, const int64_t* __restrict__ smem_offset,
-                       int64_t smem_elems, const int64_t* __restrict__ indices, int64_t B, int N,
-                       int64_t R, int G, int C, T* const* __restrict__ grads, int64_t* __restrict__ flag) {
+                       const int64_t* __restrict__ dims, const int64_t* __restrict__ smem_offset, int64_t smem_elems,
+                       const int64_t* __restrict__ indices, int64_t B, int N, int64_t R, int G, int C,
+                       T* const* __restrict__ grads, int64_t* __restrict__ flag) {
   extern __shared__ unsigned char smem_raw[];
   T* sh = reinterpret_cast<T*>(smem_raw);
   for (int64_t e = threadIdx.x; e < smem_elems; e += blockDim.x) sh[e] = T(0);
@@ -228,26 +228,30 @@ int64_t grid_for(int64_t B, int max_resident_blocks) {
 }
 
 template <typename T, int RPL>
-cudaError_t forward_rpl(const T* const* factors, const int64_t* dims, const int64_t* indices, int64_t B,
-                        int64_t N, int64_t R, const kernels::CpTiling& tl, T* out, int64_t* flag,
-                        cudaStream_t stream) {
+cudaError_t forward_rpl(const T* const* factors, const int64_t* dims, const int64_t* indices, int64_t B, int64_t N,
+                        int64_t R, const kernels::CpTiling& tl, T* out, int64_t* flag, cudaStream_t stream) {
   cp_forward_kernel<T, RPL><<<static_cast<unsigned>(grid_for(B, 0)), kBlockThreads, 0, stream>>>(
       factors, dims, indices, B, static_cast<int>(N), R, tl.G, tl.C, out, flag);
   return cudaGetLastError();
 }
 
 template <typename T>
-cudaError_t forward(const T* const* factors, const int64_t* dims, const int64_t* indices, int64_t B,
-                    int64_t N, int64_t R, T* out, int64_t* flag, cudaStream_t stream) {
+cudaError_t forward(const T* const* factors, const int64_t* dims, const int64_t* indices, int64_t B, int64_t N,
+                    int64_t R, T* out, int64_t* flag, cudaStream_t stream) {
   if (B == 0) return cudaSuccess;
   const kernels::CpTiling tl = kernels::cp_tiling(N, R, rpl_max<T>());
   switch (tl.rpl) {
-    case 1: return forward_rpl<T, 1>(factors, dims, indices, B, N, R, tl, out, flag, stream);
-    case 2: return forward_rpl<T, 2>(factors, dims, indices, B, N, R, tl, out, flag, stream);
-    case 4: return forward_rpl<T, 4>(factors, dims, indices, B, N, R, tl, out, flag, stream);
-    case 8: return forward_rpl<T, 8>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 1:
+      return forward_rpl<T, 1>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 2:
+      return forward_rpl<T, 2>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 4:
+      return forward_rpl<T, 4>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+    case 8:
+      return forward_rpl<T, 8>(factors, dims, indices, B, N, R, tl, out, flag, stream);
     default:
-      if constexpr (rpl_max<T>() >= 16) return forward_rpl<T, 16>(factors, dims, indices, B, N, R, tl, out, flag, stream);
+      if constexpr (rpl_max<T>() >= 16)
+        return forward_rpl<T, 16>(factors, dims, indices, B, N, R, tl, out, flag, stream);
       return cudaErrorInvalidValue;
   }
 }
@@ -258,8 +262,8 @@ cudaError_t backward_rpl(const T* grad, const T* const* factors, const int64_t* 
                          const kernels::CpTiling& tl, T* const* grads, int64_t* flag, cudaStream_t stream) {
   const size_t smem_bytes = static_cast<size_t>(smem_elems) * sizeof(T);
   auto kernel = cp_backward_kernel<T, RPL>;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem_bytes));
+  cudaError_t err =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_bytes));
   if (err != cudaSuccess) return err;
   // With a shared buffer, launch only the blocks that are resident at once: each block flushes its
   // whole buffer once, so more blocks would only add flush traffic.
@@ -281,16 +285,21 @@ cudaError_t backward_rpl(const T* grad, const T* const* factors, const int64_t* 
 
 template <typename T>
 cudaError_t backward(const T* grad, const T* const* factors, const int64_t* dims, const int64_t* smem_offset,
-                     int64_t smem_elems, const int64_t* indices, int64_t B, int64_t N, int64_t R,
-                     T* const* grads, int64_t* flag, cudaStream_t stream) {
+                     int64_t smem_elems, const int64_t* indices, int64_t B, int64_t N, int64_t R, T* const* grads,
+                     int64_t* flag, cudaStream_t stream) {
   if (B == 0) return cudaSuccess;
   const kernels::CpTiling tl = kernels::cp_tiling(N, R, rpl_max<T>());
-#define RC_CP_BWD(K) backward_rpl<T, K>(grad, factors, dims, smem_offset, smem_elems, indices, B, N, R, tl, grads, flag, stream)
+#define RC_CP_BWD(K) \
+  backward_rpl<T, K>(grad, factors, dims, smem_offset, smem_elems, indices, B, N, R, tl, grads, flag, stream)
   switch (tl.rpl) {
-    case 1: return RC_CP_BWD(1);
-    case 2: return RC_CP_BWD(2);
-    case 4: return RC_CP_BWD(4);
-    case 8: return RC_CP_BWD(8);
+    case 1:
+      return RC_CP_BWD(1);
+    case 2:
+      return RC_CP_BWD(2);
+    case 4:
+      return RC_CP_BWD(4);
+    case 8:
+      return RC_CP_BWD(8);
     default:
       if constexpr (rpl_max<T>() >= 16) return RC_CP_BWD(16);
       return cudaErrorInvalidValue;
@@ -300,19 +309,17 @@ cudaError_t backward(const T* grad, const T* const* factors, const int64_t* dims
 
 }  // namespace
 
-cudaError_t launch_cp_eval_forward(const float* const* factors, const int64_t* dims, const int64_t* indices,
-                                   int64_t B, int64_t N, int64_t R, float* out, int64_t* flag,
-                                   cudaStream_t stream) {
+cudaError_t launch_cp_eval_forward(const float* const* factors, const int64_t* dims, const int64_t* indices, int64_t B,
+                                   int64_t N, int64_t R, float* out, int64_t* flag, cudaStream_t stream) {
   return forward(factors, dims, indices, B, N, R, out, flag, stream);
 }
-cudaError_t launch_cp_eval_forward(const double* const* factors, const int64_t* dims, const int64_t* indices,
-                                   int64_t B, int64_t N, int64_t R, double* out, int64_t* flag,
-                                   cudaStream_t stream) {
+cudaError_t launch_cp_eval_forward(const double* const* factors, const int64_t* dims, const int64_t* indices, int64_t B,
+                                   int64_t N, int64_t R, double* out, int64_t* flag, cudaStream_t stream) {
   return forward(factors, dims, indices, B, N, R, out, flag, stream);
 }
 
-cudaError_t plan_cp_eval_backward_smem(const int64_t* dims_host, int64_t N, int64_t R, int64_t elem_size,
-                                       int device, int64_t* smem_offset_host, int64_t* smem_elems) {
+cudaError_t plan_cp_eval_backward_smem(const int64_t* dims_host, int64_t N, int64_t R, int64_t elem_size, int device,
+                                       int64_t* smem_offset_host, int64_t* smem_elems) {
   int optin = 0;
   cudaError_t err = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
   if (err != cudaSuccess) return err;
@@ -320,8 +327,7 @@ cudaError_t plan_cp_eval_backward_smem(const int64_t* dims_host, int64_t N, int6
   const int64_t budget = static_cast<int64_t>(optin) / 2 / elem_size;
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), int64_t(0));
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return dims_host[a] < dims_host[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return dims_host[a] < dims_host[b]; });
   int64_t used = 0;
   for (int64_t n = 0; n < N; ++n) smem_offset_host[n] = -1;
   for (const int64_t n : order) {
@@ -335,15 +341,13 @@ cudaError_t plan_cp_eval_backward_smem(const int64_t* dims_host, int64_t N, int6
 }
 
 cudaError_t launch_cp_eval_backward(const float* grad, const float* const* factors, const int64_t* dims,
-                                    const int64_t* smem_offset, int64_t smem_elems, const int64_t* indices,
-                                    int64_t B, int64_t N, int64_t R, float* const* grads, int64_t* flag,
-                                    cudaStream_t stream) {
+                                    const int64_t* smem_offset, int64_t smem_elems, const int64_t* indices, int64_t B,
+                                    int64_t N, int64_t R, float* const* grads, int64_t* flag, cudaStream_t stream) {
   return backward(grad, factors, dims, smem_offset, smem_elems, indices, B, N, R, grads, flag, stream);
 }
 cudaError_t launch_cp_eval_backward(const double* grad, const double* const* factors, const int64_t* dims,
-                                    const int64_t* smem_offset, int64_t smem_elems, const int64_t* indices,
-                                    int64_t B, int64_t N, int64_t R, double* const* grads, int64_t* flag,
-                                    cudaStream_t stream) {
+                                    const int64_t* smem_offset, int64_t smem_elems, const int64_t* indices, int64_t B,
+                                    int64_t N, int64_t R, double* const* grads, int64_t* flag, cudaStream_t stream) {
   return backward(grad, factors, dims, smem_offset, smem_elems, indices, B, N, R, grads, flag, stream);
 }
 

@@ -37,8 +37,7 @@ cudaError_t check_entry(const int64_t* rowptr, const index_t* col, int64_t n, in
                         cudaStream_t stream) {
   cudaError_t err = launch_init_flags(flags, kCsrFlagCount, stream);
   if (err != cudaSuccess || nnz == 0) return err;
-  check_symmetric_csr_kernel<index_t>
-      <<<blocks_for(nnz), kBlockThreads, 0, stream>>>(rowptr, col, n, nnz, flags);
+  check_symmetric_csr_kernel<index_t><<<blocks_for(nnz), kBlockThreads, 0, stream>>>(rowptr, col, n, nnz, flags);
   return cudaGetLastError();
 }
 

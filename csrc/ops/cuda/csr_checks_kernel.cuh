@@ -11,10 +11,10 @@ namespace rankcore::ops::cuda {
 
 // Validation flags of a symmetric CSR: each holds the smallest offending slot, or -1.
 enum CsrFlag : int {
-  kCsrFlagBadRange = 0,   // col[e] outside [0, n)
-  kCsrFlagSelfLoop = 1,   // col[e] == row of e
-  kCsrFlagBadOrder = 2,   // col[e - 1] >= col[e] within a row
-  kCsrFlagNoMirror = 3,   // (u, v) present but (v, u) absent
+  kCsrFlagBadRange = 0,  // col[e] outside [0, n)
+  kCsrFlagSelfLoop = 1,  // col[e] == row of e
+  kCsrFlagBadOrder = 2,  // col[e - 1] >= col[e] within a row
+  kCsrFlagNoMirror = 3,  // (u, v) present but (v, u) absent
   kCsrFlagCount = 4,
 };
 

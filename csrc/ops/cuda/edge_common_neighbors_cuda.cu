@@ -24,16 +24,14 @@ at::Tensor edge_common_neighbors_cuda(const at::Tensor& rowptr, const at::Tensor
   at::Tensor counts = at::empty({nnz}, rowptr_c.options());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(rowptr.device().index()).stream();
   AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "edge_common_neighbors_cuda", [&] {
-    C10_CUDA_CHECK(cuda::launch_edge_common_neighbors(rowptr_c.data_ptr<int64_t>(), col_c.data_ptr<index_t>(), n,
-                                                      nnz, counts.data_ptr<int64_t>(), stream));
+    C10_CUDA_CHECK(cuda::launch_edge_common_neighbors(rowptr_c.data_ptr<int64_t>(), col_c.data_ptr<index_t>(), n, nnz,
+                                                      counts.data_ptr<int64_t>(), stream));
   });
   return counts;
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CUDA, m) {
-  m.impl("edge_common_neighbors", &edge_common_neighbors_cuda);
-}
+TORCH_LIBRARY_IMPL(rankcore, CUDA, m) { m.impl("edge_common_neighbors", &edge_common_neighbors_cuda); }
 
 }  // namespace rankcore::ops

@@ -32,9 +32,13 @@ struct LeafTable {
   at::Tensor device;
   int64_t N;
   template <typename T>
-  const T* const* leaves() const { return reinterpret_cast<const T* const*>(device.data_ptr<int64_t>()); }
+  const T* const* leaves() const {
+    return reinterpret_cast<const T* const*>(device.data_ptr<int64_t>());
+  }
   template <typename T>
-  T* const* grads() const { return reinterpret_cast<T* const*>(device.data_ptr<int64_t>() + N); }
+  T* const* grads() const {
+    return reinterpret_cast<T* const*>(device.data_ptr<int64_t>() + N);
+  }
   const int64_t* dims() const { return device.data_ptr<int64_t>() + 2 * N; }
   const int64_t* modes() const { return device.data_ptr<int64_t>() + 3 * N; }
   const int64_t* offsets() const { return device.data_ptr<int64_t>() + 4 * N; }
@@ -74,10 +78,9 @@ at::Tensor ht_leaf_pool_cuda(at::TensorList leaves_in, const at::Tensor& indices
   C10_CUDA_CHECK(cuda::launch_init_flags(flag.data_ptr<int64_t>(), 1, stream));
   AT_DISPATCH_FLOATING_TYPES(leaves[0].scalar_type(), "ht_leaf_pool_cuda", [&] {
     const LeafTable t = make_leaf_table<scalar_t>(leaves, nullptr, modes, offsets);
-    C10_CUDA_CHECK(cuda::launch_ht_leaf_pool_forward<scalar_t>(t.leaves<scalar_t>(), t.dims(), t.modes(),
-                                                               t.offsets(), indices.data_ptr<int64_t>(), B, N, J,
-                                                               R, out.data_ptr<scalar_t>(),
-                                                               flag.data_ptr<int64_t>(), stream));
+    C10_CUDA_CHECK(cuda::launch_ht_leaf_pool_forward<scalar_t>(
+        t.leaves<scalar_t>(), t.dims(), t.modes(), t.offsets(), indices.data_ptr<int64_t>(), B, N, J, R,
+        out.data_ptr<scalar_t>(), flag.data_ptr<int64_t>(), stream));
     raise_bad_index("ht_leaf_pool", read_flag(flag, stream), indices, leaves, "leaves");
   });
   return out;
@@ -114,8 +117,8 @@ std::vector<at::Tensor> ht_leaf_pool_backward_cuda(const at::Tensor& grad_in, at
   AT_DISPATCH_FLOATING_TYPES(leaves[0].scalar_type(), "ht_leaf_pool_backward_cuda", [&] {
     const LeafTable t = make_leaf_table<scalar_t>(leaves, &grads, modes, offsets);
     C10_CUDA_CHECK(cuda::launch_ht_leaf_pool_backward<scalar_t>(
-        grad.data_ptr<scalar_t>(), t.leaves<scalar_t>(), t.dims(), t.modes(), t.offsets(),
-        indices.data_ptr<int64_t>(), B, N, J, R, smem_elems, strip, t.grads<scalar_t>(), flag.data_ptr<int64_t>(), stream));
+        grad.data_ptr<scalar_t>(), t.leaves<scalar_t>(), t.dims(), t.modes(), t.offsets(), indices.data_ptr<int64_t>(),
+        B, N, J, R, smem_elems, strip, t.grads<scalar_t>(), flag.data_ptr<int64_t>(), stream));
     raise_bad_index("ht_leaf_pool_backward", read_flag(flag, stream), indices, leaves, "leaves");
   });
   return grads;
@@ -148,8 +151,8 @@ at::Tensor ht_pool_backward_cuda(const at::Tensor& grad_in, const at::Tensor& a_
   at::Tensor out = at::empty(a.sizes(), a.options());
   AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "ht_pool_backward_cuda", [&] {
     C10_CUDA_CHECK(cuda::launch_ht_pool_backward<scalar_t>(grad.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
-                                                           off.data_ptr<int64_t>(), J, B, R,
-                                                           out.data_ptr<scalar_t>(), stream));
+                                                           off.data_ptr<int64_t>(), J, B, R, out.data_ptr<scalar_t>(),
+                                                           stream));
   });
   return out;
 }

@@ -118,8 +118,8 @@ __global__ void pool_forward_kernel(const T* a, const int64_t* offsets, int64_t 
 }
 
 template <typename T>
-__global__ void pool_backward_kernel(const T* grad, const T* a, const int64_t* offsets, int64_t J, int64_t B,
-                                     int64_t R, T* grad_a) {
+__global__ void pool_backward_kernel(const T* grad, const T* a, const int64_t* offsets, int64_t J, int64_t B, int64_t R,
+                                     T* grad_a) {
   const int64_t BR = B * R, total = J * BR;
   T vals[kMaxGroup], others[kMaxGroup];
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
@@ -142,8 +142,8 @@ cudaError_t ht_leaf_pool_smem_budget(int device, int64_t elem_size, int64_t* ele
 
 template <typename T>
 cudaError_t launch_ht_leaf_pool_forward(const T* const* leaves, const int64_t* dims, const int64_t* modes,
-                                        const int64_t* offsets, const int64_t* indices, int64_t B, int64_t N,
-                                        int64_t J, int64_t R, T* out, int64_t* flag, cudaStream_t stream) {
+                                        const int64_t* offsets, const int64_t* indices, int64_t B, int64_t N, int64_t J,
+                                        int64_t R, T* out, int64_t* flag, cudaStream_t stream) {
   if (B == 0) return cudaSuccess;
   leaf_pool_forward_kernel<T><<<blocks_for(J * B * R), kBlockThreads, 0, stream>>>(leaves, dims, modes, offsets,
                                                                                    indices, B, N, J, R, out, flag);
@@ -153,8 +153,8 @@ cudaError_t launch_ht_leaf_pool_forward(const T* const* leaves, const int64_t* d
 template <typename T>
 cudaError_t launch_ht_leaf_pool_backward(const T* grad, const T* const* leaves, const int64_t* dims,
                                          const int64_t* modes, const int64_t* offsets, const int64_t* indices,
-                                         int64_t B, int64_t N, int64_t J, int64_t R, int64_t smem_elems,
-                                         int64_t strip, T* const* grads, int64_t* flag, cudaStream_t stream) {
+                                         int64_t B, int64_t N, int64_t J, int64_t R, int64_t smem_elems, int64_t strip,
+                                         T* const* grads, int64_t* flag, cudaStream_t stream) {
   if (B == 0 || R == 0) return cudaSuccess;
   if (strip <= 0 || smem_elems <= 0) {
     strip = 0;
@@ -165,15 +165,15 @@ cudaError_t launch_ht_leaf_pool_backward(const T* grad, const T* const* leaves, 
   const int64_t width = strip > 0 ? (strip < R ? strip : R) : R;
   const size_t smem_bytes = static_cast<size_t>(smem_elems) * sizeof(T);
   auto kernel = leaf_pool_backward_kernel<T>;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem_bytes));
+  cudaError_t err =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem_bytes));
   if (err != cudaSuccess) return err;
   // With shared accumulation, fewer and longer blocks: each flushes its whole buffer once, so the global
   // adds per node and strip are at most 64 x its buffer, whatever B.
   const int64_t per_node = strip > 0 ? std::min<int64_t>(blocks_for(B * width), 64) : blocks_for(B * R);
   const dim3 grid(static_cast<unsigned>(per_node), static_cast<unsigned>(J), static_cast<unsigned>(strips));
-  kernel<<<grid, kBlockThreads, smem_bytes, stream>>>(grad, leaves, dims, modes, offsets, indices, B, N, R,
-                                                      smem_elems, strip, grads, flag);
+  kernel<<<grid, kBlockThreads, smem_bytes, stream>>>(grad, leaves, dims, modes, offsets, indices, B, N, R, smem_elems,
+                                                      strip, grads, flag);
   return cudaGetLastError();
 }
 
@@ -186,26 +186,24 @@ cudaError_t launch_ht_pool_forward(const T* a, const int64_t* offsets, int64_t J
 }
 
 template <typename T>
-cudaError_t launch_ht_pool_backward(const T* grad, const T* a, const int64_t* offsets, int64_t J, int64_t B,
-                                    int64_t R, T* grad_a, cudaStream_t stream) {
+cudaError_t launch_ht_pool_backward(const T* grad, const T* a, const int64_t* offsets, int64_t J, int64_t B, int64_t R,
+                                    T* grad_a, cudaStream_t stream) {
   if (B == 0 || R == 0) return cudaSuccess;
   pool_backward_kernel<T><<<blocks_for(J * B * R), kBlockThreads, 0, stream>>>(grad, a, offsets, J, B, R, grad_a);
   return cudaGetLastError();
 }
 
-#define RANKCORE_HT_INSTANTIATE(T)                                                                              \
-  template cudaError_t launch_ht_leaf_pool_forward<T>(const T* const*, const int64_t*, const int64_t*,          \
-                                                      const int64_t*, const int64_t*, int64_t, int64_t, int64_t, \
-                                                      int64_t, T*, int64_t*, cudaStream_t);                     \
-  template cudaError_t launch_ht_leaf_pool_backward<T>(const T*, const T* const*, const int64_t*,               \
-                                                       const int64_t*, const int64_t*, const int64_t*, int64_t, \
-                                                       int64_t, int64_t, int64_t, int64_t, int64_t, T* const*,  \
-                                                       int64_t*,                                                \
-                                                       cudaStream_t);                                           \
-  template cudaError_t launch_ht_pool_forward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*,       \
-                                                 cudaStream_t);                                                 \
-  template cudaError_t launch_ht_pool_backward<T>(const T*, const T*, const int64_t*, int64_t, int64_t, int64_t, \
-                                                  T*, cudaStream_t);
+#define RANKCORE_HT_INSTANTIATE(T)                                                                                     \
+  template cudaError_t launch_ht_leaf_pool_forward<T>(const T* const*, const int64_t*, const int64_t*, const int64_t*, \
+                                                      const int64_t*, int64_t, int64_t, int64_t, int64_t, T*,          \
+                                                      int64_t*, cudaStream_t);                                         \
+  template cudaError_t launch_ht_leaf_pool_backward<T>(const T*, const T* const*, const int64_t*, const int64_t*,      \
+                                                       const int64_t*, const int64_t*, int64_t, int64_t, int64_t,      \
+                                                       int64_t, int64_t, int64_t, T* const*, int64_t*, cudaStream_t);  \
+  template cudaError_t launch_ht_pool_forward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*,              \
+                                                 cudaStream_t);                                                        \
+  template cudaError_t launch_ht_pool_backward<T>(const T*, const T*, const int64_t*, int64_t, int64_t, int64_t, T*,   \
+                                                  cudaStream_t);
 RANKCORE_HT_INSTANTIATE(float)
 RANKCORE_HT_INSTANTIATE(double)
 #undef RANKCORE_HT_INSTANTIATE

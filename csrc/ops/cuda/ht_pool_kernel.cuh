@@ -18,8 +18,8 @@ namespace rankcore::ops::cuda {
 // out[j, b, r] = prod_{k in group j} leaves[modes[k]][indices[b, modes[k]] * R + r].
 template <typename T>
 cudaError_t launch_ht_leaf_pool_forward(const T* const* leaves, const int64_t* dims, const int64_t* modes,
-                                        const int64_t* offsets, const int64_t* indices, int64_t B, int64_t N,
-                                        int64_t J, int64_t R, T* out, int64_t* flag, cudaStream_t stream);
+                                        const int64_t* offsets, const int64_t* indices, int64_t B, int64_t N, int64_t J,
+                                        int64_t R, T* out, int64_t* flag, cudaStream_t stream);
 
 // grads[m][i * R + r] += sum over items b with indices[b, m] = i of grad[j, b, r] * prod_{other k in
 // group j} leaves[...]. Gradients must be zeroed by the caller. strip > 0: the columns are cut into strips
@@ -30,8 +30,8 @@ cudaError_t launch_ht_leaf_pool_forward(const T* const* leaves, const int64_t* d
 template <typename T>
 cudaError_t launch_ht_leaf_pool_backward(const T* grad, const T* const* leaves, const int64_t* dims,
                                          const int64_t* modes, const int64_t* offsets, const int64_t* indices,
-                                         int64_t B, int64_t N, int64_t J, int64_t R, int64_t smem_elems,
-                                         int64_t strip, T* const* grads, int64_t* flag, cudaStream_t stream);
+                                         int64_t B, int64_t N, int64_t J, int64_t R, int64_t smem_elems, int64_t strip,
+                                         T* const* grads, int64_t* flag, cudaStream_t stream);
 
 // Largest shared buffer (elements of elem_size bytes) launch_ht_leaf_pool_backward may use on `device`.
 cudaError_t ht_leaf_pool_smem_budget(int device, int64_t elem_size, int64_t* elems);
@@ -43,7 +43,7 @@ cudaError_t launch_ht_pool_forward(const T* a, const int64_t* offsets, int64_t J
 
 // grad_a[k, b, r] = grad[j, b, r] * prod_{k' != k in group j} a[k', b, r].
 template <typename T>
-cudaError_t launch_ht_pool_backward(const T* grad, const T* a, const int64_t* offsets, int64_t J, int64_t B,
-                                    int64_t R, T* grad_a, cudaStream_t stream);
+cudaError_t launch_ht_pool_backward(const T* grad, const T* a, const int64_t* offsets, int64_t J, int64_t B, int64_t R,
+                                    T* grad_a, cudaStream_t stream);
 
 }  // namespace rankcore::ops::cuda

@@ -71,9 +71,8 @@ PlanTensors make_plan(const at::Tensor& rowptr_t, int64_t n, int64_t nnz, int64_
 }
 
 template <typename value_t, typename index_t>
-at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
-                           const at::Tensor& start, int64_t length, const at::Tensor* given_rows,
-                           int64_t given_max_chunks) {
+at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& start, int64_t length,
+                           const at::Tensor* given_rows, int64_t given_max_chunks) {
   const int64_t n = start.size(0), k = start.size(1), nnz = col_t.numel();
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(start.device().index()).stream();
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
@@ -107,20 +106,18 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
 
   // The one synchronisation: bring every recorded error to the host.
   std::array<int64_t, cuda::kWalkFlagCount> h{};
-  C10_CUDA_CHECK(cudaMemcpyAsync(h.data(), flags, sizeof(int64_t) * h.size(), cudaMemcpyDeviceToHost,
-                                 stream));
+  C10_CUDA_CHECK(cudaMemcpyAsync(h.data(), flags, sizeof(int64_t) * h.size(), cudaMemcpyDeviceToHost, stream));
   C10_CUDA_CHECK(cudaStreamSynchronize(stream));
 
   TORCH_CHECK_VALUE(h[cuda::kWalkFlagRowptrFirst] == 0 && h[cuda::kWalkFlagRowptrLast] == nnz,
                     "walk_count: rowptr must start at 0 and end at col.numel() = ", nnz,
-                    ", got rowptr[0] = ", h[cuda::kWalkFlagRowptrFirst], " and rowptr[-1] = ",
-                    h[cuda::kWalkFlagRowptrLast]);
+                    ", got rowptr[0] = ", h[cuda::kWalkFlagRowptrFirst],
+                    " and rowptr[-1] = ", h[cuda::kWalkFlagRowptrLast]);
   const int64_t bad_row = h[cuda::kWalkFlagBadRowptr];
   TORCH_CHECK_VALUE(bad_row < 0, "walk_count: rowptr must be non-decreasing, but rowptr[", bad_row,
-                    "] = ", h[cuda::kWalkFlagBadRowptrLo], " > rowptr[", bad_row + 1, "] = ",
-                    h[cuda::kWalkFlagBadRowptrHi]);
-  TORCH_CHECK_VALUE(h[cuda::kWalkFlagNegativeStart] < 0,
-                    "walk_count: int64 start counts must be non-negative");
+                    "] = ", h[cuda::kWalkFlagBadRowptrLo], " > rowptr[", bad_row + 1,
+                    "] = ", h[cuda::kWalkFlagBadRowptrHi]);
+  TORCH_CHECK_VALUE(h[cuda::kWalkFlagNegativeStart] < 0, "walk_count: int64 start counts must be non-negative");
   if (!run) return start.clone();
 
   const int64_t bad_col = h[cuda::kWalkFlagBadCol];
@@ -132,13 +129,12 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t,
   return (length % 2 == 1) ? a : b;
 }
 
-at::Tensor walk_count_dispatch(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
-                               int64_t length, const at::Tensor* given_rows, int64_t given_max_chunks) {
+at::Tensor walk_count_dispatch(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start, int64_t length,
+                               const at::Tensor* given_rows, int64_t given_max_chunks) {
   TORCH_CHECK_VALUE(start.device().is_cuda(), "walk_count (CUDA): tensors must be on a CUDA device, got ",
                     start.device());
   const c10::cuda::CUDAGuard guard(start.device());
-  const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous(),
-                   start_c = start.contiguous();
+  const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous(), start_c = start.contiguous();
   const bool exact = start_c.scalar_type() == at::kLong;
   return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "walk_count_cuda", [&] {
     return exact ? walk_count_impl<int64_t, index_t>(rowptr_c, col_c, start_c, length, given_rows, given_max_chunks)
@@ -146,8 +142,7 @@ at::Tensor walk_count_dispatch(const at::Tensor& rowptr, const at::Tensor& col, 
   });
 }
 
-at::Tensor walk_count_cuda(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start,
-                           int64_t length) {
+at::Tensor walk_count_cuda(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start, int64_t length) {
   check_walk_count_args(rowptr, col, start, length);
   return walk_count_dispatch(rowptr, col, start, length, nullptr, 0);
 }

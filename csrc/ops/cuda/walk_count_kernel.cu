@@ -39,9 +39,8 @@ namespace {
 // prepare: flags init + rowptr monotonicity + non-negative int64 start
 
 __global__ void __launch_bounds__(kBlockThreads)
-    walk_count_prepare_kernel(const int64_t* __restrict__ rowptr, int64_t n,
-                              const int64_t* __restrict__ start, int64_t start_numel,
-                              int64_t* __restrict__ flags) {
+    walk_count_prepare_kernel(const int64_t* __restrict__ rowptr, int64_t n, const int64_t* __restrict__ start,
+                              int64_t start_numel, int64_t* __restrict__ flags) {
   const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   if (first == 0) {
@@ -62,8 +61,7 @@ __global__ void __launch_bounds__(kBlockThreads)
 // finish: copy the offending values next to their positions (single thread)
 
 template <typename index_t>
-__global__ void walk_count_finish_kernel(const int64_t* __restrict__ rowptr,
-                                         const index_t* __restrict__ col,
+__global__ void walk_count_finish_kernel(const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
                                          int64_t* __restrict__ flags) {
   const int64_t j = flags[kWalkFlagBadRowptr];
   if (j >= 0) {
@@ -86,8 +84,8 @@ __global__ void walk_count_finish_kernel(const int64_t* __restrict__ rowptr,
 __device__ __forceinline__ bool walk_failed(const int64_t* flags, int64_t step, int64_t nnz) {
   const auto overflow_step = static_cast<ull>(flags[kWalkFlagOverflowStep]);
   return overflow_step < static_cast<ull>(step) || (step > 1 && flags[kWalkFlagBadCol] >= 0) ||
-         flags[kWalkFlagBadRowptr] >= 0 || flags[kWalkFlagNegativeStart] >= 0 ||
-         flags[kWalkFlagRowptrFirst] != 0 || flags[kWalkFlagRowptrLast] != nnz;
+         flags[kWalkFlagBadRowptr] >= 0 || flags[kWalkFlagNegativeStart] >= 0 || flags[kWalkFlagRowptrFirst] != 0 ||
+         flags[kWalkFlagRowptrLast] != nnz;
 }
 
 // V consecutive values at p (V * 8 bytes, 16-byte aligned when V > 1): 16-byte loads.
@@ -208,8 +206,8 @@ __device__ __forceinline__ bool finish_row(const StepParams<Policy, index_t>& p,
 
 // A row owned by one tile of L lanes (short or warp bin).
 template <typename Policy, typename index_t, int V, int W>
-__device__ __forceinline__ void tile_row(const StepParams<Policy, index_t>& p, int64_t j, int64_t e0, int64_t e1, int L, int q,
-                         unsigned mask) {
+__device__ __forceinline__ void tile_row(const StepParams<Policy, index_t>& p, int64_t j, int64_t e0, int64_t e1, int L,
+                                         int q, unsigned mask) {
   for (int64_t cb = 0; cb < p.k; cb += W * V) {
     typename Policy::acc_t acc[V];
     tile_sums<Policy, index_t, V, W>(p, e0, e1, cb, L, q, mask, 0, 1, acc);
@@ -342,7 +340,8 @@ __global__ void __launch_bounds__(kBlockThreads) walk_count_step_kernel(const St
       bool overflow = false;
       for (int64_t c = t; c < p.k; c += kBlockThreads) {
         acc_t a = Policy::load(p.x[j * p.k + c]);
-        for (int64_t ch = 0; ch < chunks; ++ch) a = Policy::add(a, __ldcg(p.partial + (r * p.max_chunks + ch) * p.k + c));
+        for (int64_t ch = 0; ch < chunks; ++ch)
+          a = Policy::add(a, __ldcg(p.partial + (r * p.max_chunks + ch) * p.k + c));
         overflow |= Policy::overflowed(a);
         p.y[j * p.k + c] = Policy::store(a);
       }
@@ -367,19 +366,24 @@ cudaError_t launch_w(const StepParams<Policy, index_t>& p, cudaStream_t stream) 
 template <typename Policy, typename index_t, int V>
 cudaError_t launch_width(const StepParams<Policy, index_t>& p, cudaStream_t stream) {
   switch (p.lay.W) {
-    case 1: return launch_w<Policy, index_t, V, 1>(p, stream);
-    case 2: return launch_w<Policy, index_t, V, 2>(p, stream);
-    case 4: return launch_w<Policy, index_t, V, 4>(p, stream);
-    case 8: return launch_w<Policy, index_t, V, 8>(p, stream);
-    case 16: return launch_w<Policy, index_t, V, 16>(p, stream);
-    default: return launch_w<Policy, index_t, V, 32>(p, stream);
+    case 1:
+      return launch_w<Policy, index_t, V, 1>(p, stream);
+    case 2:
+      return launch_w<Policy, index_t, V, 2>(p, stream);
+    case 4:
+      return launch_w<Policy, index_t, V, 4>(p, stream);
+    case 8:
+      return launch_w<Policy, index_t, V, 8>(p, stream);
+    case 16:
+      return launch_w<Policy, index_t, V, 16>(p, stream);
+    default:
+      return launch_w<Policy, index_t, V, 32>(p, stream);
   }
 }
 
 template <typename value_t, typename index_t>
-cudaError_t step_entry(const int64_t* rowptr, const index_t* col, int64_t nnz, const value_t* x,
-                       value_t* y, int64_t n, int64_t k, int64_t step, const LongRowPlan& plan,
-                       int64_t* flags, cudaStream_t stream) {
+cudaError_t step_entry(const int64_t* rowptr, const index_t* col, int64_t nnz, const value_t* x, value_t* y, int64_t n,
+                       int64_t k, int64_t step, const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
   using Policy = typename kernels::CountPolicy<value_t>::type;
   if (n == 0 || k == 0) return cudaSuccess;
   const bool has_long = plan.count > 0 && plan.max_chunks > 0;
@@ -403,62 +407,62 @@ cudaError_t step_entry(const int64_t* rowptr, const index_t* col, int64_t nnz, c
   p.flags = flags;
   if (has_long && (plan.partial == nullptr || plan.counters == nullptr)) return cudaErrorInvalidValue;
   switch (p.lay.V) {
-    case 4: return launch_width<Policy, index_t, 4>(p, stream);
-    case 2: return launch_width<Policy, index_t, 2>(p, stream);
-    default: return launch_width<Policy, index_t, 1>(p, stream);
+    case 4:
+      return launch_width<Policy, index_t, 4>(p, stream);
+    case 2:
+      return launch_width<Policy, index_t, 2>(p, stream);
+    default:
+      return launch_width<Policy, index_t, 1>(p, stream);
   }
 }
 
 template <typename index_t>
-cudaError_t finish_entry(const int64_t* rowptr, const index_t* col, int64_t* flags,
-                         cudaStream_t stream) {
+cudaError_t finish_entry(const int64_t* rowptr, const index_t* col, int64_t* flags, cudaStream_t stream) {
   walk_count_finish_kernel<index_t><<<1, 1, 0, stream>>>(rowptr, col, flags);
   return cudaGetLastError();
 }
 
 }  // namespace
 
-cudaError_t launch_walk_count_prepare(const int64_t* rowptr, int64_t n, const int64_t* start_i64,
-                                      int64_t start_numel, int64_t* flags, cudaStream_t stream) {
+cudaError_t launch_walk_count_prepare(const int64_t* rowptr, int64_t n, const int64_t* start_i64, int64_t start_numel,
+                                      int64_t* flags, cudaStream_t stream) {
   cudaError_t err = launch_init_flags(flags, kWalkFlagCount, stream);
   if (err != cudaSuccess) return err;
   const int64_t work = start_i64 != nullptr && start_numel > n ? start_numel : n;
-  walk_count_prepare_kernel<<<static_cast<unsigned>(blocks_for(work)), kBlockThreads, 0, stream>>>(
-      rowptr, n, start_i64, start_numel, flags);
+  walk_count_prepare_kernel<<<static_cast<unsigned>(blocks_for(work)), kBlockThreads, 0, stream>>>(rowptr, n, start_i64,
+                                                                                                   start_numel, flags);
   return cudaGetLastError();
 }
 
-cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
-                                   const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
-                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz, const int64_t* x, int64_t* y,
+                                   int64_t n, int64_t k, int64_t step, const LongRowPlan& plan, int64_t* flags,
+                                   cudaStream_t stream) {
   return step_entry<int64_t, int32_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
-cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz,
-                                   const int64_t* x, int64_t* y, int64_t n, int64_t k, int64_t step,
-                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz, const int64_t* x, int64_t* y,
+                                   int64_t n, int64_t k, int64_t step, const LongRowPlan& plan, int64_t* flags,
+                                   cudaStream_t stream) {
   return step_entry<int64_t, int64_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
-cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz,
-                                   const double* x, double* y, int64_t n, int64_t k, int64_t step,
-                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+cudaError_t launch_walk_count_step(const int64_t* rowptr, const int32_t* col, int64_t nnz, const double* x, double* y,
+                                   int64_t n, int64_t k, int64_t step, const LongRowPlan& plan, int64_t* flags,
+                                   cudaStream_t stream) {
   return step_entry<double, int32_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
-cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz,
-                                   const double* x, double* y, int64_t n, int64_t k, int64_t step,
-                                   const LongRowPlan& plan, int64_t* flags, cudaStream_t stream) {
+cudaError_t launch_walk_count_step(const int64_t* rowptr, const int64_t* col, int64_t nnz, const double* x, double* y,
+                                   int64_t n, int64_t k, int64_t step, const LongRowPlan& plan, int64_t* flags,
+                                   cudaStream_t stream) {
   return step_entry<double, int64_t>(rowptr, col, nnz, x, y, n, k, step, plan, flags, stream);
 }
 
-cudaError_t launch_walk_count_finish(const int64_t* rowptr, const int32_t* col, int64_t* flags,
-                                     cudaStream_t stream) {
+cudaError_t launch_walk_count_finish(const int64_t* rowptr, const int32_t* col, int64_t* flags, cudaStream_t stream) {
   return finish_entry<int32_t>(rowptr, col, flags, stream);
 }
 
-cudaError_t launch_walk_count_finish(const int64_t* rowptr, const int64_t* col, int64_t* flags,
-                                     cudaStream_t stream) {
+cudaError_t launch_walk_count_finish(const int64_t* rowptr, const int64_t* col, int64_t* flags, cudaStream_t stream) {
   return finish_entry<int64_t>(rowptr, col, flags, stream);
 }
 

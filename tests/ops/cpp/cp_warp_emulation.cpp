@@ -13,9 +13,9 @@
 
 #include "kernels/cp_eval.h"
 
-using rankcore::kernels::CpTiling;
 using rankcore::kernels::cp_excl_step;
 using rankcore::kernels::cp_tiling;
+using rankcore::kernels::CpTiling;
 
 constexpr int W = 32;
 
@@ -42,14 +42,20 @@ static void load_rows(const Problem& p, const CpTiling& tl, int t, int rpl, int6
 static void emulate(const Problem& p, int rpl_max, double& out, std::vector<std::vector<double>>& grads) {
   const CpTiling tl = cp_tiling(p.N, p.R, rpl_max);
   const int rpl = tl.rpl;
-  if (tl.G * tl.C != W || tl.M > tl.G || tl.M * tl.G < p.N) { std::printf("bad tiling\n"); std::exit(1); }
+  if (tl.G * tl.C != W || tl.M > tl.G || tl.M * tl.G < p.N) {
+    std::printf("bad tiling\n");
+    std::exit(1);
+  }
   using Lanes = std::vector<std::vector<double>>;
   auto shfl_xor_all = [&](Lanes& v, int off, bool excl_mode, Lanes* excl) {
     const Lanes old = v;
     for (int lane = 0; lane < W; ++lane)
       for (int j = 0; j < rpl; ++j) {
         const double o = old[lane ^ off][j];
-        if (excl_mode) cp_excl_step((*excl)[lane][j], v[lane][j], o); else v[lane][j] *= o;
+        if (excl_mode)
+          cp_excl_step((*excl)[lane][j], v[lane][j], o);
+        else
+          v[lane][j] *= o;
       }
   };
   // forward
@@ -58,7 +64,8 @@ static void emulate(const Problem& p, int rpl_max, double& out, std::vector<std:
     Lanes acc(W, std::vector<double>(rpl, 1.0)), a(W, std::vector<double>(rpl));
     for (int t = 0; t < tl.M; ++t) {
       load_rows(p, tl, t, rpl, r0, a);
-      for (int l = 0; l < W; ++l) for (int j = 0; j < rpl; ++j) acc[l][j] *= a[l][j];
+      for (int l = 0; l < W; ++l)
+        for (int j = 0; j < rpl; ++j) acc[l][j] *= a[l][j];
     }
     for (int off = tl.C; off < W; off *= 2) shfl_xor_all(acc, off, false, nullptr);
     for (int l = 0; l < W; ++l)
@@ -76,7 +83,8 @@ static void emulate(const Problem& p, int rpl_max, double& out, std::vector<std:
     for (int t = 0; t < tl.M; ++t) {
       load_rows(p, tl, t, rpl, r0, a);
       for (int off = tl.C; off < W; off *= 2) shfl_xor_all(a, off, false, nullptr);
-      for (int l = 0; l < W; ++l) if (l / tl.C == t) suf[l] = a[l];
+      for (int l = 0; l < W; ++l)
+        if (l / tl.C == t) suf[l] = a[l];
     }
     for (int d = 1; d < tl.G; d *= 2) {
       const Lanes old = suf;
@@ -143,13 +151,18 @@ int main() {
           ref += pr;
         }
         auto close = [](double a, double b) { return std::fabs(a - b) <= 1e-9 * (1 + std::fabs(b)); };
-        if (!close(out, ref)) { std::printf("forward mismatch N=%ld R=%ld: %g vs %g\n", (long)N, (long)R, out, ref); return 1; }
+        if (!close(out, ref)) {
+          std::printf("forward mismatch N=%ld R=%ld: %g vs %g\n", (long)N, (long)R, out, ref);
+          return 1;
+        }
         for (int64_t n = 0; n < N; n += (N > 64 ? 7 : 1))
           for (int64_t r = 0; r < R; r += (R > 64 ? 5 : 1)) {
             double e = 1;
-            for (int64_t m = 0; m < N; ++m) if (m != n) e *= p.f[m][p.idx[m] * R + r];
+            for (int64_t m = 0; m < N; ++m)
+              if (m != n) e *= p.f[m][p.idx[m] * R + r];
             if (!close(g[n][r], e) || std::isnan(g[n][r])) {
-              std::printf("backward mismatch N=%ld R=%ld n=%ld r=%ld: %g vs %g\n", (long)N, (long)R, (long)n, (long)r, g[n][r], e);
+              std::printf("backward mismatch N=%ld R=%ld n=%ld r=%ld: %g vs %g\n", (long)N, (long)R, (long)n, (long)r,
+                          g[n][r], e);
               return 1;
             }
           }

@@ -16,7 +16,10 @@ int main() {
         const int64_t strip = rankcore::kernels::ht_backward_strip(max_rows, R, budget);
         ++cases;
         if (strip == 0) {  // global atomics: allowed only when not one column fits
-          if (max_rows <= budget) { std::printf("strip 0 although a column fits\n"); return 1; }
+          if (max_rows <= budget) {
+            std::printf("strip 0 although a column fits\n");
+            return 1;
+          }
           continue;
         }
         if (strip < 1 || (strip < R && max_rows * strip > budget) || (strip >= R && max_rows * R > budget)) {
@@ -24,18 +27,27 @@ int main() {
                       (long long)R, (long long)budget);
           return 1;
         }
-        if (strip < R && strip >= 32 && strip % 32 != 0) { std::printf("strip not a warp multiple\n"); return 1; }
+        if (strip < R && strip >= 32 && strip % 32 != 0) {
+          std::printf("strip not a warp multiple\n");
+          return 1;
+        }
         // every (row, column) of a node's table written by exactly one strip element
         const int64_t rows = max_rows < 50 ? max_rows : 50;
         std::vector<int> hit(rows * R, 0);
         const int64_t strips = (R + strip - 1) / strip;
         for (int64_t z = 0; z < strips; ++z) {
           const int64_t r0 = z * strip, width = R - r0 < strip ? R - r0 : strip;
-          if (rows * width > (strip >= R ? max_rows * R : max_rows * strip)) { std::printf("buffer\n"); return 1; }
+          if (rows * width > (strip >= R ? max_rows * R : max_rows * strip)) {
+            std::printf("buffer\n");
+            return 1;
+          }
           for (int64_t e = 0; e < rows * width; ++e) ++hit[(e / width) * R + r0 + e % width];
         }
         for (int h : hit)
-          if (h != 1) { std::printf("column covered %d times\n", h); return 1; }
+          if (h != 1) {
+            std::printf("column covered %d times\n", h);
+            return 1;
+          }
       }
     }
   }

@@ -26,14 +26,14 @@ constexpr int64_t kChunk = 1024;  // ops::cuda::kLongRowChunk
 constexpr int64_t kThreshold = 1024;
 
 static int failures = 0;
-#define CHECK(cond, ...)                     \
-  do {                                       \
-    if (!(cond)) {                           \
-      std::printf("FAIL %s: ", #cond);       \
-      std::printf(__VA_ARGS__);              \
-      std::printf("\n");                     \
-      if (++failures > 20) std::exit(1);     \
-    }                                        \
+#define CHECK(cond, ...)                 \
+  do {                                   \
+    if (!(cond)) {                       \
+      std::printf("FAIL %s: ", #cond);   \
+      std::printf(__VA_ARGS__);          \
+      std::printf("\n");                 \
+      if (++failures > 20) std::exit(1); \
+    }                                    \
   } while (0)
 
 template <typename Policy>
@@ -65,8 +65,10 @@ struct Emu {
         const int64_t e = base + q;
         if (e < e1) {
           const int64_t i = col[e];
-          if (i >= 0 && i < n) mine[q] = i;
-          else if (cb == 0) flag_bad(e);
+          if (i >= 0 && i < n)
+            mine[q] = i;
+          else if (cb == 0)
+            flag_bad(e);
         }
       }
       for (int q = 0; q < L; ++q) {
@@ -82,7 +84,7 @@ struct Emu {
             for (int u = 0; u < V; ++u) {
               CHECK(c + u < kk, "column %lld past k=%lld", (long long)(c + u), (long long)kk);
               acc[q][u] = Policy::add(acc[q][u], Policy::load(x[i * kk + c + u]));
-              ++reads[(e) * kk + c + u];
+              ++reads[(e)*kk + c + u];
             }
           }
         }
@@ -252,8 +254,7 @@ static int64_t check_case(std::mt19937_64& rng, const Graph& g, int64_t kk, bool
     }
   }
   const bool has_long = !long_rows.empty();
-  Emu<Policy> emu{g.rowptr, g.col, x, y, n, kk, has_long ? kThreshold : INT64_MAX,
-                  k::walk_layout(kk, nnz, n, aligned)};
+  Emu<Policy> emu{g.rowptr, g.col, x, y, n, kk, has_long ? kThreshold : INT64_MAX, k::walk_layout(kk, nnz, n, aligned)};
   const k::WalkLayout& lay = emu.lay;
   CHECK(lay.V == 1 || (kk >= 4 && aligned && kk % lay.V == 0), "vector width %d for k=%lld", lay.V, (long long)kk);
   CHECK(lay.W * lay.V >= std::min<int64_t>(kk, 32 * lay.V) && lay.W <= 32, "W=%d V=%d k=%lld", lay.W, lay.V,
@@ -274,15 +275,15 @@ static int64_t check_case(std::mt19937_64& rng, const Graph& g, int64_t kk, bool
           CHECK(emu.reads[e * kk + c] == 0, "bad edge %lld read", (long long)e);
           continue;
         }
-        CHECK(emu.reads[e * kk + c] == 1, "edge %lld column %lld read %d times (k=%lld V=%d W=%d Ls=%d)",
-              (long long)e, (long long)c, emu.reads[e * kk + c], (long long)kk, lay.V, lay.W, lay.Ls);
+        CHECK(emu.reads[e * kk + c] == 1, "edge %lld column %lld read %d times (k=%lld V=%d W=%d Ls=%d)", (long long)e,
+              (long long)c, emu.reads[e * kk + c], (long long)kk, lay.V, lay.W, lay.Ls);
         a = Policy::add(a, Policy::load(x[i * kk + c]));
       }
       overflow |= Policy::overflowed(a);
       if constexpr (std::is_floating_point_v<value_t>) {
         const double want = Policy::store(a), got = y[j * kk + c];
-        CHECK(std::abs(got - want) <= 1e-12 * std::abs(want), "y[%lld,%lld] %g vs %g", (long long)j, (long long)c,
-              got, want);
+        CHECK(std::abs(got - want) <= 1e-12 * std::abs(want), "y[%lld,%lld] %g vs %g", (long long)j, (long long)c, got,
+              want);
       } else {
         CHECK(y[j * kk + c] == Policy::store(a), "y[%lld,%lld] %lld vs %lld", (long long)j, (long long)c,
               (long long)y[j * kk + c], (long long)Policy::store(a));
