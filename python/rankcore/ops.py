@@ -147,11 +147,8 @@ def local_degree_exponents(owner: torch.Tensor, other: torch.Tensor, d_owner: to
     num_rows)``. CPU, int64 inputs of one length. The single-process and the distributed Local Degree score both
     rank with it."""
     _check_devices("local_degree_exponents", owner, other, d_owner, d_other)
-    try:
-        return torch.ops.rankcore.local_degree_exponents.default(owner, other, d_owner, d_other, num_rows, first_row)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.local_degree_exponents.default, owner, other, d_owner, d_other, num_rows,
+                        first_row)
 
 
 @torch.library.register_fake("rankcore::local_degree_exponents")
@@ -167,12 +164,8 @@ def guarded_removal(edges: torch.Tensor, num_nodes: int, order: torch.Tensor, nu
     the ids of the edges removed, in order, at most ``num_remove`` (fewer when the guards forbid the rest).
     ``min_degree``: no vertex below min(min_degree, its degree); ``keep_connected``: no component split."""
     _check_devices("guarded_removal", edges, order)
-    try:
-        return torch.ops.rankcore.guarded_removal.default(edges, num_nodes, order, num_remove, min_degree,
-                                                          keep_connected)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.guarded_removal.default, edges, num_nodes, order, num_remove, min_degree,
+                        keep_connected)
 
 
 @torch.library.register_fake("rankcore::guarded_removal")
@@ -386,6 +379,15 @@ def _first_line_value_error(err: RuntimeError) -> None:
         raise ValueError(str(err).strip().splitlines()[0]) from None
 
 
+def _call_native(op, *args):
+    """``op(*args)``, its ValueErrors re-raised as their first line (:func:`_first_line_value_error`)."""
+    try:
+        return op(*args)
+    except RuntimeError as err:
+        _first_line_value_error(err)
+        raise
+
+
 def build_csr(edge_index: torch.Tensor, num_nodes: int, symmetrize: bool = False,
               require_undirected: bool = False):
     """The normalised in-neighbour CSR of an int64 ``[2, m]`` CPU edge_index (definitions §2):
@@ -393,12 +395,8 @@ def build_csr(edge_index: torch.Tensor, num_nodes: int, symmetrize: bool = False
     position of column c's edge (-1 for a self-loop column). Raises ``ValueError`` naming the first
     column out of range, or (require_undirected without symmetrize) the first without its reverse."""
     _check_devices("build_csr", edge_index)
-    try:
-        rowptr, col, undirected, slot = torch.ops.rankcore.build_csr.default(
-            edge_index, num_nodes, symmetrize, require_undirected)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    rowptr, col, undirected, slot = _call_native(torch.ops.rankcore.build_csr.default, edge_index, num_nodes,
+                                                 symmetrize, require_undirected)
     return rowptr, col, bool(undirected), slot
 
 
@@ -416,22 +414,14 @@ def wis_removal_key(depth: int, deg: list[int], tri: list[int]) -> list[int]:
     deg(w_1), ...]`` and (depth 3) ``tri`` likewise over the common neighbours w_i: flat (tag, value, count)
     triples whose lexicographic order is the native greedy's key order (csrc/ops/wis_key.cpp). The
     distributed protocol builds its keys with it. ``ValueError`` on states no graph has."""
-    try:
-        return torch.ops.rankcore.wis_removal_key.default(depth, deg, tri)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.wis_removal_key.default, depth, deg, tri)
 
 
 def wis_singleton_scores(deg: torch.Tensor, tri: torch.Tensor, depth: int) -> torch.Tensor:
     """s_t (definitions §2) elementwise from int64 degrees and (depth 3) triangle counts: deg + 1 at depth 2,
     2 tri + 3 deg + 1 at depth 3, 0 where deg = 0. CPU."""
     _check_devices("wis_singleton_scores", deg, tri)
-    try:
-        return torch.ops.rankcore.wis_singleton_scores.default(deg, tri, depth)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.wis_singleton_scores.default, deg, tri, depth)
 
 
 @torch.library.register_fake("rankcore::wis_singleton_scores")
@@ -445,11 +435,7 @@ def wis_round_commits(gathered: torch.Tensor, want: int) -> torch.Tensor:
     (u, v, deg u, deg v) stacked as ``[W, B + 1, 4]`` (B proposals best first, then the sentinel; rows of -1 where
     absent), the removals ``[c, 2]``, c <= want, that equal the next c steps of the sequential greedy. CPU."""
     _check_devices("wis_round_commits", gathered)
-    try:
-        return torch.ops.rankcore.wis_round_commits.default(gathered, want)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.wis_round_commits.default, gathered, want)
 
 
 @torch.library.register_fake("rankcore::wis_round_commits")
@@ -466,11 +452,7 @@ def build_csr_rows(edge_index: torch.Tensor, num_nodes: int, first_row: int, num
     in ``[0, num_nodes)``, else ``ValueError`` naming the first bad column. No symmetrize, no undirected flag (a rank
     holds one side of its edges)."""
     _check_devices("build_csr_rows", edge_index)
-    try:
-        return torch.ops.rankcore.build_csr_rows.default(edge_index, num_nodes, first_row, num_rows)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.build_csr_rows.default, edge_index, num_nodes, first_row, num_rows)
 
 
 @torch.library.register_fake("rankcore::build_csr_rows")
@@ -486,11 +468,7 @@ def undirected_edges(rowptr: torch.Tensor, col: torch.Tensor) -> tuple[torch.Ten
     every edge once as (u, v), u < v, sorted by (u, v), and the CSR slots of its entries (row u, col v) and
     (row v, col u). O(nnz), no sort; ``ValueError`` when the CSR is not symmetric and simple."""
     _check_devices("undirected_edges", rowptr, col)
-    try:
-        return torch.ops.rankcore.undirected_edges.default(rowptr, col)
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.undirected_edges.default, rowptr, col)
 
 
 @torch.library.register_fake("rankcore::undirected_edges")
@@ -515,13 +493,8 @@ def read_edge_list(path: str, progress: torch.Tensor | None = None, begin: int =
     error messages keep the file's line numbers (:func:`rankcore.distributed.io.read_edge_list_shard`)."""
     if progress is None:
         progress = torch.zeros(1, dtype=torch.int64)
-    try:
-        return torch.ops.rankcore.read_edge_list.default(str(path), progress, int(begin),
-                                                         -1 if end is None else int(end),
-                                                         -1 if max_id is None else int(max_id))
-    except RuntimeError as err:
-        _first_line_value_error(err)
-        raise
+    return _call_native(torch.ops.rankcore.read_edge_list.default, str(path), progress, int(begin),
+                        -1 if end is None else int(end), -1 if max_id is None else int(max_id))
 
 
 @torch.library.register_fake("rankcore::read_edge_list")
