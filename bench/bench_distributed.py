@@ -32,6 +32,8 @@ from rankcore.distributed import DistGraph, count_walks, run_local, sparsify
 
 SIZES = {"1M": 1_000_000, "10M": 10_000_000}
 K, LENGTH, REPS, WIS_REMOVE = 16, 4, 3, 1000
+REPORT_NOTE = """The median / min / max columns time the whole call (writing the shards, starting the processes,
+the graph build); the numbers to read are the `*_s` columns, measured inside the ranks (slowest rank)."""
 
 
 def _write_shards(size: str, world: int, folder: str) -> tuple[list[str], int]:

@@ -31,6 +31,8 @@ from conftest import selected  # noqa: E402
 CONFIGS = {"cp": ("cp", (10, 10, 10, 10), 256, 5000), "cp-large": ("cp", (20, 20, 20, 20), 256, 40000),
            "ht": ("ht", (4,) * 8, 32, 20000), "ht-large": ("ht", (4,) * 8, 64, 40000)}
 STEPS = 30
+REPORT_NOTE = """The median / min / max columns time the whole spawn; the numbers to read are step_ms (wall per step,
+slowest rank) and step_cpu_ms_per_rank (CPU per step of the busiest rank)."""
 PROCESSES = [1, 2]
 
 

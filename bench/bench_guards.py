@@ -22,6 +22,7 @@ from conftest import selected
 
 SIZES = {"1M": 1_000_000, "10M": 10_000_000}
 GUARDS = {"plain": (0, False), "guarded": (1, True)}
+IMPLS = {"plain": "rankcore", "guarded": "rankcore min_degree=1 keep_connected"}  # time / rankcore = the guards' cost
 _graphs: dict = {}
 
 
@@ -40,9 +41,11 @@ def test_1wis_guards(benchmark, name, fraction, guards):
     g = graph_for(name)
     k = int(fraction * (g.num_edges // 2))
     min_degree, keep_connected = GUARDS[guards]
+    benchmark.group = f"1-WIS {name} remove {fraction:.0%}"
     removed, _ = benchmark.pedantic(ops.wis_greedy, args=(g.rowptr, g.col, k, 2, None, min_degree, keep_connected),
                                     rounds=2, iterations=1)
-    benchmark.extra_info.update(edges=g.num_edges // 2, requested=k, removed=int(removed.shape[0]))
+    benchmark.extra_info.update(impl=IMPLS[guards], edges=g.num_edges // 2, requested=k,
+                                removed=int(removed.shape[0]))
 
 
 @pytest.mark.parametrize("guards", list(GUARDS))
@@ -53,6 +56,7 @@ def test_random_order_guards(benchmark, name, guards):
     order = torch.randperm(edges.shape[0], generator=torch.Generator().manual_seed(0))
     k = int(0.9 * edges.shape[0])
     min_degree, keep_connected = GUARDS[guards]
+    benchmark.group = f"random order {name} remove 90%"
     ids = benchmark.pedantic(guarded_prefix,
                              args=(g, edges, order, k, min_degree, keep_connected), rounds=2, iterations=1)
-    benchmark.extra_info.update(edges=edges.shape[0], requested=k, removed=int(ids.numel()))
+    benchmark.extra_info.update(impl=IMPLS[guards], edges=edges.shape[0], requested=k, removed=int(ids.numel()))

@@ -15,7 +15,7 @@ The script form runs one case in a fresh process and prints one JSON line: wall 
 resident memory above what the process held once the graph was built (VmHWM after resetting it through
 /proc/self/clear_refs; Linux only), next to the bound of
 :func:`rankcore.graph.sparsify.spectral_memory_bytes`. ``--ref REV`` runs the sparsify module as it was
-at git revision REV instead (the "before" numbers of bench/RESULTS.md).
+at git revision REV instead (the "before" side of a before / after comparison).
 """
 
 import argparse
