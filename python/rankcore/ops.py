@@ -158,6 +158,21 @@ def _local_degree_exponents_fake(owner, other, d_owner, d_other, num_rows, first
     return owner.new_empty(ranked), owner.new_empty(ranked, dtype=torch.float64)
 
 
+def local_degree_scores(rowptr: torch.Tensor, col: torch.Tensor, upper: torch.Tensor, mirror: torch.Tensor
+                        ) -> torch.Tensor:
+    """NetworKit's Local Degree score of every edge (float64 ``[M]``) of a simple undirected graph: its symmetric CSR
+    and the CSR slots of each edge's two entries (``upper`` / ``mirror`` of :func:`undirected_edges`). The ranking
+    of :func:`local_degree_exponents`, row by row on the CSR. CPU."""
+    _check_devices("local_degree_scores", rowptr, col, upper, mirror)
+    return _call_native(torch.ops.rankcore.local_degree_scores.default, rowptr, col, upper, mirror)
+
+
+@torch.library.register_fake("rankcore::local_degree_scores")
+def _local_degree_scores_fake(rowptr, col, upper, mirror):
+    _check_devices("local_degree_scores", rowptr, col, upper, mirror)
+    return upper.new_empty(upper.shape, dtype=torch.float64)
+
+
 def guarded_removal(edges: torch.Tensor, num_nodes: int, order: torch.Tensor, num_remove: int, min_degree: int = 0,
                     keep_connected: bool = False) -> torch.Tensor:
     """Walk the removal ``order`` (edge ids, rows of ``edges`` [M, 2], u < v) under the guards (definitions §2):

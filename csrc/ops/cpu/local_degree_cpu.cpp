@@ -1,4 +1,5 @@
 // CPU implementation of rankcore::local_degree_exponents (schema and contract in ops/local_degree.cpp).
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
@@ -8,8 +9,10 @@
 #include <cmath>
 #include <cstdint>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "ops/csr_checks.h"
 #include "ops/local_degree.h"
 
 namespace rankcore::ops {
@@ -59,17 +62,75 @@ std::tuple<at::Tensor, at::Tensor> local_degree_exponents_cpu(const at::Tensor& 
         return other[a] < other[b];
       });
       const int64_t d = d_owner[*first];
-      const double log_d = d > 1 ? std::log(static_cast<double>(d)) : 0.0;
-      for (int64_t k = 0; first + k < last; ++k) {
-        expo[start[r] + k] = d > 1 ? 1.0 - std::log(static_cast<double>(k + 1)) / log_d : 1.0;
-      }
+      for (int64_t k = 0; first + k < last; ++k) expo[start[r] + k] = local_degree_exponent(k + 1, d);
     }
   });
   return {positions, exponents};
 }
 
+template <typename index_t>
+at::Tensor local_degree_scores_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& upper_t,
+                                    const at::Tensor& mirror_t) {
+  const int64_t n = rowptr_t.numel() - 1, nnz = col_t.numel(), m = upper_t.numel();
+  const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
+  const index_t* col = col_t.data_ptr<index_t>();
+  const int64_t* upper = upper_t.data_ptr<int64_t>();
+  const int64_t* mirror = mirror_t.data_ptr<int64_t>();
+  check_host_rowptr(rowptr, n, nnz, "local_degree_scores");
+  // The degrees in one array: one random read per slot instead of two of rowptr.
+  std::vector<int64_t> deg(static_cast<size_t>(n));
+  at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) deg[i] = rowptr[i + 1] - rowptr[i];
+  });
+  // Each slot (row i, col j) gets the exponent i gives j when i ranks j (deg j > deg i), else 0; an edge's score
+  // is the larger of its two slots' (at most one is non-zero).
+  std::vector<double> by_slot(static_cast<size_t>(nnz), 0.0);
+  at::parallel_for(0, n, 2048, [&](int64_t begin, int64_t end) {
+    std::vector<std::pair<int64_t, int64_t>> ranked;  // (-deg j, slot) of the slots row i ranks
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t d = deg[i];
+      ranked.clear();
+      for (int64_t s = rowptr[i]; s < rowptr[i + 1]; ++s) {
+        const int64_t j = col[s];
+        TORCH_CHECK_VALUE(0 <= j && j < n, "local_degree_scores: col[", s, "] = ", j, " is outside [0, num_nodes = ", n,
+                          ")");
+        if (deg[j] > d) ranked.push_back({-deg[j], s});
+      }
+      if (ranked.empty()) continue;
+      // degree descending, then neighbour id ascending, whatever the order of the row
+      std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : col[a.second] < col[b.second];
+      });
+      for (size_t k = 0; k < ranked.size(); ++k) by_slot[ranked[k].second] = local_degree_exponent(k + 1, d);
+    }
+  });
+  at::Tensor scores = at::empty({m}, upper_t.options().dtype(at::kDouble));
+  double* out = scores.data_ptr<double>();
+  at::parallel_for(0, m, 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e) {
+      TORCH_CHECK_VALUE(0 <= upper[e] && upper[e] < nnz && 0 <= mirror[e] && mirror[e] < nnz,
+                        "local_degree_scores: the slots of edge ", e, " (", upper[e], ", ", mirror[e],
+                        ") are outside [0, nnz = ", nnz, ")");
+      out[e] = std::max(by_slot[upper[e]], by_slot[mirror[e]]);
+    }
+  });
+  return scores;
+}
+
+at::Tensor local_degree_scores_cpu(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& upper,
+                                   const at::Tensor& mirror) {
+  check_local_degree_scores_args(rowptr, col, upper, mirror);
+  const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
+  const at::Tensor upper_c = upper.contiguous(), mirror_c = mirror.contiguous();
+  return AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "local_degree_scores_cpu",
+                                 [&] { return local_degree_scores_impl<index_t>(rowptr_c, col_c, upper_c, mirror_c); });
+}
+
 }  // namespace
 
-TORCH_LIBRARY_IMPL(rankcore, CPU, m) { m.impl("local_degree_exponents", &local_degree_exponents_cpu); }
+TORCH_LIBRARY_IMPL(rankcore, CPU, m) {
+  m.impl("local_degree_exponents", &local_degree_exponents_cpu);
+  m.impl("local_degree_scores", &local_degree_scores_cpu);
+}
 
 }  // namespace rankcore::ops

@@ -70,21 +70,13 @@ def random_order(edges: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def local_degree_scores(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
-    """NetworKit's Local Degree score of every edge of ``edges`` ([M, 2], u < v), float64 [M]."""
-    n = graph.num_nodes
-    deg = graph.degree()
-    m = edges.shape[0]
-    if m == 0:
+    """NetworKit's Local Degree score of every edge of ``edges`` ([M, 2], u < v: ``graph.undirected_edges()``),
+    float64 [M]: each vertex i ranks its neighbours of larger degree, by degree descending then id; the r-th gets
+    1 - log r / log deg(i) (rankcore::local_degree_scores, row by row on the CSR)."""
+    if edges.shape[0] == 0:
         return torch.zeros(0, dtype=torch.float64)
-    # Both directions: "owner" i ranks its neighbour j when deg(j) > deg(i).
-    owner = torch.cat([edges[:, 0], edges[:, 1]])
-    other = torch.cat([edges[:, 1], edges[:, 0]])
-    pair, exponent = ops.local_degree_exponents(owner, other, deg[owner], deg[other], n)
-    edge_id = pair % m
-    scores = torch.zeros(m, dtype=torch.float64)
-    # an edge is ranked from at most one end (the one of strictly smaller degree): a plain scatter is the max
-    scores[edge_id] = exponent
-    return scores
+    _, upper, mirror = graph.undirected_edges()
+    return ops.local_degree_scores(graph.rowptr, graph.col, upper, mirror)
 
 
 def local_degree_order(graph: Graph, edges: torch.Tensor) -> torch.Tensor:
