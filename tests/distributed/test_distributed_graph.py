@@ -91,6 +91,9 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
             out[name + " rounds"] = stats["rounds"]
             part = rd.sparsify(dg, method, num_remove=7, batch=batch, **kw)
             out[name + " prefix"] = torch.equal(part, want[:7])
+    # a batch far beyond the edges is capped (a round's block is [batch + 1, 4] per rank), not allocated
+    huge = rd.sparsify(dg, "wis", num_remove=7, depth=2, batch=10**15)
+    out["wis huge batch"] = torch.equal(huge, rankcore.sparsify(ei, n, "wis", num_remove=7).removed)
     return out
 
 
@@ -188,6 +191,12 @@ def test_sparsify_order_equals_single_process(per_rank, scenario, check):
         assert res[scenario][check], f"{check}: order differs on rank {rank} of {world} (seed {SEED})"
         assert res[scenario][check + " prefix"], f"{check}: num_remove=7 prefix differs (seed {SEED})"
     assert len({res[scenario][check + " rounds"] for res in results}) == 1
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s[0]}-balance{s[1]}")
+def test_a_huge_wis_batch_is_capped(per_rank, scenario):
+    world, results = per_rank
+    assert all(res[scenario]["wis huge batch"] for res in results), f"order differs at {world} processes"
 
 
 def test_every_rank_raises_the_same_overflow(per_rank):

@@ -88,6 +88,8 @@ def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) 
     rank's candidates and their lazy queue live in a ``rankcore.WisRankL2``; one ``all_gather`` of a fixed
     ``[batch + 1, 4]`` int64 block per round; ``rankcore::wis_round_commits`` turns the gathered blocks into the
     round's removals (the same on every rank). Returns the removals ``[num_remove, 2]`` and the rounds."""
+    # a round's block is [batch + 1, 4] int64 per rank: more rows than edges left only cost memory
+    batch = max(1, min(batch, num_remove, _MAX_ROUND_BATCH))
     deg_ext = dg.exchange(dg.degree().unsqueeze(1))[:, 0].contiguous()
     engine = torch.classes.rankcore.WisRankL2(edges.contiguous(), dg.halo().halo_ids, dg.lo, dg.hi, deg_ext)
     world = dg.world_size
@@ -112,6 +114,7 @@ def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) 
 
 
 _round_commits = torch.ops.rankcore.wis_round_commits.default
+_MAX_ROUND_BATCH = 1 << 20  # 32 MiB per rank and round: far past the measured optimum (4096)
 
 
 class _ExtState:
