@@ -123,21 +123,21 @@ class _ExtState:
 
     def __init__(self, dg: DistGraph, deg_tri_ext: torch.Tensor):
         self.lo, self.hi = dg.lo, dg.hi
-        self.halo = dg.halo().halo_ids.tolist()
+        # halo id -> extended position: a dict, not a binary search (the keys read a state per vertex, and a
+        # 2-WIS key reads its endpoints' and every common neighbour's)
+        n_local = self.hi - self.lo
+        self.halo_pos = {x: n_local + i for i, x in enumerate(dg.halo().halo_ids.tolist())}
         self.deg = deg_tri_ext[:, 0].tolist()
         self.tri = deg_tri_ext[:, 1].tolist()
 
     def _pos(self, x: int) -> int | None:
-        if self.lo <= x < self.hi:
-            return x - self.lo
-        i = bisect.bisect_left(self.halo, x)
-        return (self.hi - self.lo) + i if i < len(self.halo) and self.halo[i] == x else None
+        return x - self.lo if self.lo <= x < self.hi else self.halo_pos.get(x)
 
     def __contains__(self, x: int) -> bool:
-        return self._pos(x) is not None
+        return self.lo <= x < self.hi or x in self.halo_pos
 
     def __getitem__(self, x: int) -> tuple[int, int]:
-        p = self._pos(x)
+        p = x - self.lo if self.lo <= x < self.hi else self.halo_pos[x]
         return self.deg[p], self.tri[p]
 
     def __setitem__(self, x: int, value: tuple[int, int]) -> None:
