@@ -38,27 +38,24 @@ std::vector<int64_t> wis_removal_key(int64_t depth, c10::ArrayRef<int64_t> deg, 
     TORCH_CHECK_VALUE(tri.size() == deg.size(), "wis_removal_key: tri must have one value per entry of deg (",
                       deg.size(), "), got ", tri.size());
   }
-  cpu::ScoreDelta key;
-  key.reserve(2 * deg.size());
   for (size_t i = 0; i < deg.size(); ++i) {
     const bool endpoint = i < 2;
     TORCH_CHECK_VALUE(deg[i] >= (endpoint ? 1 : 2), "wis_removal_key: deg[", i, "] = ", deg[i], " is below ",
                       endpoint ? "1 at an endpoint of the edge" : "2 at a common neighbour");
-    if (depth == 2) {
-      cpu::push_endpoint_pair_l2(key, deg[i]);
-      continue;
-    }
-    TORCH_CHECK_VALUE(tri[i] >= (endpoint ? c : 1), "wis_removal_key: tri[", i, "] = ", tri[i], " is below ",
-                      endpoint ? "the common-neighbour count " + std::to_string(c) : std::string("1"),
-                      " (the triangles through the edge)");
-    const int64_t s = cpu::singleton_score_l3(deg[i], tri[i]);
-    if (endpoint) {
-      cpu::push_endpoint_pair_l3(key, deg[i], tri[i], c, s);
-    } else {
-      cpu::push_common_pair_l3(key, s);
+    if (depth == 3) {
+      TORCH_CHECK_VALUE(tri[i] >= (endpoint ? c : 1), "wis_removal_key: tri[", i, "] = ", tri[i], " is below ",
+                        endpoint ? "the common-neighbour count " + std::to_string(c) : std::string("1"),
+                        " (the triangles through the edge)");
     }
   }
-  cpu::normalize_delta(key);
+  cpu::ScoreDelta key;
+  if (depth == 2) {
+    cpu::push_endpoint_pair_l2(key, deg[0]);
+    cpu::push_endpoint_pair_l2(key, deg[1]);
+    cpu::normalize_delta(key);
+  } else {
+    key = cpu::removal_delta_l3(deg.data(), tri.data(), deg.size());
+  }
   std::vector<int64_t> flat;
   flat.reserve(3 * key.size());
   for (const auto& entry : key) {

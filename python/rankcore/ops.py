@@ -460,6 +460,21 @@ def _wis_round_commits_fake(gathered, want):
     return gathered.new_empty(torch.library.get_ctx().new_dynamic_size(), 2)
 
 
+def wis_round_commits_l3(gathered: torch.Tensor, want: int) -> torch.Tensor:
+    """One round of distributed 2-WIS (csrc/ops/wis_rounds_l3.cpp): from every rank's block of proposal records
+    (``[P, S, records...]``, rows padded to one length ``[W, L]``), the round's speculative removals ``[c, 2]``,
+    c <= want, before each rank's check of its unproposed edges. CPU."""
+    _check_devices("wis_round_commits_l3", gathered)
+    return _call_native(torch.ops.rankcore.wis_round_commits_l3.default, gathered, want)
+
+
+@torch.library.register_fake("rankcore::wis_round_commits_l3")
+def _wis_round_commits_l3_fake(gathered, want):
+    _check_devices("wis_round_commits_l3", gathered)
+    torch._check(gathered.dim() == 2)
+    return gathered.new_empty(torch.library.get_ctx().new_dynamic_size(), 2)
+
+
 def build_csr_rows(edge_index: torch.Tensor, num_nodes: int, first_row: int, num_rows: int):
     """:func:`build_csr`'s normalisation of the rows ``[first_row, first_row + num_rows)`` of a graph on
     ``num_nodes`` vertices (a distributed rank's share): ``(rowptr int64 [num_rows + 1], col int32 [nnz])``, self-loops

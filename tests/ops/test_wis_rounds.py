@@ -6,6 +6,8 @@ all_gather would), so hypothesis can try many graphs, splits and batch sizes che
 rankcore.wis's at depth 2. tests/distributed runs the same engine through real process groups. The commits op is
 also compared with the Python round simulation of the protocol (``protocol._simulate``, the depth-3 path)."""
 
+from functools import partial
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -187,3 +189,145 @@ def test_fewer_candidates_than_the_batch_are_padded():
     assert rows.shape == (5, 4)
     assert rows[:2].tolist() == [[0, 1, 1, 1], [2, 3, 1, 1]]  # equal keys: smaller (u, v) first
     assert (rows[2:] == -1).all()
+
+
+# --- 2-WIS (depth 3): rankcore.WisRankL3 and rankcore::wis_round_commits_l3 (csrc/ops/wis_rounds_l3.cpp) ---------
+
+EngineL3 = torch.classes.rankcore.WisRankL3
+commits_l3 = torch.ops.rankcore.wis_round_commits_l3.default
+
+
+def split_ranks_l3(ei: torch.Tensor, n: int, bounds: list[int]) -> list:
+    """One WisRankL3 per vertex range, with what DistGraph gives a rank: its own edges, halo, (deg, tri) of own and
+    halo vertices, each own edge's common-neighbour count and the radius-1 ball (own rows complete, halo rows
+    restricted to the ball), all computed here from the whole graph with Python sets."""
+    graph = rankcore.Graph.from_input(ei, n, symmetrize=True)
+    nbrs = [set(graph.col[graph.rowptr[x]:graph.rowptr[x + 1]].tolist()) for x in range(n)]
+    tri = [sum(len(nbrs[x] & nbrs[y]) for y in nbrs[x]) // 2 for x in range(n)]
+    engines = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        own = [(u, v) for u in range(lo, hi) for v in sorted(nbrs[u]) if v > u]
+        halo = sorted({y for x in range(lo, hi) for y in nbrs[x]} - set(range(lo, hi)))
+        ids = sorted(set(range(lo, hi)) | set(halo))
+        where = {x: i for i, x in enumerate(ids)}
+        rowptr, col = [0], []
+        for x in ids:
+            row = sorted(nbrs[x]) if lo <= x < hi else sorted(nbrs[x] & set(ids))
+            col += [where[y] for y in row]
+            rowptr.append(len(col))
+        ext = list(range(lo, hi)) + halo
+        long = partial(torch.tensor, dtype=torch.int64)
+        engines.append(EngineL3(long(own).reshape(-1, 2), long(halo), lo, hi, long([len(nbrs[x]) for x in ext]),
+                                long([tri[x] for x in ext]), long([len(nbrs[u] & nbrs[v]) for u, v in own]),
+                                long(ids), long(rowptr), torch.tensor(col, dtype=torch.int32)))
+    return engines, graph
+
+
+def stack_blocks(blocks: list[torch.Tensor]) -> torch.Tensor:
+    longest = max(b.numel() for b in blocks)
+    return torch.stack([torch.cat([b, torch.zeros(longest - b.numel(), dtype=torch.int64)]) for b in blocks])
+
+
+def run_rounds_l3(engines: list, num_remove: int, batch: int, check_simulation: bool = False):
+    parts, done, rounds = [], 0, 0
+    while done < num_remove:
+        gathered = stack_blocks([e.propose(batch) for e in engines])
+        if check_simulation:  # the native round against the Python statement of it
+            want = [[u, v] for u, v, _ in _simulate(3, blocks_to_python(gathered), num_remove - done)[0]]
+            assert commits_l3(gathered, num_remove - done).tolist() == want
+        stand = min(e.round(gathered, num_remove - done) for e in engines)
+        commits = [e.apply(max(stand, 1)) for e in engines]
+        assert all(torch.equal(c, commits[0]) for c in commits)
+        parts.append(commits[0])
+        done += commits[0].shape[0]
+        rounds += 1
+    return (torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.int64)), rounds
+
+
+def blocks_to_python(gathered: torch.Tensor) -> list:
+    """The Python protocol's gathered form of native blocks: per rank (proposals, sentinel key)."""
+    everyone = []
+    for row in gathered.tolist():
+        count, at, records = row[0] + row[1], 2, []
+        for _ in range(count):
+            u, v, c, du, tu, dv, tv = row[at:at + 7]
+            at += 7
+            common = [tuple(row[at + 3 * k:at + 3 * k + 3]) for k in range(c)]
+            at += 3 * c
+            state = {u: (du, tu), v: (dv, tv), **{w: (dw, tw) for w, dw, tw in common}}
+            records.append((u, v, tuple(w for w, _, _ in common), state))
+        sentinel = None
+        if row[1]:
+            u, v, cn, state = records.pop()
+            sentinel = _key(3, state, u, v, cn)
+        everyone.append((records, sentinel))
+    return everyone
+
+
+@st.composite
+def triangle_graphs(draw):
+    """Small graphs dense enough for many triangles and shared common neighbours, split into 1-4 ranges."""
+    n = draw(st.integers(2, 11))
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), min_size=1, max_size=40))
+    ei = torch.tensor(pairs, dtype=torch.int64).t()
+    world = draw(st.integers(1, 4))
+    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=world - 1, max_size=world - 1)))
+    return ei, n, [0, *cuts, n], draw(st.integers(1, 5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(triangle_graphs(), st.floats(0, 1))
+def test_l3_rounds_give_the_single_process_order(case, fraction):
+    ei, n, bounds, batch = case
+    engines, graph = split_ranks_l3(ei, n, bounds)
+    k = int(round(fraction * (graph.num_edges // 2)))
+    got, _ = run_rounds_l3(engines, k, batch, check_simulation=True)
+    assert torch.equal(got, rankcore.wis(ei, n, k, 3, symmetrize=True).removed), (bounds, batch)
+
+
+def test_l3_rounds_on_a_power_law_graph():
+    ei, n = power_law_graph(600, 3000, seed=5), 600
+    engines, graph = split_ranks_l3(ei, n, [0, 150, 380, 600])
+    m = graph.num_edges // 2
+    got, rounds = run_rounds_l3(engines, m, 32)
+    assert torch.equal(got, rankcore.wis(ei, n, m, 3, symmetrize=True).removed)
+    assert rounds < m
+
+
+def test_l3_commits_opcheck_and_bad_blocks():
+    engines, _ = split_ranks_l3(torch.tensor([[0, 1, 2, 0, 3], [1, 2, 0, 3, 1]]), 4, [0, 2, 4])
+    gathered = stack_blocks([e.propose(2) for e in engines])
+    torch.library.opcheck(commits_l3, (gathered, 3))
+    bad = [(gathered.float(), "2-D int64"), (gathered[:, :1], "must start with"),
+           (gathered[:, :5], "ends inside record"), (torch.tensor([[1, 0, 2, 1, 0, 1, 0, 1, 0]]), "not an edge u < v"),
+           (torch.tensor([[1, 0, 0, 1, 0, 0, 0, 1, 0]]), "states no graph has")]
+    for tensor, match in bad:
+        with pytest.raises(ValueError, match=match):
+            commits_l3(tensor, 3)
+    with pytest.raises(ValueError, match="want must be >= 0"):
+        commits_l3(gathered, -1)
+    twice = torch.cat([gathered[:1], gathered[:1]])
+    if int(twice[0, 0]) > 0:
+        with pytest.raises(ValueError, match="proposed twice"):
+            commits_l3(twice, 3)
+
+
+def test_l3_engine_bad_inputs():
+    engines, _ = split_ranks_l3(torch.tensor([[0, 1], [1, 2]]), 3, [0, 3])
+    engine = engines[0]
+    with pytest.raises(ValueError, match="batch must be >= 1"):
+        engine.propose(0)
+    with pytest.raises(ValueError, match="count must be in"):
+        engine.apply(1)  # no round yet
+    long = partial(torch.tensor, dtype=torch.int64)
+    args = [long([[0, 1]]), long([]), 0, 2, long([1, 1]), long([0, 0]), long([0]), long([0, 1]), long([0, 1, 2]),
+            torch.tensor([1, 0], dtype=torch.int32)]
+    EngineL3(*args)  # well formed
+    for i, value, match in [(0, long([[1, 0]]), "not an own edge"), (4, long([1]), "must hold"),
+                            (6, long([5]), "states no graph has"), (7, long([0, 7]), "neither own nor halo"),
+                            (9, torch.tensor([1, 5], dtype=torch.int32), "outside the ball"),
+                            (2, 3, "0 <= lo <= hi")]:
+        bad = list(args)
+        bad[i] = value
+        with pytest.raises(ValueError, match=match):
+            EngineL3(*bad)

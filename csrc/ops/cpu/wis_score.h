@@ -91,4 +91,23 @@ inline void push_endpoint_pair_l2(ScoreDelta& key, int64_t deg) {
   key.push_back({singleton_score_l2(deg), -1});
 }
 
+// D_e at L = 3 of removing {u, v} from the (deg, tri) of u, v and the c common neighbours w_1..w_c (index 0, 1 the
+// endpoints, then the common neighbours), sorted and merged: the op rankcore::wis_removal_key and the distributed
+// 2-WIS rounds (ops/wis_rounds_l3.cpp) build it here.
+inline ScoreDelta removal_delta_l3(const int64_t* deg, const int64_t* tri, size_t count) {
+  ScoreDelta key;
+  key.reserve(2 * count);
+  const int64_t c = static_cast<int64_t>(count) - 2;
+  for (size_t i = 0; i < count; ++i) {
+    const int64_t s = singleton_score_l3(deg[i], tri[i]);
+    if (i < 2) {
+      push_endpoint_pair_l3(key, deg[i], tri[i], c, s);
+    } else {
+      push_common_pair_l3(key, s);
+    }
+  }
+  normalize_delta(key);
+  return key;
+}
+
 }  // namespace rankcore::ops::cpu

@@ -23,7 +23,7 @@ import torch.distributed as dist
 from ..graph.arguments import check_int, check_seed, removal_count
 from ..ops import local_degree_exponents
 from .graph import DistGraph, _try, agree, all_gather_objects, all_to_all_rows, owner_of
-from .protocol import WisRank, run_wis_l2
+from .protocol import run_wis_l2, run_wis_l3
 
 __all__ = ["sparsify", "METHODS"]
 
@@ -84,7 +84,7 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         removed = _local_degree(dg, edges, offset, k)
         rounds = 2
     else:
-        removed, rounds = run_wis_l2(dg, edges, k, b) if d == 2 else WisRank(dg, edges).run(k, b)
+        removed, rounds = (run_wis_l2 if d == 2 else run_wis_l3)(dg, edges, k, b)
     if stats is not None:
         stats.update(rounds=rounds, removed=k)
     return removed
