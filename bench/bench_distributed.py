@@ -146,19 +146,21 @@ def test_scale_out(benchmark, world):
     _record(benchmark, lambda: measure(size, world))
 
 
-def removal_rate(count: int, world: int = 2, batch: int | None = None) -> dict:
-    """1-WIS, ``count`` removals on the 1M-column graph: ``world`` ranks (the default batch unless given) against
-    the single-process op (1 thread each), and the ratio of their times (= of their times per 1,000 removals)."""
-    single = measure("1M", 1, single_threads=1, wis_remove=count)
-    ranks = measure("1M", world, wis_remove=count, batch=batch)
-    return {"removals": count, "single_s": single["wis_s"], "distributed_s": ranks["wis_s"],
+def removal_rate(count: int, world: int = 2, batch: int | None = None, depth: int = 2) -> dict:
+    """WIS at ``depth`` (2: 1-WIS, 3: 2-WIS), ``count`` removals on the 1M-column graph: ``world`` ranks (the default
+    batch unless given) against the single-process op (1 thread each), and the ratio of their times (= of their
+    times per 1,000 removals)."""
+    single = measure("1M", 1, single_threads=1, wis_remove=count, depth=depth)
+    ranks = measure("1M", world, wis_remove=count, batch=batch, depth=depth)
+    return {"depth": depth, "removals": count, "single_s": single["wis_s"], "distributed_s": ranks["wis_s"],
             "rounds": ranks["rounds"], "ratio": ranks["wis_s"] / single["wis_s"]}
 
 
-@pytest.mark.parametrize("count", [1000, 100_000, 490_000])
-def test_wis_removal_rate(benchmark, count):
-    benchmark.group = "distributed 1-WIS against the single-process op, 1M columns, 2 processes"
-    _record(benchmark, lambda: removal_rate(count))
+@pytest.mark.parametrize("depth, count", [(2, 1000), (2, 100_000), (2, 490_000), (3, 1000), (3, 20_000),
+                                          (3, 200_000)])
+def test_wis_removal_rate(benchmark, depth, count):
+    benchmark.group = f"distributed {depth - 1}-WIS against the single-process op, 1M columns, 2 processes"
+    _record(benchmark, lambda: removal_rate(count, depth=depth))
 
 
 def main() -> None:
@@ -186,13 +188,13 @@ def main() -> None:
         print(f"| {world} | {r['build_s']:.2f} | {r['halo_s']:.2f} | {r['walks_s']:.3f} | {r['wis_s']:.2f} | {r['rounds']} | "
               f"{r['halo']} | {r['send_bytes_per_step'] / 2**20:.1f} MiB | {r['all_gather_bytes_per_step'] / 2**20:.1f} MiB | "
               f"{r['peak_rss_mib']:.0f} |", flush=True)
-    print("\n#### 1-WIS per 1,000 removals, 1M columns, 2 processes (default batch) against the single-process op\n")
-    print("| removals | single-process s | 2 processes s | rounds | ratio |")
-    print("|---|---|---|---|---|")
-    for count in (1000, 100_000, 490_000):
-        r = removal_rate(count)
-        print(f"| {count:,} | {r['single_s']:.3f} | {r['distributed_s']:.3f} | {r['rounds']} | {r['ratio']:.1f}x |",
-              flush=True)
+    print("\n#### WIS per 1,000 removals, 1M columns, 2 processes (default batch) against the single-process op\n")
+    print("| WIS | removals | single-process s | 2 processes s | rounds | ratio |")
+    print("|---|---|---|---|---|---|")
+    for depth, count in ((2, 1000), (2, 100_000), (2, 490_000), (3, 1000), (3, 20_000), (3, 200_000)):
+        r = removal_rate(count, depth=depth)
+        print(f"| {depth - 1}-WIS | {count:,} | {r['single_s']:.3f} | {r['distributed_s']:.3f} | {r['rounds']} | "
+              f"{r['ratio']:.1f}x |", flush=True)
     print(f"\n#### WIS rounds, {size} columns, {WIS_REMOVE} removals\n")
     print("| WIS | processes | batch | rounds | distributed s | single-process s |")
     print("|---|---|---|---|---|---|")
