@@ -1,7 +1,7 @@
 """Cost of the anti-locality regulariser: one training step of a ResNet-18, plain vs regularised, same run.
 
     OMP_NUM_THREADS=1 python -m pytest bench/bench_cnn.py --benchmark-json=cnn.json
-    python bench/report.py cnn.json          # medians; "time / rankcore" is relative to the one-pass step
+    python bench/report.py cnn.json          # medians; "time / plain": the cost in plain steps
 
 Implementations (one SGD step each, model in train mode, float32, BCE-with-logits task loss):
 * plain: forward over x, backward, step (the lambda = 0 step).
@@ -33,6 +33,7 @@ from rankcore.cnn import AntiLocalityRegularizer, DistantSquaresSampler, Region,
 CONFIGS = {"pathfinder-w16-imagenet-64x64": (16, "imagenet", (64, 64), (8, 16.0)),
            "is-same-w8-small-8x72": (8, "small", (8, 72), (Region(0, 8, 8, 8), Region(0, 56, 8, 8)))}
 BATCH = 64
+REPORT_BASELINE = "plain"  # bench/report.py: the ratio column is the cost in plain steps
 IMPLS = ["plain", "rankcore", "two-pass", "rankcore-quarter", "rankcore-eighth", "rankcore-fd", "rankcore-fd-quarter",
          "rankcore-fd-eighth"]
 

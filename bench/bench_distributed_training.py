@@ -94,8 +94,8 @@ def test_ddp_training_step(benchmark, name, processes):
         result["wall"], result["cpu"] = step_ms(name, processes)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    benchmark.extra_info.update(step_ms=result["wall"], step_cpu_ms_per_rank=result["cpu"], processes=processes,
-                                config=str(CONFIGS[name]))
+    benchmark.extra_info.update(impl=_label(processes), step_ms=result["wall"], step_cpu_ms_per_rank=result["cpu"],
+                                processes=processes, config=str(CONFIGS[name]))
 
 
 def main(rounds: int = 3):

@@ -12,8 +12,9 @@ the group's name), its median / min / max over the timed runs, every other extra
 (fields equal in every row are written once above the table), GB/s where the benchmark recorded
 ``bytes``, and "time / rankcore": the row's time over the fastest row whose implementation is "rankcore"
 (a row with ``extrapolated_full_order_s`` is compared by that time rather than by what was timed). Rows
-are sorted by that time where a rankcore row exists, else kept in the order they ran. A bench file's
-module-level ``REPORT_NOTE = "..."`` string is printed under its section's header.
+are sorted by that time where a rankcore row exists, else kept in the order they ran. A bench file may set
+module-level strings ``REPORT_NOTE`` (printed under its section's header) and ``REPORT_BASELINE`` (the
+implementation the ratio column divides by, instead of "rankcore").
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ python bench/report.py bench/results --out bench/RESULTS.md   # the tables only 
 ```
 
 Reading the tables: times are the median (min, max) over the runs pytest-benchmark timed ("runs"), in
-the unit of the table's header; "time / rankcore" is a row's time over the fastest rankcore row of its table (above
-1: slower than rankcore); fields that are the same in every row are written above the table. The machine
-is a shared box: the load average each file ran under is in its section; compare rows of one table (one
-run), not numbers across sections or across commits.
+the unit of the table's header; "time / rankcore" is a row's time over the fastest rankcore row of its
+table (above 1: slower than rankcore; bench_cnn.py divides by its plain step instead); fields that are the
+same in every row are written above the table. The machine is a shared box: the load average each file
+ran under is in its section; compare rows of one table (one run), not numbers across sections or commits.
 
 * No GPU result is current: the GPU kernels were replaced after the last GPU runs, and those tables were
   dropped (they are in git history). The CUDA rows of the files are skipped on a machine without a GPU.
@@ -51,6 +52,8 @@ run), not numbers across sections or across commits.
   (peak memory, each implementation in a fresh process; they print their own tables); the script form of
   `bench_spectral.py` (wall time and peak memory of one case); `python bench/bench_distributed.py` (the
   same runs plus a batch sweep of the WIS rounds).
+* A GPU run's JSON (`scripts/gpu_check.sh` writes `NAME_cuda.json`) copied to `bench/results/` gets its own
+  section, "bench_NAME.py (NAME_cuda.json)", beside the CPU one.
 * The targets of the issues and whether they are met: `docs/known_issues.md`.
 """
 
@@ -87,10 +90,10 @@ def compared_time(bench: dict) -> float:
     return bench.get("extra_info", {}).get("extrapolated_full_order_s", bench["stats"]["median"])
 
 
-def group_table(group: str, benches: list[dict]) -> list[str]:
+def group_table(group: str, benches: list[dict], baseline: str = "rankcore") -> list[str]:
     """The markdown lines of one group: a heading, the fields common to every row, the table."""
     keys = list(dict.fromkeys(k for b in benches for k in b.get("extra_info", {}) if k != "impl"))
-    if any(label(b, group) == "rankcore" for b in benches):  # a comparison: fastest first
+    if any(label(b, group) == baseline for b in benches):  # a comparison: fastest first
         benches = sorted(benches, key=compared_time)
     infos = [{k: v for k, v in b.get("extra_info", {}).items() if k != "impl"} for b in benches]
     keys = [k for k in keys if any(info.get(k) is not None for info in infos)]
@@ -101,15 +104,15 @@ def group_table(group: str, benches: list[dict]) -> list[str]:
     columns = [k for k in keys if k not in common]
     seconds = max(b["stats"]["median"] for b in benches) >= 1
     unit, scale = ("s", 1.0) if seconds else ("ms", 1e3)
-    rankcore = [compared_time(b) for b in benches if label(b, group) == "rankcore"]
-    ratio = bool(rankcore) and len(benches) > 1
+    reference = [compared_time(b) for b in benches if label(b, group) == baseline]
+    ratio = bool(reference) and len(benches) > 1
     lines = [f"### {group}", ""]
     if common:
         lines += ["Every row: " + ", ".join(f"{k} = {fmt(infos[0][k])}" for k in common) + ".", ""]
     head = ["implementation", f"median {unit}", f"min {unit}", f"max {unit}", "runs"]
     if any("bytes" in info for info in infos):
         head.append("GB/s")
-    head += columns + (["time / rankcore"] if ratio else [])
+    head += columns + ([f"time / {baseline}"] if ratio else [])
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for b, info in zip(benches, infos):
         st = b["stats"]
@@ -118,23 +121,45 @@ def group_table(group: str, benches: list[dict]) -> list[str]:
             row.append(fmt(info["bytes"] / st["median"] / 1e9) if "bytes" in info else "-")
         row += [fmt(info.get(k)) for k in columns]
         if ratio:
-            r = compared_time(b) / min(rankcore)
+            r = compared_time(b) / min(reference)
             row.append(f"{r:.2f}x" if r < 100 else f"{r:,.0f}x")
         lines.append("| " + " | ".join(row) + " |")
     return lines + [""]
 
 
-def describe(name: str) -> list[str]:
-    """The first paragraph of bench/bench_NAME.py's docstring on one line, and its REPORT_NOTE if it has one."""
+def describe(name: str) -> dict:
+    """From bench/bench_NAME.py: "doc", the first paragraph of its docstring on one line, and its module-level
+    string constants REPORT_NOTE and REPORT_BASELINE where it sets them."""
     path = BENCH / f"bench_{name}.py"
     if not path.exists():
-        return []
+        return {}
     module = ast.parse(path.read_text())
-    doc = " ".join((ast.get_docstring(module) or "").split("\n\n")[0].split())
-    notes = [" ".join(node.value.value.split()) for node in module.body
-             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-             and any(isinstance(t, ast.Name) and t.id == "REPORT_NOTE" for t in node.targets)]
-    return [line for line in [doc] + notes if line]
+    found = {"doc": " ".join((ast.get_docstring(module) or "").split("\n\n")[0].split())}
+    for node in module.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in ("REPORT_NOTE", "REPORT_BASELINE"):
+                    found[target.id] = " ".join(str(node.value.value).split())
+    return found
+
+
+def source(stem: str) -> str:
+    """The bench file a results/STEM.json came from: bench_STEM.py, else bench_PREFIX.py for STEM = PREFIX_SUFFIX
+    (walks_cuda.json, as scripts/gpu_check.sh names its JSON, is a run of bench_walks.py)."""
+    for name in (stem, stem.rsplit("_", 1)[0]):
+        if (BENCH / f"bench_{name}.py").exists():
+            return name
+    return stem
+
+
+def title(stem: str) -> str:
+    name = source(stem)
+    return f"bench_{name}.py" + (f" ({stem}.json)" if name != stem else "")
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading."""
+    return "".join(c for c in heading.lower() if c.isalnum() or c in " -_").replace(" ", "-")
 
 
 def section(path: Path) -> list[str]:
@@ -144,9 +169,11 @@ def section(path: Path) -> list[str]:
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     cpu = data.get("machine_info", {}).get("cpu", {})
     commit = data.get("commit_info", {})
-    lines = [f"## bench_{path.stem}.py", ""]
-    for line in describe(path.stem):
-        lines += [line, ""]
+    lines = [f"## {title(path.stem)}", ""]
+    about = describe(source(path.stem))
+    for line in (about.get("doc"), about.get("REPORT_NOTE")):
+        if line:
+            lines += [line, ""]
     when = f"{meta['start']} to {meta['end'][-9:]}" if meta else data.get("datetime", "?")[:16].replace("T", " ")
     facts = [f"ran {when}", f"{cpu.get('brand_raw', '?')}, {cpu.get('count', '?')} cores"]
     if commit.get("id"):
@@ -166,7 +193,7 @@ def section(path: Path) -> list[str]:
     for b in data["benchmarks"]:
         groups.setdefault(b.get("group") or b["name"].split("[")[0], []).append(b)
     for group, benches in groups.items():
-        lines += group_table(group, benches)
+        lines += group_table(group, benches, about.get("REPORT_BASELINE", "rankcore"))
     return lines
 
 
@@ -175,11 +202,11 @@ def report(folder_or_file: Path) -> str:
         return "\n".join(section(folder_or_file))
     files = sorted(p for p in folder_or_file.glob("*.json") if not p.name.endswith(".meta.json"))
     lines = HEADER.splitlines() + [""]
-    ran = {p.stem for p in files}
+    ran = {source(p.stem) for p in files}
     missing = sorted(p.stem.removeprefix("bench_") for p in BENCH.glob("bench_*.py")
                      if p.stem.removeprefix("bench_") not in ran)
-    names = [p.stem for p in files] + missing
-    lines += ["Sections: " + " · ".join(f"[bench_{n}.py](#bench_{n}py)" for n in names), ""]
+    headings = [title(p.stem) for p in files] + [f"bench_{name}.py" for name in missing]
+    lines += ["Sections: " + " · ".join(f"[{h}](#{anchor(h)})" for h in headings), ""]
     for p in files:
         lines += section(p)
     for name in missing:

@@ -12,6 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=python:bench
+if ! python -c 'import torch, pytest_benchmark, rankcore' 2>/dev/null; then
+  echo "run_all.sh: python cannot import torch, pytest_benchmark and rankcore (activate .venv first)" >&2
+  exit 2
+fi
 
 # name  OMP_NUM_THREADS  size variables (NAME=default, kept if already set in the environment)
 SPECS=(
@@ -20,14 +24,14 @@ SPECS=(
   "wis 1 RANKCORE_WIS_SIZES=cora,1M,10M"
   "networkit 2 RANKCORE_NK_SIZES=1M,10M"
   "distributed 1 RANKCORE_BENCH_DIST_SIZE=1M"
-  "io 2 RANKCORE_IO_SIZES=1M"
+  "io 2 RANKCORE_IO_SIZES=1M,10M"
   "guards 1 RANKCORE_GUARD_SIZES=1M,10M"
   "structure 1 RANKCORE_BENCH_SIZES=100k,1M,10M"
   "cp 1"
   "ht 1"
   "cnn 1"
-  "wis_hubs 1"
-  "spectral 1 RANKCORE_SPECTRAL_GRAPHS=grid200,path10k,cycle10k"
+  "wis_hubs 1 RANKCORE_BENCH_HUBS_BIG=1"
+  "spectral 1 RANKCORE_SPECTRAL_GRAPHS=grid200,path10k,cycle10k,pl1M"
   "distributed_training 1 RANKCORE_BENCH_DDP=cp,ht"
 )
 
@@ -41,14 +45,20 @@ run() {
     env+=("$var=${!var:-${kv#*=}}")
   done
   local json=bench/results/$name.json meta=bench/results/$name.meta.json
-  local cmd="OMP_NUM_THREADS=$threads ${env[*]} python -m pytest bench/bench_$name.py --benchmark-json=$json -q"
+  local cmd="PYTHONPATH=python:bench OMP_NUM_THREADS=$threads ${env[*]} python -m pytest bench/bench_$name.py --benchmark-json=$json -q"
   cmd=${cmd//  / }
   local before start end rc=0
   before=$(load); start=$(date -u +%s)
   echo "[$(date -u +%H:%M:%S)] $cmd  (load $before)"
   env OMP_NUM_THREADS="$threads" "${env[@]}" python -m pytest "bench/bench_$name.py" \
-    --benchmark-json="$json" -q -p no:cacheprovider || rc=$?
+    --benchmark-json="$json.tmp" -q -p no:cacheprovider || rc=$?
   end=$(date -u +%s)
+  if ! python -c 'import json, sys; json.load(open(sys.argv[1]))["benchmarks"][0]' "$json.tmp" 2>/dev/null; then
+    rm -f "$json.tmp"  # nothing measured: keep the previous JSON and meta
+    echo "[$(date -u +%H:%M:%S)] $name: exit $rc, no benchmark recorded; $json left as it was"
+    return
+  fi
+  mv "$json.tmp" "$json"
   python - "$meta" "$cmd" "$threads" "$before" "$(load)" "$start" "$end" "$rc" "${BENCH_NOTE:-}" <<'PY'
 import json, sys, time
 meta, cmd, threads, before, after, start, end, rc, note = sys.argv[1:]

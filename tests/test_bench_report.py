@@ -77,6 +77,14 @@ def test_rows_without_impl_and_sections(tmp_path):
     assert "## bench_cp.py\n\nNo current result." in text  # a bench file without JSON is named
 
 
+def test_a_gpu_run_beside_the_cpu_run(tmp_path):
+    folder = _write(tmp_path)
+    (folder / "walks_cuda.json").write_text(json.dumps(DATA))
+    text = report.report(folder)
+    assert "## bench_walks.py\n" in text and "## bench_walks.py (walks_cuda.json)\n" in text
+    assert "[bench_walks.py (walks_cuda.json)](#bench_walkspy-walks_cudajson)" in text
+
+
 def test_single_file_and_cli(tmp_path, capsys):
     folder = _write(tmp_path, meta=False)
     report.main([str(folder / "walks.json")])
@@ -90,10 +98,12 @@ def test_section_text_from_the_bench_file(tmp_path, monkeypatch):
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "bench_walks.py").write_text('"""Walks against torch,\nin one run.\n\nDetails."""\n\n'
-                                          'REPORT_NOTE = "Read the walks_s column."\n')
+                                          'REPORT_NOTE = "Read the walks_s column."\nREPORT_BASELINE = "scipy float64"\n')
     monkeypatch.setattr(report, "BENCH", bench)
     results = tmp_path / "results"
     results.mkdir()
     text = report.report(_write(results))
     assert "## bench_walks.py\n\nWalks against torch, in one run.\n\nRead the walks_s column.\n" in text
     assert "Details" not in text and "## bench_cp.py" not in text  # only the bench files that exist
+    rows = _table(text, "walks 1M k=16 cpu")
+    assert rows[0][-1] == "time / scipy float64" and rows[2][0] == "rankcore" and rows[2][-1] == "0.40x"
