@@ -77,12 +77,14 @@ def fmt(value) -> str:
 
 
 def label(bench: dict, group: str) -> str:
-    """The row's name: its implementation, else the parameters that do not name the group."""
+    """The row's name: its implementation, else its parameters, less the names (not numbers) that are words of
+    the group's name."""
     impl = bench.get("extra_info", {}).get("impl") or (bench.get("params") or {}).get("impl")
     if impl:
         return str(impl)
     words = group.split()
-    params = [f"{k}={v}" for k, v in (bench.get("params") or {}).items() if str(v) not in words]
+    params = [f"{k}={v}" for k, v in (bench.get("params") or {}).items()
+              if not (isinstance(v, str) and v in words)]
     return ", ".join(params) or bench["name"]
 
 

@@ -25,8 +25,11 @@ DATA = {
         _bench("test_a[scipy]", "walks 1M k=16 cpu", 0.005, impl="scipy float64", dtype="float64", nnz=10**6,
                bytes=4 * 10**6),
         _bench("test_naive", "walks 1M k=16 cpu", 0.001, impl="naive", nnz=10**6, extrapolated_full_order_s=0.008),
-        _bench("test_world[1]", "distributed scale-out 1M", 3.0, params={"world": 1}, walks_s=1.23456, halo=0),
-        _bench("test_world[2]", "distributed scale-out 1M", 2.0, params={"world": 2}, walks_s=0.7, halo=123_456),
+        _bench("test_world[1]", "distributed scale-out 1M", 3.0, params={"size": "1M", "world": 1}, walks_s=1.23456,
+               halo=0),
+        _bench("test_world[2]", "distributed scale-out 1M", 2.0, params={"size": "1M", "world": 2}, walks_s=0.7,
+               halo=123_456),
+        _bench("test_world[1M-4]", "distributed scale-out 1M", 1.0, params={"size": "1M", "world": 4}),
         _bench("test_plain", None, 1.5),
     ],
 }
@@ -67,8 +70,9 @@ def test_rows_without_impl_and_sections(tmp_path):
     text = report.report(_write(tmp_path))
     rows = _table(text, "distributed scale-out 1M")
     assert rows[0] == ["implementation", "median s", "min s", "max s", "runs", "walks_s", "halo"]
-    assert [r[0] for r in rows[2:]] == ["world=1", "world=2"]  # no rankcore row: the order they ran
-    assert rows[2][5:] == ["1.23", "0"] and rows[3][6] == "123,456"
+    # no rankcore row: the order they ran; a name in the group's title is left out of the label, a number is not
+    assert [r[0] for r in rows[2:]] == ["world=1", "world=2", "world=4"]
+    assert rows[2][5:] == ["1.23", "0"] and rows[3][6] == "123,456" and rows[4][5:] == ["-", "-"]
     assert "### test_plain" in text  # no group: the test's name
     assert text.startswith("# Benchmark results")
     assert "## bench_walks.py" in text and "Test CPU, 2 cores" in text
