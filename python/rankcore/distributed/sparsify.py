@@ -47,9 +47,11 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         ratio / num_remove: exactly one, as in :func:`rankcore.sparsify`.
         seed: for ``"random"``.
         depth: for ``"wis"``: 2 (1-WIS) or 3 (2-WIS).
-        batch: ``"wis"``: candidates each rank proposes per round; default 4096 for 1-WIS (native rounds: a round
-            costs about a millisecond of collective and call overhead, so fewer, larger rounds win; measured in
-            bench/RESULTS.md) and 256 for 2-WIS (its Python rounds stop at the first shrunk unproposed edge).
+        batch: ``"wis"``: candidates each rank proposes per round; default 4096 for 1-WIS (a round costs about a
+            millisecond of collective and call overhead, so fewer, larger rounds win: the sweep in
+            docs/distributed.md) and 256 for 2-WIS (its rounds end at the first removal an unproposed edge whose
+            common neighbours shrank would beat, so larger batches do not cut the rounds). Capped at the removals
+            asked for and 2^20.
         stats: a dict filled with ``rounds`` (collective rounds of the WIS protocol) and ``removed``.
 
     Returns:
