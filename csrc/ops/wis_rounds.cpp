@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "ops/cpu/radix_heap.h"
+#include "ops/cpu/rank_edges.h"
 #include "ops/cpu/wis_score.h"
 
 namespace rankcore::ops {
@@ -147,53 +148,24 @@ class PackedQueue final : public CandidateQueue {
   std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<uint64_t>> below_;
 };
 
-at::Tensor contiguous_long(const at::Tensor& t, const char* what, int64_t dim) {
-  TORCH_CHECK_VALUE(t.device().is_cpu() && t.scalar_type() == at::kLong && t.dim() == dim, "WisRankL2: ", what,
-                    " must be a ", dim, "-D int64 CPU tensor, got ", t.scalar_type(), " of shape ", t.sizes(), " on ",
-                    t.device());
-  return t.contiguous();
-}
-
 struct WisRankL2 : torch::CustomClassHolder {
   WisRankL2(const at::Tensor& edges, const at::Tensor& halo_ids, int64_t lo, int64_t hi, const at::Tensor& deg_ext)
-      : lo_(lo), hi_(hi) {
-    TORCH_CHECK_VALUE(0 <= lo && lo <= hi, "WisRankL2: need 0 <= lo <= hi, got ", lo, " and ", hi);
-    const at::Tensor e = contiguous_long(edges, "edges", 2), h = contiguous_long(halo_ids, "halo_ids", 1);
-    const at::Tensor d = contiguous_long(deg_ext, "deg_ext", 1);
-    TORCH_CHECK_VALUE(e.size(1) == 2, "WisRankL2: edges must have shape [m, 2], got ", e.sizes());
-    halo_.assign(h.data_ptr<int64_t>(), h.data_ptr<int64_t>() + h.numel());
-    for (size_t i = 0; i < halo_.size(); ++i) {
-      TORCH_CHECK_VALUE((i == 0 || halo_[i - 1] < halo_[i]) && (halo_[i] < lo || halo_[i] >= hi),
-                        "WisRankL2: halo_ids must be ascending, distinct and outside [lo, hi)");
-    }
-    TORCH_CHECK_VALUE(d.numel() == (hi - lo) + h.numel(),
-                      "WisRankL2: deg_ext must hold hi - lo + h = ", (hi - lo) + h.numel(), " degrees, got ",
-                      d.numel());
+      : own_(edges, halo_ids, lo, hi, "WisRankL2") {
+    const at::Tensor d = cpu::rank_long_tensor(deg_ext, "WisRankL2", "deg_ext", 1);
+    TORCH_CHECK_VALUE(d.numel() == own_.num_extended(),
+                      "WisRankL2: deg_ext must hold hi - lo + h = ", own_.num_extended(), " degrees, got ", d.numel());
     deg_.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
-    const int64_t m = e.size(0);
-    const int64_t* ep = e.data_ptr<int64_t>();
-    u_.resize(m), v_.resize(m), pu_.resize(m), pv_.resize(m);
-    first_.assign(static_cast<size_t>(hi - lo + 1), 0);
-    std::vector<Candidate> initial;  // u = v-slot: the queues tie by slot, which is the (u, v) order
+    const int64_t m = own_.size();
+    std::vector<Candidate> initial;  // u = slot: the queues tie by slot, which is the (u, v) order
     initial.reserve(static_cast<size_t>(m));
     int64_t max_low = 0, max_deg = 0;
     for (int64_t i = 0; i < m; ++i) {
-      const int64_t u = ep[2 * i], v = ep[2 * i + 1];
-      TORCH_CHECK_VALUE(lo <= u && u < hi && u < v, "WisRankL2: edge ", i, " = (", u, ", ", v,
-                        ") is not an own edge (lo <= u < hi, u < v)");
-      TORCH_CHECK_VALUE(i == 0 || u_[i - 1] < u || (u_[i - 1] == u && v_[i - 1] < v),
-                        "WisRankL2: edges must be sorted by (u, v) and distinct");
-      const std::optional<int64_t> pv = position(v);
-      TORCH_CHECK_VALUE(pv.has_value(), "WisRankL2: endpoint ", v, " of edge ", i, " is neither own nor halo");
-      u_[i] = u, v_[i] = v, pu_[i] = u - lo, pv_[i] = *pv;
-      ++first_[u - lo + 1];
-      TORCH_CHECK_VALUE(deg_[pu_[i]] >= 1 && deg_[pv_[i]] >= 1, "WisRankL2: edge ", i,
+      TORCH_CHECK_VALUE(deg_[own_.pu[i]] >= 1 && deg_[own_.pv[i]] >= 1, "WisRankL2: edge ", i,
                         " has an endpoint of degree < 1 in deg_ext");
       initial.push_back({key(i), i, 0, i});
       max_low = std::max(max_low, initial.back().key.low);
       max_deg = std::max(max_deg, initial.back().key.high);
     }
-    for (size_t x = 1; x < first_.size(); ++x) first_[x] += first_[x - 1];
     alive_.assign(static_cast<size_t>(m), 1);
     // $RANKCORE_WIS_ROUNDS_QUEUE=binary forces the fallback (tests run both queues on small graphs).
     const char* forced = std::getenv("RANKCORE_WIS_ROUNDS_QUEUE");
@@ -223,46 +195,38 @@ struct WisRankL2 : torch::CustomClassHolder {
     int64_t* out = rows.data_ptr<int64_t>();
     for (size_t r = 0; r < chosen.size(); ++r) {
       const int64_t i = chosen[r];
-      out[4 * r] = u_[i], out[4 * r + 1] = v_[i], out[4 * r + 2] = deg_[pu_[i]], out[4 * r + 3] = deg_[pv_[i]];
+      out[4 * r] = own_.u[i], out[4 * r + 1] = own_.v[i];
+      out[4 * r + 2] = deg_[own_.pu[i]], out[4 * r + 3] = deg_[own_.pv[i]];
       queue_->push(key(i), i);  // still a candidate until a commit removes it
     }
     return rows;
   }
 
   void apply(const at::Tensor& commits) {
-    const at::Tensor c = contiguous_long(commits, "commits", 2);
+    const at::Tensor c = cpu::rank_long_tensor(commits, "WisRankL2.apply", "commits", 2);
     TORCH_CHECK_VALUE(c.size(1) == 2, "WisRankL2.apply: commits must have shape [c, 2], got ", c.sizes());
     const int64_t* cp = c.data_ptr<int64_t>();
     for (int64_t i = 0; i < c.size(0); ++i) {
       const int64_t u = cp[2 * i], v = cp[2 * i + 1];
       for (const int64_t x : {u, v}) {
-        if (const auto p = position(x)) {
+        if (const auto p = own_.position(x)) {
           TORCH_CHECK_VALUE(deg_[*p] >= 1, "WisRankL2.apply: vertex ", x, " has no edge left to remove");
           --deg_[*p];
         }
       }
-      if (lo_ <= u && u < hi_) {
-        const auto begin = v_.begin() + first_[u - lo_], end = v_.begin() + first_[u - lo_ + 1];
-        const auto it = std::lower_bound(begin, end, v);
-        TORCH_CHECK_VALUE(it != end && *it == v && alive_[it - v_.begin()], "WisRankL2.apply: (", u, ", ", v,
-                          ") is not an alive own edge");
-        alive_[it - v_.begin()] = 0;
+      if (own_.lo <= std::min(u, v) && std::min(u, v) < own_.hi) {
+        const std::optional<int64_t> id = own_.id_of(u, v);
+        TORCH_CHECK_VALUE(id && alive_[*id], "WisRankL2.apply: (", u, ", ", v, ") is not an alive own edge");
+        alive_[*id] = 0;
       }
     }
   }
 
  private:
-  DegreeKeyL2 key(int64_t i) const { return cpu::degree_key_l2(deg_[pu_[i]], deg_[pv_[i]]); }
+  DegreeKeyL2 key(int64_t i) const { return cpu::degree_key_l2(deg_[own_.pu[i]], deg_[own_.pv[i]]); }
 
-  std::optional<int64_t> position(int64_t x) const {
-    if (lo_ <= x && x < hi_) return x - lo_;
-    const auto it = std::lower_bound(halo_.begin(), halo_.end(), x);
-    if (it == halo_.end() || *it != x) return std::nullopt;
-    return (hi_ - lo_) + (it - halo_.begin());
-  }
-
-  int64_t lo_, hi_;
-  std::vector<int64_t> halo_, deg_, u_, v_, pu_, pv_, first_;  // first_: own vertex -> its first edge
+  cpu::RankEdges own_;
+  std::vector<int64_t> deg_;  // by extended position
   std::vector<uint8_t> alive_;
   std::unique_ptr<CandidateQueue> queue_;
 };

@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/cpu/rank_edges.h"
 #include "ops/cpu/wis_score.h"
 
 namespace rankcore::ops {
@@ -219,19 +220,14 @@ at::Tensor wis_round_commits_l3(const at::Tensor& gathered, int64_t want) {
 }
 
 at::Tensor long_tensor(const at::Tensor& t, const char* what, int64_t dim) {
-  TORCH_CHECK_VALUE(t.device().is_cpu() && t.scalar_type() == at::kLong && t.dim() == dim, "WisRankL3: ", what,
-                    " must be a ", dim, "-D int64 CPU tensor, got ", t.scalar_type(), " of shape ", t.sizes(), " on ",
-                    t.device());
-  return t.contiguous();
+  return cpu::rank_long_tensor(t, "WisRankL3", what, dim);
 }
 
 struct WisRankL3 : torch::CustomClassHolder {
   WisRankL3(const at::Tensor& edges, const at::Tensor& halo_ids, int64_t lo, int64_t hi, const at::Tensor& deg_ext,
             const at::Tensor& tri_ext, const at::Tensor& common_count, const at::Tensor& ball_ids,
             const at::Tensor& ball_rowptr, const at::Tensor& ball_col)
-      : lo_(lo), hi_(hi) {
-    TORCH_CHECK_VALUE(0 <= lo && lo <= hi, "WisRankL3: need 0 <= lo <= hi, got ", lo, " and ", hi);
-    const at::Tensor e = long_tensor(edges, "edges", 2), h = long_tensor(halo_ids, "halo_ids", 1);
+      : own_(edges, halo_ids, lo, hi, "WisRankL3") {
     const at::Tensor d = long_tensor(deg_ext, "deg_ext", 1), t = long_tensor(tri_ext, "tri_ext", 1);
     const at::Tensor cc = long_tensor(common_count, "common_count", 1);
     const at::Tensor bi = long_tensor(ball_ids, "ball_ids", 1), br = long_tensor(ball_rowptr, "ball_rowptr", 1);
@@ -239,14 +235,8 @@ struct WisRankL3 : torch::CustomClassHolder {
                           (ball_col.scalar_type() == at::kInt || ball_col.scalar_type() == at::kLong),
                       "WisRankL3: ball_col must be a 1-D int32 or int64 CPU tensor");
     const at::Tensor bc = ball_col.to(at::kLong).contiguous();
-    TORCH_CHECK_VALUE(e.size(1) == 2 && cc.numel() == e.size(0),
-                      "WisRankL3: edges must be [m, 2] and common_count [m]");
-    halo_.assign(h.data_ptr<int64_t>(), h.data_ptr<int64_t>() + h.numel());
-    for (size_t i = 0; i < halo_.size(); ++i) {
-      TORCH_CHECK_VALUE((i == 0 || halo_[i - 1] < halo_[i]) && (halo_[i] < lo || halo_[i] >= hi),
-                        "WisRankL3: halo_ids must be ascending, distinct and outside [lo, hi)");
-    }
-    const int64_t n_ext = (hi - lo) + h.numel();
+    TORCH_CHECK_VALUE(cc.numel() == own_.size(), "WisRankL3: common_count must hold one count per edge");
+    const int64_t n_ext = own_.num_extended();
     TORCH_CHECK_VALUE(d.numel() == n_ext && t.numel() == n_ext, "WisRankL3: deg_ext and tri_ext must hold ", n_ext,
                       " values (own, then halo)");
     deg_.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + n_ext);
@@ -271,34 +261,21 @@ struct WisRankL3 : torch::CustomClassHolder {
       std::sort(row.begin(), row.end());
       live_[*x].assign(row.size(), 1);
     }
-    const int64_t m = e.size(0);
-    const int64_t* ep = e.data_ptr<int64_t>();
+    const int64_t m = own_.size();
     const int64_t* ccp = cc.data_ptr<int64_t>();
-    u_.resize(m), v_.resize(m), pu_.resize(m), pv_.resize(m);
-    first_.assign(static_cast<size_t>(hi - lo + 1), 0);
     prefix_.resize(m);
     for (int64_t i = 0; i < m; ++i) {
-      const int64_t u = ep[2 * i], v = ep[2 * i + 1];
-      TORCH_CHECK_VALUE(lo <= u && u < hi && u < v, "WisRankL3: edge ", i, " = (", u, ", ", v,
-                        ") is not an own edge (lo <= u < hi, u < v)");
-      TORCH_CHECK_VALUE(i == 0 || u_[i - 1] < u || (u_[i - 1] == u && v_[i - 1] < v),
-                        "WisRankL3: edges must be sorted by (u, v) and distinct");
-      const std::optional<int64_t> pv = position(v);
-      TORCH_CHECK_VALUE(pv.has_value(), "WisRankL3: endpoint ", v, " of edge ", i, " is neither own nor halo");
-      u_[i] = u, v_[i] = v, pu_[i] = u - lo, pv_[i] = *pv;
-      ++first_[u - lo + 1];
       // The optimistic stored key (the Python protocol's): the smallest value of D_e is the smallest new score on
       // the edge's vertices; its endpoints' part, (smallest new endpoint score m, how many have it c), is the
       // one-triple prefix (2, -m, c), at least as good as the true key.
-      const int64_t c = ccp[i];
-      TORCH_CHECK_VALUE(c >= 0 && deg_[pu_[i]] >= 1 && deg_[pv_[i]] >= 1 && tri_[pu_[i]] >= c && tri_[pv_[i]] >= c,
-                        "WisRankL3: edge ", i, " has endpoint states no graph has");
-      const int64_t su = cpu::singleton_score_l3(deg_[pu_[i]] - 1, tri_[pu_[i]] - c);
-      const int64_t sv = cpu::singleton_score_l3(deg_[pv_[i]] - 1, tri_[pv_[i]] - c);
+      const int64_t c = ccp[i], a = own_.pu[i], b = own_.pv[i];
+      TORCH_CHECK_VALUE(c >= 0 && deg_[a] >= 1 && deg_[b] >= 1 && tri_[a] >= c && tri_[b] >= c, "WisRankL3: edge ", i,
+                        " has endpoint states no graph has");
+      const int64_t su = cpu::singleton_score_l3(deg_[a] - 1, tri_[a] - c);
+      const int64_t sv = cpu::singleton_score_l3(deg_[b] - 1, tri_[b] - c);
       const int64_t low = std::min(su, sv);
       prefix_[i] = {-low, (su == low) + (sv == low)};
     }
-    for (size_t x = 1; x < first_.size(); ++x) first_[x] += first_[x - 1];
     alive_.assign(static_cast<size_t>(m), 1);
     version_.assign(static_cast<size_t>(m), 0);
     cn_.resize(static_cast<size_t>(m));
@@ -329,8 +306,8 @@ struct WisRankL3 : torch::CustomClassHolder {
     for (size_t r = 0; r < chosen.size(); ++r) {
       const int64_t i = chosen[r].second;
       const std::vector<int64_t>& cn = common_of(i);
-      block.insert(block.end(), {u_[i], v_[i], static_cast<int64_t>(cn.size()), deg_[pu_[i]], tri_[pu_[i]],
-                                 deg_[pv_[i]], tri_[pv_[i]]});
+      block.insert(block.end(), {own_.u[i], own_.v[i], static_cast<int64_t>(cn.size()), deg_[own_.pu[i]],
+                                 tri_[own_.pu[i]], deg_[own_.pv[i]], tri_[own_.pv[i]]});
       for (const int64_t w : cn) {
         const int64_t p = *position(w);
         block.insert(block.end(), {w, deg_[p], tri_[p]});
@@ -365,29 +342,16 @@ struct WisRankL3 : torch::CustomClassHolder {
     bool operator<(const HeapEntry& o) const { return o.key < key; }  // the smallest key on top
   };
 
-  std::optional<int64_t> position(int64_t x) const {
-    if (lo_ <= x && x < hi_) return x - lo_;
-    const auto it = std::lower_bound(halo_.begin(), halo_.end(), x);
-    if (it == halo_.end() || *it != x) return std::nullopt;
-    return (hi_ - lo_) + (it - halo_.begin());
-  }
+  std::optional<int64_t> position(int64_t x) const { return own_.position(x); }
+  std::optional<int64_t> id_of(int64_t a, int64_t b) const { return own_.id_of(a, b); }
 
-  std::optional<int64_t> id_of(int64_t a, int64_t b) const {  // the own edge {a, b}, if any
-    const int64_t u = std::min(a, b), v = std::max(a, b);
-    if (u < lo_ || u >= hi_) return std::nullopt;
-    const auto begin = v_.begin() + first_[u - lo_], end = v_.begin() + first_[u - lo_ + 1];
-    const auto it = std::lower_bound(begin, end, v);
-    if (it == end || *it != v) return std::nullopt;
-    return it - v_.begin();
-  }
-
-  Key3 prefix_key(int64_t i) const { return {{2, prefix_[i].first, prefix_[i].second}, u_[i], v_[i]}; }
+  Key3 prefix_key(int64_t i) const { return {{2, prefix_[i].first, prefix_[i].second}, own_.u[i], own_.v[i]}; }
 
   // The current common neighbours of own edge i: the live entries shared by the rows of u and v.
   const std::vector<int64_t>& common_of(int64_t i) {
     if (!cn_valid_[i]) {
-      const auto &a = rows_[pu_[i]], &b = rows_[pv_[i]];
-      const auto &la = live_[pu_[i]], &lb = live_[pv_[i]];
+      const auto &a = rows_[own_.pu[i]], &b = rows_[own_.pv[i]];
+      const auto &la = live_[own_.pu[i]], &lb = live_[own_.pv[i]];
       auto& out = cn_[i];
       out.clear();
       for (size_t x = 0, y = 0; x < a.size() && y < b.size();) {
@@ -427,7 +391,7 @@ struct WisRankL3 : torch::CustomClassHolder {
 
   Key3 exact_key(int64_t i) {
     const std::vector<int64_t>& cn = common_of(i);
-    return key_with(u_[i], v_[i], cn, [&](int64_t x) { return base_state(x); });
+    return key_with(own_.u[i], own_.v[i], cn, [&](int64_t x) { return base_state(x); });
   }
 
   // The candidate with the smallest stored key: the initial array (cursor) or the heap of re-keyed ones.
@@ -481,7 +445,7 @@ struct WisRankL3 : torch::CustomClassHolder {
           if (it == shrunk.end()) it = shrunk.emplace(*j, common_of(*j)).first;
           auto& set = it->second;
           set.erase(std::remove(set.begin(), set.end(), other), set.end());
-          Key3 key = key_with(u_[*j], v_[*j], set, state);
+          Key3 key = key_with(own_.u[*j], own_.v[*j], set, state);
           if (!best || key < *best) best = std::move(key);
         }
       }
@@ -523,8 +487,8 @@ struct WisRankL3 : torch::CustomClassHolder {
     }
   }
 
-  int64_t lo_, hi_;
-  std::vector<int64_t> halo_, deg_, tri_, u_, v_, pu_, pv_, first_;
+  cpu::RankEdges own_;
+  std::vector<int64_t> deg_, tri_;  // by extended position
   std::vector<std::vector<int64_t>> rows_, cn_;
   std::vector<std::vector<uint8_t>> live_;
   std::vector<uint8_t> alive_, cn_valid_;
