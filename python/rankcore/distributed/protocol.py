@@ -1,6 +1,7 @@
 """The round protocol of distributed WIS (definitions §2, §5): the exact sequential greedy of
-``rankcore.sparsify(..., "wis")`` on a :class:`~rankcore.distributed.graph.DistGraph`, one collective per round;
-:func:`rankcore.distributed.sparsify` calls it. Every round's work runs in native code: 1-WIS in
+``rankcore.sparsify(..., "wis")`` on a :class:`~rankcore.distributed.graph.DistGraph`, in rounds of one (1-WIS)
+or three (2-WIS) collectives; :func:`rankcore.distributed.sparsify` calls it. Every round's work runs in native
+code: 1-WIS in
 :func:`run_wis_l2` (csrc/ops/wis_rounds.cpp), 2-WIS in :func:`run_wis_l3` (csrc/ops/wis_rounds_l3.cpp). The Python
 functions below (:func:`_key`, :func:`_simulate`) state a round in Python; tests/ops/test_wis_rounds.py checks the
 native rounds against them and the whole protocol against the single-process greedy.
