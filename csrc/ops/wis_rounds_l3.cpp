@@ -64,10 +64,18 @@ Key3 full_key(int64_t u, int64_t v, const std::vector<int64_t>& deg, const std::
   return key;
 }
 
-uint64_t edge_code(int64_t a, int64_t b) {  // a hashable name of the edge {a, b}
-  const uint64_t x = static_cast<uint64_t>(std::min(a, b)), y = static_cast<uint64_t>(std::max(a, b));
-  return x * 0x9E3779B97F4A7C15ULL ^ (y + 0x632BE59BD9B4E019ULL + (x << 6) + (x >> 2));
-}
+// The edge {a, b} as (min, max): an exact map key (a hash alone could merge two edges).
+struct EdgeKey {
+  int64_t lo, hi;
+  bool operator==(const EdgeKey&) const = default;
+};
+struct EdgeKeyHash {
+  size_t operator()(const EdgeKey& e) const {
+    const uint64_t x = static_cast<uint64_t>(e.lo), y = static_cast<uint64_t>(e.hi);
+    return static_cast<size_t>(x * 0x9E3779B97F4A7C15ULL ^ (y + 0x632BE59BD9B4E019ULL + (x << 6) + (x >> 2)));
+  }
+};
+EdgeKey edge_code(int64_t a, int64_t b) { return {std::min(a, b), std::max(a, b)}; }
 
 // A removal of the round: the edge, its common neighbours (ascending) and its key when it was taken.
 struct Commit {
@@ -116,7 +124,8 @@ void parse_block(const int64_t* p, int64_t length, int64_t w, std::vector<Record
 }
 
 // The Python _simulate at depth 3: the round's speculative removals from every rank's block, with each one's key.
-std::vector<Commit> simulate(const at::Tensor& gathered, int64_t want, std::unordered_set<uint64_t>* proposed_out) {
+std::vector<Commit> simulate(const at::Tensor& gathered, int64_t want,
+                             std::unordered_set<EdgeKey, EdgeKeyHash>* proposed_out) {
   TORCH_CHECK_VALUE(gathered.device().is_cpu() && gathered.scalar_type() == at::kLong && gathered.dim() == 2,
                     "wis_round_commits_l3: gathered must be a 2-D int64 CPU tensor [W, L], got ",
                     gathered.scalar_type(), " of shape ", gathered.sizes(), " on ", gathered.device());
@@ -132,9 +141,9 @@ std::vector<Commit> simulate(const at::Tensor& gathered, int64_t want, std::unor
       if (!bound || key < *bound) bound = std::move(key);
     }
   }
-  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> state;  // vertex -> (deg, tri)
-  std::unordered_map<uint64_t, std::vector<int64_t>> common;       // proposed edge -> its common neighbours
-  std::unordered_map<uint64_t, uint64_t> latest;                   // proposed edge -> version of its live entry
+  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> state;         // vertex -> (deg, tri)
+  std::unordered_map<EdgeKey, std::vector<int64_t>, EdgeKeyHash> common;  // proposed edge -> its common neighbours
+  std::unordered_map<EdgeKey, uint64_t, EdgeKeyHash> latest;              // proposed edge -> version of its live entry
   struct Entry {
     Key3 key;
     uint64_t version;
@@ -149,7 +158,7 @@ std::vector<Commit> simulate(const at::Tensor& gathered, int64_t want, std::unor
       TORCH_CHECK_VALUE(added || it->second == std::make_pair(rec.deg[i], rec.tri[i]), "wis_round_commits_l3: vertex ",
                         xs[i], " has two different states in the gathered blocks");
     }
-    const uint64_t code = edge_code(rec.u, rec.v);
+    const EdgeKey code = edge_code(rec.u, rec.v);
     TORCH_CHECK_VALUE(common.emplace(code, rec.common).second, "wis_round_commits_l3: edge (", rec.u, ", ", rec.v,
                       ") is proposed twice");
   }
@@ -173,7 +182,7 @@ std::vector<Commit> simulate(const at::Tensor& gathered, int64_t want, std::unor
     Entry top = heap.top();
     heap.pop();
     const int64_t u = top.key.u, v = top.key.v;
-    const uint64_t code = edge_code(u, v);
+    const EdgeKey code = edge_code(u, v);
     const auto cn_it = common.find(code);
     if (cn_it == common.end() || latest[code] != top.version) continue;  // taken, or a superseded entry
     if (bound && !(top.key < *bound)) break;  // an unproposed candidate may be better: the next round decides
@@ -193,7 +202,7 @@ std::vector<Commit> simulate(const at::Tensor& gathered, int64_t want, std::unor
     // the proposed edges {x, w} whose common neighbours lose the other endpoint may get better: re-key now
     for (const int64_t w : cn) {
       for (const auto& [x, other] : {std::pair{u, v}, std::pair{v, u}}) {
-        const uint64_t f = edge_code(x, w);
+        const EdgeKey f = edge_code(x, w);
         const auto it = common.find(f);
         if (it == common.end()) continue;
         auto& set = it->second;
@@ -499,7 +508,7 @@ struct WisRankL3 : torch::CustomClassHolder {
   uint64_t counter_ = 0;
   std::priority_queue<HeapEntry> heap_;
   std::vector<Commit> commits_;
-  std::unordered_set<uint64_t> proposed_;
+  std::unordered_set<EdgeKey, EdgeKeyHash> proposed_;
 };
 
 }  // namespace
