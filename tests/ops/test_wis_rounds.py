@@ -4,7 +4,7 @@ propose / apply) and ``rankcore::wis_round_commits`` (a round's removals from th
 The protocol is run here in one process over W simulated ranks (vertex ranges, halos, proposals stacked as an
 all_gather would), so hypothesis can try many graphs, splits and batch sizes cheaply; the removal order must be
 rankcore.wis's at depth 2. tests/distributed runs the same engine through real process groups. The commits op is
-also compared with the Python round simulation of the protocol (``protocol._simulate``, the depth-3 path)."""
+also compared with the round in plain Python (``rankcore.reference.wis_rounds``)."""
 
 from functools import partial
 
@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rankcore
+from rankcore import ops
 from rankcore.datasets import power_law_graph
-from rankcore.distributed.protocol import _key, _simulate
+from rankcore.reference.wis_rounds import END, round_key, simulate_round
 from tests.graphs import random_undirected
 
 Engine = torch.classes.rankcore.WisRankL2
@@ -100,7 +101,7 @@ def gathered_to_python(gathered: torch.Tensor) -> list:
     for rows in gathered.tolist():
         proposals = [(u, v, (), {u: (du, 0), v: (dv, 0)}) for u, v, du, dv in rows[:batch] if u >= 0]
         u, v, du, dv = rows[batch]
-        sentinel = _key(2, {u: (du, 0), v: (dv, 0)}, u, v, ()) if u >= 0 else None
+        sentinel = round_key(2, {u: (du, 0), v: (dv, 0)}, u, v, ()) if u >= 0 else None
         everyone.append((proposals, sentinel))
     return everyone
 
@@ -136,7 +137,7 @@ def gathered_rounds(draw):
 def test_commits_equal_the_python_round_simulation(case):
     gathered, want = case
     got = commits_op(gathered, want)
-    commits, _, _ = _simulate(2, gathered_to_python(gathered), want)
+    commits, _, _ = simulate_round(2, gathered_to_python(gathered), want)
     assert got.tolist() == [[u, v] for u, v, _ in commits]
 
 
@@ -236,7 +237,7 @@ def run_rounds_l3(engines: list, num_remove: int, batch: int, check_simulation: 
     while done < num_remove:
         gathered = stack_blocks([e.propose(batch) for e in engines])
         if check_simulation:  # the native round against the Python statement of it
-            want = [[u, v] for u, v, _ in _simulate(3, blocks_to_python(gathered), num_remove - done)[0]]
+            want = [[u, v] for u, v, _ in simulate_round(3, blocks_to_python(gathered), num_remove - done)[0]]
             assert commits_l3(gathered, num_remove - done).tolist() == want
         stand = min(e.round(gathered, num_remove - done) for e in engines)
         commits = [e.apply(max(stand, 1)) for e in engines]
@@ -262,7 +263,7 @@ def blocks_to_python(gathered: torch.Tensor) -> list:
         sentinel = None
         if row[1]:
             u, v, cn, state = records.pop()
-            sentinel = _key(3, state, u, v, cn)
+            sentinel = round_key(3, state, u, v, cn)
         everyone.append((records, sentinel))
     return everyone
 
@@ -336,3 +337,20 @@ def test_l3_rounds_on_dense_random_graphs():
             engines, _ = split_ranks_l3(ei, n, [0, 13, 27, 40])
             got, _ = run_rounds_l3(engines, ei.shape[1] // 2, batch)
             assert torch.equal(got, want), (seed, batch)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([2, 3]), st.lists(st.tuples(st.integers(1, 9), st.integers(0, 12)), min_size=2, max_size=7))
+def test_reference_key_equals_the_native_key(depth, states):
+    """rankcore.reference.wis_rounds.round_key (D_e from the definition, plain Python) = rankcore::wis_removal_key
+    (cpu/wis_score.h), on any state a graph can have: endpoints deg >= 1 and tri >= c, common neighbours deg >= 2
+    and tri >= 1."""
+    if depth == 2:
+        states = states[:2]
+    c = len(states) - 2
+    states = [(d, max(t, c)) for d, t in states[:2]] + [(max(d, 2), max(t, 1)) for d, t in states[2:]]
+    ids = list(range(len(states)))
+    state = dict(zip(ids, states))
+    flat = ops.wis_removal_key(depth, [d for d, _ in states], [t for _, t in states] if depth == 3 else [])
+    entries = iter(flat)
+    assert round_key(depth, state, 0, 1, ids[2:]) == (tuple(zip(entries, entries, entries)) + (END,), 0, 1)

@@ -2,9 +2,9 @@
 ``rankcore.sparsify(..., "wis")`` on a :class:`~rankcore.distributed.graph.DistGraph`, in rounds of one (1-WIS)
 or three (2-WIS) collectives; :func:`rankcore.distributed.sparsify` calls it. Every round's work runs in native
 code: 1-WIS in
-:func:`run_wis_l2` (csrc/ops/wis_rounds.cpp), 2-WIS in :func:`run_wis_l3` (csrc/ops/wis_rounds_l3.cpp). The Python
-functions below (:func:`_key`, :func:`_simulate`) state a round in Python; tests/ops/test_wis_rounds.py checks the
-native rounds against them and the whole protocol against the single-process greedy.
+:func:`run_wis_l2` (csrc/ops/wis_rounds.cpp), 2-WIS in :func:`run_wis_l3` (csrc/ops/wis_rounds_l3.cpp).
+:mod:`rankcore.reference.wis_rounds` states a round in plain Python; tests/ops/test_wis_rounds.py checks the native
+rounds against it and the whole protocol against the single-process greedy.
 
 For depth 2 (1-WIS) and depth 3 (2-WIS) the greedy is sequential, so it runs in **rounds** that each commit a
 batch of removals that provably equals the next steps of the sequential greedy:
@@ -31,8 +31,6 @@ those 2c edges, which step 4 checks. Each rank then applies the committed remova
 
 from __future__ import annotations
 
-import heapq
-
 import torch
 import torch.distributed as dist
 
@@ -42,46 +40,6 @@ __all__ = ["run_wis_l2", "run_wis_l3"]
 
 
 # --- WIS: the round protocol -----------------------------------------------------------------------------
-
-_END = (1,)  # sorts between "a negative count" (0, ...) and "a positive count" (2, ...) entries
-
-
-_removal_key = torch.ops.rankcore.wis_removal_key.default  # csrc/ops/wis_key.cpp, from cpu/wis_score.h
-
-
-def _key(depth: int, state, u: int, v: int, common) -> tuple:
-    """The candidate {u, v}'s sort key, smaller = removed first: its signed multiset D_e = A_e - R_e of score
-    changes as (tag, value, count) triples whose tuple order is the engine's comparison (the native op
-    ``rankcore::wis_removal_key``: the same source as the native greedy's keys), then ``_END``, then (u, v) for
-    ties. ``state[x]`` is (deg, tri) of x."""
-    if depth == 2:
-        flat = _removal_key(2, [state[u][0], state[v][0]], [])
-    else:
-        values = [state[x] for x in (u, v, *common)]
-        flat = _removal_key(3, [d for d, _ in values], [t for _, t in values])
-    entries = iter(flat)
-    return (tuple(zip(entries, entries, entries)) + (_END,), u, v)
-
-
-def _apply_removal(depth: int, state, u: int, v: int, common) -> None:
-    """Update (deg, tri) of the tracked vertices for the removal of {u, v} (common: its common neighbours)."""
-    for x in (u, v):
-        if x in state:
-            state[x] = (state[x][0] - 1, state[x][1] - len(common))
-    if depth == 3:
-        for w in common:
-            if w in state:
-                state[w] = (state[w][0], state[w][1] - 1)
-
-
-def _shrinking(u: int, v: int, common):
-    """The 2c edges whose common-neighbour sets lose a vertex when {u, v} (with common neighbours
-    ``common``) is removed: ((min, max) of {x, w}, the vertex it loses) for x in {u, v}, w in common. The
-    only keys a removal can improve (module docstring)."""
-    for w in common:
-        for x, other in ((u, v), (v, u)):
-            yield (min(x, w), max(x, w)), other
-
 
 def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
     """1-WIS (depth 2) by the round protocol with every round's work native (csrc/ops/wis_rounds.cpp): the
@@ -160,49 +118,3 @@ def run_wis_l3(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) 
 
 _round_commits = torch.ops.rankcore.wis_round_commits.default
 _MAX_ROUND_BATCH = 1 << 20  # 32 MiB per rank and round: far past the measured optimum (4096)
-
-
-def _simulate(depth: int, everyone, want: int):
-    """The speculative removals of one round (module docstring), the same on every rank: a pure function
-    of the gathered proposals. Returns ``(commits, keys, proposed)``: the removals (u, v, common
-    neighbours), each one's key when it was taken, and the set of proposed edges. Only the sentinels stop
-    it; for 2-WIS the ranks then check the unproposed edges whose common neighbours shrank (verify)."""
-    state: dict[int, tuple[int, int]] = {}
-    common: dict[tuple[int, int], frozenset] = {}
-    sentinels = []
-    for proposals, sentinel in everyone:
-        if sentinel is not None:
-            sentinels.append(sentinel)
-        for u, v, cn, values in proposals:
-            common[(u, v)] = frozenset(cn)
-            state.update(values)
-    proposed = set(common)
-    bound = min(sentinels) if sentinels else None
-    heap = [(_key(depth, state, u, v, cn), (u, v)) for (u, v), cn in common.items()]
-    heapq.heapify(heap)
-    latest = {e: key for key, e in heap}
-    commits, keys = [], []
-    while heap and len(commits) < want:
-        key, e = heapq.heappop(heap)
-        if e not in common or latest[e] != key:
-            continue
-        if bound is not None and key >= bound:
-            break  # an unproposed candidate may be better: the next round decides
-        # Lazily, as the ranks' queues: stored keys are exact or optimistic (only the edges re-keyed
-        # below can improve), so the top is re-keyed before it is taken and requeued if it got worse.
-        current = _key(depth, state, e[0], e[1], common[e])
-        if current != key:
-            latest[e] = current
-            heapq.heappush(heap, (current, e))
-            continue
-        u, v = e
-        cn = common.pop(e)
-        commits.append((u, v, tuple(sorted(cn))))
-        keys.append(key)
-        _apply_removal(depth, state, u, v, cn)
-        for f, other in _shrinking(u, v, cn):  # 2-WIS: proposed edges that may get better: re-key now
-            if f in common:
-                common[f] = common[f] - {other}
-                latest[f] = _key(depth, state, f[0], f[1], common[f])
-                heapq.heappush(heap, (latest[f], f))
-    return commits, keys, proposed

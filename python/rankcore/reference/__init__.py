@@ -13,6 +13,7 @@ from .walks import (
 from .structure import closed_walk_counts_reference, edge_common_neighbors_reference
 from .sparsify import effective_resistance_reference, effective_resistance_sketch_reference, local_degree_reference
 from .wis import singleton_scores, wis_reference
+from .wis_rounds import round_key, simulate_round
 
 __all__ = [
     "boundary_reference",
@@ -23,6 +24,8 @@ __all__ = [
     "effective_resistance_reference",
     "effective_resistance_sketch_reference",
     "local_degree_reference",
+    "round_key",
+    "simulate_round",
     "singleton_scores",
     "walk_index_reference",
     "wis_reference",
