@@ -77,3 +77,35 @@ def test_bad_ranges_and_seeds_are_one_line_errors(recorded, tmp_path, capsys, ar
 def test_other_experiments_refuse_ranges_seeds_equal_compute(tmp_path, capsys, option):
     assert main(["experiment", "incremental-rank", "--out", str(tmp_path), *option]) == 2
     assert f"has no {option[0]} option" in capsys.readouterr().err
+
+
+def test_set_replaces_configuration_entries_with_their_types(recorded, tmp_path, capsys):
+    argv = ["experiment", "locality-regularizer", "--out", str(tmp_path), "--task", "pathfinder", "--set", "size=96",
+            "width=8", "patch=12", "lr=0.02", "stem=small", "augment=false", "--ranges", "10"]
+    assert main(argv) == 0
+    (kw,) = recorded
+    assert kw["cfg"] == {"size": 96, "width": 8, "patch": 12, "lr": 0.02, "stem": "small", "augment": False,
+                         "ranges": (10,)}
+    assert main(["experiment", "locality-regularizer", "--out", str(tmp_path), "--set", "canvas=8,120",
+                 "min_epochs=60", "max_epochs=60"]) == 0
+    assert recorded[1]["cfg"] == {"canvas": (8, 120), "min_epochs": 60, "max_epochs": 60}
+
+
+@pytest.mark.parametrize("task, item, message", [
+    ("pathfinder", "width", "KEY=VALUE"), ("pathfinder", "=3", "KEY=VALUE"),
+    ("pathfinder", "nosuch=1", "no such configuration entry"), ("is-same", "size=96", "no such configuration entry"),
+    ("pathfinder", "width=wide", "expected int"), ("is-same", "canvas=8,x", "expected tuple"),
+    ("pathfinder", "augment=maybe", "expected bool"), ("pathfinder", "lambdas=0,1", "use --lambdas"),
+    ("is-same", "seeds=3", "use --seeds"),
+])
+def test_bad_set_items_are_one_line_errors(recorded, tmp_path, capsys, task, item, message):
+    argv = ["experiment", "locality-regularizer", "--out", str(tmp_path), "--task", task, "--set", item]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert recorded == []
+
+
+def test_other_experiments_refuse_set(tmp_path, capsys):
+    assert main(["experiment", "incremental-rank", "--out", str(tmp_path), "--set", "x=1"]) != 0
+    assert "has no --set option" in capsys.readouterr().err

@@ -47,6 +47,11 @@ def cmd_experiment(args) -> int:
         if "penalty_form" not in accepted:
             raise CliError(f"experiment {args.name} has no --no-equal-compute option")
         extra.setdefault("cfg", {})["equal_compute"] = False
+    if args.set is not None:
+        if "penalty_form" not in accepted:
+            raise CliError(f"experiment {args.name} has no --set option")
+        overrides = _config_overrides(module, args)
+        extra.setdefault("cfg", {}).update(overrides)
     try:
         module.run(out_dir=args.out, quick=args.quick, seed=args.seed, **extra)
     except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn), no CUDA
@@ -54,6 +59,42 @@ def cmd_experiment(args) -> int:
     stem = args.name.replace('-', '_') + (f"_{args.task.replace('-', '_')}" if extra.get("task") else "")
     print(f"wrote {args.out}/{stem}.json and .png" + (" and .md" if "task" in accepted else ""))
     return 0
+
+
+# Keys with an option of their own (--lambdas, --ranges, --seeds, --no-equal-compute): --set refuses them.
+_OWN_OPTIONS = {"lambdas": "--lambdas", "ranges": "--ranges", "seeds": "--seeds", "equal_compute": "--no-equal-compute"}
+
+
+def _config_overrides(module, args) -> dict:
+    """``--set KEY=VALUE ...``: entries of the task's configuration (``module.config(task, quick, full_scale)``),
+    each VALUE read as the type of the entry it replaces (int, float, bool, str; a tuple as comma-separated
+    values of its elements' type)."""
+    base = module.config(args.task or "is-same", args.quick, args.full_scale)
+    out = {}
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--set takes KEY=VALUE, got {item!r}")
+        if key in _OWN_OPTIONS:
+            raise CliError(f"--set {key}: use {_OWN_OPTIONS[key]}")
+        if key not in base:
+            raise CliError(f"--set {key}: no such configuration entry; the entries are {', '.join(sorted(base))}")
+        old = base[key]
+        try:
+            if isinstance(old, tuple):
+                kind = type(old[0]) if old else int
+                value = tuple(kind(part) for part in text.split(","))
+            elif isinstance(old, bool):
+                if text.lower() not in ("true", "false"):
+                    raise ValueError(text)
+                value = text.lower() == "true"
+            else:
+                value = type(old)(text)
+        except ValueError:
+            expected = f"{type(old).__name__} like the configuration's {old!r}"
+            raise CliError(f"--set {key}={text}: expected {expected}") from None
+        out[key] = value
+    return out
 
 
 def add_experiment_parser(sub) -> None:
@@ -83,6 +124,10 @@ def add_experiment_parser(sub) -> None:
                     help="locality-regularizer: how many seeds, --seed, --seed + 1, ... (default: the configuration's)")
     ex.add_argument("--no-equal-compute", action="store_true",
                     help="locality-regularizer: skip lambda 0's equal-compute readings (the converged runs are the same)")
+    ex.add_argument("--set", nargs="+", default=None, metavar="KEY=VALUE",
+                    help="locality-regularizer: replace entries of the task's configuration, e.g. --set "
+                    "canvas=8,104 min_epochs=60 max_epochs=60 (module rankcore.experiments.locality_regularizer, "
+                    "CPU / FULL_SCALE); how the pilots in results/locality_regularizer/ are re-run")
     ex.add_argument("--jobs", type=int, default=1,
                     help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
     ex.set_defaults(func=cmd_experiment)
