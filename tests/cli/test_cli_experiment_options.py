@@ -2,6 +2,7 @@
 experiments refuse them: run() is replaced by a recorder, nothing trains."""
 
 import functools
+import json
 
 import pytest
 
@@ -109,3 +110,46 @@ def test_bad_set_items_are_one_line_errors(recorded, tmp_path, capsys, task, ite
 def test_other_experiments_refuse_set(tmp_path, capsys):
     assert main(["experiment", "incremental-rank", "--out", str(tmp_path), "--set", "x=1"]) != 0
     assert "has no --set option" in capsys.readouterr().err
+
+
+def _result(seeds, lambdas=(0.0, 0.3), value=0):
+    """A result JSON's runs: test accuracy 0.5 + seed/100 + lambda/10, validation favouring the larger lambda."""
+    return {"runs": [{"range": value, "seed": s, "lambda": lam, "test_accuracy": 0.5 + s / 100 + lam / 10,
+                      "val_accuracy": 0.5 + lam, "heldout_penalty": 0.9 - lam} for s in seeds for lam in lambdas]}
+
+
+def test_pool_prints_the_pooled_table(tmp_path, capsys):
+    paths = []
+    for k, seeds in enumerate(([0, 1], [2, 3, 4])):
+        paths.append(tmp_path / f"r{k}.json")
+        paths[-1].write_text(json.dumps(_result(seeds)))
+    argv = ["experiment", "locality-regularizer", "--pool", *map(str, paths), "--ranges", "0"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "seeds 0, 1, 2, 3, 4" in out
+    # every seed gains exactly 0.03 (3 points): the paired interval collapses there
+    assert "| lambda 0.3 | " in out and "+3.0" in out
+    assert "validation-chosen (0.3, 0.3, 0.3, 0.3, 0.3)" in out
+    assert "+3.0, +3.0, +3.0, +3.0, +3.0" in out
+
+
+@pytest.mark.parametrize("results, ranges, message", [
+    ([[0, 1], [1, 2]], ["0"], "seed 1 is in result 0 and in result 1"),
+    ([[0, 1]], ["5"], "no run at range 5"),
+    ([[0, 1]], ["0", "1"], "one --ranges VALUE"),
+    ([[0, 1]], None, "one --ranges VALUE"),
+])
+def test_pool_errors_are_one_line(tmp_path, capsys, results, ranges, message):
+    paths = []
+    for k, seeds in enumerate(results):
+        paths.append(tmp_path / f"r{k}.json")
+        paths[-1].write_text(json.dumps(_result(seeds)))
+    argv = ["experiment", "locality-regularizer", "--pool", *map(str, paths)] + (["--ranges", *ranges] if ranges else [])
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_pool_of_a_missing_file_is_one_line(tmp_path, capsys):
+    assert main(["experiment", "locality-regularizer", "--pool", str(tmp_path / "none.json"), "--ranges", "0"]) != 0
+    assert "none.json" in capsys.readouterr().err

@@ -47,6 +47,8 @@ def cmd_experiment(args) -> int:
         if "penalty_form" not in accepted:
             raise CliError(f"experiment {args.name} has no --no-equal-compute option")
         extra.setdefault("cfg", {})["equal_compute"] = False
+    if args.pool is not None:  # no training: pool committed results
+        return _print_pool(module, args, accepted)
     if args.set is not None:
         if "penalty_form" not in accepted:
             raise CliError(f"experiment {args.name} has no --set option")
@@ -58,6 +60,28 @@ def cmd_experiment(args) -> int:
         raise CliError(str(err)) from None
     stem = args.name.replace('-', '_') + (f"_{args.task.replace('-', '_')}" if extra.get("task") else "")
     print(f"wrote {args.out}/{stem}.json and .png" + (" and .md" if "task" in accepted else ""))
+    return 0
+
+
+def _print_pool(module, args, accepted) -> int:
+    """``--pool FILE ... --ranges VALUE``: the pooled table of committed result JSONs (no training)."""
+    import json
+
+    if "penalty_form" not in accepted:
+        raise CliError(f"experiment {args.name} has no --pool option")
+    if args.ranges is None or len(args.ranges) != 1:
+        raise CliError("--pool needs one --ranges VALUE (the distance or path length to pool)")
+    results = []
+    for path in args.pool:
+        try:
+            with open(path) as f:
+                results.append(json.load(f))
+        except (OSError, ValueError) as err:
+            raise CliError(f"--pool {path}: {err}") from None
+    try:
+        print(module.pooled_markdown(results, args.ranges[0]))
+    except (KeyError, ValueError) as err:
+        raise CliError(f"--pool: {err}") from None
     return 0
 
 
@@ -128,6 +152,9 @@ def add_experiment_parser(sub) -> None:
                     help="locality-regularizer: replace entries of the task's configuration, e.g. --set "
                     "canvas=8,104 min_epochs=60 max_epochs=60 (module rankcore.experiments.locality_regularizer, "
                     "CPU / FULL_SCALE); how the pilots in results/locality_regularizer/ are re-run")
+    ex.add_argument("--pool", nargs="+", default=None, metavar="RESULT_JSON",
+                    help="locality-regularizer: print the pooled table of committed results of one configuration "
+                    "(disjoint seeds) at the one --ranges VALUE; trains nothing")
     ex.add_argument("--jobs", type=int, default=1,
                     help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
     ex.set_defaults(func=cmd_experiment)

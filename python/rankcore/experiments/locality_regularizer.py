@@ -401,6 +401,48 @@ def choose_lambda(runs: list[dict]) -> dict:
     return max(candidates, key=lambda r: (r["val_accuracy"], -r["lambda"]))
 
 
+def pooled_markdown(results: list[dict], value: int) -> str:
+    """The runs at range ``value`` of several result JSONs of one configuration (disjoint seeds, e.g. a run and its
+    follow-up seeds), pooled by seed, as markdown lines: per lambda the test accuracy (mean ± 95% t half-width),
+    the paired gain over lambda 0 and held-out R; the validation-chosen lambda's gain and the per-seed gains.
+    ``rankcore experiment locality-regularizer --pool FILE ... --ranges VALUE`` prints it. ValueError when a seed
+    appears in two files or a (seed, lambda) run is missing."""
+    runs, seen = [], {}
+    for k, result in enumerate(results):
+        here = [r for r in result["runs"] if r["range"] == value]
+        for seed in {r["seed"] for r in here}:
+            if seed in seen:
+                raise ValueError(f"seed {seed} is in result {seen[seed]} and in result {k}: pool disjoint seeds")
+            seen[seed] = k
+        runs += here
+    if not runs:
+        raise ValueError(f"no run at range {value} in the results")
+    seeds = sorted(seen)
+    lambdas = sorted({r["lambda"] for r in runs})
+    if 0.0 not in lambdas or len(lambdas) < 2:
+        raise ValueError(f"pooling needs lambda 0 and a lambda > 0 at range {value}, got {lambdas}")
+    by = {(r["seed"], r["lambda"]): r for r in runs}
+    missing = [(s, lam) for s in seeds for lam in lambdas if (s, lam) not in by]
+    if missing:
+        raise ValueError(f"no run for (seed, lambda) {missing[0]} at range {value}")
+    base = [by[s, 0.0]["test_accuracy"] for s in seeds]
+    lines = [f"| range {value}, seeds {', '.join(map(str, seeds))} | test % | paired gain over lambda 0, points | "
+             "held-out R |", "|---|---|---|---|"]
+    for lam in lambdas:
+        acc = [by[s, lam]["test_accuracy"] for s in seeds]
+        gain = "" if lam == 0 else _gain_cell(paired_gain(acc, base))
+        r = _ci_cell(describe([by[s, lam]["heldout_penalty"] for s in seeds]), 1.0, 3)
+        lines.append(f"| lambda {lam:g} | {_ci_cell(describe(acc))} | {gain} | {r} |")
+    picks = [choose_lambda([by[s, lam] for lam in lambdas]) for s in seeds]
+    chosen = [p["test_accuracy"] for p in picks]
+    chosen_lambdas = ", ".join(f"{p['lambda']:g}" for p in picks)
+    lines.append(f"| validation-chosen ({chosen_lambdas}) | {_ci_cell(describe(chosen))} "
+                 f"| {_gain_cell(paired_gain(chosen, base))} | |")
+    lines += ["", "Per seed (validation-chosen minus lambda 0): "
+              + ", ".join(f"{100 * (c - b):+.1f}" for c, b in zip(chosen, base)) + "."]
+    return "\n".join(lines)
+
+
 def _cell(runs, value, lam, seeds):
     by_seed = {r["seed"]: r for r in runs if r["range"] == value and r["lambda"] == lam}
     return [by_seed[s] for s in seeds]
