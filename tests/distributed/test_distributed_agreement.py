@@ -210,12 +210,14 @@ def _fail(how: str):
     return rank
 
 
+# rank None: every rank fails the same way, and which one reports first is a matter of timing (a rank still
+# starting when another has failed is stopped after the grace period, under load before it gets to raise).
 FAILURES = [
-    ("unicode", 0, "rank 0 raised UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: "
-                   "invalid start byte"),
-    ("two arguments", 0, "rank 0 raised TwoArguments: bad: because"),
-    ("unpicklable result", 0, "rank 0 raised TypeError: the rank's return value does not pickle: cannot pickle "
-                              "'_thread.lock' object"),
+    ("unicode", None, "raised UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: "
+                      "invalid start byte"),
+    ("two arguments", None, "raised TwoArguments: bad: because"),
+    ("unpicklable result", None, "raised TypeError: the rank's return value does not pickle: cannot pickle "
+                                 "'_thread.lock' object"),
     ("sigkill", 1, "rank 1 died (signal SIGKILL)"),
     ("exit", 1, "rank 1 exited with status 3 before returning"),
     ("raise alone", 1, "rank 1 raised ValueError: only rank 1 raised"),  # not rank 0's broken barrier
@@ -243,6 +245,9 @@ def test_a_failed_rank_is_one_line(background_result, how, rank, line):
     assert isinstance(err, rd.RankFailed), "run_local did not raise RankFailed"
     assert seconds < 30, "the other rank was left waiting"
     first_line = str(err).splitlines()[0]
+    if rank is None:
+        rank = min(err.errors)
+        line = f"rank {rank} {line}"
     assert first_line.startswith(line)
     assert min(err.errors) == rank
     _, message, _ = err.errors[rank]  # `rankcore sparsify --nproc` prints its first line
