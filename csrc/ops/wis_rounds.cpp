@@ -85,24 +85,18 @@ class BinaryQueue final : public CandidateQueue {
   std::priority_queue<Candidate> heap_;  // u = slot: own slots are in (u, v) order, so slot order is the tie rule
 };
 
-int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
-
 class PackedQueue final : public CandidateQueue {
  public:
-  // Degrees only fall, so low <= max_low and high <= max_deg for good.
-  static bool fits(int64_t max_low, int64_t max_deg, int64_t m) {
-    return bits_for(max_low) + bits_for(max_deg) + bits_for(m) <= 64;
-  }
-  PackedQueue(int64_t max_low, int64_t max_deg, int64_t m, const std::vector<Candidate>& initial)
-      : max_low_(max_low), max_deg_(max_deg), deg_bits_(bits_for(max_deg)), id_bits_(bits_for(m)), heap_(id_bits_) {
+  PackedQueue(const cpu::PackedDegreeKey& packing, const std::vector<Candidate>& initial)
+      : packing_(packing), heap_(packing.id_bits) {
     std::vector<cpu::RadixHeap::Item> items;
     items.reserve(initial.size());
-    for (const Candidate& c : initial) items.push_back({pack(c.key, c.slot), 0});
+    for (const Candidate& c : initial) items.push_back({packing_.pack(c.key.low, c.key.high, c.slot), 0});
     in_heap_ = items.size();
     heap_.assign(std::move(items));
   }
   void push(DegreeKeyL2 key, int64_t slot) override {
-    const uint64_t packed = pack(key, slot);
+    const uint64_t packed = packing_.pack(key.low, key.high, slot);
     if (packed >= floor_) {
       heap_.push(packed, 0);
       ++in_heap_;
@@ -127,20 +121,13 @@ class PackedQueue final : public CandidateQueue {
     } else {
       return false;
     }
-    slot = static_cast<int64_t>(packed & ((uint64_t{1} << id_bits_) - 1));
-    key.high = max_deg_ - static_cast<int64_t>((packed >> id_bits_) & ((uint64_t{1} << deg_bits_) - 1));
-    key.low = max_low_ - static_cast<int64_t>(packed >> (deg_bits_ + id_bits_));
+    slot = packing_.id(packed);
+    key = packing_.key(packed);
     return true;
   }
 
  private:
-  uint64_t pack(DegreeKeyL2 key, int64_t slot) const {  // ascending = better first
-    return (static_cast<uint64_t>(max_low_ - key.low) << (deg_bits_ + id_bits_)) |
-           (static_cast<uint64_t>(max_deg_ - key.high) << id_bits_) | static_cast<uint64_t>(slot);
-  }
-
-  int64_t max_low_, max_deg_;
-  int deg_bits_, id_bits_;
+  cpu::PackedDegreeKey packing_;  // ascending = better first
   cpu::RadixHeap heap_;
   size_t in_heap_ = 0;
   uint64_t floor_ = 0, peek_ = 0;  // every key in heap_ is >= floor_, the last key it gave out
@@ -170,8 +157,9 @@ struct WisRankL2 : torch::CustomClassHolder {
     // $RANKCORE_WIS_ROUNDS_QUEUE=binary forces the fallback (tests run both queues on small graphs).
     const char* forced = std::getenv("RANKCORE_WIS_ROUNDS_QUEUE");
     const bool binary = forced != nullptr && std::string_view(forced) == "binary";
-    if (!binary && PackedQueue::fits(max_low, max_deg, m)) {
-      queue_ = std::make_unique<PackedQueue>(max_low, max_deg, m, initial);
+    const cpu::PackedDegreeKey packing(max_low, max_deg, m);
+    if (!binary && packing.fits()) {
+      queue_ = std::make_unique<PackedQueue>(packing, initial);
     } else {
       queue_ = std::make_unique<BinaryQueue>(std::move(initial));
     }

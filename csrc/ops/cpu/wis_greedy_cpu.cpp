@@ -101,8 +101,6 @@ int64_t degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<i
   return num_remove;
 }
 
-int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
-
 // Exact 1-WIS by a lazy greedy over (min deg, max deg, smallest id). Degrees only fall, so a popped
 // entry whose stored key still matches the edge's current degrees is the maximum; a stale one goes
 // back with its current key. The key packs into one uint64 (ascending = better first) for a monotone
@@ -131,16 +129,12 @@ int64_t degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vect
   // is at most sqrt(2m): a star of 10^7 leaves needs 1 bit for it, not 24.
   int64_t max_low = 0;
   for (int64_t id = 0; id < m; ++id) max_low = std::max(max_low, std::min(deg[eu[id]], deg[ev[id]]));
-  const int low_bits = bits_for(static_cast<uint64_t>(max_low));
-  const int deg_bits = bits_for(static_cast<uint64_t>(max_deg)), id_bits = bits_for(static_cast<uint64_t>(m));
-  if (low_bits + deg_bits + id_bits > 64) {
+  const cpu::PackedDegreeKey packing(max_low, max_deg, m);
+  if (!packing.fits()) {
     return degree_greedy_binary_heap(deg, eu, ev, num_remove, out, guards, progress);
   }
-  // Packed min-key: smaller = better. (max_low - low), then (max_deg - high), then id.
-  auto packed = [&](int64_t id, int64_t low, int64_t high) {
-    return (static_cast<uint64_t>(max_low - low) << (deg_bits + id_bits)) |
-           (static_cast<uint64_t>(max_deg - high) << id_bits) | static_cast<uint64_t>(id);
-  };
+  // Packed min-key: smaller = better (cpu/wis_score.h).
+  auto packed = [&](int64_t id, int64_t low, int64_t high) { return packing.pack(low, high, id); };
   std::vector<int32_t> deg32(deg.begin(), deg.end());  // half the cache footprint of the hot array
   auto degree = [&](int64_t v) { return deg32[v]; };
   auto edge_key = [&](int64_t id) {
@@ -170,8 +164,7 @@ int64_t degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vect
   // only, and a class is sorted by id once when it becomes the best. A stale entry always moves to a
   // strictly worse class (one of its degrees fell); only because the look-ahead below pops up to 16
   // entries early can that class already be the heap's current one (the heap's side heap takes it).
-  cpu::RadixHeap heap(id_bits);
-  const uint64_t id_mask = (uint64_t{1} << id_bits) - 1;
+  cpu::RadixHeap heap(packing.id_bits);
   int64_t in_heap = 0;
   {
     std::vector<cpu::RadixHeap::Item> initial;
@@ -303,7 +296,7 @@ int64_t degree_greedy(int64_t n, const std::vector<int32_t>& eu, const std::vect
         continue;
       }
       const int64_t u = static_cast<int64_t>(ends >> 32), v = static_cast<int64_t>(ends & 0xffffffffULL);
-      const int64_t id = static_cast<int64_t>(stored & id_mask);
+      const int64_t id = packing.id(stored);
       const int64_t a = deg32[u], b = deg32[v];
       const uint64_t now = packed(id, std::min(a, b), std::max(a, b));
       if (now == stored) {

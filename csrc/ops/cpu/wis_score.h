@@ -85,6 +85,31 @@ inline DegreeKeyL2 degree_key_l2(int64_t deg_u, int64_t deg_v) {
   return {std::min(deg_u, deg_v), std::max(deg_u, deg_v)};
 }
 
+inline int bits_for(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
+
+// A DegreeKeyL2 and an edge id (the tie rule: smaller first) in one uint64, ascending = removed first:
+// (max_low - low), then (max_deg - high), then the id. Degrees only fall, so the initial maxima bound them for
+// good; the 1-WIS greedy's radix heap and the distributed rounds' rank queue use it when it fits().
+struct PackedDegreeKey {
+  int64_t max_low, max_deg;
+  int deg_bits, id_bits;
+  PackedDegreeKey(int64_t max_low_, int64_t max_deg_, int64_t num_ids)
+      : max_low(max_low_),
+        max_deg(max_deg_),
+        deg_bits(bits_for(static_cast<uint64_t>(max_deg_))),
+        id_bits(bits_for(static_cast<uint64_t>(num_ids))) {}
+  bool fits() const { return bits_for(static_cast<uint64_t>(max_low)) + deg_bits + id_bits <= 64; }
+  uint64_t pack(int64_t low, int64_t high, int64_t id) const {
+    return (static_cast<uint64_t>(max_low - low) << (deg_bits + id_bits)) |
+           (static_cast<uint64_t>(max_deg - high) << id_bits) | static_cast<uint64_t>(id);
+  }
+  int64_t id(uint64_t packed) const { return static_cast<int64_t>(packed & ((uint64_t{1} << id_bits) - 1)); }
+  DegreeKeyL2 key(uint64_t packed) const {
+    return {max_low - static_cast<int64_t>(packed >> (deg_bits + id_bits)),
+            max_deg - static_cast<int64_t>((packed >> id_bits) & ((uint64_t{1} << deg_bits) - 1))};
+  }
+};
+
 // At L = 2 an endpoint loses one edge (s -> 0 when it becomes isolated).
 inline void push_endpoint_pair_l2(ScoreDelta& key, int64_t deg) {
   key.push_back({singleton_score_l2(deg - 1), +1});
