@@ -50,25 +50,14 @@ def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) 
     batch = max(1, min(batch, num_remove, _MAX_ROUND_BATCH))
     deg_ext = dg.exchange(dg.degree().unsqueeze(1))[:, 0].contiguous()
     engine = torch.classes.rankcore.WisRankL2(edges.contiguous(), dg.halo().halo_ids, dg.lo, dg.hi, deg_ext)
-    world = dg.world_size
-    parts, done, rounds = [], 0, 0
-    while done < num_remove:
-        rows = engine.propose(batch)
-        if world > 1:
-            blocks = [torch.empty_like(rows) for _ in range(world)]
-            dist.all_gather(blocks, rows, group=dg.group)
-            gathered = torch.stack(blocks)
-        else:
-            gathered = rows.unsqueeze(0)
-        commits = _round_commits(gathered, num_remove - done)
-        if commits.shape[0] == 0:  # cannot happen: the best proposal beats every sentinel
-            raise RuntimeError("distributed 1-WIS: a round committed no removal (internal error)")
-        engine.apply(commits)
-        parts.append(commits)
-        done += commits.shape[0]
-        rounds += 1
-    removed = torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.int64)
-    return removed, rounds
+
+    def one_round(want: int) -> torch.Tensor:
+        commits = _round_commits(_gather_blocks(engine.propose(batch), dg, same_length=True), want)
+        if commits.shape[0]:
+            engine.apply(commits)
+        return commits
+
+    return _run_rounds(one_round, num_remove, "1-WIS")
 
 
 def run_wis_l3(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
@@ -90,30 +79,45 @@ def run_wis_l3(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) 
     engine = torch.classes.rankcore.WisRankL3(
         edges.contiguous(), dg.halo().halo_ids, dg.lo, dg.hi, ext[:, 0].contiguous(), ext[:, 1].contiguous(),
         common_count.to(torch.int64).contiguous(), ball.ids, ball.rowptr, ball.col)
-    world = dg.world_size
-    parts, done, rounds = [], 0, 0
-    while done < num_remove:
-        block = engine.propose(batch)
-        if world > 1:
-            sizes = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
-            dist.all_gather(sizes, torch.tensor([block.numel()]), group=dg.group)
-            longest = max(int(x) for x in sizes)
-            padded = torch.zeros(longest, dtype=torch.int64)
-            padded[:block.numel()] = block
-            blocks = [torch.empty_like(padded) for _ in range(world)]
-            dist.all_gather(blocks, padded, group=dg.group)
-            gathered = torch.stack(blocks)
-        else:
-            gathered = block.unsqueeze(0)
-        stand = torch.tensor([engine.round(gathered, num_remove - done)])
-        if world > 1:
+
+    def one_round(want: int) -> torch.Tensor:
+        stand = torch.tensor([engine.round(_gather_blocks(engine.propose(batch), dg, same_length=False), want)])
+        if dg.world_size > 1:
             dist.all_reduce(stand, op=dist.ReduceOp.MIN, group=dg.group)
-        commits = engine.apply(max(int(stand), 1))  # the first commit always stands
+        return engine.apply(max(int(stand), 1))  # the first commit always stands
+
+    return _run_rounds(one_round, num_remove, "2-WIS")
+
+
+def _gather_blocks(block: torch.Tensor, dg: DistGraph, same_length: bool) -> torch.Tensor:
+    """Every rank's block, stacked in rank order (collective). Blocks of different lengths (``same_length``
+    False) are zero-padded to the longest, after one all_gather of their lengths."""
+    world = dg.world_size
+    if world == 1:
+        return block.unsqueeze(0)
+    if not same_length:
+        sizes = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
+        dist.all_gather(sizes, torch.tensor([block.numel()]), group=dg.group)
+        padded = torch.zeros(max(int(x) for x in sizes), dtype=block.dtype)
+        padded[:block.numel()] = block
+        block = padded
+    blocks = [torch.empty_like(block) for _ in range(world)]
+    dist.all_gather(blocks, block, group=dg.group)
+    return torch.stack(blocks)
+
+
+def _run_rounds(one_round, num_remove: int, what: str) -> tuple[torch.Tensor, int]:
+    """Rounds until ``num_remove`` removals: ``one_round(want)`` commits and returns the next ``[c, 2]``, c <= want.
+    Returns the removals in order and the number of rounds."""
+    parts, done = [], 0
+    while done < num_remove:
+        commits = one_round(num_remove - done)
+        if commits.shape[0] == 0:  # cannot happen: the round's best proposal beats every sentinel
+            raise RuntimeError(f"distributed {what}: a round committed no removal (internal error)")
         parts.append(commits)
         done += commits.shape[0]
-        rounds += 1
     removed = torch.cat(parts) if parts else torch.zeros(0, 2, dtype=torch.int64)
-    return removed, rounds
+    return removed, len(parts)
 
 
 _round_commits = torch.ops.rankcore.wis_round_commits.default
