@@ -15,7 +15,7 @@ import torch
 
 import rankcore
 
-from conftest import power_law, selected_sizes
+from conftest import power_law, selected, selected_sizes
 
 LENGTH = 4
 _baselines: dict = {}
@@ -134,3 +134,53 @@ def test_copy_bandwidth(benchmark, device):
     benchmark.group = f"copy bandwidth {device.type}"
     benchmark.extra_info.update(impl="copy", bytes=2 * src.nbytes)
     benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=2)
+
+
+# The user's path on the issue-22 graphs: rankcore.count_walks on a prebuilt Graph with [k, n] source masks
+# (int64, exact; the masks' layout conversion and the [k, n] result included) against torch.sparse.mm float64
+# on a prebuilt CSR of Â with a prebuilt [n, k] start. "flat": 10M random pairs over 2M ids, symmetrized (ids in
+# random order, max in-degree about 30: no locality to exploit); "power_law": exponent 2.5 over 2M ids, 10M edges.
+FLAT_PAIRS = {"1M": 1_000_000, "10M": 10_000_000}
+_user_graphs: dict = {}
+
+
+def _user_graph(kind: str, size: str):
+    """(Graph, [16, n] bool source masks: each vertex a source of each column with probability 1%)."""
+    key = (kind, size)
+    if key not in _user_graphs:
+        m = FLAT_PAIRS[size]
+        n = m // 5
+        gen = torch.Generator().manual_seed(1)
+        if kind == "flat":
+            g = rankcore.Graph.from_input(torch.randint(n, (2, m), generator=gen), n, symmetrize=True)
+        else:
+            from rankcore.datasets import power_law_graph
+
+            g = rankcore.Graph.from_input(power_law_graph(n, m, 2.5, seed=1), n)
+        _user_graphs[key] = (g, torch.rand(16, n, generator=gen) < 0.01)
+    return _user_graphs[key]
+
+
+@pytest.mark.parametrize("impl", ["rankcore.count_walks int64", "torch.sparse.mm float64"])
+@pytest.mark.parametrize("kind", ["flat", "power_law"])
+@pytest.mark.parametrize("size", selected("RANKCORE_BENCH_USER_SIZES", "10M", FLAT_PAIRS))
+def test_count_walks_user_path(benchmark, size, kind, impl):
+    graph, masks = _user_graph(kind, size)
+    if impl.startswith("rankcore"):
+        def run():
+            return rankcore.count_walks(graph, None, LENGTH, masks)
+    else:
+        a_hat = _a_hat_csr(graph, torch.float64, "cpu")
+        start = masks.t().to(torch.float64).contiguous()
+
+        def run():
+            y = start
+            for _ in range(LENGTH):
+                y = torch.sparse.mm(a_hat, y)
+            return y.t()
+
+    benchmark.group = f"count_walks user path {kind} {size} k=16 cpu"
+    benchmark.extra_info.update(impl=impl, nnz=graph.num_edges, n=graph.num_nodes)
+    out = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    expected = rankcore.ops.walk_count(graph.rowptr, graph.col, masks.t().to(torch.int64).contiguous(), LENGTH)
+    assert torch.equal(out.to(torch.int64), expected.t())  # float64 is exact at these counts (< 2^53)

@@ -8,6 +8,8 @@
 // `length` steps, counts[j, c] = sum_i start[i, c] * (Â^length)[i, j].
 // int64 is exact: an overflow raises an error whose message starts with "rankcore overflow:" and names
 // the walk length that overflowed. float64 is the approximate mode.
+// Layout (CPU): counts has start's layout, row-major or column-major (start the transpose of a contiguous
+// [k, n], k, n > 1); CUDA returns row-major. rankcore.ops' fake implementation follows the same rule.
 #include "ops/walk_count.h"
 
 #include <torch/library.h>

@@ -40,7 +40,9 @@ def walk_count(rowptr: torch.Tensor, col: torch.Tensor, start: torch.Tensor, len
     """``length`` steps of walk counting through Â = A + I on the in-neighbour CSR ``(rowptr, col)``.
 
     ``start`` is ``[n, k]`` (int64, exact, non-negative; or float64). Returns ``[n, k]`` with
-    ``out[j, c] = sum_i start[i, c] * (Â^length)[i, j]``. Raises :class:`OverflowError` naming the walk
+    ``out[j, c] = sum_i start[i, c] * (Â^length)[i, j]``. On the CPU, a ``start`` that is the transpose of a
+    contiguous ``[k, n]`` is read in place and the result has that layout too (``out.t()`` is contiguous);
+    otherwise the result is contiguous. Raises :class:`OverflowError` naming the walk
     length whose int64 counts overflowed (inside a torch.compile graph this wrapper is traced, so the error
     arrives as the op's RuntimeError, "rankcore overflow: ..."; the public graph functions run eagerly
     under torch.compile and always raise OverflowError).
@@ -101,7 +103,15 @@ def _walk_count_fake(rowptr, col, start, length):
     _check_devices("walk_count", rowptr, col, start)
     torch._check(start.dim() == 2)
     torch._check(rowptr.dim() == 1 and rowptr.shape[0] == start.shape[0] + 1)
+    if start.device.type == "cpu" and _is_column_major(start):  # the CPU op keeps a [k, n] transposed layout
+        return torch.empty_like(start.t(), memory_format=torch.contiguous_format).t()
     return torch.empty_like(start, memory_format=torch.contiguous_format)
+
+
+def _is_column_major(start: torch.Tensor) -> bool:
+    """The transpose of a contiguous [k, n] (csrc/ops/cpu/walk_count_cpu.cpp, is_column_major)."""
+    n, k = start.shape
+    return n > 1 and k > 1 and start.stride(0) == 1 and start.stride(1) == n
 
 
 @torch.library.register_fake("rankcore::walk_count_planned")

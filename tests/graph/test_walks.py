@@ -170,9 +170,13 @@ def test_walk_count_opcheck(device, index_dtype):
     graph = rankcore.Graph.from_input(torch.tensor([[0, 1, 1, 2, 3, 0], [1, 0, 2, 1, 0, 3]], device=device), 5)
     col = graph.col.to(index_dtype)
     for dtype in (torch.int64, torch.float64):
-        start = torch.randint(0, 3, (5, 3), device=device).to(dtype)
-        for length in (0, 3):
-            torch.library.opcheck(torch.ops.rankcore.walk_count.default, (graph.rowptr, col, start, length))
+        for k in (3, 16):
+            start = torch.randint(0, 3, (5, k), device=device).to(dtype)
+            # row-major, and the transpose of a contiguous [k, n] (count_walks' layout; the fake must give the
+            # layout the op returns on each device)
+            for layout in (start, start.t().contiguous().t()):
+                for length in (0, 3):
+                    torch.library.opcheck(torch.ops.rankcore.walk_count.default, (graph.rowptr, col, layout, length))
 
 
 def test_walk_count_under_torch_compile():

@@ -3,7 +3,9 @@ int32 copies while (longest row + 1) * max(x) provably fits int32, then the coun
 
 Checked against Python integers (no int32 anywhere), with start counts placed on both sides of the int32
 boundary so that runs stay narrow, widen after some steps, or start wide; every length parity, the direct
-(k = 1, 2, 4, 8, 16) and the packed-block (other k) paths."""
+(k = 1, 2, 4, 8, 16) and the packed-block (other k) paths, and both start layouts: row-major, and the transpose
+of a contiguous [k, n] (count_walks' layout; its one-block case uses the output's own storage as the packed
+buffer, so the last step must land in the spare buffer whatever the parities)."""
 
 import pytest
 import torch
@@ -32,10 +34,24 @@ def longest_row(g: Graph) -> int:
     return int(g.rowptr.diff().max()) if g.num_nodes else 0
 
 
-@settings(max_examples=120, deadline=None)
+def column_major(start: torch.Tensor) -> torch.Tensor:
+    """The same [n, k] values laid out as the transpose of a contiguous [k, n]."""
+    return start.t().contiguous().t()
+
+
+def assert_layout_kept(got: torch.Tensor, start: torch.Tensor) -> None:
+    """The CPU op returns a column-major result for a column-major start (n, k > 1), else a contiguous one."""
+    n, k = start.shape
+    if n > 1 and k > 1 and start.stride() == (1, n):
+        assert got.stride() == (1, n)
+    else:
+        assert got.is_contiguous()
+
+
+@settings(max_examples=200, deadline=None)
 @given(graph=edge_lists(min_nodes=1, max_nodes=10, max_edges=30), length=st.integers(1, 7),
-       k=st.sampled_from([1, 2, 3, 8, 16, 21]), data=st.data())
-def test_counts_across_the_int32_boundary_match_python_ints(graph, length, k, data):
+       k=st.sampled_from([1, 2, 3, 8, 16, 21]), transposed=st.booleans(), data=st.data())
+def test_counts_across_the_int32_boundary_match_python_ints(graph, length, k, transposed, data):
     edge_index, n, _ = graph
     g = Graph.from_input(edge_index, n)
     growth = longest_row(g) + 1
@@ -46,6 +62,8 @@ def test_counts_across_the_int32_boundary_match_python_ints(graph, length, k, da
         st.sampled_from([1, 2, 2**40]))
     start = torch.tensor(data.draw(st.lists(st.integers(0, max(top, 0)), min_size=n * k, max_size=n * k)),
                          dtype=torch.int64).reshape(n, k)
+    if transposed:
+        start = column_major(start)
     expected = python_walks(g.rowptr, g.col, start, length)
     if max((max(row) for row in expected), default=0) > 2**63 - 1:
         with pytest.raises(OverflowError):
@@ -54,6 +72,7 @@ def test_counts_across_the_int32_boundary_match_python_ints(graph, length, k, da
     got = ops.walk_count(g.rowptr, g.col, start, length)
     assert got.dtype == torch.int64
     assert got.tolist() == expected
+    assert_layout_kept(got, start)
 
 
 def regular_graph(kind: str) -> Graph:
@@ -67,9 +86,10 @@ def regular_graph(kind: str) -> Graph:
     return Graph.from_input(torch.stack([torch.cat([r, (r + 1) % n]), torch.cat([(r + 1) % n, r])]), n)
 
 
+@pytest.mark.parametrize("transposed", [False, True], ids=["row_major", "column_major"])
 @pytest.mark.parametrize("kind", ["complete", "cycle"])
-@pytest.mark.parametrize("k", [1, 16, 5])
-def test_regular_graphs_at_the_int32_edge(kind, k):
+@pytest.mark.parametrize("k", [1, 16, 5, 8])
+def test_regular_graphs_at_the_int32_edge(kind, k, transposed):
     # On a regular graph the bound (longest row + 1) * max(x) is attained, so a start of c everywhere with
     # c = INT32_MAX // growth^s (and c + 1) reaches exactly INT32_MAX-or-less (or just above it) after s steps:
     # a narrow phase one step too long, or a widened block in the wrong buffer, gives wrong counts here.
@@ -83,18 +103,52 @@ def test_regular_graphs_at_the_int32_edge(kind, k):
             for length in range(max(1, s - 1), s + 3):
                 start = torch.full((g.num_nodes, k), value, dtype=torch.int64)
                 start[0, 0] = value - 1  # not all equal
+                if transposed:
+                    start = column_major(start)
                 got = ops.walk_count(g.rowptr, g.col, start, length)
                 assert got.tolist() == python_walks(g.rowptr, g.col, start, length), (s, value, length)
+                assert_layout_kept(got, start)
 
 
-def test_user_start_is_not_written():
+@pytest.mark.parametrize("transposed", [False, True], ids=["row_major", "column_major"])
+@pytest.mark.parametrize("length", [0, 1, 4])
+def test_user_start_is_not_written_nor_aliased(transposed, length):
     n = 12
     u, v = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
     g = Graph.from_input(torch.stack([u.flatten(), v.flatten()]), n)
     start = torch.arange(n * 16, dtype=torch.int64).reshape(n, 16)
+    if transposed:
+        start = column_major(start)
     before = start.clone()
-    ops.walk_count(g.rowptr, g.col, start, 4)
+    got = ops.walk_count(g.rowptr, g.col, start, length)
     assert torch.equal(start, before)
+    assert got.untyped_storage().data_ptr() != start.untyped_storage().data_ptr()
+    assert_layout_kept(got, start)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=edge_lists(min_nodes=2, max_nodes=12, max_edges=40), length=st.integers(0, 6),
+       k=st.sampled_from([2, 3, 4, 16, 17, 40]), data=st.data())
+def test_float64_column_major_equals_row_major(graph, length, k, data):
+    edge_index, n, _ = graph
+    g = Graph.from_input(edge_index, n)
+    start = torch.tensor(data.draw(st.lists(st.floats(0, 4), min_size=n * k, max_size=n * k)),
+                         dtype=torch.float64).reshape(n, k)
+    row = ops.walk_count(g.rowptr, g.col, start, length)
+    col = ops.walk_count(g.rowptr, g.col, column_major(start), length)
+    assert torch.equal(row, col)  # the same additions in the same order, bit for bit
+    assert_layout_kept(col, column_major(start))
+
+
+def test_column_major_negative_start_and_overflow_are_errors():
+    g = regular_graph("complete")
+    bad = column_major(torch.ones(g.num_nodes, 16, dtype=torch.int64))
+    bad[3, 5] = -1
+    with pytest.raises(ValueError, match="non-negative"):
+        ops.walk_count(g.rowptr, g.col, bad, 2)
+    big = column_major(torch.full((g.num_nodes, 16), 2**40, dtype=torch.int64))
+    with pytest.raises(OverflowError, match="length 7 "):  # K_12 multiplies by 12: 2^40 * 12^6 < 2^63 < 2^40 * 12^7
+        ops.walk_count(g.rowptr, g.col, big, 12)
 
 
 def test_out_of_range_column_in_a_narrow_step_is_an_index_error():

@@ -7,6 +7,13 @@
 // n * 128 bytes whatever k is, and peak memory is start + output + two [n, W] step buffers.
 // (Measured on a 1M-vertex power-law graph, 2-core EPYC: W = 16 beat 4, 8 and 32.)
 //
+// Layouts: a row-major start whose k is a block width runs in place (no packing: start + output + one
+// step buffer). A column-major start (the transpose of a contiguous [k, n]: count_walks' [k, n] masks) is
+// packed and unpacked by strided loops fused with the int32 narrowing / widening, and the result is
+// column-major too, so count_walks transposes nothing itself; one such block uses the output's own storage
+// as its packed buffer (start + output + one step buffer again). 10M random-id edges, k = 16: the two
+// transposing copies count_walks made were a quarter of its time (bench_walks.py, user path).
+//
 // A step is a pull over the in-neighbour CSR: each output row is written by exactly one thread (no
 // atomics). Rows are split into chunks of equal (edges + rows) work because power-law graphs put most
 // edges on few rows.
@@ -300,6 +307,24 @@ value_t checked_max(const value_t* x, int64_t count) {
   return *std::max_element(partial.begin(), partial.end());
 }
 
+// Raises the error a step recorded: an out-of-range column (step 1 checks them) or an int64 overflow.
+template <typename index_t>
+void check_step(const StepState& state, const index_t* col, int64_t n, int64_t step) {
+  const int64_t bad = state.bad_col.load();
+  TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]), " is out of range for ",
+                    n, " vertices");
+  TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", step,
+              " exceed the int64 range (2^63 - 1)");
+}
+
+// How many of the first `length` steps provably fit int32 when every start count is <= xmax: a row sum
+// is at most (longest row + 1) * max(x) (narrow_fits).
+inline int64_t narrow_step_count(int64_t xmax, int64_t max_row, int64_t length) {
+  int64_t steps = 0;
+  for (int64_t bound = xmax; steps < length && narrow_fits(bound, max_row); ++steps) bound *= max_row + 1;
+  return steps;
+}
+
 // All `length` steps on one [n, W] block. Step s reads the block written by step s - 1 (`first` for
 // s = 1) and writes into `last` or `spare`, alternating so that the final step lands in `last`.
 //
@@ -318,18 +343,9 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
   value_t xmax = checked_max(first, n * W);
   const value_t* x = first;
   int64_t step = 1;
-  auto check = [&](const StepState& state, int64_t s) {
-    const int64_t bad = state.bad_col.load();
-    TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]), " is out of range for ",
-                      n, " vertices");
-    TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", s,
-                " exceed the int64 range (2^63 - 1)");
-  };
+  auto check = [&](const StepState& state, int64_t s) { check_step(state, col, n, s); };
   if constexpr (std::is_same_v<value_t, int64_t>) {
-    int64_t narrow_steps = 0;
-    for (int64_t bound = xmax; narrow_steps < length && narrow_fits(bound, max_row); ++narrow_steps) {
-      bound *= max_row + 1;
-    }
+    int64_t narrow_steps = narrow_step_count(xmax, max_row, length);
     if ((length - narrow_steps) % 2 != 0) --narrow_steps;
     if (narrow_steps > 0 && spare != nullptr && spare != first) {
       int32_t* nx = reinterpret_cast<int32_t*>(spare);
@@ -358,33 +374,97 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
   }
 }
 
-// The columns [c0, c0 + W) of start, packed into `packed`, run, and unpacked into out.
-template <typename Policy, typename index_t, int W>
-void run_block(const int64_t* rowptr, const index_t* col, const at::Tensor& start, at::Tensor& out, int64_t c0,
-               int64_t length, const std::vector<int64_t>& bounds, int64_t max_row, at::Tensor& packed,
-               at::Tensor& spare) {
-  using value_t = typename Policy::value_t;
-  const int64_t n = start.size(0), k = start.size(1);
-  const value_t* s = start.data_ptr<value_t>();
-  value_t* a = packed.data_ptr<value_t>();
+// An [n, k] matrix as (data, row stride, column stride): row-major, or column-major (the transpose of a
+// contiguous [k, n], the layout count_walks' [k, n] source masks and result have).
+template <typename T>
+struct StridedMatrix {
+  T* data;
+  int64_t row_stride, col_stride;
+  T& operator()(int64_t i, int64_t c) const { return data[i * row_stride + c * col_stride]; }
+};
+
+// dst[i * W + w] = src(i, c0 + w) for every row i, converted to D (the int64 -> int32 narrowing included:
+// the caller has proven that every value fits).
+template <int W, typename S, typename D>
+void pack_columns(StridedMatrix<const S> src, D* dst, int64_t n, int64_t c0) {
   at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
-      for (int w = 0; w < W; ++w) a[i * W + w] = s[i * k + c0 + w];
-    }
-  });
-  // Step 1 must not write into its own input `a`: it writes `last` when length is odd, so then the
-  // result lands in the spare buffer, and otherwise back in `a`.
-  value_t* b = spare.data_ptr<value_t>();
-  value_t* last = (length % 2 == 0) ? a : b;
-  run_steps<Policy, index_t, W>(rowptr, col, n, a, last, last == a ? b : a, length, bounds, max_row);
-  value_t* o = out.data_ptr<value_t>();
-  at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      for (int w = 0; w < W; ++w) o[i * k + c0 + w] = last[i * W + w];
+      for (int w = 0; w < W; ++w) dst[i * W + w] = static_cast<D>(src(i, c0 + w));
     }
   });
 }
 
+// dst(i, c0 + w) = src[i * W + w] for every row i, converted to D (int32 -> int64 widening included).
+template <int W, typename S, typename D>
+void unpack_columns(const S* src, StridedMatrix<D> dst, int64_t n, int64_t c0) {
+  at::parallel_for(0, n, 16384, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      for (int w = 0; w < W; ++w) dst(i, c0 + w) = static_cast<D>(src[i * W + w]);
+    }
+  });
+}
+
+// The columns [c0, c0 + W) of start run through all `length` steps in the packed [n, W] buffers
+// `packed` and `spare`, and are written into the same columns of out. Every start count is <= xmax.
+// The packing is fused with the int32 narrowing of run_steps, and the unpacking with the widening when
+// every step stayed narrow: a column-major start and result (count_walks' [k, n] layout) then cost no
+// transposing pass of their own.
+//
+// `packed_is_out`: `packed` is out's own storage (one block of a column-major out), so the last step
+// must land in `spare`, to be unpacked from there: the first int64 buffer is chosen by the parity of
+// the int64 steps, and one narrow step is given up when that parity cannot be chosen otherwise.
+template <typename Policy, typename index_t, int W>
+void run_block(const int64_t* rowptr, const index_t* col, StridedMatrix<const typename Policy::value_t> start,
+               StridedMatrix<typename Policy::value_t> out, int64_t n, int64_t c0, int64_t length,
+               typename Policy::value_t xmax, const std::vector<int64_t>& bounds, int64_t max_row,
+               typename Policy::value_t* packed, typename Policy::value_t* spare, bool packed_is_out) {
+  using value_t = typename Policy::value_t;
+  int64_t narrow_steps = 0;
+  if constexpr (std::is_same_v<value_t, int64_t>) narrow_steps = narrow_step_count(xmax, max_row, length);
+  // The int64 steps start in `packed` after a widening (the int32 blocks occupy `spare`), otherwise in
+  // either buffer; with packed_is_out an odd number of them must start in `packed`, an even one in `spare`.
+  if (packed_is_out && narrow_steps > 0 && narrow_steps < length && (length - narrow_steps) % 2 == 0) --narrow_steps;
+  value_t* x = (packed_is_out && narrow_steps == 0 && length % 2 == 0) ? spare : packed;
+  value_t* y = x == packed ? spare : packed;
+  int64_t step = 1;
+  if (narrow_steps > 0) {  // the two int32 blocks live in `spare` (n * W int64) until the int64 steps
+    int32_t* nx = reinterpret_cast<int32_t*>(spare);
+    int32_t* ny = nx + n * W;
+    pack_columns<W>(start, nx, n, c0);
+    for (; step <= narrow_steps; ++step) {
+      StepState state;
+      xmax = step_block<NarrowCount, index_t, W>(rowptr, col, nx, ny, n, 0, step == 1, bounds, state);
+      check_step(state, col, n, step);
+      std::swap(nx, ny);
+    }
+    if (narrow_steps == length) {
+      unpack_columns<W>(nx, out, n, c0);
+      return;
+    }
+    at::parallel_for(0, n * W, 1 << 16, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) x[i] = nx[i];
+    });
+  } else {
+    pack_columns<W>(start, x, n, c0);
+  }
+  for (; step <= length; ++step) {
+    StepState state;
+    xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds, state);
+    check_step(state, col, n, step);
+    std::swap(x, y);
+  }
+  TORCH_INTERNAL_ASSERT(!packed_is_out || x == spare, "walk_count: the last step must not land in out's storage");
+  unpack_columns<W>(x, out, n, c0);
+}
+
+// True for the transpose of a contiguous [k, n] (k, n > 1): count_walks passes its [k, n] source masks
+// this way, and gets its result in the same layout.
+inline bool is_column_major(const at::Tensor& start) {
+  return start.dim() == 2 && start.size(0) > 1 && start.size(1) > 1 && start.stride(0) == 1 &&
+         start.stride(1) == start.size(0);
+}
+
+// out has start's layout: row-major, or column-major when start is (is_column_major).
 template <typename value_t, typename index_t>
 at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& start,
                            int64_t length) {
@@ -392,19 +472,23 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   const int64_t n = start.size(0), k = start.size(1);
   const int64_t* rowptr = rowptr_t.data_ptr<int64_t>();
   const index_t* col = col_t.data_ptr<index_t>();
+  const bool column_major = is_column_major(start);
 
   check_host_rowptr(rowptr, n, col_t.numel(), "walk_count");
   if (length == 0 || n == 0 || k == 0) {
     checked_max(start.data_ptr<value_t>(), n * k);  // same non-negativity rule as a real run
-    return start.clone();
+    return column_major ? start.t().clone(at::MemoryFormat::Contiguous).t() : start.clone(at::MemoryFormat::Contiguous);
   }
 
   const auto bounds = cpu::balanced_row_chunks(rowptr, n, 4096, 32);
   int64_t max_row = 0;  // the longest row: it bounds how fast counts grow (narrow_fits)
   for (int64_t j = 0; j < n; ++j) max_row = std::max(max_row, rowptr[j + 1] - rowptr[j]);
-  at::Tensor out = step_buffer(n, k, start.options());
-  // k itself a block width: run straight from `start` into `out` with one spare buffer (no packing).
-  if (k == 1 || k == 2 || k == 4 || k == 8 || k == kBlock) {
+  const bool width_k = k == 1 || k == 2 || k == 4 || k == 8 || k == kBlock;  // k itself a block width
+  // A column-major out is only written by the unpacking (or read as one packed step buffer after the int32
+  // steps), so it is not worth the huge-page advice: the kernel may compact memory to honour it.
+  at::Tensor out = column_major ? at::empty({k, n}, start.options()).t() : step_buffer(n, k, start.options());
+  // Row-major with k a block width: run straight from `start` into `out` with one spare buffer (no packing).
+  if (width_k && !column_major) {
     at::Tensor spare = length > 1 ? step_buffer(n, k, start.options()) : at::Tensor();
     value_t* spare_ptr = length > 1 ? spare.data_ptr<value_t>() : nullptr;
     auto direct = [&]<int W>() {
@@ -430,13 +514,21 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
     }
     return out;
   }
+  // Column blocks. A column-major out of one block (k a block width) is itself the packed buffer (its n * k
+  // values are contiguous), so the peak stays start + out + one step buffer, as on the direct path.
   const int64_t w_max = std::min<int64_t>(k, kBlock);
-  at::Tensor packed = step_buffer(n, w_max, start.options());
+  const bool packed_is_out = width_k;
+  // Either layout holds its n * k values contiguously from data_ptr; int64 counts must be non-negative.
+  const value_t xmax = checked_max(start.data_ptr<value_t>(), n * k);
   at::Tensor spare = step_buffer(n, w_max, start.options());
+  at::Tensor packed = packed_is_out ? out : step_buffer(n, w_max, start.options());
+  const StridedMatrix<const value_t> in{start.data_ptr<value_t>(), start.stride(0), start.stride(1)};
+  const StridedMatrix<value_t> result{out.data_ptr<value_t>(), out.stride(0), out.stride(1)};
   // Blocks of kBlock columns, then one block each of the remaining 8, 4, 2, 1 (compile-time widths).
   int64_t c0 = 0;
   auto run = [&]<int W>() {
-    run_block<Policy, index_t, W>(rowptr, col, start, out, c0, length, bounds, max_row, packed, spare);
+    run_block<Policy, index_t, W>(rowptr, col, in, result, n, c0, length, xmax, bounds, max_row,
+                                  packed.data_ptr<value_t>(), spare.data_ptr<value_t>(), packed_is_out);
     c0 += W;
   };
   while (k - c0 >= kBlock) run.template operator()<kBlock>();
@@ -450,7 +542,9 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
 at::Tensor walk_count_cpu(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& start, int64_t length) {
   check_walk_count_args(rowptr, col, start, length);
   TORCH_CHECK_VALUE(start.device().is_cpu(), "walk_count (CPU): tensors must be on the CPU");
-  const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous(), start_c = start.contiguous();
+  // A column-major start (count_walks' [k, n] masks, transposed) is read in place: no transposing copy.
+  const at::Tensor rowptr_c = rowptr.contiguous(), col_c = col.contiguous();
+  const at::Tensor start_c = is_column_major(start) ? start : start.contiguous();
   at::Tensor out;
   AT_DISPATCH_INDEX_TYPES(col_c.scalar_type(), "walk_count_cpu", [&] {
     if (start_c.scalar_type() == at::kLong) {

@@ -111,7 +111,9 @@ def count_walks(edge_index: GraphInput, num_nodes: int | None, length: int, sour
         squeeze = True
     else:
         masks, squeeze = _check_mask("sources", sources, graph)
-        start = masks.t().to(dtype).contiguous()  # [n, k]: a vertex's k counts are adjacent
+        # [n, k] as the transpose of the [k, n] masks: the CPU op packs a vertex's k counts itself and returns
+        # the same layout, so neither the start nor the result needs a transposing copy here.
+        start = masks.to(dtype).t()
     try:
         counts = _walks_from(graph, start, length)
     except OverflowError as err:
