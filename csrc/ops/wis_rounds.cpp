@@ -4,7 +4,9 @@
 // the gathered rows (op wis_round_commits) and applies them to its own state (WisRankL2.apply).
 //
 //   class rankcore.WisRankL2(edges, halo_ids, lo, hi, deg_ext)
-//     edges [m, 2] int64: the rank's own undirected edges (u, v), u < v, lo <= u < hi, sorted by (u, v);
+//     edges [m, 2] int64: the rank's own undirected edges (u, v), u < v, sorted by (u, v): those inside [lo, hi),
+//       and those to other ranks that cpu/rank_edges.h's cross-edge rule gives it (kSplitCrossEdges: the
+//       edges between two ranks split about evenly between them);
 //     halo_ids [h] int64: the ascending global ids of the halo (extended positions n_local ...);
 //     deg_ext [hi - lo + h] int64: the current degree of every own (then halo) vertex.
 //     propose(batch) -> [batch + 1, 4] int64 rows (u, v, deg u, deg v): the rank's `batch` best alive
@@ -137,7 +139,7 @@ class PackedQueue final : public CandidateQueue {
 
 struct WisRankL2 : torch::CustomClassHolder {
   WisRankL2(const at::Tensor& edges, const at::Tensor& halo_ids, int64_t lo, int64_t hi, const at::Tensor& deg_ext)
-      : own_(edges, halo_ids, lo, hi, "WisRankL2") {
+      : own_(edges, halo_ids, lo, hi, "WisRankL2", cpu::EdgeOwnership::kSplitCrossEdges) {
     const at::Tensor d = cpu::rank_long_tensor(deg_ext, "WisRankL2", "deg_ext", 1);
     TORCH_CHECK_VALUE(d.numel() == own_.num_extended(),
                       "WisRankL2: deg_ext must hold hi - lo + h = ", own_.num_extended(), " degrees, got ", d.numel());
@@ -202,7 +204,7 @@ struct WisRankL2 : torch::CustomClassHolder {
           --deg_[*p];
         }
       }
-      if (own_.lo <= std::min(u, v) && std::min(u, v) < own_.hi) {
+      if (own_.owns(u, v)) {
         const std::optional<int64_t> id = own_.id_of(u, v);
         TORCH_CHECK_VALUE(id && alive_[*id], "WisRankL2.apply: (", u, ", ", v, ") is not an alive own edge");
         alive_[*id] = 0;

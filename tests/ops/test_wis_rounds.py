@@ -23,8 +23,17 @@ Engine = torch.classes.rankcore.WisRankL2
 commits_op = torch.ops.rankcore.wis_round_commits.default
 
 
+def owned_by_range(u: int, v: int, lo: int, hi: int) -> bool:
+    """The 1-WIS rounds' ownership, from its statement (docs/definitions.md §5): an edge u < v inside [lo, hi) is
+    the range's; an edge leaving it is the range's when its own endpoint is u and u + v is even, or v and odd."""
+    inside_u, inside_v = lo <= u < hi, lo <= v < hi
+    if inside_u and inside_v:
+        return True
+    return (inside_u and (u + v) % 2 == 0) or (inside_v and (u + v) % 2 == 1)
+
+
 def split_ranks(ei: torch.Tensor, n: int, bounds: list[int]) -> list:
-    """One engine per vertex range [bounds[r], bounds[r + 1]): own edges (u, v), u < v, u in the range; halo =
+    """One engine per vertex range [bounds[r], bounds[r + 1]): own edges (u, v), u < v, by owned_by_range; halo =
     the other endpoints outside the range; degrees of the whole graph."""
     graph = rankcore.Graph.from_input(ei, n, symmetrize=True)
     deg = graph.rowptr.diff().to(torch.int64)
@@ -32,12 +41,16 @@ def split_ranks(ei: torch.Tensor, n: int, bounds: list[int]) -> list:
     src = graph.col.to(torch.int64)
     upper = src > dst
     edges = torch.stack([dst[upper], src[upper]], dim=1)  # sorted by (u, v): CSR rows, ascending columns
-    engines = []
+    engines, owners = [], [0] * edges.shape[0]
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        own = edges[(edges[:, 0] >= lo) & (edges[:, 0] < hi)]
+        mine = torch.tensor([owned_by_range(u, v, lo, hi) for u, v in edges.tolist()], dtype=torch.bool)
+        for i in mine.nonzero().flatten().tolist():
+            owners[i] += 1
+        own = edges[mine] if edges.shape[0] else edges
         rows = (dst >= lo) & (dst < hi)
         halo = torch.unique(src[rows & ((src < lo) | (src >= hi))])
         engines.append(Engine(own.contiguous(), halo, lo, hi, torch.cat([deg[lo:hi], deg[halo]])))
+    assert all(count == 1 for count in owners), "every edge has exactly one owner"
     return engines, graph
 
 
@@ -160,7 +173,9 @@ def engine_of(edges, halo=(), lo=0, hi=4, deg=(2, 2, 2, 2)):
     (lambda: engine_of([[1, 0]]), "is not an own edge"),
     (lambda: engine_of([[0, 2], [0, 1]]), "sorted by"),
     (lambda: engine_of([[0, 1], [0, 1]]), "sorted by"),
-    (lambda: engine_of([[0, 9]]), "neither own nor halo"),
+    (lambda: engine_of([[0, 8]]), "neither own nor halo"),  # 0 + 8 even: the edge is rank [0, 4)'s
+    (lambda: engine_of([[0, 9]], halo=[9], deg=(2, 2, 2, 2, 1)), "is not an own edge"),  # odd: 9's rank owns it
+    (lambda: engine_of([[2, 4]], lo=4, hi=8, halo=[2], deg=(2, 2, 2, 2, 1)), "is not an own edge"),  # even: 2's
     (lambda: engine_of([[0, 1]], halo=[5, 5], deg=(1, 1, 1, 1, 1, 1)), "ascending, distinct"),
     (lambda: engine_of([[0, 1]], halo=[2], deg=(1, 1, 1, 1, 1)), "outside"),
     (lambda: engine_of([[0, 1]], deg=(1, 1, 1)), "deg_ext must hold"),
@@ -178,6 +193,20 @@ def engine_of(edges, halo=(), lo=0, hi=4, deg=(2, 2, 2, 2)):
 def test_bad_inputs_are_value_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_cross_edges_split_between_the_ranks():
+    """An edge leaving [lo, hi) is the rank's when its own endpoint is u and u + v is even, or v and odd: (0, 9)
+    belongs to the rank of 9, and once it is applied, to neither of them again."""
+    left = engine_of([[0, 1]], halo=[], lo=0, hi=4, deg=(2, 2, 2, 2))
+    right = engine_of([[0, 9]], halo=[0], lo=8, hi=12, deg=(2, 2, 1, 1, 2))
+    assert right.propose(1)[0].tolist() == [0, 9, 2, 2]
+    for engine in (left, right):
+        engine.apply(torch.tensor([[0, 9]]))  # every rank applies every commit; only 9's rank owned it
+    with pytest.raises(ValueError, match="not an alive own edge"):
+        right.apply(torch.tensor([[0, 9]]))
+    with pytest.raises(ValueError, match="not an alive own edge"):
+        left.apply(torch.tensor([[0, 4]]))  # 0 + 4 even: the left rank's edge, and it has none such
 
 
 def test_applying_the_same_removal_twice_is_an_error():

@@ -41,15 +41,16 @@ __all__ = ["run_wis_l2", "run_wis_l3"]
 
 # --- WIS: the round protocol -----------------------------------------------------------------------------
 
-def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
+def run_wis_l2(dg: DistGraph, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:
     """1-WIS (depth 2) by the round protocol with every round's work native (csrc/ops/wis_rounds.cpp): the
     rank's candidates and their lazy queue live in a ``rankcore.WisRankL2``; one ``all_gather`` of a fixed
     ``[batch + 1, 4]`` int64 block per round; ``rankcore::wis_round_commits`` turns the gathered blocks into the
-    round's removals (the same on every rank). Returns the removals ``[num_remove, 2]`` and the rounds."""
+    round's removals (the same on every rank). A rank holds the edges inside its range and about half of those
+    to other ranks (:func:`_split_cross_edges`). Returns the removals ``[num_remove, 2]`` and the rounds."""
     # a round's block is [batch + 1, 4] int64 per rank: more rows than edges left only cost memory
     batch = max(1, min(batch, num_remove, _MAX_ROUND_BATCH))
     deg_ext = dg.exchange(dg.degree().unsqueeze(1))[:, 0].contiguous()
-    engine = torch.classes.rankcore.WisRankL2(edges.contiguous(), dg.halo().halo_ids, dg.lo, dg.hi, deg_ext)
+    engine = torch.classes.rankcore.WisRankL2(_split_cross_edges(dg), dg.halo().halo_ids, dg.lo, dg.hi, deg_ext)
 
     def one_round(want: int) -> torch.Tensor:
         commits = _round_commits(_gather_blocks(engine.propose(batch), dg, same_length=True), want)
@@ -58,6 +59,22 @@ def run_wis_l2(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) 
         return commits
 
     return _run_rounds(one_round, num_remove, "1-WIS")
+
+
+def _split_cross_edges(dg: DistGraph) -> torch.Tensor:
+    """The rank's 1-WIS edges ``[m_r, 2]`` (u, v), u < v, sorted by (u, v): the edges inside its range, and of the
+    edges to other ranks, those with u own and u + v even or v own and u + v odd (cpu/rank_edges.h,
+    ``cross_edge_owned_by_smaller``; WisRankL2 checks every edge against it). Every edge has one owner, and the
+    edges between two ranks split about evenly between them, where the smaller-endpoint rule gave them all to the
+    rank of the smaller ids (on power-law graphs whose hubs have small ids, most of the work)."""
+    src, dst = dg.local_edge_index()  # row dst (own) lists its neighbours src
+    inside = (src >= dg.lo) & (src < dg.hi)
+    smaller_owns = ((src + dst) % 2) == 0
+    keep = torch.where(inside, src > dst, (dst < src) == smaller_owns)
+    u, v = torch.minimum(src, dst)[keep], torch.maximum(src, dst)[keep]
+    order = torch.argsort(v, stable=True)
+    order = order[torch.argsort(u[order], stable=True)]
+    return torch.stack([u[order], v[order]], dim=1).contiguous()
 
 
 def run_wis_l3(dg: DistGraph, edges: torch.Tensor, num_remove: int, batch: int) -> tuple[torch.Tensor, int]:

@@ -86,7 +86,7 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         removed = _local_degree(dg, edges, offset, k)
         rounds = 2
     else:
-        removed, rounds = (run_wis_l2 if d == 2 else run_wis_l3)(dg, edges, k, b)
+        removed, rounds = run_wis_l2(dg, k, b) if d == 2 else run_wis_l3(dg, edges, k, b)
     if stats is not None:
         stats.update(rounds=rounds, removed=k)
     return removed
