@@ -6,6 +6,8 @@ all_gather would), so hypothesis can try many graphs, splits and batch sizes che
 rankcore.wis's at depth 2. tests/distributed runs the same engine through real process groups. The commits op is
 also compared with the round in plain Python (``rankcore.reference.wis_rounds``)."""
 
+import contextlib
+import os
 from functools import partial
 
 import pytest
@@ -152,6 +154,41 @@ def test_commits_equal_the_python_round_simulation(case):
     got = commits_op(gathered, want)
     commits, _, _ = simulate_round(2, gathered_to_python(gathered), want)
     assert got.tolist() == [[u, v] for u, v, _ in commits]
+
+
+@contextlib.contextmanager
+def hub_degree(value: str):
+    """Vertices of degree >= value are hubs in the round's greedy (cpu/degree_greedy.h, read at every call), so
+    that small rounds run the hub-group code the real rounds run at degree 512."""
+    before = os.environ.get("RANKCORE_WIS_HUB_DEGREE")
+    os.environ["RANKCORE_WIS_HUB_DEGREE"] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["RANKCORE_WIS_HUB_DEGREE"]
+        else:
+            os.environ["RANKCORE_WIS_HUB_DEGREE"] = before
+
+
+@settings(max_examples=300, deadline=None)
+@given(gathered_rounds(), st.sampled_from(["1", "2", "3"]))
+def test_commits_with_hub_groups_equal_the_python_round_simulation(case, threshold):
+    gathered, want = case
+    with hub_degree(threshold):
+        got = commits_op(gathered, want)
+    commits, _, _ = simulate_round(2, gathered_to_python(gathered), want)
+    assert got.tolist() == [[u, v] for u, v, _ in commits]
+
+
+@pytest.mark.parametrize("threshold", ["2", "8"])
+def test_rounds_with_hub_groups_give_the_single_process_order(threshold):
+    ei = power_law_graph(2000, 12000, seed=5)
+    engines, graph = split_ranks(ei, 2000, [0, 600, 2000])
+    m = graph.num_edges // 2
+    with hub_degree(threshold):
+        got, _ = run_rounds(engines, m, 48)
+    assert torch.equal(got, rankcore.wis(ei, 2000, m, 2, symmetrize=True).removed)
 
 
 def test_opcheck():
