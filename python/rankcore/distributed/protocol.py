@@ -138,4 +138,4 @@ def _run_rounds(one_round, num_remove: int, what: str) -> tuple[torch.Tensor, in
 
 
 _round_commits = torch.ops.rankcore.wis_round_commits.default
-_MAX_ROUND_BATCH = 1 << 20  # 32 MiB per rank and round: far past the measured optimum (4096)
+_MAX_ROUND_BATCH = 1 << 20  # 32 MiB per rank and round: far past the measured optimum (8192)

@@ -47,7 +47,7 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         ratio / num_remove: exactly one, as in :func:`rankcore.sparsify`.
         seed: for ``"random"``.
         depth: for ``"wis"``: 2 (1-WIS) or 3 (2-WIS).
-        batch: ``"wis"``: candidates each rank proposes per round; default 4096 for 1-WIS (a round costs about a
+        batch: ``"wis"``: candidates each rank proposes per round; default 8192 for 1-WIS (a round costs about a
             millisecond of collective and call overhead, so fewer, larger rounds win: the sweep in
             docs/distributed.md) and 256 for 2-WIS (its rounds end at the first removal an unproposed edge whose
             common neighbours shrank would beat, so larger batches do not cut the rounds). Capped at the removals
@@ -72,7 +72,7 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
         d = check_int("depth", depth, 2)
         if method == "wis" and d not in (2, 3):
             raise ValueError(f"distributed WIS runs depth 2 (1-WIS) and 3 (2-WIS), got depth={d}")
-        b = (4096 if d == 2 else 256) if batch is None else check_int("batch", batch, 1)
+        b = (8192 if d == 2 else 256) if batch is None else check_int("batch", batch, 1)
         return k, s, d, b
     checked, err = _try(check)
     agree(err, dg.group, {"method": method, "ratio": ratio, "num_remove": num_remove, "seed": seed, "depth": depth,
