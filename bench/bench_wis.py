@@ -5,7 +5,8 @@ step).
     RANKCORE_WIS_SIZES=cora,1M python -m pytest bench/bench_wis.py ...   (graphs; default cora,1M,10M)
 
 Graphs: Cora (from the raw Planetoid files) and seeded power-law graphs with 1M and 10M *undirected*
-edges (5 per vertex on average, exponent 2.5). 2-WIS (depth 3) runs on Cora and 1M.
+edges (5 per vertex on average, exponent 2.5). 2-WIS (depth 3) runs on Cora and 1M, and on 10M with
+RANKCORE_WIS_L3_10M=1 (about 3 minutes and 5.5 GiB; issue 22's "< 3 minutes").
 
 The naive baseline is a vectorised PyTorch version of the definition's greedy for depth 2: each step
 recomputes (min deg, max deg) for every remaining edge and takes the best (ties: smallest (u, v)).
@@ -13,6 +14,7 @@ It is timed over its first NAIVE_STEPS steps and extrapolated linearly to the fu
 costs O(remaining edges), so the linear extrapolation overestimates by at most 2x).
 """
 
+import os
 import pickle
 import time
 from pathlib import Path
@@ -144,7 +146,7 @@ def naive_2wis_steps(graph: rankcore.Graph, steps: int) -> torch.Tensor:
     return torch.tensor(removed)
 
 
-@pytest.mark.parametrize("name", [s for s in wis_sizes() if s != "10M"])
+@pytest.mark.parametrize("name", [s for s in wis_sizes() if s != "10M" or os.environ.get("RANKCORE_WIS_L3_10M") == "1"])
 def test_rankcore_2wis_full_order(benchmark, name):
     graph = graph_for(name)
     m = graph.num_edges // 2
