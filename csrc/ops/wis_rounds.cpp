@@ -33,6 +33,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -72,6 +73,10 @@ class CandidateQueue {
   virtual void push(DegreeKeyL2 key, int64_t slot) = 0;
   // The best stored entry, false when empty.
   virtual bool pop(DegreeKeyL2& key, int64_t& slot) = 0;
+  // Entries given best first (a round's proposals handed back): the same as pushing each.
+  virtual void push_best_first(const std::vector<std::pair<DegreeKeyL2, int64_t>>& entries) {
+    for (const auto& [key, slot] : entries) push(key, slot);
+  }
 };
 
 class BinaryQueue final : public CandidateQueue {
@@ -108,6 +113,20 @@ class PackedQueue final : public CandidateQueue {
       below_.push(packed);
     }
   }
+  // A round's proposals come back sorted and are mostly proposed again next round: they wait in a sorted run
+  // (merged with what is left of the previous one) instead of going through the binary heap one by one.
+  void push_best_first(const std::vector<std::pair<DegreeKeyL2, int64_t>>& entries) override {
+    std::vector<uint64_t> fresh;
+    fresh.reserve(entries.size());
+    for (const auto& [key, slot] : entries) fresh.push_back(packing_.pack(key.low, key.high, slot));
+    if (!std::is_sorted(fresh.begin(), fresh.end())) std::sort(fresh.begin(), fresh.end());
+    std::vector<uint64_t> merged;
+    merged.reserve(fresh.size() + (run_.size() - run_pos_));
+    std::merge(run_.begin() + static_cast<std::ptrdiff_t>(run_pos_), run_.end(), fresh.begin(), fresh.end(),
+               std::back_inserter(merged));
+    run_ = std::move(merged);
+    run_pos_ = 0;
+  }
   bool pop(DegreeKeyL2& key, int64_t& slot) override {
     if (!peeked_ && in_heap_ > 0) {  // the radix heap's smallest, held out so that it can be compared
       peek_ = heap_.pop().first;
@@ -115,10 +134,18 @@ class PackedQueue final : public CandidateQueue {
       floor_ = peek_;
       peeked_ = true;
     }
+    // The smallest of three sources: the side heap, the sorted run, the radix heap's held-out smallest.
+    constexpr uint64_t kNone = ~uint64_t{0};
+    const uint64_t side = below_.empty() ? kNone : below_.top();
+    const uint64_t run = run_pos_ < run_.size() ? run_[run_pos_] : kNone;
+    const uint64_t radix = peeked_ ? peek_ : kNone;
     uint64_t packed;
-    if (!below_.empty() && (!peeked_ || below_.top() < peek_)) {
-      packed = below_.top();
+    if (!below_.empty() && side <= run && side <= radix) {
+      packed = side;
       below_.pop();
+    } else if (run_pos_ < run_.size() && run <= radix) {
+      packed = run;
+      ++run_pos_;
     } else if (peeked_) {
       packed = peek_;
       peeked_ = false;
@@ -137,6 +164,8 @@ class PackedQueue final : public CandidateQueue {
   uint64_t floor_ = 0, peek_ = 0;  // every key in heap_ is >= floor_, the last key it gave out
   bool peeked_ = false;
   std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<uint64_t>> below_;
+  std::vector<uint64_t> run_;  // ascending; run_[run_pos_ ..] still stored
+  size_t run_pos_ = 0;
 };
 
 struct WisRankL2 : torch::CustomClassHolder {
@@ -185,12 +214,15 @@ struct WisRankL2 : torch::CustomClassHolder {
     }
     at::Tensor rows = at::empty({batch + 1, 4}, at::kLong).fill_(-1);
     int64_t* out = rows.data_ptr<int64_t>();
+    std::vector<std::pair<DegreeKeyL2, int64_t>> back;  // still candidates until a commit removes them
+    back.reserve(chosen.size());
     for (size_t r = 0; r < chosen.size(); ++r) {
       const int64_t i = chosen[r];
       out[4 * r] = own_.u[i], out[4 * r + 1] = own_.v[i];
       out[4 * r + 2] = deg_[own_.pu[i]], out[4 * r + 3] = deg_[own_.pv[i]];
-      queue_->push(key(i), i);  // still a candidate until a commit removes it
+      back.emplace_back(key(i), i);
     }
+    queue_->push_best_first(back);
     return rows;
   }
 
