@@ -35,10 +35,10 @@
 #include <cstdlib>
 #include <iterator>
 #include <memory>
-#include <numeric>
 #include <optional>
 #include <queue>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -330,24 +330,11 @@ at::Tensor wis_round_commits(const at::Tensor& gathered, int64_t want) {
   // removal that is not better than every rank's sentinel. Edge ids are the proposals' ranks in (u, v) order: the
   // greedy's tie rule is the smaller id.
   const int64_t count = static_cast<int64_t>(proposals.size());
+  std::vector<std::tuple<int64_t, int64_t, int32_t>> by_edge(static_cast<size_t>(count));  // (u, v, index)
+  for (int64_t i = 0; i < count; ++i) by_edge[i] = {proposals[i].u, proposals[i].v, static_cast<int32_t>(i)};
+  std::sort(by_edge.begin(), by_edge.end());
   std::vector<int32_t> order(static_cast<size_t>(count));
-  int64_t max_id = 0;
-  for (const Candidate& p : proposals) max_id = std::max(max_id, p.v);
-  if (max_id < (int64_t{1} << 32)) {  // sort (u << 32 | v, index) words: 2-3x the indirect comparison sort
-    std::vector<std::pair<uint64_t, int32_t>> keyed(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      keyed[i] = {static_cast<uint64_t>(proposals[i].u) << 32 | static_cast<uint64_t>(proposals[i].v),
-                  static_cast<int32_t>(i)};
-    }
-    std::sort(keyed.begin(), keyed.end());
-    for (int64_t i = 0; i < count; ++i) order[i] = keyed[i].second;
-  } else {
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-      const Candidate &x = proposals[a], &y = proposals[b];
-      return x.u != y.u ? x.u < y.u : x.v < y.v;
-    });
-  }
+  for (int64_t i = 0; i < count; ++i) order[i] = std::get<2>(by_edge[i]);
   std::vector<int32_t> eu(static_cast<size_t>(count)), ev(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) eu[i] = ends[order[i]][0], ev[i] = ends[order[i]][1];
   auto stop = [&](int64_t id, int64_t low, int64_t high) {

@@ -325,6 +325,15 @@ inline int64_t narrow_step_count(int64_t xmax, int64_t max_row, int64_t length) 
   return steps;
 }
 
+// dst[i] = src[i] for i < count, converted (int64 -> int32 when the caller has proven that every value fits, or
+// int32 -> int64).
+template <typename S, typename D>
+void copy_converted(const S* src, D* dst, int64_t count) {
+  at::parallel_for(0, count, 1 << 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<D>(src[i]);
+  });
+}
+
 // All `length` steps on one [n, W] block. Step s reads the block written by step s - 1 (`first` for
 // s = 1) and writes into `last` or `spare`, alternating so that the final step lands in `last`.
 //
@@ -343,25 +352,20 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
   value_t xmax = checked_max(first, n * W);
   const value_t* x = first;
   int64_t step = 1;
-  auto check = [&](const StepState& state, int64_t s) { check_step(state, col, n, s); };
   if constexpr (std::is_same_v<value_t, int64_t>) {
     int64_t narrow_steps = narrow_step_count(xmax, max_row, length);
     if ((length - narrow_steps) % 2 != 0) --narrow_steps;
-    if (narrow_steps > 0 && spare != nullptr && spare != first) {
+    if (narrow_steps > 0 && spare != nullptr) {
       int32_t* nx = reinterpret_cast<int32_t*>(spare);
       int32_t* ny = nx + n * W;
-      at::parallel_for(0, n * W, 1 << 16, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) nx[i] = static_cast<int32_t>(first[i]);
-      });
+      copy_converted(first, nx, n * W);
       for (; step <= narrow_steps; ++step) {
         StepState state;
         xmax = step_block<NarrowCount, index_t, W>(rowptr, col, nx, ny, n, 0, step == 1, bounds, state);
-        check(state, step);
+        check_step(state, col, n, step);
         std::swap(nx, ny);
       }
-      at::parallel_for(0, n * W, 1 << 16, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) last[i] = nx[i];
-      });
+      copy_converted(nx, last, n * W);
       x = last;
     }
   }
@@ -369,7 +373,7 @@ void run_steps(const int64_t* rowptr, const index_t* col, int64_t n, const typen
     value_t* y = ((length - step) % 2 == 0) ? last : spare;
     StepState state;
     xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds, state);
-    check(state, step);
+    check_step(state, col, n, step);
     x = y;
   }
 }
@@ -441,9 +445,7 @@ void run_block(const int64_t* rowptr, const index_t* col, StridedMatrix<const ty
       unpack_columns<W>(nx, out, n, c0);
       return;
     }
-    at::parallel_for(0, n * W, 1 << 16, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) x[i] = nx[i];
-    });
+    copy_converted(nx, x, n * W);
   } else {
     pack_columns<W>(start, x, n, c0);
   }
