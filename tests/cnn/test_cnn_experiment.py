@@ -338,10 +338,21 @@ def test_verdicts_come_from_the_paired_ci_lower_bound():
     assert lr._verdicts(_result("pathfinder", big, base=[0.64, 0.66, 0.65, 0.63, 0.66]))["gain"]["status"] == "NOT met"
 
 
+def test_a_run_over_one_range_judges_neither_target():
+    # One range is the shortest and the longest at once: a +27-point gain must not read as "cost met" (nor a
+    # gap-0 run's small difference as the long-range gain).
+    one = _result("is-same", [0.27, 0.28, 0.26, 0.29, 0.27])
+    one["summary"]["chosen"]["gain"] = one["summary"]["chosen"]["gain"][-1:]
+    v = lr._verdicts(one)
+    assert v["gain"]["status"] == v["cost"]["status"] == "not assessed"
+    assert "one range" in v["cost"]["why"]
+    assert all("not assessed (one range" in line for line in lr._verdict_items({"verdicts": v}))
+
+
 @pytest.mark.parametrize("task", ["is-same", "pathfinder"])
 def test_quick_is_a_smoke_run_without_verdicts(tmp_path, monkeypatch, capsys, task):
     monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
-    cfg = dict(MICRO[task], seeds=5, ranges=MICRO[task]["ranges"][-1:])  # enough seeds that a full run would judge
+    cfg = dict(MICRO[task], seeds=5)  # enough seeds and two ranges: a full run would judge
     result = lr.run(out_dir=tmp_path, task=task, quick=True, cfg=cfg)
     out = capsys.readouterr().out
     stem = tmp_path / f"locality_regularizer_{task.replace('-', '_')}"

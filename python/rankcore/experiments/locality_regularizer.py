@@ -44,7 +44,8 @@ model, after all training):
 * **Verdicts** (full runs only, never under ``--quick``, and only with >= 5 seeds): a target is met when the
   95% CI of the paired gain at the longest range has its lower bound at or above the target (+5 points on
   Is-Same; +10 on Pathfinder, where in addition lambda 0's 95% CI at the longest range must lie at or below
-  60%), and at the shortest range when the CI's lower bound is at or above -2 points (a cost of at most 2).
+  60%), and at the shortest range when the CI's lower bound is at or above -2 points (a cost of at most 2). A
+  run over one range judges neither (its one range is both the shortest and the longest).
 
 Configurations (:func:`config`), all SGD with momentum 0.9, batch 64:
 
@@ -493,6 +494,12 @@ def _verdicts(result: dict) -> dict:
                    f"lambda 0, at convergence, >= {MIN_SEEDS} seeds) is at or above the target"}
     if "chosen" not in summary or n < MIN_SEEDS:
         why = "no lambda > 0" if "chosen" not in summary else f"{n} seeds < {MIN_SEEDS}"
+        out.update(gain={"status": "not assessed", "why": why}, cost={"status": "not assessed", "why": why})
+        return out
+    if len(summary["chosen"]["gain"]) < 2:
+        # One range is both the shortest and the longest: judging it as both would print a cost verdict made of a
+        # gain (or the reverse). The targets compare a run's shortest and longest range; read the gain line instead.
+        why = "one range: the targets are judged on a run over the shortest and the longest range"
         out.update(gain={"status": "not assessed", "why": why}, cost={"status": "not assessed", "why": why})
         return out
     gain, cost = summary["chosen"]["gain"][-1], summary["chosen"]["gain"][0]
