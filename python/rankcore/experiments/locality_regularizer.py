@@ -4,8 +4,9 @@ A narrow ResNet-18 (rankcore.cnn.resnet18) is trained from scratch on a long-ran
 loss = BCE + lambda * R for lambda = 0 and two lambda > 0 (R: rankcore.cnn.AntiLocalityRegularizer), several
 seeds each (a seed fixes the data draw and the initialisation, shared by every lambda: the comparisons are
 paired by seed). Recorded per run: validation accuracy after every epoch, the test accuracy of the selected
-parameters, train accuracy, and the penalty R measured afterwards on held-out (test) images in eval mode (each
-sample's input gradient is then exactly its own): R = 1 means the model's dependence on region I does not change
+parameters, their train accuracy (a run that memorised after its best validation epoch shows a low one), and the
+penalty R measured afterwards on held-out (test) images in eval mode (each sample's input gradient is then exactly
+its own): R = 1 means the model's dependence on region I does not change
 with the content of region J (no interaction); lower R means the two regions interact.
 
 * ``--task is-same``: Is-Same-Class (rankcore.cnn.data.is_same_class, sklearn digits); range = the horizontal
@@ -773,7 +774,8 @@ def markdown(result: dict) -> str:
     lines += ["", "## Held-out penalty R (eval mode, test images; 1 = no interaction between I and J)", "", head, sep]
     for lam, rows in summary["lambdas"].items():
         lines.append(f"| lambda {lam} | " + " | ".join(_ci_cell(d, 1.0, 3) for d in rows["heldout_penalty"]) + " |")
-    lines += ["", "## Validation / train accuracy (%) and epochs (trained, best), means over seeds", "", head, sep]
+    lines += ["", "## Validation / train accuracy (%) of the parameters read (the best validation epoch's) and epochs "
+                  "(trained, best), means over seeds", "", head, sep]
     for lam, rows in summary["lambdas"].items():
         lines.append(f"| lambda {lam} | " + " | ".join(
             f"{_pct(va['mean'])} / {_pct(tr['mean'])}; {ep['mean']:.1f}, {be['mean']:.1f}"
