@@ -488,19 +488,22 @@ def _summary(runs: list[dict], ranges, lambdas, seeds) -> dict:
 
 def _verdicts(result: dict) -> dict:
     """The issue's targets, judged from the paired 95% CIs (module docstring); ``status`` per target: "met",
-    "NOT met", or "not assessed" with fewer than :data:`MIN_SEEDS` seeds or without a lambda > 0."""
+    "NOT met", or "not assessed" with fewer than :data:`MIN_SEEDS` seeds, without a lambda > 0, or over one range."""
     target = TARGETS[result["task"]]
     summary, n = result["summary"], len(result["seeds"])
     out = {"rule": f"met when the lower bound of the 95% t CI of the paired gain (validation-chosen lambda minus "
                    f"lambda 0, at convergence, >= {MIN_SEEDS} seeds) is at or above the target"}
-    if "chosen" not in summary or n < MIN_SEEDS:
-        why = "no lambda > 0" if "chosen" not in summary else f"{n} seeds < {MIN_SEEDS}"
-        out.update(gain={"status": "not assessed", "why": why}, cost={"status": "not assessed", "why": why})
-        return out
-    if len(summary["chosen"]["gain"]) < 2:
+    if "chosen" not in summary:
+        why = "no lambda > 0"
+    elif n < MIN_SEEDS:
+        why = f"{n} seeds < {MIN_SEEDS}"
+    elif len(summary["chosen"]["gain"]) < 2:
         # One range is both the shortest and the longest: judging it as both would print a cost verdict made of a
         # gain (or the reverse). The targets compare a run's shortest and longest range; read the gain line instead.
         why = "one range: the targets are judged on a run over the shortest and the longest range"
+    else:
+        why = None
+    if why is not None:
         out.update(gain={"status": "not assessed", "why": why}, cost={"status": "not assessed", "why": why})
         return out
     gain, cost = summary["chosen"]["gain"][-1], summary["chosen"]["gain"][0]
