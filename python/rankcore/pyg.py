@@ -10,15 +10,25 @@ every per-edge attribute (``edge_attr``, ``edge_weight``, any key ``data.is_edge
 keeps exactly the columns that stayed. The input ``Data`` is never modified. A directed ``edge_index``
 raises ``ValueError`` unless the transform was built with ``symmetrize=True`` (then an undirected
 edge {u, v} is removed by dropping whichever of its directions are present).
+
+Which values are per-edge (:func:`edge_keys`): PyG's ``is_edge_attr``, with three exceptions that keep
+supervision and node data whole. Another edge set's index (any ``*_index`` key but ``edge_index``, e.g.
+``RandomLinkSplit``'s ``edge_label_index``) and the values paired with it (``edge_label`` when
+``edge_label_index`` exists) are never cut: they are targets, not message-passing edges. When the number of
+vertices equals the number of edge columns, a value's size cannot tell, so only keys with ``edge`` in their
+name are per-edge (PyG's rule for tensors, applied to lists as well); a value of that size named otherwise
+stays whole, with a warning. A ``Batch`` is sparsified graph by graph (``ratio`` is per graph) and rebatched.
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 
 try:
+    from torch_geometric.data import Batch
     from torch_geometric.transforms import BaseTransform
 except ImportError as err:  # keep the core importable; say what to install
     raise ImportError("rankcore.pyg needs torch_geometric (pip install torch_geometric)") from err
@@ -28,22 +38,64 @@ from .graph.guards import check_guards
 from .graph.sparsify import sparsify
 
 __all__ = ["DegreeSparsification", "EdgeSparsification", "KNeighborSparsification", "LocalDegreeSparsification",
-           "RandomEdgeSparsification", "SpectralSparsification", "WalkIndexSparsification", "apply_keep_mask"]
+           "RandomEdgeSparsification", "SpectralSparsification", "WalkIndexSparsification", "apply_keep_mask",
+           "edge_keys"]
+
+
+def _leading_size(data, key, value):
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    if isinstance(value, torch.Tensor) and value.dim() > 0:
+        return value.shape[data.__cat_dim__(key, value)]
+    return None
+
+
+def _conventional_node_key(key: str) -> bool:
+    """Names PyG data sets give per-vertex values: no warning for them when the sizes tie."""
+    return key in {"x", "y", "pos", "batch", "norm", "z"} or key.endswith("_mask") or "node" in key
+
+
+def edge_keys(data) -> list[str]:
+    """The keys of ``data`` whose values are cut with the edge columns (module docstring): ``edge_index`` and
+    PyG's ``is_edge_attr`` keys, less other edge sets' indices and their paired values, and, when the number of
+    vertices equals the number of edge columns, less the keys without ``edge`` in their name."""
+    keys = set(data.keys())
+    num_nodes, num_edges = data.num_nodes, data.num_edges
+    out = []
+    for key in data.keys():
+        if key == "edge_index":
+            out.append(key)
+            continue
+        if key.endswith("_index") or f"{key}_index" in keys:  # another edge set (link-prediction targets)
+            continue
+        value = data[key]
+        if num_nodes == num_edges and "edge" not in key:
+            if _leading_size(data, key, value) == num_edges and not _conventional_node_key(key):
+                warnings.warn(f"{key!r} has {num_edges} entries, as many as there are vertices and edge columns: "
+                              f"kept whole as a per-vertex value; name a per-edge value edge_* to have it cut with "
+                              f"the edges", UserWarning, stacklevel=3)
+            continue
+        if data.is_edge_attr(key):
+            out.append(key)
+    return out
 
 
 def apply_keep_mask(data, keep_mask: torch.Tensor):
     """A shallow copy of ``data`` with the edge columns where ``keep_mask`` is False removed.
 
-    Per-edge values are indexed along their concatenation dimension (``data.__cat_dim__``), so
-    ``edge_index`` ([2, m]) and ``edge_attr`` ([m, F]) are both cut correctly; node-level and graph-level
-    values are shared with the input untouched.
+    Per-edge values (:func:`edge_keys`) are indexed along their concatenation dimension (``data.__cat_dim__``),
+    so ``edge_index`` ([2, m]) and ``edge_attr`` ([m, F]) are both cut correctly; node-level and graph-level
+    values, and link-prediction targets, are shared with the input untouched.
     """
+    if isinstance(data, Batch):  # its slice tables would describe the old edges: cut graph by graph instead
+        raise TypeError("apply_keep_mask takes one graph, not a Batch (its per-graph slices would go stale); "
+                        "sparsify before batching, or apply a rankcore.pyg transform, which rebatches")
     num_edges = data.num_edges
     if keep_mask.dtype != torch.bool or keep_mask.shape != (num_edges,):
         raise ValueError(f"keep_mask must be bool [{num_edges}], got {keep_mask.dtype} {list(keep_mask.shape)}")
     out = copy.copy(data)
     keep_idx = keep_mask.nonzero().flatten()
-    keys = [key for key in data.keys() if data.is_edge_attr(key)]
+    keys = edge_keys(data)
     for key in keys:
         value = data[key]
         if isinstance(value, torch.Tensor):
@@ -92,6 +144,8 @@ class EdgeSparsification(BaseTransform):
         self.seed, self.symmetrize, self.kw = seed, symmetrize, {**kw, **_guards(min_degree, keep_connected)}
 
     def forward(self, data):
+        if isinstance(data, Batch):  # per graph, as the docstring's "ratio per graph" says; then rebatched
+            return Batch.from_data_list([self.forward(graph) for graph in data.to_data_list()])
         if getattr(data, "edge_index", None) is None:
             raise ValueError(f"{type(self).__name__} needs a Data with an edge_index")
         seed = self.seed if self.seed is not None else int(torch.randint(0, 2**31 - 1, ()))

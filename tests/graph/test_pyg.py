@@ -114,3 +114,61 @@ def test_random_transform_without_seed_follows_torch_seed():
 
 def test_lazy_submodule():
     assert rankcore.pyg.WalkIndexSparsification is WalkIndexSparsification
+
+
+def _undirected(pairs):
+    e = torch.tensor(pairs).t()
+    return torch.cat([e, e.flip(0)], 1)
+
+
+def test_batch_is_sparsified_graph_by_graph():
+    """A Batch's slice tables must describe the kept edges: each graph of the result is that graph sparsified."""
+    from torch_geometric.data import Batch
+    from rankcore.pyg import DegreeSparsification, apply_keep_mask
+    graphs = [Data(edge_index=_undirected([(0, 1)]), num_nodes=2, edge_attr=torch.tensor([10.0, 11.0])),
+              Data(edge_index=_undirected([(0, 1), (1, 2), (2, 0)]), num_nodes=3,
+                   edge_attr=torch.arange(20.0, 26.0)),
+              Data(edge_index=_undirected([(0, 1), (1, 2)]), num_nodes=3, edge_attr=torch.arange(30.0, 34.0))]
+    transform = DegreeSparsification(num_remove=1)
+    out = transform(Batch.from_data_list(graphs))
+    assert isinstance(out, Batch) and out.num_graphs == 3
+    for i, graph in enumerate(graphs):
+        expected = transform(graph)
+        got = out.get_example(i)
+        assert got.num_nodes == graph.num_nodes
+        assert torch.equal(got.edge_index, expected.edge_index) and torch.equal(got.edge_attr, expected.edge_attr)
+    with pytest.raises(TypeError, match="Batch"):
+        apply_keep_mask(Batch.from_data_list(graphs), torch.ones(12, dtype=torch.bool))
+
+
+def test_link_prediction_targets_are_not_cut():
+    """RandomLinkSplit's supervision pairs (edge_label_index, edge_label) are targets, not message-passing edges,
+    even when there are exactly as many of them as edge columns."""
+    ei = karate_club().edge_index
+    m = ei.shape[1]
+    gen = torch.Generator().manual_seed(0)
+    label_index = torch.randint(34, (2, m), generator=gen)
+    label = torch.randint(2, (m,), generator=gen).float()
+    data = Data(x=torch.randn(34, 3), edge_index=ei, edge_label_index=label_index, edge_label=label,
+                pos_edge_label_index=label_index[:, :m], edge_attr=torch.arange(m).float(), num_nodes=34)
+    out = RandomEdgeSparsification(ratio=0.3, seed=0)(data)
+    assert out.edge_index.shape[1] < m
+    assert torch.equal(out.edge_label_index, label_index) and torch.equal(out.edge_label, label)
+    assert torch.equal(out.pos_edge_label_index, label_index)
+    kept = rankcore.sparsify(ei, 34, "random", ratio=0.3, seed=0).keep_mask
+    assert torch.equal(out.edge_attr, data.edge_attr[kept])
+
+
+def test_equal_vertex_and_edge_counts_keep_node_values_whole():
+    """With as many vertices as edge columns sizes cannot tell node from edge values: only edge_* keys are cut
+    (lists too, where PyG's is_edge_attr would cut any list of that length), and an unnamed value warns."""
+    ei = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 0, 3, 2, 5, 4]])
+    data = Data(edge_index=ei, num_nodes=6, x=torch.arange(6.0), names=[f"v{i}" for i in range(6)],
+                edge_weight=torch.arange(6.0), edge_names=[f"e{i}" for i in range(6)])
+    transform = RandomEdgeSparsification(num_remove=1, seed=0)
+    with pytest.warns(UserWarning, match="'names'"):
+        out = transform(data)
+    kept = rankcore.sparsify(ei, 6, "random", num_remove=1, seed=0).keep_mask
+    assert out.names == data.names and torch.equal(out.x, data.x)
+    assert torch.equal(out.edge_weight, data.edge_weight[kept])
+    assert out.edge_names == [n for n, k in zip(data.edge_names, kept.tolist()) if k]
