@@ -354,6 +354,9 @@ def check_output_path(path: str, graph_spec: str | None = None) -> None:
     out = Path(path)
     if graph_spec is not None and same_file(out, graph_spec):
         raise GraphFileError(f"refusing to write the output over the input file {graph_spec} (-o {path})")
+    if graph_spec is not None and same_file(f"{out}.ids.txt", graph_spec):  # --relabel's id map beside the output
+        raise GraphFileError(f"refusing -o {path}: its vertex id map {path}.ids.txt would overwrite the input file "
+                             f"{graph_spec}")
     if out.is_dir():
         raise GraphFileError(f"output {path} is a directory")
     suffix = out.suffix.lower()

@@ -190,6 +190,17 @@ def test_output_over_the_input_is_refused(tmp_path, capsys):
     assert "is a directory" in capsys.readouterr().err
 
 
+def test_relabel_id_map_over_the_input_is_refused(tmp_path, capsys):
+    """--relabel writes OUT.ids.txt beside OUT: an input of that name must not be overwritten by it."""
+    src = tmp_path / "g.txt.ids.txt"
+    src.write_text("10 20\n20 30\n30 10\n")
+    before = src.read_bytes()
+    out = tmp_path / "g.txt"
+    assert cli.main(["sparsify", str(src), "--relabel", "--method", "degree", "--num-remove", "1", "-o", str(out)]) == 2
+    assert "would overwrite the input file" in capsys.readouterr().err
+    assert src.read_bytes() == before and not out.exists()
+
+
 def test_non_regular_inputs_are_one_line_errors(tmp_path, capsys):
     src = _edges_file(tmp_path, [(0, 1), (1, 2)])
     folder = tmp_path / "parts.txt"
