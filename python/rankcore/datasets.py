@@ -46,6 +46,13 @@ def karate_club() -> BuiltinGraph:
 BUILTIN = {"karate": karate_club}
 
 
+def _seed(seed) -> int:
+    """The library's seed rule (an int in [0, 2^63 - 2]): torch's manual_seed would wrap -1 to 2^64 - 1."""
+    from .graph.arguments import check_seed
+
+    return check_seed(seed)
+
+
 def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed: int = 0) -> torch.Tensor:
     """A seeded Chung–Lu random graph with a power-law degree sequence, for tests and benchmarks.
 
@@ -57,9 +64,9 @@ def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed:
     """
     if num_nodes < 1 or num_edges < 0:
         raise ValueError(f"need num_nodes >= 1 and num_edges >= 0, got {num_nodes}, {num_edges}")
-    if exponent <= 2:
-        raise ValueError(f"exponent must be > 2, got {exponent}")
-    gen = torch.Generator().manual_seed(seed)
+    if not (math.isfinite(exponent) and exponent > 2):  # NaN passed "<= 2" and drew one vertex for every end
+        raise ValueError(f"exponent must be a finite number > 2, got {exponent}")
+    gen = torch.Generator().manual_seed(_seed(seed))
     weights = torch.arange(1, num_nodes + 1, dtype=torch.float64).pow(-1.0 / (exponent - 1.0))
     cdf = weights.cumsum(0)
     cdf /= cdf[-1].clone()
@@ -86,7 +93,7 @@ def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.0
     for name, p in (("p_in", p_in), ("p_out", p_out)):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(_seed(seed))
     y = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
     n = int(y.numel())
     iu = torch.triu_indices(n, n, offset=1)

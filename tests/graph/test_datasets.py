@@ -74,3 +74,15 @@ def test_csbm_is_registered():
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_generators_reject_nan_exponents_and_negative_seeds():
+    from rankcore.datasets import power_law_graph, sbm_graph
+    for exponent in (float("nan"), float("inf"), 2.0):
+        with pytest.raises(ValueError, match="exponent"):
+            power_law_graph(10, 5, exponent)
+    with pytest.raises(ValueError, match="seed"):
+        power_law_graph(10, 5, 2.5, seed=-1)
+    with pytest.raises(ValueError, match="seed"):
+        sbm_graph((5, 5), seed=-1)
+    assert torch.equal(power_law_graph(50, 40, 2.5, seed=3), power_law_graph(50, 40, 2.5, seed=3))

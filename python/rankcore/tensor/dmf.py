@@ -60,6 +60,11 @@ class DeepMatrixFactorization(nn.Module):
             raise TypeError("DeepMatrixFactorization: indices must be an int64 tensor [B, 2]")
         if indices.dim() != 2 or indices.shape[1] != 2:
             raise ValueError(f"DeepMatrixFactorization: indices must be [B, 2], got {tuple(indices.shape)}")
+        bad = (indices < 0) | (indices >= torch.tensor(self.shape, device=indices.device))
+        if bool(bad.any()):  # a negative index would read W[-1, ...] silently (CP / HT raise the same way)
+            b, n = (int(v) for v in bad.nonzero()[0])
+            raise IndexError(f"DeepMatrixFactorization: indices[{b}, {n}] = {int(indices[b, n])} is out of range "
+                             f"for dimension {self.shape[n]}")
         w = self.matrix()
         return w[indices[:, 0], indices[:, 1]]
 

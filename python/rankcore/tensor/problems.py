@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,9 @@ def random_cp_tensor(shape: Sequence[int], rank: int, *, generator: torch.Genera
                      dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A rank-``rank`` tensor (sum of outer products of Gaussian vectors), scaled to unit Frobenius norm."""
     shape = tuple(shape)
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 1:
+        raise ValueError(f"random_cp_tensor: rank must be an int >= 1 (rank 0 is the zero tensor, which has no unit "
+                         f"norm), got {rank!r}")
     full = torch.zeros(shape, dtype=torch.float64)
     for _ in range(rank):
         comp = torch.ones((), dtype=torch.float64)

@@ -11,11 +11,16 @@ def effective_rank(matrix: torch.Tensor) -> float:
     """exp(H(p)) with p = sigma / sum(sigma) (Roy & Vetterli); 0 for the zero matrix."""
     if matrix.dim() != 2:
         raise ValueError(f"effective_rank: expected a matrix, got shape {tuple(matrix.shape)}")
+    if not bool(torch.isfinite(matrix).all()):  # an inf entry gave 1.0 (one infinite singular value)
+        raise ValueError("effective_rank: the matrix has NaN or infinite entries")
     return _effective_from_singular_values(torch.linalg.svdvals(matrix.detach().double()))
 
 
 def matricize(tensor: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
     """[[W]]_I: rows indexed by the modes in ``modes``, columns by the rest (row-major)."""
+    bad = [int(m) for m in modes if not -tensor.dim() <= int(m) < tensor.dim()]
+    if bad:  # m % dim would read mode 5 of an order-3 tensor as mode 2
+        raise ValueError(f"matricize: modes {bad} out of range for an order-{tensor.dim()} tensor")
     modes = [int(m) % tensor.dim() for m in modes]
     if len(set(modes)) != len(modes):
         raise ValueError(f"matricize: repeated modes {modes}")

@@ -28,6 +28,16 @@ class GlobalAdaptiveGD(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, beta=beta, eps=eps))
         self.state["global"] = {"v": 0.0, "t": 0}
 
+    def add_param_group(self, param_group: dict) -> None:
+        """A group may have its own lr; beta and eps belong to the one global average, so they must agree."""
+        super().add_param_group(param_group)
+        first = self.param_groups[0]
+        for key in ("beta", "eps"):
+            if self.param_groups[-1][key] != first[key]:
+                self.param_groups.pop()
+                raise ValueError(f"GlobalAdaptiveGD: {key} is global (one average of the whole gradient's norm); "
+                                 f"a parameter group asked for {key}={param_group[key]} against {first[key]}")
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
