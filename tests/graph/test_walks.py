@@ -446,3 +446,23 @@ def test_cpu_isa_variants_agree(tmp_path, monkeypatch, background_result):
     for k in [1, 17]:
         exact, approx = base[(k, "torch.int64")], base[(k, "torch.float64")]
         assert torch.equal(approx, exact.to(torch.float64))
+
+
+def test_networkx_ids_are_its_integer_labels_in_any_insertion_order():
+    """A graph built edge by edge lists its vertices in first-seen order (2, 1, 0, 3 here); its results must
+    read in its own labels, as the same edges given as an edge_index do. Other labels number by G.nodes."""
+    nx = pytest.importorskip("networkx")
+    pairs = [(2, 1), (1, 0), (0, 3), (3, 1)]
+    g = nx.Graph()
+    g.add_edges_from(pairs)
+    assert list(g.nodes) == [2, 1, 0, 3]
+    ei = torch.tensor(pairs).t()
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    assert torch.equal(rankcore.count_walks(g, None, 1), rankcore.count_walks(ei, 4, 1))
+    assert torch.equal(rankcore.sparsify(g, None, "degree", num_remove=1).removed,
+                       rankcore.sparsify(ei, 4, "degree", num_remove=1).removed)
+    named = nx.relabel_nodes(g, {v: f"v{v}" for v in g.nodes})  # not ints: positions in G.nodes
+    position = {v: i for i, v in enumerate(named.nodes)}
+    ei_named = torch.tensor([[position[f"v{u}"], position[f"v{v}"]] for u, v in pairs]).t()
+    ei_named = torch.cat([ei_named, ei_named.flip(0)], dim=1)
+    assert torch.equal(rankcore.count_walks(named, None, 1), rankcore.count_walks(ei_named, 4, 1))

@@ -2,7 +2,8 @@
 
 Accepted inputs: a PyG-style ``edge_index`` (``[2, m]`` integer tensor or array, row 0 = source,
 row 1 = target) with ``num_nodes``; a ``torch_geometric.data.Data``; a scipy sparse matrix or array
-(non-zero pattern, row -> column); a networkx graph (vertices numbered in ``G.nodes`` order); or a
+(non-zero pattern, row -> column); a networkx graph (vertex ids: its labels when they are the ints
+0..n-1, else the position in ``G.nodes``); or a
 :class:`Graph` (returned as is). Normalisation follows definitions §2: input self-loops are dropped,
 duplicate edges merged, and the self-loops of Â = A + I stay implicit (never stored).
 """
@@ -76,8 +77,19 @@ def _from_scipy(mat) -> tuple[torch.Tensor, int]:
     return torch.from_numpy(ei), int(mat.shape[0])
 
 
+def _networkx_ids(g) -> dict:
+    """Vertex ids of a networkx graph: its labels when they are exactly the ints 0..n-1 (in any insertion order:
+    a graph built edge by edge lists 2 before 0, and its results must still read in its own labels), else the
+    position in ``G.nodes``."""
+    nodes = list(g.nodes)
+    n = len(nodes)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < n for v in nodes):
+        return {v: int(v) for v in nodes}  # n distinct ints in [0, n): exactly 0..n-1
+    return {v: i for i, v in enumerate(nodes)}
+
+
 def _from_networkx(g) -> tuple[torch.Tensor, int]:
-    index = {v: i for i, v in enumerate(g.nodes)}
+    index = _networkx_ids(g)
     pairs = [(index[u], index[v]) for u, v in g.edges()]
     ei = torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2).t()
     if not g.is_directed():
