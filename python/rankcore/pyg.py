@@ -156,10 +156,11 @@ class EdgeSparsification(BaseTransform):
     def __repr__(self) -> str:
         amount = (f"ratio={self.ratio}" if self.ratio is not None else
                   f"num_remove={self.num_remove}" if self.num_remove is not None else None)
-        if amount is None:  # k_neighbor with a per-vertex budget k: it is in kw
-            return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.kw.items())})"
-        extra = "".join(f", {k}={v!r}" for k, v in self.kw.items())
-        return f"{type(self).__name__}({amount}{extra})"
+        # the seed of a seeded method (None: a fresh one per call); the deterministic ones fix it at 0
+        seeded = self.method in ("random", "spectral", "k_neighbor")
+        parts = ([amount] if amount is not None else []) + ([f"seed={self.seed!r}"] if seeded else []) \
+            + [f"{k}={v!r}" for k, v in self.kw.items()]  # k_neighbor's per-vertex budget k is in kw
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class WalkIndexSparsification(EdgeSparsification):

@@ -100,6 +100,9 @@ def test_transform_errors_and_symmetrize():
     out = WalkIndexSparsification(num_remove=1, symmetrize=True)(directed)
     assert out.edge_index.shape[1] == 2 and out.edge_attr.shape == (2,)
     assert "ratio=0.3" in repr(WalkIndexSparsification(ratio=0.3))
+    assert repr(SpectralSparsification(ratio=0.5, seed=1)) == "SpectralSparsification(ratio=0.5, seed=1)"
+    assert repr(RandomEdgeSparsification(num_remove=3)) == "RandomEdgeSparsification(num_remove=3, seed=None)"
+    assert "seed" not in repr(WalkIndexSparsification(ratio=0.3))
 
 
 def test_random_transform_without_seed_follows_torch_seed():

@@ -7,8 +7,14 @@ from pathlib import Path
 
 
 def write_json(path: Path, data: dict) -> Path:
+    """Writes ``data`` as compact JSON (result files can be large), atomically: a run interrupted while writing
+    leaves the previous result file whole, not a truncated one."""
+    from ..io import atomic_output
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, separators=(",", ":")))  # compact: result files can be large
+    text = json.dumps(data, separators=(",", ":"))  # serialise first: a bad value fails before any file is touched
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(text)
     return path
 
 
