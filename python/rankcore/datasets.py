@@ -86,6 +86,7 @@ def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.0
     block and ``p_out`` across blocks. Features are the block's random centre (unit Gaussian, fixed per
     block) plus N(0, feature_noise²) noise, so a GNN gains from averaging over same-block neighbours.
     Returns a dict with ``edge_index`` ([2, 2E], both directions), ``x`` [n, F] float32, ``y`` [n] int64.
+    It draws every vertex pair (O(n^2) time and memory): for large graphs use :func:`csbm`.
     """
     sizes = [int(s) for s in block_sizes]
     if not sizes or any(s < 1 for s in sizes):
@@ -96,6 +97,11 @@ def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.0
     gen = torch.Generator().manual_seed(_seed(seed))
     y = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
     n = int(y.numel())
+    from .graph.arguments import check_allocation
+
+    # every vertex pair is drawn (two int64 indices, a probability and a flag each): a small-graph generator
+    check_allocation(n * (n - 1) // 2 * 33, f"sbm_graph with {n} vertices (all n(n-1)/2 vertex pairs)",
+                     "rankcore.datasets.csbm samples large block models without enumerating the pairs")
     iu = torch.triu_indices(n, n, offset=1)
     prob = torch.where(y[iu[0]] == y[iu[1]], p_in, p_out)
     chosen = torch.rand(prob.numel(), generator=gen, dtype=torch.float64) < prob

@@ -86,3 +86,9 @@ def test_generators_reject_nan_exponents_and_negative_seeds():
     with pytest.raises(ValueError, match="seed"):
         sbm_graph((5, 5), seed=-1)
     assert torch.equal(power_law_graph(50, 40, 2.5, seed=3), power_law_graph(50, 40, 2.5, seed=3))
+
+
+def test_sbm_graph_refuses_block_models_it_cannot_enumerate():
+    from rankcore.datasets import sbm_graph
+    with pytest.raises(MemoryError, match="csbm"):
+        sbm_graph((10**6, 10**6))
