@@ -150,6 +150,35 @@ def test_pool_errors_are_one_line(tmp_path, capsys, results, ranges, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("change, differs", [
+    (lambda r: r.update(task="pathfinder"), "task"),
+    (lambda r: r.update(quick=True, smoke_run=True), "quick, smoke_run"),
+    (lambda r: r["config"].update(penalty_form="cosine"), "config.penalty_form"),
+    (lambda r: r["config"].update(canvas=[8, 72]), "config.canvas"),
+])
+def test_pool_refuses_results_of_other_configurations(tmp_path, capsys, change, differs):
+    """Pooling is only meaningful within one configuration; the grid a file covers may differ, nothing else."""
+    setting = {"task": "is-same", "quick": False, "smoke_run": False, "full_scale": False, "device": "cpu",
+               "config": {"canvas": [8, 104], "penalty": "eighth", "penalty_form": "angle", "lambdas": [0.0, 0.3],
+                          "seeds": 2, "ranges": [0], "equal_compute": True}}
+    paths = []
+    for k, seeds in enumerate(([0, 1], [2, 3])):
+        result = {**json.loads(json.dumps(setting)), **_result(seeds)}
+        if k == 1:
+            result["config"].update(seeds=5, ranges=[0, 56], equal_compute=False, lambdas=[0.0, 0.3, 1.0])
+        paths.append(tmp_path / f"r{k}.json")
+        paths[-1].write_text(json.dumps(result))
+    argv = ["experiment", "locality-regularizer", "--pool", *map(str, paths), "--ranges", "0"]
+    assert main(argv) == 0  # seeds, ranges, lambda grid and equal-compute readings may differ
+    capsys.readouterr()
+    result = json.loads(paths[1].read_text())
+    change(result)
+    paths[1].write_text(json.dumps(result))
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert f"result 1 differs from result 0 in {differs}" in err and len(err.strip().splitlines()) == 1
+
+
 def test_pool_of_a_missing_file_is_one_line(tmp_path, capsys):
     assert main(["experiment", "locality-regularizer", "--pool", str(tmp_path / "none.json"), "--ranges", "0"]) != 0
     assert "none.json" in capsys.readouterr().err

@@ -375,6 +375,21 @@ def test_bad_protocol_settings(tmp_path, monkeypatch, key, value):
         lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], **{key: value}))
 
 
+@pytest.mark.parametrize("lambdas", [(0.3, 0.0, 1.0), (0.3, 1.0), (0.0, -1.0), (0.0, float("inf"))])
+def test_lambda_grid_holds_zero_and_is_sorted(tmp_path, monkeypatch, lambdas):
+    """The summary reads lambdas[0] as the baseline: an unsorted grid through the Python API measured the 'gain
+    over lambda 0' against lambda 0.3. Sorted grids with 0 run; others are refused before any training."""
+    if 0.0 in lambdas and all(0 <= lam < float("inf") for lam in lambdas):
+        seen = []
+        monkeypatch.setattr(lr, "_run", lambda *a: seen.append(a[6]["lambdas"]))
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], lambdas=lambdas))
+        assert seen == [tuple(sorted(lambdas))]
+        return
+    monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained with a bad lambda grid"))
+    with pytest.raises(ValueError, match="lambdas"):
+        lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], lambdas=lambdas))
+
+
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
 def test_bad_jobs(tmp_path, jobs):
     with pytest.raises(ValueError, match="jobs"):

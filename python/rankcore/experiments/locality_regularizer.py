@@ -403,14 +403,34 @@ def choose_lambda(runs: list[dict]) -> dict:
     return max(candidates, key=lambda r: (r["val_accuracy"], -r["lambda"]))
 
 
+# Configuration keys that may differ between pooled results: the grid each file covers, not how a run trains.
+_POOL_FREE_KEYS = {"ranges", "seeds", "lambdas", "equal_compute"}
+
+
+def _pool_setting(result: dict) -> dict:
+    """What must agree between pooled results: the task, smoke / full-scale flags, device and every configuration
+    entry that changes a converged run."""
+    setting = {key: result.get(key) for key in ("task", "quick", "smoke_run", "full_scale", "device")}
+    setting.update({f"config.{key}": value for key, value in result.get("config", {}).items()
+                    if key not in _POOL_FREE_KEYS})
+    return setting
+
+
 def pooled_markdown(results: list[dict], value: int) -> str:
     """The runs at range ``value`` of several result JSONs of one configuration (disjoint seeds, e.g. a run and its
     follow-up seeds), pooled by seed, as markdown lines: per lambda the test accuracy (mean ± 95% t half-width),
     the paired gain over lambda 0 and held-out R; the validation-chosen lambda's gain and the per-seed gains.
     ``rankcore experiment locality-regularizer --pool FILE ... --ranges VALUE`` prints it. ValueError when a seed
-    appears in two files or a (seed, lambda) run is missing."""
+    appears in two files, a (seed, lambda) run is missing, or the files differ in anything but their seeds, ranges,
+    lambda grids and equal-compute readings (which do not change the converged runs)."""
     runs, seen = [], {}
+    first = _pool_setting(results[0]) if results else None
     for k, result in enumerate(results):
+        setting = _pool_setting(result)
+        if setting != first:
+            differ = sorted(key for key in set(first) | set(setting) if first.get(key) != setting.get(key))
+            raise ValueError(f"result {k} differs from result 0 in {', '.join(differ)}: pool the runs of one "
+                             f"configuration only")
         here = [r for r in result["runs"] if r["range"] == value]
         for seed in {r["seed"] for r in here}:
             if seed in seen:
@@ -642,6 +662,11 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     if not isinstance(cfg["penalty_form"], str) or cfg["penalty_form"] not in PENALTY_FORMS:
         raise ValueError(f"penalty_form must be one of {PENALTY_FORMS}, got {cfg['penalty_form']!r}")
     cfg.setdefault("equal_compute", True)
+    # The summary reads lambdas[0] as the baseline: the grid must hold 0, sorted (the CLI sorts it too).
+    lambdas = [float(v) for v in cfg["lambdas"]]
+    if any(not lam >= 0 or lam == float("inf") for lam in lambdas) or 0.0 not in lambdas:
+        raise ValueError(f"cfg['lambdas'] must be finite, >= 0 and include 0 (the baseline), got {cfg['lambdas']}")
+    cfg["lambdas"] = tuple(sorted(set(lambdas)))
     if cfg.get("step_cost") is None:
         cfg["step_cost"] = STEP_COST[task][cfg["penalty"]]
     for key, least in (("min_epochs", 0), ("max_epochs", 1), ("patience", 1)):

@@ -23,6 +23,11 @@ def main(path: str) -> None:
     result = json.loads(Path(path).read_text())
     if result["ranges"] != [0] or sorted(result["seeds"]) != EXPECTED_SEEDS:
         raise SystemExit(f"not the pre-registered run: ranges {result['ranges']}, seeds {result['seeds']}")
+    cfg = result["config"]
+    setting = (result["task"], result["quick"], result["smoke_run"], result["full_scale"], cfg["penalty"],
+               cfg["penalty_form"], [float(v) for v in cfg["lambdas"]], list(cfg["canvas"]))
+    if setting != ("is-same", False, False, False, "eighth", "angle", [0.0, 0.3, 1.0], [8, 104]):
+        raise SystemExit(f"not the pre-registered configuration: {setting}")
     gains = [100 * g for g in result["summary"]["chosen"]["gain"][0]["values"]]
     n = len(gains)
     if n != len(EXPECTED_SEEDS):
