@@ -460,10 +460,12 @@ def test_the_cnn_extra_holds_the_optional_imports():
 @pytest.mark.parametrize("penalty, estimator, samples", [("exact", "exact", None), ("quarter", "exact", 16),
                                                          ("eighth", "exact", 8), ("fd", "finite_difference", None),
                                                          ("fd-quarter", "finite_difference", 16),
-                                                         ("fd-eighth", "finite_difference", 8)])
+                                                         ("fd-eighth", "finite_difference", 8),
+                                                         ("eighth-every2", "exact", 8)])
 def test_penalty_names_choose_the_estimator_and_the_subset(penalty, estimator, samples):
     reg = lr._regularizer(lambda h, w, g: None, penalty, 64)
-    assert (reg.estimator, reg.samples) == (estimator, samples)
+    assert (reg.estimator, reg.samples, reg.every) == (estimator, samples, 2 if penalty.endswith("every2") else 1)
+    assert set(lr.STEP_COST["is-same"]) == set(lr.STEP_COST["pathfinder"]) == set(lr.PENALTIES)
     assert lr._regularizer(lambda h, w, g: None, penalty, 8).samples in (None, 2)  # a subset has >= 2 samples
 
 

@@ -486,6 +486,41 @@ def test_train_step_reduces_the_loss():
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.parametrize("samples", [None, 2])
+def test_lazy_regularisation_penalises_one_step_in_every_with_every_times_lambda(samples):
+    """every = 3: steps 0 and 3 of six are the every = 1 step at 3 * lam (same regions, same subset draw), the
+    others plain steps; parameters follow that schedule exactly."""
+    x, y = images(6), torch.tensor([0.0, 1, 0, 1, 1, 0], dtype=torch.float64)
+    lazy_model, ref_model = smooth_conv_model(seed=3), smooth_conv_model(seed=3)
+    lazy_opt = torch.optim.SGD(lazy_model.parameters(), lr=0.1)
+    ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.1)
+    sampler = SlotPairSampler(I_REGION, J_REGION)
+    lazy = AntiLocalityRegularizer(sampler, samples=samples, every=3, form="angle")
+    assert "every=3" in repr(lazy)
+    for step in range(6):
+        got = train_step(lazy_model, lazy_opt, x, y, lazy, lam=0.2, generator=torch.Generator().manual_seed(step))
+        if step % 3 == 0:
+            eager = AntiLocalityRegularizer(sampler, samples=samples, form="angle")
+            want = train_step(ref_model, ref_opt, x, y, eager, lam=0.6, generator=torch.Generator().manual_seed(step))
+            assert got["penalty"] == pytest.approx(want["penalty"], rel=1e-12)
+        else:
+            want = train_step(ref_model, ref_opt, x, y)
+            assert got["penalty"] is None
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-12)
+        for a, b in zip(lazy_model.parameters(), ref_model.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert lazy.calls == 6
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    for step in range(3):  # penalised (on a subset that may miss sample 0) or plain: x is checked whole
+        with pytest.raises(ValueError, match="NaN or inf"):
+            train_step(lazy_model, lazy_opt, bad, y, lazy, lam=0.2, generator=torch.Generator().manual_seed(step))
+        lazy.take_turn()
+    for every in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="every"):
+            AntiLocalityRegularizer(sampler, every=every)
+
+
 @pytest.mark.parametrize("in_channels,width,size,stem,num_outputs", [(1, 2, 8, "small", 1), (3, 4, 17, "small", 3),
                                                                       (1, 1, 32, "imagenet", 1),
                                                                       (2, 3, 9, "imagenet", 2)])

@@ -132,10 +132,11 @@ def add_experiment_parser(sub) -> None:
     ex.add_argument("--device", default="cpu", help="locality-regularizer: torch device, e.g. cuda (default cpu)")
     ex.add_argument("--full-scale", action="store_true",
                     help="locality-regularizer: the published sizes (224 px / 150 px, width 64; for --device cuda)")
-    ex.add_argument("--penalty", choices=("exact", "quarter", "eighth", "fd", "fd-quarter", "fd-eighth"),
+    ex.add_argument("--penalty", choices=("exact", "quarter", "eighth", "fd", "fd-quarter", "fd-eighth",
+                                          "eighth-every2"),
                     default="exact", help="locality-regularizer: how R and its gradient are computed (exact double "
-                    "backward on the batch, on a quarter / eighth of it, or finite differences; "
-                    "docs/definitions.md section 4)")
+                    "backward on the batch, on a quarter / eighth of it, or finite differences; eighth-every2: "
+                    "eighth on every other step at twice lambda; docs/definitions.md section 4)")
     ex.add_argument("--penalty-form", choices=("cosine", "angle"), default="cosine",
                     help="locality-regularizer: the published mean |cos| (default) or rankcore's angle form, whose "
                     "push does not vanish at R = 1 (docs/definitions.md section 4)")

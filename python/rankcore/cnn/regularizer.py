@@ -372,10 +372,16 @@ class AntiLocalityRegularizer(torch.nn.Module):
       and smallest at orthogonal gradients, but with slope 2/pi at phi = 0, where |cos| = 1 - phi^2/2 + ...
       has slope 0: near R = 1 (almost no interaction) the published form's gradient vanishes with the
       interaction, the angle form's does not. Not the published penalty: results with it are rankcore's.
+
+    ``every`` (default 1): lazy regularisation (as StyleGAN2's lazy R1). :func:`train_step` evaluates R on its
+    1st, (every + 1)th, (2 every + 1)th ... call with this regulariser, weighted ``every * lam``, and takes plain
+    steps in between: the same penalty gradient in expectation over steps, at 1 / every of its cost (a training
+    step then costs ``(every - 1 + c) / every`` plain steps on average, c the cost of a regularised one), with
+    the penalty's push arriving in bursts (momentum smooths them). :meth:`take_turn` is the counter.
     """
 
     def __init__(self, sampler, eps: float = 1e-12, samples: int | None = None, estimator: str = "exact",
-                 fd_step: float | None = None, form: str = "cosine"):
+                 fd_step: float | None = None, form: str = "cosine", every: int = 1):
         super().__init__()
         if not callable(sampler):
             raise TypeError(f"sampler must be callable as sampler(height, width, generator) -> (I, J), "
@@ -385,8 +391,17 @@ class AntiLocalityRegularizer(torch.nn.Module):
             raise ValueError(f"samples must be None (the whole batch) or an int >= 2, got {samples!r}")
         _check_estimator(estimator, fd_step)
         _check_form(form)
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be an int >= 1 (evaluate R on every k-th training step), got {every!r}")
         self.sampler, self.eps, self.samples = sampler, float(eps), samples
-        self.estimator, self.fd_step, self.form = estimator, fd_step, form
+        self.estimator, self.fd_step, self.form, self.every = estimator, fd_step, form, every
+        self.calls = 0  # training steps seen (take_turn)
+
+    def take_turn(self) -> bool:
+        """Counts one training step; True when R is evaluated on it (the 1st, then every ``every``-th)."""
+        due = self.calls % self.every == 0
+        self.calls += 1
+        return due
 
     def forward(self, model, x: torch.Tensor, generator: torch.Generator | None = None) -> PenaltyResult:
         """R on the batch (or on ``samples`` random samples of it). ``outputs`` are the logits of the samples
@@ -408,7 +423,8 @@ class AntiLocalityRegularizer(torch.nn.Module):
         return (f"sampler={self.sampler!r}, eps={self.eps}" + (f", samples={self.samples}" if self.samples else "")
                 + (f", estimator={self.estimator!r}" if self.estimator != "exact" else "")
                 + (f", fd_step={self.fd_step}" if self.fd_step is not None else "")
-                + (f", form={self.form!r}" if self.form != "cosine" else ""))
+                + (f", form={self.form!r}" if self.form != "cosine" else "")
+                + (f", every={self.every}" if self.every != 1 else ""))
 
 
 def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -422,7 +438,8 @@ def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torc
     the plain step and ``penalty`` is None: R is not evaluated, since its forward over [x; x~] would cost time
     and change BatchNorm's statistics; measure R on held-out data with :func:`anti_locality_penalty` instead.
     With ``lam > 0`` the task loss uses the ``x`` half of the regulariser's forward (one forward per step).
-    The model's train/eval mode is left as it is.
+    A regulariser built with ``every = k > 1`` is evaluated on one step in k, weighted ``k * lam``; the other
+    steps are plain (``penalty`` None). The model's train/eval mode is left as it is.
     """
     if isinstance(lam, bool) or not isinstance(lam, (int, float)):
         raise TypeError(f"lam must be a number, got {type(lam).__name__}")
@@ -433,15 +450,16 @@ def train_step(model, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torc
     if regularizer is not None and not isinstance(regularizer, AntiLocalityRegularizer):
         raise TypeError(f"regularizer must be an AntiLocalityRegularizer (wrap a sampler in one), "
                         f"got {type(regularizer).__name__}")
-    _check_batch(x, values=lam == 0)  # with lam > 0 the penalty checks the values
+    _check_batch(x)  # values too: a penalty on a subset checks only the subset, the task loss sees all of x
     y = _binary_targets(y, x)
+    due = lam > 0 and regularizer.take_turn()  # counted only once the arguments are valid
     loss_fn = F.binary_cross_entropy_with_logits if loss_fn is None else loss_fn
-    if lam > 0:
+    if due:
         result = regularizer(model, x, generator)
         # the penalty's forward gives x's logits unless it ran on a subset of the batch
         outputs = result.outputs if result.outputs is not None else _logits(model(x), x.shape[0])
         task_loss = loss_fn(outputs, y)
-        loss = task_loss + lam * result.penalty
+        loss = task_loss + (lam * regularizer.every) * result.penalty
         penalty = result.penalty.item()
     else:
         task_loss = loss = loss_fn(_logits(model(x), x.shape[0]), y)

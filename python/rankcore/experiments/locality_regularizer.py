@@ -97,10 +97,11 @@ from ._stats import t_quantile_975
 
 TASKS = ("is-same", "pathfinder")
 
-# How the penalty is computed (``run(penalty=...)``): (estimator, R on batch // k samples); definitions §4.
-PENALTIES = {"exact": ("exact", 1), "quarter": ("exact", 4), "eighth": ("exact", 8),
-             "fd": ("finite_difference", 1), "fd-quarter": ("finite_difference", 4),
-             "fd-eighth": ("finite_difference", 8)}
+# How the penalty is computed (``run(penalty=...)``): (estimator, R on batch // k samples, R on one training step in
+# `every`, weighted every * lambda: lazy regularisation); definitions §4.
+PENALTIES = {"exact": ("exact", 1, 1), "quarter": ("exact", 4, 1), "eighth": ("exact", 8, 1),
+             "fd": ("finite_difference", 1, 1), "fd-quarter": ("finite_difference", 4, 1),
+             "fd-eighth": ("finite_difference", 8, 1), "eighth-every2": ("exact", 8, 2)}
 
 # Which R is trained on (``run(penalty_form=...)``): the published mean |cos|, or rankcore's angle variant.
 PENALTY_FORMS = ("cosine", "angle")
@@ -112,6 +113,9 @@ STEP_COST = {
     "is-same": {"exact": 5.6, "quarter": 2.55, "eighth": 1.95, "fd": 4.65, "fd-quarter": 2.4, "fd-eighth": 1.85},
     "pathfinder": {"exact": 5.15, "quarter": 2.25, "eighth": 1.7, "fd": 4.5, "fd-quarter": 2.15, "fd-eighth": 1.65},
 }
+# A lazy penalty's step, averaged over training: one `eighth` step and one plain step per two steps.
+for _costs in STEP_COST.values():
+    _costs["eighth-every2"] = (1 + _costs["eighth"]) / 2
 
 # The targets, in accuracy (fractions): judged only in full runs with at least MIN_SEEDS seeds.
 MIN_SEEDS = 5
@@ -231,9 +235,9 @@ def heldout_penalty(model, x, sampler, device, batch=100, seed=0) -> float:
 def _regularizer(sampler, penalty: str, batch: int, form: str = "cosine"):
     from ..cnn import AntiLocalityRegularizer
 
-    estimator, fraction = PENALTIES[penalty]
+    estimator, fraction, every = PENALTIES[penalty]
     samples = None if fraction == 1 else max(2, batch // fraction)
-    return AntiLocalityRegularizer(sampler, samples=samples, estimator=estimator, form=form)
+    return AntiLocalityRegularizer(sampler, samples=samples, estimator=estimator, form=form, every=every)
 
 
 def _log(message: str) -> None:
@@ -643,7 +647,8 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     ``penalty``: how R and its gradient are computed in training, one of :data:`PENALTIES`: ``"exact"`` (the
     definition: the whole batch, double backward), ``"quarter"`` / ``"eighth"`` (exact on a random B // 4 or
     B // 8 of the batch), ``"fd"``, ``"fd-quarter"``, ``"fd-eighth"`` (the same with the finite-difference
-    gradient). Recorded as ``config["penalty"]``, with its ``config["step_cost"]`` (:data:`STEP_COST`); held-out
+    gradient), ``"eighth-every2"`` (``"eighth"`` on every other training step at twice lambda, plain steps between:
+    lazy regularisation, AntiLocalityRegularizer's ``every``). Recorded as ``config["penalty"]``, with its ``config["step_cost"]`` (:data:`STEP_COST`); held-out
     R is always the exact value of the published (cosine) R. ``penalty_form``: which R is trained on,
     ``"cosine"`` (the published mean |cos|) or ``"angle"`` (rankcore's variant mean (1 - (2/pi) phi), phi the
     angle between the lines of the two gradients: non-zero slope at R = 1; rankcore.cnn.AntiLocalityRegularizer);
