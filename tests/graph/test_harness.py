@@ -60,6 +60,20 @@ def test_small_harness_run(tmp_path):
         assert res["wis"]["0.00"]["runs"] == res["random"]["0.00"]["runs"] == res["local_degree"]["0.00"]["runs"]
 
 
+def test_directed_input_trains_on_the_graph_the_sparsifiers_see(tmp_path):
+    """The sparsifiers symmetrise a one-way edge list; the GNNs must be trained on that same undirected graph (they
+    saw the one-way columns): the results equal those of the symmetric input, with a warning."""
+    import copy
+    data = datasets.load("sbm", seed=1, block_sizes=(20, 20), p_in=0.2, p_out=0.03, num_features=6)
+    one_way = copy.copy(data)
+    one_way.edge_index = data.edge_index[:, data.edge_index[0] < data.edge_index[1]]
+    common = dict(out_dir=tmp_path, epochs=6, threads=1, plot=False)
+    both = S.run("sbm", ["wis", "random"], [0.0, 0.5], ["gcn"], 2, data=data, name="both", **common)
+    with pytest.warns(UserWarning, match="directed"):
+        single = S.run("sbm", ["wis", "random"], [0.0, 0.5], ["gcn"], 2, data=one_way, name="single", **common)
+    assert single["results"] == both["results"]
+
+
 @pytest.mark.slow
 def test_jobs_give_the_one_process_results_run_for_run(tmp_path):
     data = datasets.load("sbm", seed=2, block_sizes=(30, 30), p_in=0.2, p_out=0.03, num_features=6)
