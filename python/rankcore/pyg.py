@@ -158,8 +158,8 @@ class EdgeSparsification(BaseTransform):
                   f"num_remove={self.num_remove}" if self.num_remove is not None else None)
         # the seed of a seeded method (None: a fresh one per call); the deterministic ones fix it at 0
         seeded = self.method in ("random", "spectral", "k_neighbor")
-        parts = ([amount] if amount is not None else []) + ([f"seed={self.seed!r}"] if seeded else []) \
-            + [f"{k}={v!r}" for k, v in self.kw.items()]  # k_neighbor's per-vertex budget k is in kw
+        parts = ([amount] if amount is not None else []) + [f"{k}={v!r}" for k, v in self.kw.items()] \
+            + ([f"seed={self.seed!r}"] if seeded else [])  # k_neighbor's per-vertex budget k is in kw
         return f"{type(self).__name__}({', '.join(parts)})"
 
 

@@ -175,7 +175,7 @@ def test_pyg_transforms_agree_with_sparsify():
         expected = rankcore.sparsify(g.edge_index, 34, **call)
         assert torch.equal(out.edge_index, expected.edge_index), transform
         assert torch.equal(out.edge_attr.long(), out.edge_index[0] * 100 + out.edge_index[1])
-    assert repr(KNeighborSparsification(k=2)) == "KNeighborSparsification(k=2, score='random')"
+    assert repr(KNeighborSparsification(k=2)) == "KNeighborSparsification(k=2, score='random', seed=None)"
     with pytest.raises(ValueError, match="exactly one of ratio, num_remove and k"):
         KNeighborSparsification(ratio=0.5, k=2)
     with pytest.raises(ValueError, match="exactly one of ratio"):
