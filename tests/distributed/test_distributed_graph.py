@@ -72,6 +72,14 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
     out["walk_index_1d"] = torch.equal(rd.walk_index(dg, masks[1], 2), rankcore.walk_index(ei, n, masks[1], 2))
     out["walk_index_target"] = torch.equal(rd.walk_index(dg, masks, 4, target=3),
                                            rankcore.walk_index(ei, n, masks, 4, target=3))
+    # a clique whose walk counts overflow beside an edge whose walk index fits: counted from the boundary
+    k8 = torch.tensor([(i, j) for i in range(8) for j in range(8) if i != j] + [(8, 9), (9, 8)]).t()
+    dg_k8 = rd.DistGraph.from_local_edges(k8[:, rank::world], 10)
+    side = torch.zeros(10, dtype=torch.bool)
+    side[8] = True
+    out["walk_index_fits_beside_overflow"] = all(
+        torch.equal(rd.walk_index(dg_k8, side, 22, target=t), rankcore.walk_index(k8, 10, side, 22, target=t))
+        for t in (None, 0, 9))
     out["common_neighbors"] = torch.equal(full(rd.edge_common_neighbors(dg)), rankcore.edge_common_neighbors(graph))
     out["closed_walks"] = all(torch.equal(full(rd.closed_walk_counts(dg, L)), rankcore.closed_walk_counts(ei, n, L))
                               for L in range(6))
@@ -167,7 +175,7 @@ def per_rank(request, rank_results):
 
 EQUIVALENCE_CHECKS = ["count_walks", "count_walks_float64", "count_walks_masks", "count_walks_own_masks",
                       "count_walks_long", "boundary", "walk_index", "walk_index_1d", "walk_index_target",
-                      "common_neighbors", "closed_walks", "singleton_scores"]
+                      "walk_index_fits_beside_overflow", "common_neighbors", "closed_walks", "singleton_scores"]
 SPARSIFY_CHECKS = [f"sparsify {m} {kw} batch {b}" for m, kw, b in
                    (("random", "{'seed': %d}" % (SEED % 1000), 256), ("local_degree", "{}", 256),
                     ("wis", "{'depth': 2}", 4), ("wis", "{'depth': 2}", 256),

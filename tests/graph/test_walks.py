@@ -448,6 +448,25 @@ def test_cpu_isa_variants_agree(tmp_path, monkeypatch, background_result):
         assert torch.equal(approx, exact.to(torch.float64))
 
 
+def test_walk_index_that_fits_is_returned_when_other_walk_counts_overflow():
+    """K8 (walk counts beyond int64 at length 21) beside one edge 8-9: the walk index of I = {8} sums walks from
+    the boundary {8, 9} only and fits; it used to raise because the count from every vertex overflowed in K8."""
+    e = [(i, j) for i in range(8) for j in range(8) if i != j] + [(8, 9), (9, 8)]
+    ei, n = torch.tensor(e).t(), 10
+    part = torch.zeros(n, dtype=torch.bool)
+    part[8] = True
+    for target in (None, 0, 8, 9):
+        want = walk_index_reference(ei, n, part, 22, target=target)
+        assert torch.equal(rankcore.walk_index(ei, n, part, 22, target=target), want)
+    both = torch.stack([part, part.roll(1)])  # the second partition, I = {9}, has the same boundary
+    assert torch.equal(rankcore.walk_index(ei, n, both, 22), torch.stack([walk_index_reference(ei, n, m, 22)
+                                                                          for m in both]))
+    clique_side = torch.zeros(n, dtype=torch.bool)
+    clique_side[0] = True  # its boundary is in K8: the walk index itself exceeds int64
+    with pytest.raises(OverflowError, match="not representable"):
+        rankcore.walk_index(ei, n, clique_side, 22)
+
+
 def test_networkx_ids_are_its_integer_labels_in_any_insertion_order():
     """A graph built edge by edge lists its vertices in first-seen order (2, 1, 0, 3 here); its results must
     read in its own labels, as the same edges given as an edge_index do. Other labels number by G.nodes."""

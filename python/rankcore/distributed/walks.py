@@ -20,7 +20,7 @@ import torch.distributed as dist
 from .. import ops
 from ..graph.arguments import INT64_MAX, check_int
 from ..graph.walks import (boundary_by_one_step, check_bool_mask, check_target, check_walk_dtype, combine_halves,
-                           masked_sum_halves, walk_index_overflow, walk_index_start)
+                           walk_index_halves, walk_index_start)
 from .graph import DistGraph, _try, agree, all_gather_objects
 
 __all__ = ["count_walks", "boundary", "walk_index", "gather"]
@@ -141,11 +141,8 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
     agree(err, dg.group, {"depth": depth, "target": target, "the shape of partition": _layout(partition)})
     d, t, (masks, squeeze) = checked
     start, what = walk_index_start(dg.num_local_nodes, t, d, lo=dg.lo)
-    try:
-        walks = walks_from(dg, start, d - 1)[:, 0]
-    except OverflowError as err:
-        raise walk_index_overflow(what, err) from None
-    halves = masked_sum_halves(_boundary(dg, masks), walks)
+    # collective both ways: every rank raises (and falls back) alike (walks_from)
+    halves = walk_index_halves(_boundary(dg, masks), start, lambda x, length: walks_from(dg, x, length), d - 1, what)
     if dg.world_size > 1:
         dist.all_reduce(halves, group=dg.group)  # half-sums of disjoint vertex sets add without wrapping
     result = combine_halves(halves, what)

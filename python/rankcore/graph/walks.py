@@ -193,6 +193,26 @@ def walk_index_start(n: int, target, depth: int, lo: int = 0, device=None) -> tu
     return start, f"the walk index at target {target} (depth {depth})"
 
 
+def walk_index_halves(boundaries: torch.Tensor, start: torch.Tensor, walks, length: int, what: str) -> torch.Tensor:
+    """:func:`masked_sum_halves` of the walk index of ``k`` boundaries ([k, n] bool) as sum_{i in C} (Â^L start)_i.
+
+    ``walks(start, length)`` counts walks ([n, j] -> [n, j]; a DistGraph's collective count on its own rows).
+    Â^L start (one column for all k partitions) can overflow at a vertex outside every C_I while the sums over
+    C_I fit: then each is counted from its boundary instead, sum_i start_i (Â^L 1_C)_i (the same number, Â being
+    symmetric). Every entry of that count is at most the walk index and every step is monotone, so it overflows
+    only when the walk index itself does."""
+    try:
+        return masked_sum_halves(boundaries, walks(start, length)[:, 0])
+    except OverflowError:
+        pass
+    try:
+        from_boundaries = walks(boundaries.t().to(torch.int64).contiguous(), length)  # [n, k]
+    except OverflowError as err:
+        raise walk_index_overflow(what, err) from None
+    rows = start[:, 0].to(torch.bool).expand_as(boundaries)  # every vertex, or the target alone
+    return masked_sum_halves(rows, from_boundaries.t())
+
+
 def walk_index_overflow(what: str, err: OverflowError) -> OverflowError:
     return OverflowError(f"{what} is not representable: {err} (the walk index is exact only; "
                          f"rankcore.count_walks(..., dtype=torch.float64) gives approximate walk counts)")
@@ -215,9 +235,7 @@ def walk_index(edge_index: GraphInput, num_nodes: int | None, partition: torch.T
     n = graph.num_nodes
     target = check_target(target, n)
     start, what = walk_index_start(n, target, depth, device=graph.device)
-    try:
-        walks = _walks_from(graph, start, depth - 1)[:, 0]
-    except OverflowError as err:
-        raise walk_index_overflow(what, err) from None
-    result = combine_halves(masked_sum_halves(_boundary(graph, masks), walks), what)
+    halves = walk_index_halves(_boundary(graph, masks), start, lambda x, length: _walks_from(graph, x, length),
+                               depth - 1, what)
+    result = combine_halves(halves, what)
     return result[0] if squeeze else result
