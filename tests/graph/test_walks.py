@@ -485,3 +485,22 @@ def test_networkx_ids_are_its_integer_labels_in_any_insertion_order():
     ei_named = torch.tensor([[position[f"v{u}"], position[f"v{v}"]] for u, v in pairs]).t()
     ei_named = torch.cat([ei_named, ei_named.flip(0)], dim=1)
     assert torch.equal(rankcore.count_walks(named, None, 1), rankcore.count_walks(ei_named, 4, 1))
+
+
+def test_container_corner_cases_give_the_graph_they_describe():
+    """symmetrize=True on a built directed Graph adds the reverse edges (it was ignored where the op does not
+    require an undirected graph); scipy duplicates that cancel are no edge (as in the CSR of the same matrix);
+    an edgeless [[], []] list is a graph, not a float tensor."""
+    sp = pytest.importorskip("scipy.sparse")
+    import numpy as np
+    ei = torch.tensor([[0], [1]])
+    directed = rankcore.Graph.from_input(ei, 2)
+    assert torch.equal(rankcore.count_walks(directed, None, 1, symmetrize=True),
+                       rankcore.count_walks(ei, 2, 1, symmetrize=True))
+    assert torch.equal(rankcore.count_walks(directed, None, 1), torch.tensor([1, 2]))
+    cancelling = sp.coo_matrix((np.array([1.0, -1.0, 1.0, -1.0]), (np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0]))),
+                               shape=(2, 2))
+    assert torch.equal(rankcore.count_walks(cancelling, None, 1), rankcore.count_walks(cancelling.tocsr(), None, 1))
+    assert torch.equal(rankcore.count_walks(cancelling, None, 1), torch.tensor([1, 1]))
+    assert cancelling.data.tolist() == [1.0, -1.0, 1.0, -1.0]  # the caller's matrix is untouched
+    assert torch.equal(rankcore.count_walks([[], []], 3, 2), torch.ones(3, dtype=torch.int64))

@@ -26,12 +26,17 @@ __all__ = ["Graph", "GraphInput", "MAX_NODES", "input_columns"]
 GraphInput = Any
 
 
+def _all_empty(rows) -> bool:
+    """True for a list / tuple of empty lists / tuples (an edgeless edge_index such as [[], []])."""
+    return all(isinstance(r, (list, tuple)) and len(r) == 0 for r in rows)
+
+
 def _as_edge_index(edge_index) -> torch.Tensor:
     if isinstance(edge_index, np.ndarray):
         edge_index = torch.from_numpy(np.ascontiguousarray(edge_index))
     elif isinstance(edge_index, (list, tuple)):
-        try:
-            edge_index = torch.as_tensor(edge_index)
+        try:  # int64 unless the values say otherwise: [[], []] would be float32
+            edge_index = torch.as_tensor(edge_index, dtype=torch.int64 if _all_empty(edge_index) else None)
         except (TypeError, ValueError, RuntimeError, OverflowError) as err:
             raise TypeError(f"edge_index given as a list must be two equal-length lists of ints: {err}") from None
     if not isinstance(edge_index, torch.Tensor):
@@ -71,7 +76,8 @@ def input_columns(graph_input) -> torch.Tensor | None:
 def _from_scipy(mat) -> tuple[torch.Tensor, int]:
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
         raise ValueError(f"a scipy adjacency matrix must be square, got shape {mat.shape}")
-    coo = mat.tocoo()
+    coo = mat.tocoo(copy=True)
+    coo.sum_duplicates()  # duplicates that cancel (1 and -1) are no edge, as in the CSR of the same matrix
     nz = coo.data != 0  # explicit zeros are not edges
     ei = np.stack([coo.row[nz], coo.col[nz]]).astype(np.int64)
     return torch.from_numpy(ei), int(mat.shape[0])
@@ -200,9 +206,10 @@ class Graph:
         if isinstance(graph, Graph):
             if num_nodes is not None and check_num_nodes(num_nodes) != graph.num_nodes:
                 raise ValueError(f"num_nodes={num_nodes} but the Graph has {graph.num_nodes} vertices")
-            if require_undirected and not graph.undirected:
+            if not graph.undirected and (symmetrize or require_undirected):
                 if not symmetrize:
                     raise ValueError("this operation needs an undirected graph; pass symmetrize=True")
+                # symmetrize=True asks for the reverse edges whether or not the op needs them (count_walks)
                 return Graph.from_input(graph.edge_index(), graph.num_nodes, symmetrize=True)
             return graph
 
