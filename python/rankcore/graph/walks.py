@@ -199,8 +199,10 @@ def walk_index_halves(boundaries: torch.Tensor, start: torch.Tensor, walks, leng
     ``walks(start, length)`` counts walks ([n, j] -> [n, j]; a DistGraph's collective count on its own rows).
     Â^L start (one column for all k partitions) can overflow at a vertex outside every C_I while the sums over
     C_I fit: then each is counted from its boundary instead, sum_i start_i (Â^L 1_C)_i (the same number, Â being
-    symmetric). Every entry of that count is at most the walk index and every step is monotone, so it overflows
-    only when the walk index itself does."""
+    symmetric). For graph prediction every entry of that count is at most the walk index and every step is
+    monotone, so it overflows only when the walk index does. With a target both counts can still overflow away
+    from it while its walk index fits (a clique near C_I and another near t): that case still raises; an exact
+    answer would count on the vertices within distance L of both, which is not done."""
     try:
         return masked_sum_halves(boundaries, walks(start, length)[:, 0])
     except OverflowError:
