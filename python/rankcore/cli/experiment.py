@@ -27,9 +27,10 @@ def cmd_experiment(args) -> int:
     if args.lambdas is not None:  # the locality regulariser's lambda grid, through its cfg override
         if "penalty_form" not in accepted:
             raise CliError(f"experiment {args.name} has no --lambdas option")
-        if any(not lam >= 0 or lam == float("inf") for lam in args.lambdas) or 0.0 not in args.lambdas:
-            raise CliError(f"--lambdas must be finite, >= 0 and include 0 (the baseline), got {args.lambdas}")
-        extra.setdefault("cfg", {})["lambdas"] = tuple(sorted(set(args.lambdas)))
+        try:
+            extra.setdefault("cfg", {})["lambdas"] = module.check_lambda_grid(args.lambdas, "--lambdas")
+        except ValueError as err:
+            raise CliError(str(err)) from None
     # The locality regulariser's ranges, seed count and equal-compute switch, also through its cfg override.
     if args.ranges is not None:
         if "penalty_form" not in accepted:

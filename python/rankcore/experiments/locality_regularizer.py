@@ -232,6 +232,15 @@ def heldout_penalty(model, x, sampler, device, batch=100, seed=0) -> float:
     return sum(values) / len(values)
 
 
+def check_lambda_grid(lambdas, name: str = "cfg['lambdas']") -> tuple:
+    """The lambda grid sorted without repeats, or ValueError (``name`` says where it came from) unless every
+    value is finite and >= 0 and 0 is among them: the summary reads lambdas[0] as the baseline."""
+    values = [float(v) for v in lambdas]
+    if any(not lam >= 0 or lam == float("inf") for lam in values) or 0.0 not in values:
+        raise ValueError(f"{name} must be finite, >= 0 and include 0 (the baseline), got {lambdas}")
+    return tuple(sorted(set(values)))
+
+
 def _regularizer(sampler, penalty: str, batch: int, form: str = "cosine"):
     from ..cnn import AntiLocalityRegularizer
 
@@ -648,11 +657,12 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     definition: the whole batch, double backward), ``"quarter"`` / ``"eighth"`` (exact on a random B // 4 or
     B // 8 of the batch), ``"fd"``, ``"fd-quarter"``, ``"fd-eighth"`` (the same with the finite-difference
     gradient), ``"eighth-every2"`` (``"eighth"`` on every other training step at twice lambda, plain steps between:
-    lazy regularisation, AntiLocalityRegularizer's ``every``). Recorded as ``config["penalty"]``, with its ``config["step_cost"]`` (:data:`STEP_COST`); held-out
-    R is always the exact value of the published (cosine) R. ``penalty_form``: which R is trained on,
-    ``"cosine"`` (the published mean |cos|) or ``"angle"`` (rankcore's variant mean (1 - (2/pi) phi), phi the
-    angle between the lines of the two gradients: non-zero slope at R = 1; rankcore.cnn.AntiLocalityRegularizer);
-    recorded as ``config["penalty_form"]``. Its step costs what the cosine form's does (:data:`STEP_COST`).
+    lazy regularisation, AntiLocalityRegularizer's ``every``). Recorded as ``config["penalty"]``, with its
+    ``config["step_cost"]`` (:data:`STEP_COST`); held-out R is always the exact value of the published (cosine)
+    R. ``penalty_form``: which R is trained on, ``"cosine"`` (the published mean |cos|) or ``"angle"`` (rankcore's
+    variant mean (1 - (2/pi) phi), phi the angle between the lines of the two gradients: non-zero slope at R = 1;
+    rankcore.cnn.AntiLocalityRegularizer); recorded as ``config["penalty_form"]``. Its step costs what the cosine
+    form's does (:data:`STEP_COST`).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -667,11 +677,7 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     if not isinstance(cfg["penalty_form"], str) or cfg["penalty_form"] not in PENALTY_FORMS:
         raise ValueError(f"penalty_form must be one of {PENALTY_FORMS}, got {cfg['penalty_form']!r}")
     cfg.setdefault("equal_compute", True)
-    # The summary reads lambdas[0] as the baseline: the grid must hold 0, sorted (the CLI sorts it too).
-    lambdas = [float(v) for v in cfg["lambdas"]]
-    if any(not lam >= 0 or lam == float("inf") for lam in lambdas) or 0.0 not in lambdas:
-        raise ValueError(f"cfg['lambdas'] must be finite, >= 0 and include 0 (the baseline), got {cfg['lambdas']}")
-    cfg["lambdas"] = tuple(sorted(set(lambdas)))
+    cfg["lambdas"] = check_lambda_grid(cfg["lambdas"])
     if cfg.get("step_cost") is None:
         cfg["step_cost"] = STEP_COST[task][cfg["penalty"]]
     for key, least in (("min_epochs", 0), ("max_epochs", 1), ("patience", 1)):
