@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._indices import check_indices_in_range
+
 
 class DeepMatrixFactorization(nn.Module):
     """W = W_1 ... W_depth for a ``shape = (m, n)`` matrix; hidden widths ``width`` (default min(m, n),
@@ -60,11 +62,7 @@ class DeepMatrixFactorization(nn.Module):
             raise TypeError("DeepMatrixFactorization: indices must be an int64 tensor [B, 2]")
         if indices.dim() != 2 or indices.shape[1] != 2:
             raise ValueError(f"DeepMatrixFactorization: indices must be [B, 2], got {tuple(indices.shape)}")
-        bad = (indices < 0) | (indices >= torch.tensor(self.shape, device=indices.device))
-        if bool(bad.any()):  # a negative index would read W[-1, ...] silently (CP / HT raise the same way)
-            b, n = (int(v) for v in bad.nonzero()[0])
-            raise IndexError(f"DeepMatrixFactorization: indices[{b}, {n}] = {int(indices[b, n])} is out of range "
-                             f"for dimension {self.shape[n]}")
+        check_indices_in_range(indices, self.shape, "DeepMatrixFactorization", lambda n: f"dimension {self.shape[n]}")
         w = self.matrix()
         return w[indices[:, 0], indices[:, 1]]
 

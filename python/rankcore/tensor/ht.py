@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..ops import ht_leaf_pool, ht_pool
+from ._indices import check_indices_in_range
 
 MAX_FULL_ENTRIES = 20_000_000
 
@@ -267,12 +268,8 @@ class HTFactorization(nn.Module):
         """[B, K_1] row numbers into the level-1 tables (row-major over the node's leaves in tree order).
 
         The indices are range-checked first: a combined number could land in range for a wrong entry."""
-        dims = torch.tensor(self.shape, device=indices.device)
-        bad = (indices < 0) | (indices >= dims)
-        if bool(bad.any()):
-            b, n = (int(v) for v in bad.nonzero()[0])
-            raise IndexError(f"HTFactorization: indices[{b}, {n}] = {int(indices[b, n])} is out of range for "
-                             f"leaves[{n}] with {self.shape[n]} rows")
+        check_indices_in_range(indices, self.shape, "HTFactorization",
+                               lambda n: f"leaves[{n}] with {self.shape[n]} rows")
         t = self.mode_tree
         return _mixed_radix(indices[:, t.leaf_modes], [self.shape[m] for m in t.leaf_modes], t.offsets[0])
 
