@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .graph.arguments import check_allocation, check_int, check_seed
+
 _KARATE_EDGES = [
     (0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (0, 6), (0, 7), (0, 8), (0, 10), (0, 11), (0, 12),
     (0, 13), (0, 17), (0, 19), (0, 21), (0, 31), (1, 2), (1, 3), (1, 7), (1, 13), (1, 17), (1, 19),
@@ -46,13 +48,6 @@ def karate_club() -> BuiltinGraph:
 BUILTIN = {"karate": karate_club}
 
 
-def _seed(seed) -> int:
-    """The library's seed rule (an int in [0, 2^63 - 2]): torch's manual_seed would wrap -1 to 2^64 - 1."""
-    from .graph.arguments import check_seed
-
-    return check_seed(seed)
-
-
 def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed: int = 0) -> torch.Tensor:
     """A seeded Chung–Lu random graph with a power-law degree sequence, for tests and benchmarks.
 
@@ -66,7 +61,7 @@ def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed:
         raise ValueError(f"need num_nodes >= 1 and num_edges >= 0, got {num_nodes}, {num_edges}")
     if not (math.isfinite(exponent) and exponent > 2):  # NaN passed "<= 2" and drew one vertex for every end
         raise ValueError(f"exponent must be a finite number > 2, got {exponent}")
-    gen = torch.Generator().manual_seed(_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))  # torch would wrap -1 to 2^64 - 1
     weights = torch.arange(1, num_nodes + 1, dtype=torch.float64).pow(-1.0 / (exponent - 1.0))
     cdf = weights.cumsum(0)
     cdf /= cdf[-1].clone()
@@ -94,11 +89,9 @@ def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.0
     for name, p in (("p_in", p_in), ("p_out", p_out)):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
-    gen = torch.Generator().manual_seed(_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))  # torch would wrap -1 to 2^64 - 1
     y = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
     n = int(y.numel())
-    from .graph.arguments import check_allocation
-
     # every vertex pair is drawn (two int64 indices, a probability and a flag each): a small-graph generator
     check_allocation(n * (n - 1) // 2 * 33, f"sbm_graph with {n} vertices (all n(n-1)/2 vertex pairs)",
                      "rankcore.datasets.csbm samples large block models without enumerating the pairs")
@@ -175,7 +168,6 @@ def csbm(n: int = 2500, classes: int = 5, p_in: float = 0.008, p_out: float = 0.
     sorted, then their reverses), ``x`` [n, num_features] float32, ``y`` [n] int64, ``num_nodes``, and
     ``homophily``: the measured fraction of edges joining same-class vertices (NaN without edges).
     """
-    from .graph.arguments import check_allocation, check_int, check_seed
 
     n = check_int("n", n, 1)
     classes = check_int("classes", classes, 1)
