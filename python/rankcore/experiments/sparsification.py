@@ -291,11 +291,12 @@ def _run(dataset, parsed, ratios, models, seeds, root, out_dir, train_cfg, data,
     n = int(data.num_nodes)
     x, y = _features(data.x), data.y.long()
     edge_index = data.edge_index
-    if not Graph.from_input(edge_index, n).undirected:  # also validates the ids
+    graph = Graph.from_input(edge_index, n)  # also validates the ids
+    if not graph.undirected:
         # The sparsifiers see the undirected graph; a GNN trained on the one-way columns would see another one.
         warnings.warn("the graph is directed: the GNNs are trained on its symmetrised edges, the graph the "
                       "sparsifiers remove from", UserWarning, stacklevel=3)
-        edge_index = Graph.from_input(edge_index, n, symmetrize=True).edge_index()
+        edge_index = Graph.from_input(graph, symmetrize=True).edge_index()
     num_edges = sparsify(edge_index, n, "random", num_remove=0, symmetrize=True).edge_index.shape[1]  # validates
     t_start = time.perf_counter()
 

@@ -74,11 +74,12 @@ def pathfinder(num_images: int, size: int = 64, path_length: int = 9, seed: int 
     Every image holds two *target* snakes of ``path_length`` dashes and a few short distractor snakes (see
     :class:`PathfinderGeometry` for the constants). A snake is a polyline traced step by step: each step
     turns by at most 0.6 rad and is drawn as a dash followed by a gap. Label 1 (exactly half the images of
-    one draw, shuffled: a split cut from the draw is about half, e.g. 48-52% in the experiment's test sets): the two markers sit at the two ends of target snake A; label 0: one at an end of A, the other
-    at the start of target snake B, which is grown from a point exactly as far from that end as A's two ends
-    are from each other (but at least ``2 marker + clearance + 2.5`` pixels, which only binds for snakes of
-    one or two dashes). The geometry is drawn before the label is used, so neither the number of long
-    snakes nor the distance between the markers gives the label away (same distribution under both labels).
+    one draw, shuffled: a split cut from the draw is about half, e.g. 48-52% in the experiment's test sets): the
+    two markers sit at the two ends of target snake A; label 0: one at an end of A, the other at the start of
+    target snake B, which is grown from a point exactly as far from that end as A's two ends are from each other
+    (but at least ``2 marker + clearance + 2.5`` pixels, which only binds for snakes of one or two dashes). The
+    geometry is drawn before the label is used, so neither the number of long snakes nor the distance between the
+    markers gives the label away (same distribution under both labels).
 
     ``masks`` (bool ``[N, H, W]``) are the snakes' *traces*: every pixel whose centre is within
     ``stroke + 0.5`` of a snake's polyline, the gaps between dashes included, plus the two marker discs. The
