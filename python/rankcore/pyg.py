@@ -59,6 +59,8 @@ def edge_keys(data) -> list[str]:
     """The keys of ``data`` whose values are cut with the edge columns (module docstring): ``edge_index`` and
     PyG's ``is_edge_attr`` keys, less other edge sets' indices and their paired values, and, when the number of
     vertices equals the number of edge columns, less the keys without ``edge`` in their name."""
+    if not hasattr(data, "is_edge_attr") or getattr(data, "edge_index", None) is None:
+        raise TypeError(f"edge_keys needs a torch_geometric Data with an edge_index, got {type(data).__name__}")
     keys = set(data.keys())
     num_nodes, num_edges = data.num_nodes, data.num_edges
     out = []

@@ -175,3 +175,9 @@ def test_equal_vertex_and_edge_counts_keep_node_values_whole():
     assert out.names == data.names and torch.equal(out.x, data.x)
     assert torch.equal(out.edge_weight, data.edge_weight[kept])
     assert out.edge_names == [n for n, k in zip(data.edge_names, kept.tolist()) if k]
+    from rankcore.pyg import edge_keys
+    with pytest.warns(UserWarning, match="'names'"):
+        assert sorted(edge_keys(data)) == ["edge_index", "edge_names", "edge_weight"]
+    for bad in (ei, Data(x=torch.zeros(3, 1))):
+        with pytest.raises(TypeError, match="edge_keys needs a torch_geometric Data with an edge_index"):
+            edge_keys(bad)
