@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -25,16 +27,18 @@ class RadixHeap {
   // tie-break in the low bits): their items are no longer passed down the id bits' levels one by one.
   // 0 = plain radix heap.
   explicit RadixHeap(int sorted_bits = 0) : shift_(sorted_bits) {}
+  RadixHeap(const RadixHeap&) = delete;
+  RadixHeap& operator=(const RadixHeap&) = delete;
+  ~RadixHeap() {
+    for (auto& bucket : buckets_) release_all(bucket);
+    for (Item* chunk : free_chunks_) std::free(chunk);
+  }
 
-  // Loads `items` into an empty heap (none pushed or popped yet). One counting pass sizes every bucket exactly: pushing
-  // m items one by one lets the vectors' doubling hold up to twice their bytes (at 10^8 edges, gigabytes).
+  // Loads `items` into an empty heap (none pushed or popped yet); `items` is freed.
   void assign(std::vector<Item>&& items) {
-    std::array<size_t, 65> count{};
-    for (const Item& it : items) ++count[bucket_of(it.first)];
-    for (int b = 0; b < 65; ++b) buckets_[b].reserve(buckets_[b].size() + count[b]);
-    for (const Item& it : items) buckets_[bucket_of(it.first)].push_back(it);
+    for (const Item& it : items) append(bucket_of(it.first), it);
     std::vector<Item>().swap(items);
-    if (count[0] > 0) current_sorted_ = false;  // bucket 0 got unsorted items: sort it when it is consumed
+    if (!current_.empty()) current_sorted_ = false;  // bucket 0 got unsorted items: sort it when it is consumed
   }
 
   void push(uint64_t key, uint64_t payload) {
@@ -43,45 +47,90 @@ class RadixHeap {
       pending_.push_back({key, payload});
       std::push_heap(pending_.begin(), pending_.end(), std::greater<Item>());
     } else {
-      buckets_[b].push_back({key, payload});
+      append(b, {key, payload});
     }
   }
 
   // The item with the smallest key (ties: any); the heap must not be empty.
   Item pop() {
-    auto& current = buckets_[0];
-    if (current.empty() && pending_.empty()) {
+    if (current_.empty() && pending_.empty()) {
       int i = 1;
-      while (buckets_[i].empty()) ++i;
-      auto& from = buckets_[i];
-      uint64_t smallest = from[0].first;
-      for (const Item& it : from) smallest = it.first < smallest ? it.first : smallest;
+      while (buckets_[i].chunks.empty()) ++i;
+      Bucket& from = buckets_[i];
+      uint64_t smallest = ~uint64_t{0};
+      for (size_t c = 0; c < from.chunks.size(); ++c) {
+        const Item* chunk = from.chunks[c];
+        for (size_t k = 0, fill = from.fill(c); k < fill; ++k) smallest = std::min(smallest, chunk[k].first);
+      }
       last_ = smallest;
-      // Every bucket below i is empty: count first, so each receives one exact allocation, and free `from`
-      // (its capacity is the largest the heap ever had): the peak is twice the bucket, not four times.
-      std::array<size_t, 65> count{};
-      for (const Item& it : from) ++count[bucket_of(it.first)];
-      for (int b = 0; b < i; ++b) buckets_[b].reserve(count[b]);
-      for (const Item& it : from) buckets_[bucket_of(it.first)].push_back(it);
-      std::vector<Item>().swap(from);
+      // Every bucket below i is empty. Each chunk of `from` is recycled as soon as it is read, so the
+      // redistribution needs one chunk per bucket beyond the items themselves.
+      for (size_t c = 0; c < from.chunks.size(); ++c) {
+        Item* chunk = from.chunks[c];
+        for (size_t k = 0, fill = from.fill(c); k < fill; ++k) append(bucket_of(chunk[k].first), chunk[k]);
+        free_chunks_.push_back(chunk);
+      }
+      from.chunks.clear();
+      from.tail = kChunk;
       current_sorted_ = false;
     }
     if (!current_sorted_) {  // descending, so that back() is the smallest
-      if (shift_ > 0) sort_group_descending(current);
+      if (shift_ > 0) sort_group_descending(current_);
       current_sorted_ = true;
     }
-    if (!pending_.empty() && (current.empty() || pending_.front().first < current.back().first)) {
+    if (!pending_.empty() && (current_.empty() || pending_.front().first < current_.back().first)) {
       std::pop_heap(pending_.begin(), pending_.end(), std::greater<Item>());
       const Item top = pending_.back();
       pending_.pop_back();
       return top;
     }
-    const Item top = current.back();
-    current.pop_back();
+    const Item top = current_.back();
+    current_.pop_back();
     return top;
   }
 
  private:
+  // Buckets 1..64 are lists of fixed-size chunks recycled through a free list: a bucket never reallocates,
+  // and no memory goes back to the kernel while the heap lives. (With one std::vector per bucket, freeing
+  // and growing buckets of megabytes made glibc unmap them and the next ones page-fault fresh zeroed pages:
+  // half of 1-WIS's greedy time on 10M edges, measured 2026-12-07.) Bucket 0, the group being consumed, is
+  // one vector (it is sorted in place); it keeps its capacity.
+  static constexpr size_t kChunk = 1024;  // items: 16 KiB, below glibc's mmap threshold
+  struct Bucket {
+    std::vector<Item*> chunks;
+    size_t tail = kChunk;  // items in the last chunk
+    size_t fill(size_t c) const { return c + 1 == chunks.size() ? tail : kChunk; }
+  };
+
+  void append(int b, const Item& item) {
+    if (b == 0) {
+      current_.push_back(item);
+      return;
+    }
+    Bucket& bucket = buckets_[b];
+    if (bucket.tail == kChunk) {
+      bucket.chunks.push_back(new_chunk());
+      bucket.tail = 0;
+    }
+    bucket.chunks.back()[bucket.tail++] = item;
+  }
+
+  Item* new_chunk() {
+    if (!free_chunks_.empty()) {
+      Item* chunk = free_chunks_.back();
+      free_chunks_.pop_back();
+      return chunk;
+    }
+    void* memory = std::malloc(kChunk * sizeof(Item));
+    if (memory == nullptr) throw std::bad_alloc();
+    return static_cast<Item*>(memory);
+  }
+
+  void release_all(Bucket& bucket) {
+    for (Item* chunk : bucket.chunks) std::free(chunk);
+    bucket.chunks.clear();
+  }
+
   // A group differs in the low shift_ bits only: LSD radix sort on them, 8 bits per pass (a pass whose
   // digit is the same everywhere is skipped); small groups by std::sort.
   void sort_group_descending(std::vector<Item>& group) {
@@ -105,7 +154,9 @@ class RadixHeap {
     return diff == 0 ? 0 : 64 - __builtin_clzll(diff);
   }
 
-  std::array<std::vector<Item>, 65> buckets_;
+  std::vector<Item> current_;           // bucket 0
+  std::array<Bucket, 65> buckets_;      // [0] unused
+  std::vector<Item*> free_chunks_;      // recycled chunks (freed with the heap)
   uint64_t last_ = 0;
   std::vector<Item> pending_;  // min-heap of pushes into the group being consumed
   std::vector<Item> scratch_;  // the radix sort's second buffer
