@@ -368,11 +368,33 @@ def test_quick_is_a_smoke_run_without_verdicts(tmp_path, monkeypatch, capsys, ta
 
 
 @pytest.mark.parametrize("key, value", [("patience", 0), ("max_epochs", 0), ("min_epochs", -1), ("patience", 2.0),
-                                        ("max_epochs", None)])
+                                        ("max_epochs", None), ("seeds", 0), ("r_images", 1), ("r_images", 0),
+                                        ("train_size", 4), ("ranges", ()), ("ranges", (2, -1)), ("ranges", (2.5,))])
 def test_bad_protocol_settings(tmp_path, monkeypatch, key, value):
     monkeypatch.setattr(lr, "train_one", lambda *a, **k: pytest.fail("trained with a bad setting"))
     with pytest.raises(ValueError, match=key):
         lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], **{key: value}))
+
+
+@pytest.mark.parametrize("ranges", [(3, 2), (3, 2, 3), (3, 3)])
+def test_ranges_are_sorted_without_repeats(tmp_path, monkeypatch, ranges):
+    """The verdicts read ranges[0] as the shortest and ranges[-1] as the longest range: through the Python API,
+    ranges=(3, 2) judged the gain target at the shorter range and the cost at the longer, and (3, 3) judged one
+    range as both (the one-range rule's case)."""
+    seen = []
+    monkeypatch.setattr(lr, "_run", lambda *a: seen.append(a[6]["ranges"]))
+    lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], ranges=ranges))
+    assert seen == [tuple(sorted(set(ranges)))]
+
+
+def test_heldout_penalty_weights_batches_by_their_images(monkeypatch):
+    """Mean R over the images: a short last batch (3 images after a batch of 4) counts for 3, not for 4."""
+    from rankcore import cnn
+
+    values = iter([0.2, 0.9])
+    monkeypatch.setattr(cnn, "anti_locality_penalty", lambda model, xb, I, J: (torch.tensor(next(values)), None))
+    r = lr.heldout_penalty(torch.nn.Identity(), torch.zeros(7, 1, 8, 8), cnn.DistantSquaresSampler(2, 1), "cpu", batch=4)
+    assert r == pytest.approx((4 * 0.2 + 3 * 0.9) / 7)
 
 
 @pytest.mark.parametrize("lambdas", [(0.3, 0.0, 1.0), (0.3, 1.0), (0.0, -1.0), (0.0, float("inf"))])

@@ -171,3 +171,23 @@ def test_bad_arguments():
             shard_entries(idx, torch.zeros(4))
         with pytest.raises(RuntimeError, match="not initialised"):
             distributed_train(_model("cp_few", 0), idx, torch.zeros(4))
+
+
+def test_ddp_gradients_rejects_a_count_below_one():
+    """The gradients are scaled by world_size / count: count=-2 returned the negated loss and gradients, count=0
+    (given, or an empty global batch) raised ZeroDivisionError."""
+    if dist.is_initialized():
+        pytest.skip("needs its own one-process group")
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        model = _model("cp_few", 0)
+        idx, vals = torch.tensor([[0, 1, 1], [2, 3, 0]]), torch.tensor([1.0, 2.0], dtype=torch.float64)
+        loss, grads = ddp_gradients(model, idx, vals)
+        assert loss == pytest.approx(float(((model(idx) - vals) ** 2).mean()))
+        for count in (-2, 0, 1.5, True):
+            with pytest.raises(ValueError, match="count must be"):
+                ddp_gradients(model, idx, vals, count=count)
+        with pytest.raises(ValueError, match="no rank holds any entry"):
+            ddp_gradients(model, idx[:0], vals[:0])
+    finally:
+        dist.destroy_process_group()

@@ -5,9 +5,21 @@ import math
 import pytest
 import torch
 
+from rankcore.tensor.cp import CPFactorization
 from rankcore.tensor.dmf import DeepMatrixFactorization
-from rankcore.tensor.problems import random_cp_tensor
-from rankcore.tensor.ranks import effective_rank, matricization_rank, matricize
+from rankcore.tensor.problems import CompletionProblem, SensingProblem, all_indices, random_cp_tensor
+from rankcore.tensor.ht import HTFactorization
+from rankcore.tensor.ranks import (
+    cp_rank_estimate,
+    effective_rank,
+    hierarchical_effective_ranks,
+    hierarchical_ranks,
+    ht_effective_ranks,
+    ht_hierarchical_ranks,
+    matricization_rank,
+    matricization_ranks,
+    matricize,
+)
 from rankcore.tensor.training import GlobalAdaptiveGD
 
 
@@ -46,6 +58,84 @@ def test_effective_rank_rejects_non_finite_matrices():
         bad[0, 1] = value
         with pytest.raises(ValueError, match="NaN or infinite"):
             effective_rank(bad)
+
+
+def test_factorizations_reject_fractional_sizes_and_non_finite_inits():
+    """int() truncated a dim of 3.7, a rank of 2.7 or a depth of 2.5 silently (an HT width of 2.5 failed with
+    "'float' object is not iterable"); an infinite init_std (or a NaN CP init_mean) made every parameter inf / NaN."""
+    assert HTFactorization([3, 4], 2).shape == (3, 4) and CPFactorization([3, 4], 2, 0.1).rank == 2
+    bad = [lambda: HTFactorization([3.7, 4], 2), lambda: HTFactorization([3, 4], 2.5),
+           lambda: HTFactorization([3, 4], (2.5,)), lambda: HTFactorization([3, 4, 5], 2, pool_size=2.5),
+           lambda: HTFactorization([3, 4], True), lambda: CPFactorization([3.7, 4], 2, 0.1),
+           lambda: CPFactorization([3, 4], 2.7, 0.1), lambda: DeepMatrixFactorization((3.5, 4), 2, 0.1),
+           lambda: DeepMatrixFactorization((3, 4), 2.5, 0.1), lambda: DeepMatrixFactorization((3, 4), 2, 0.1, width=1.5)]
+    for call in bad:
+        with pytest.raises(TypeError, match="must be an int"):
+            call()
+    for call in (lambda: HTFactorization([3, 4], 2, init_std=math.inf), lambda: CPFactorization([3], 2, math.inf),
+                 lambda: CPFactorization([3], 2, 0.1, init_mean=math.nan),
+                 lambda: DeepMatrixFactorization((3, 4), 2, math.inf)):
+        with pytest.raises(ValueError, match="init_(std|mean) must be finite"):
+            call()
+
+
+def test_problems_reject_a_model_of_another_shape():
+    """rank_one sensing zipped the measurements with the model's factors, so an order-2 model of an order-3 problem
+    got a loss from two modes; gaussian sensing took any tensor with as many entries; reconstruction_error
+    broadcast a (3, 4) model against a (3, 1) target. An HT model under rank_one sensing raised AttributeError."""
+    rank_one = SensingProblem.random((3, 3, 3), 1, 10, kind="rank_one")
+    gaussian = SensingProblem.random((3, 3, 3), 1, 10, kind="gaussian")
+    good = CPFactorization((3, 3, 3), 2, 0.1, dtype=torch.float64)  # a float64 model of a float32 problem is fine
+    assert torch.isfinite(rank_one.loss(good)) and torch.isfinite(gaussian.loss(good))
+    for problem in (rank_one, gaussian):
+        for shape in ((3, 3), (3, 4, 3), (9, 3)):
+            with pytest.raises(ValueError, match="shape"):
+                problem.loss(CPFactorization(shape, 2, 0.1))
+    with pytest.raises(TypeError, match="factors"):
+        rank_one.loss(HTFactorization((3, 3, 3), 2))
+    target = torch.randn(3, 1)
+    completion = CompletionProblem(target, all_indices((3, 1)), target.reshape(-1))
+    with pytest.raises(ValueError, match="shape"):
+        completion.reconstruction_error(CPFactorization((3, 4), 2, 0.1))
+
+
+def test_rank_measures_reject_non_finite_tensors():
+    """svdvals of a matrix with an inf entry gives NaNs: the ranks read 0 and the effective ranks 1.0, silently (as
+    effective_rank did before it was fixed); NaN parameters of an HT model failed in eigh as 'ill-conditioned'."""
+    tree = ((0,), (1,))
+    for value in (float("inf"), float("nan")):
+        t = torch.eye(3)
+        t[0, 1] = value
+        for call in (lambda: matricization_rank(t, [0]), lambda: matricization_ranks(t),
+                     lambda: hierarchical_ranks(t, tree), lambda: hierarchical_effective_ranks(t, tree),
+                     lambda: cp_rank_estimate(t)):
+            with pytest.raises(ValueError, match="NaN or infinite"):
+                call()
+        model = HTFactorization([3, 4, 2, 2], 2, init_std=1.0)
+        with torch.no_grad():
+            model.leaves[1][0, 0] = value
+        for call in (ht_hierarchical_ranks, ht_effective_ranks):
+            with pytest.raises(ValueError, match="NaN or infinite"):
+                call(model)
+    huge = HTFactorization([3, 4, 2, 2], 2, init_std=1e200, dtype=torch.float64)  # finite, its Grams overflow
+    with pytest.raises(ValueError, match="overflow"):
+        ht_hierarchical_ranks(huge)
+
+
+def test_rank_measures_reject_bad_tolerances_and_counts():
+    """rtol NaN counted no singular value (rank 0), a negative one counted the zero ones too; cp_rank_estimate with
+    max_rank / restarts / iterations 0 said no fit reached the tolerance, as if the tensor were hard to fit."""
+    t = torch.outer(torch.arange(1.0, 4.0), torch.arange(1.0, 3.0))  # rank 1
+    assert matricization_rank(t, [0]) == 1 and hierarchical_ranks(t, ((0,), (1,))) == {(0,): 1, (1,): 1}
+    model = HTFactorization([3, 4, 2, 2], 2, init_std=1.0)
+    for rtol in (float("nan"), -1.0, float("inf")):
+        for call in (lambda: matricization_rank(t, [0], rtol=rtol), lambda: hierarchical_ranks(t, ((0,), (1,)), rtol),
+                     lambda: ht_hierarchical_ranks(model, rtol)):
+            with pytest.raises(ValueError, match="rtol"):
+                call()
+    for key in ("max_rank", "restarts", "iterations"):
+        with pytest.raises(ValueError, match=key):
+            cp_rank_estimate(t, **{key: 0})
 
 
 def test_global_adaptive_gd_rejects_per_group_beta_and_eps():

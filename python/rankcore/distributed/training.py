@@ -114,11 +114,20 @@ def ddp_gradients(model: torch.nn.Module, indices: torch.Tensor, values: torch.T
     global number of entries, when known (otherwise one ``all_reduce`` finds it).
     """
     _require_process_group("ddp_gradients")
-    _, err = _try(lambda: _check_shard(_unwrapped(model), indices, values))
+
+    def check():
+        _check_shard(_unwrapped(model), indices, values)
+        # the gradients are scaled by world_size / count: a negative count flipped their sign, 0 divided by zero
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError(f"ddp_gradients: count must be None or an int >= 1 (the global number of entries), "
+                             f"got {count!r}")
+    _, err = _try(check)
     agree(err, group, {"count": count, "the dtype of values": getattr(values, "dtype", None)})
     ddp = wrap_ddp(model, group)
     if count is None:
         count = global_count(indices.shape[0], device=values.device, group=group)
+        if count == 0:  # the same on every rank
+            raise ValueError("ddp_gradients: no rank holds any entry (the global batch is empty)")
     ddp.zero_grad(set_to_none=True)
     loss = _backward(ddp, indices, values, count, group)
     return loss, [p.grad.detach().clone() for p in ddp.module.parameters()]

@@ -228,8 +228,9 @@ def heldout_penalty(model, x, sampler, device, batch=100, seed=0) -> float:
             pairs = [sampler(xb.shape[2], xb.shape[3], gen)]
         for I, J in pairs:
             r, _ = anti_locality_penalty(model, xb, I, J)
-            values.append(float(r.detach()))
-    return sum(values) / len(values)
+            values.append((float(r.detach()), len(xb)))
+    # weighted by batch size: a short last batch (e.g. 250 images in batches of 100) must not count as a full one
+    return sum(r * n for r, n in values) / sum(n for _, n in values)
 
 
 def check_lambda_grid(lambdas, name: str = "cfg['lambdas']") -> tuple:
@@ -680,7 +681,18 @@ def run(out_dir: str | Path = "rankcore_results", quick: bool = False, seed: int
     cfg["lambdas"] = check_lambda_grid(cfg["lambdas"])
     if cfg.get("step_cost") is None:
         cfg["step_cost"] = STEP_COST[task][cfg["penalty"]]
-    for key, least in (("min_epochs", 0), ("max_epochs", 1), ("patience", 1)):
+    # The verdicts read ranges[0] as the shortest range and ranges[-1] as the longest (the CLI sorts --ranges;
+    # through the Python API ranges=(56, 0) judged the gain at 0 px and the cost at 56 px, and (56, 56) judged one
+    # range as both, which the one-range rule forbids).
+    ranges = list(cfg.get("ranges") or ())
+    if not ranges or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in ranges):
+        raise ValueError(f"cfg['ranges'] must be ints >= 0, at least one, got {cfg.get('ranges')!r}")
+    cfg["ranges"] = tuple(sorted(set(ranges)))
+    # seeds 0 trained nothing, then failed in the statistics; r_images or test_size < 2 failed in held-out R after
+    # a run's training (the swap needs 2 images); fewer training images than a batch (no step) or no validation
+    # image failed likewise.
+    for key, least in (("seeds", 1), ("r_images", 2), ("batch", 2), ("train_size", cfg.get("batch", 2)),
+                       ("val_size", 1), ("test_size", 2), ("min_epochs", 0), ("max_epochs", 1), ("patience", 1)):
         value = cfg.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"cfg[{key!r}] must be an int >= {least}, got {value!r}")

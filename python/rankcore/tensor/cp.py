@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..graph.arguments import check_int
 from ..ops import cp_eval
 
 # Largest number of entries tensor() reconstructs (times R for the intermediate): a guard against
@@ -25,14 +26,16 @@ class CPFactorization(nn.Module):
     def __init__(self, shape: Sequence[int], rank: int, init_std: float, init_mean: float = 0.0, *,
                  dtype: torch.dtype = torch.float32, device=None, generator: torch.Generator | None = None):
         super().__init__()
-        shape = tuple(int(d) for d in shape)
-        if not shape or any(d < 1 for d in shape):
+        # check_int, not int(): a dim of 3.7 or a rank of 2.7 was silently truncated
+        shape = tuple(check_int("CPFactorization: shape entries", d, 1) for d in shape)
+        if not shape:
             raise ValueError(f"CPFactorization: shape must be a non-empty list of positive dims, got {shape}")
-        if int(rank) < 1:
-            raise ValueError(f"CPFactorization: rank must be >= 1, got {rank}")
-        if not init_std >= 0:
-            raise ValueError(f"CPFactorization: init_std must be >= 0, got {init_std}")
-        self.shape, self.rank = shape, int(rank)
+        rank = check_int("CPFactorization: rank", rank, 1)
+        if not 0 <= init_std < math.inf:
+            raise ValueError(f"CPFactorization: init_std must be finite and >= 0, got {init_std}")
+        if not math.isfinite(init_mean):
+            raise ValueError(f"CPFactorization: init_mean must be finite, got {init_mean}")
+        self.shape, self.rank = shape, rank
         self.factors = nn.ParameterList()
         for d in shape:
             a = torch.randn(d, self.rank, generator=generator, dtype=dtype) * init_std + init_mean

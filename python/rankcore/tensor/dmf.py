@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ..graph.arguments import check_int
 from ._indices import check_indices_in_range
 
 
@@ -23,16 +25,14 @@ class DeepMatrixFactorization(nn.Module):
                  width: int | None = None,
                  dtype: torch.dtype = torch.float64, device=None, generator: torch.Generator | None = None):
         super().__init__()
-        shape = tuple(int(d) for d in shape)
-        if len(shape) != 2 or min(shape) < 1:
+        # check_int, not int(): a depth of 2.5 or a width of 1.5 was silently truncated
+        shape = tuple(check_int("DeepMatrixFactorization: shape entries", d, 1) for d in shape)
+        if len(shape) != 2:
             raise ValueError(f"DeepMatrixFactorization: shape must be (m, n) with m, n >= 1, got {shape}")
-        if int(depth) < 1:
-            raise ValueError(f"DeepMatrixFactorization: depth must be >= 1, got {depth}")
-        if not init_std >= 0:
-            raise ValueError(f"DeepMatrixFactorization: init_std must be >= 0, got {init_std}")
-        width = min(shape) if width is None else int(width)
-        if width < 1:
-            raise ValueError(f"DeepMatrixFactorization: width must be >= 1, got {width}")
+        depth = check_int("DeepMatrixFactorization: depth", depth, 1)
+        if not 0 <= init_std < math.inf:
+            raise ValueError(f"DeepMatrixFactorization: init_std must be finite and >= 0, got {init_std}")
+        width = min(shape) if width is None else check_int("DeepMatrixFactorization: width", width, 1)
         if init not in ("gaussian", "balanced"):
             raise ValueError(f"DeepMatrixFactorization: init must be 'gaussian' or 'balanced', got {init!r}")
         self.shape, self.depth = shape, int(depth)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..graph.arguments import check_int
 from ..ops import ht_leaf_pool, ht_pool
 from ._indices import check_indices_in_range
 
@@ -134,21 +135,23 @@ class HTFactorization(nn.Module):
     def __init__(self, shape: Sequence[int], ranks, pool_size: int = 2, tree=None, *, init_std: float = 1e-2,
                  dtype: torch.dtype = torch.float32, device=None, generator: torch.Generator | None = None):
         super().__init__()
-        shape = tuple(int(d) for d in shape)
-        if not shape or any(d < 1 for d in shape):
+        # check_int, not int(): a dim of 3.7 or a width of 2.5 was silently truncated (or 2.5: "'float' object is
+        # not iterable")
+        shape = tuple(check_int("HTFactorization: shape entries", d, 1) for d in shape)
+        if not shape:
             raise ValueError(f"HTFactorization: shape must be a non-empty list of positive dims, got {shape}")
-        if not init_std >= 0:
-            raise ValueError(f"HTFactorization: init_std must be >= 0, got {init_std}")
+        if not 0 <= init_std < math.inf:
+            raise ValueError(f"HTFactorization: init_std must be finite and >= 0, got {init_std}")
         if tree is None:
-            if int(pool_size) < 2:
-                raise ValueError(f"HTFactorization: pool_size must be >= 2, got {pool_size}")
-            tree = default_tree(len(shape), int(pool_size))
+            tree = default_tree(len(shape), check_int("HTFactorization: pool_size", pool_size, 2))
         self.mode_tree = ModeTree(tree, len(shape))
         L = self.mode_tree.depth
-        if isinstance(ranks, int):
+        try:
+            ranks = tuple(ranks)
+        except TypeError:  # one width for every level
             ranks = (ranks,) * L
-        ranks = tuple(int(r) for r in ranks)
-        if len(ranks) != L or any(r < 1 for r in ranks):
+        ranks = tuple(check_int("HTFactorization: ranks", r, 1) for r in ranks)
+        if len(ranks) != L:
             raise ValueError(f"HTFactorization: ranks must be {L} positive widths (one per tree level), got {ranks}")
         self.shape, self.ranks = shape, ranks
 

@@ -44,6 +44,9 @@ class Problem:
         """||W - W*|| / ||W*|| over the full tensor."""
         with torch.no_grad():
             w = model.tensor().to(self.target.dtype)
+            if w.shape != self.target.shape:  # a (3, 4) model against a (3, 1) target broadcast silently
+                raise ValueError(f"reconstruction_error: the model's tensor has shape {tuple(w.shape)}, the "
+                                 f"target {tuple(self.target.shape)}")
             return float((w - self.target).norm() / self.target.norm())
 
 
@@ -108,10 +111,19 @@ class SensingProblem(Problem):
         return cls(target=target, kind=kind, measurements=x, values=values)
 
     def predict(self, model) -> torch.Tensor:
+        # The model's shape must be the target's: zip() cut an order-4 problem to an order-2 model's two modes
+        # (a loss, no error), and a reshape(-1) took any tensor with as many entries.
         if self.kind == "gaussian":
+            w = model.tensor()
+            self._check_shape(tuple(w.shape))
             k = self.values.shape[0]
-            return self.measurements.reshape(k, -1) @ model.tensor().reshape(-1)
-        proj = [x @ a for x, a in zip(self.measurements, model.factors)]  # N x [K, R]
+            return self.measurements.reshape(k, -1).to(w.dtype) @ w.reshape(-1)
+        factors = getattr(model, "factors", None)
+        if factors is None:
+            raise TypeError(f"rank_one sensing evaluates <X_k, W> from CP factors: the model needs .factors "
+                            f"(CPFactorization), got {type(model).__name__}; use kind='gaussian' for other models")
+        self._check_shape(tuple(a.shape[0] for a in factors))
+        proj = [x.to(a.dtype) @ a for x, a in zip(self.measurements, factors)]  # N x [K, R]
         out = proj[0]
         for p in proj[1:]:
             out = out * p
@@ -119,6 +131,11 @@ class SensingProblem(Problem):
 
     def loss(self, model) -> torch.Tensor:
         return ((self.predict(model) - self.values) ** 2).mean()
+
+    def _check_shape(self, shape: tuple) -> None:
+        if shape != tuple(self.target.shape):
+            raise ValueError(f"SensingProblem: the model's tensor has shape {shape}, the problem's target "
+                             f"{tuple(self.target.shape)}")
 
 
 def _rank_one_inner(xs, tensor: torch.Tensor) -> torch.Tensor:

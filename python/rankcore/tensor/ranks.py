@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -31,8 +32,23 @@ def matricize(tensor: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
     return tensor.permute(*modes, *rest).reshape(rows, -1)
 
 
+def _require_finite(tensor: torch.Tensor, name: str) -> None:
+    # svdvals of a matrix with an inf entry returns NaNs, not an error: the ranks read 0 and the effective
+    # ranks 1.0, silently (NaN gives a LinAlgError that does not say why)
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{name}: the tensor has NaN or infinite entries")
+
+
+def _check_rtol(rtol, name: str) -> None:
+    # NaN compared False with every singular value (rank 0); a negative rtol counted the zero ones too
+    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < float("inf"):
+        raise ValueError(f"{name}: rtol must be a finite number >= 0, got {rtol!r}")
+
+
 def matricization_rank(tensor: torch.Tensor, modes: Sequence[int], rtol: float = 1e-6) -> int:
     """Rank of [[W]]_modes: singular values above rtol * the largest."""
+    _check_rtol(rtol, "matricization_rank")
+    _require_finite(tensor, "matricization_rank")
     return int(torch.linalg.matrix_rank(matricize(tensor.detach().double(), modes), rtol=rtol))
 
 
@@ -84,6 +100,12 @@ def cp_rank_estimate(tensor: torch.Tensor, *, max_rank: int | None = None, tol: 
     (an upper bound on the CP rank); raises ValueError if even max_rank does not reach tol.
     """
     x = tensor.detach().double()
+    _require_finite(x, "cp_rank_estimate")
+    for name, value in (("max_rank", 1 if max_rank is None else max_rank), ("restarts", restarts),
+                        ("iterations", iterations)):
+        # 0 or fewer ended in "no CP-ALS fit ... reached MSE < tol" (or a reshape error), as if the tensor were hard
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"cp_rank_estimate: {name} must be an int >= 1, got {value!r}")
     if float((x ** 2).mean()) < tol:
         return 0
     if max_rank is None:
@@ -145,12 +167,14 @@ def hierarchical_singular_values(tensor: torch.Tensor, tree) -> dict:
     """{node modes (sorted tuple): singular values of [[W]]_node} for every non-root tree node, from the
     full tensor (bottom-up: the leaves, then each level)."""
     x = tensor.detach().double()
+    _require_finite(x, "hierarchical ranks")
     t = _as_mode_tree(tree, x.dim())
     return {modes: torch.linalg.svdvals(matricize(x, modes)) for modes in _tree_nodes(t)}
 
 
 def hierarchical_ranks(tensor: torch.Tensor, tree, rtol: float = 1e-6) -> dict:
     """Hierarchical tensor rank from the full tensor: {node modes: rank of [[W]]_node} (non-root nodes)."""
+    _check_rtol(rtol, "hierarchical_ranks")
     return {k: _rank_from_singular_values(s, rtol) for k, s in hierarchical_singular_values(tensor, tree).items()}
 
 
@@ -161,6 +185,9 @@ def hierarchical_effective_ranks(tensor: torch.Tensor, tree) -> dict:
 
 def _gram_factor(gram: torch.Tensor) -> torch.Tensor:
     """F with F F^T = gram (symmetric PSD up to rounding): eigenvectors times sqrt(clipped eigenvalues)."""
+    if not bool(torch.isfinite(gram).all()):
+        # eigh would fail with "ill-conditioned or has too many repeated eigenvalues", which hides why
+        raise ValueError("ht_singular_values: the subtree Gram matrices overflow float64; rescale the factors")
     evals, evecs = torch.linalg.eigh((gram + gram.T) / 2)
     return evecs * evals.clamp_min(0).sqrt()
 
@@ -180,6 +207,8 @@ def ht_singular_values(model) -> dict:
         leaves = [u.detach().double() for u in model.leaves]
         maps = [w.detach().double() for w in model.maps]
         root = model.root.detach().double()
+        for p in (*leaves, *maps, root):
+            _require_finite(p, "ht_singular_values (parameters)")
         # Bottom-up Grams of every node's output, level by level in tree order.
         grams = [[leaves[m].T @ leaves[m] for m in t.leaf_modes]]
         for l, nodes in enumerate(t.levels[:-1]):
@@ -227,6 +256,7 @@ def ht_hierarchical_ranks(model, rtol: float = 1e-6) -> dict:
     """Hierarchical tensor rank of an HTFactorization from its factors (subtree Gram matrices, never the
     full tensor): {node modes: rank of [[W]]_node}. Usable at any order. rtol: relative to the largest
     singular value; the Gram route resolves singular values down to about 1e-7 of the largest."""
+    _check_rtol(rtol, "ht_hierarchical_ranks")
     return {k: _rank_from_singular_values(s, rtol) for k, s in ht_singular_values(model).items()}
 
 
