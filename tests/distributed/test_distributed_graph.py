@@ -270,6 +270,13 @@ def test_world_size_one_is_the_local_op(tmp_path):
     assert not failed, f"{failed} differ at world size 1 (seed {SEED})"
 
 
+def test_all_negative_ids_with_inferred_num_nodes_name_the_column(tmp_path):
+    # max id + 1 < 0 was checked as num_nodes ("num_nodes must be >= 0, got -2", an argument never passed)
+    with one_process_group(tmp_path):
+        with pytest.raises(ValueError, match=r"column 0 \(-5 -> -3\) has a vertex index outside"):
+            rd.DistGraph.from_local_edges(torch.tensor([[-5], [-3]]))
+
+
 def _stress_graph(seed: int):
     """Small random graphs of every shape the WIS protocol has to get right: dense parts (many triangles,
     so 2-WIS common-neighbour sets shrink all the time), hubs, sparse ones."""

@@ -17,6 +17,8 @@ PART = torch.tensor([True, False, False])
     ("0 1", 3, TypeError, "edge_index"),
     (torch.tensor([[0, 1], [1, 3]]), 3, ValueError, r"column 1 \(1 -> 3\).*outside \[0, 3\)"),
     (torch.tensor([[0, -1], [1, 0]]), 3, ValueError, r"column 1 \(-1 -> 0\)"),
+    # inferred num_nodes from ids that are all negative: the bad column is named, not "num_nodes must be >= 0"
+    (torch.tensor([[-5], [-3]]), None, ValueError, r"column 0 \(-5 -> -3\).*outside"),
     (PATH, -1, ValueError, "num_nodes must be >= 0"),
     (PATH, 3.0, TypeError, "num_nodes must be an int"),
     (PATH, True, TypeError, "num_nodes must be an int"),

@@ -10,6 +10,7 @@ import os
 import random
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -199,6 +200,15 @@ def test_bad_guard_arguments(bad, error, match):
     edge_index, n = random_undirected(10, 0.4, seed=0)
     with pytest.raises(error, match=match):
         rankcore.sparsify(edge_index, n, "wis", ratio=0.5, **bad)
+
+
+def test_numpy_bool_keep_connected_is_a_bool():
+    # numpy's bool was refused as "keep_connected must be a bool, got bool" (numpy ints pass everywhere)
+    edge_index, n = random_undirected(10, 0.4, seed=0)
+    for flag in (np.True_, np.False_):
+        got = rankcore.sparsify(edge_index, n, "degree", ratio=0.5, keep_connected=flag)
+        want = rankcore.sparsify(edge_index, n, "degree", ratio=0.5, keep_connected=bool(flag))
+        assert torch.equal(got.removed, want.removed)
 
 
 def test_guarded_removal_op_rejects_bad_input():

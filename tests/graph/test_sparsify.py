@@ -359,6 +359,9 @@ def test_spectral_progress(capsys):
     (dict(method="degree", ratio=0.5, k=2), TypeError, "unexpected keyword"),
     (dict(method="degree", ratio=0.5, score="random"), TypeError, "unexpected keyword"),
     (dict(method="random", ratio=0.5, k=2), TypeError, "unexpected keyword"),
+    # methods that never report ignored a bad progress value
+    (dict(method="random", ratio=0.5, progress="yes"), TypeError, "progress must be None, a bool or a callable"),
+    (dict(method="degree", ratio=0.5, progress=1), TypeError, "progress must be None, a bool or a callable"),
 ])
 def test_bad_arguments(kwargs, error, message):
     g = karate_club()

@@ -304,7 +304,8 @@ class DistGraph:
             num_nodes, err = _try(lambda: check_num_nodes(num_nodes))
         agree(err, group, same)  # num_nodes: the same everywhere, or None everywhere (inferred from every shard)
         if num_nodes is None:
-            local_max = torch.tensor([int(edge_index.max()) + 1 if edge_index.numel() else 0])
+            # at least 0: all-negative ids fail the range check below, naming the column (as Graph.from_input)
+            local_max = torch.tensor([max(int(edge_index.max()) + 1, 0) if edge_index.numel() else 0])
             if world > 1:
                 dist.all_reduce(local_max, op=dist.ReduceOp.MAX, group=group)
             num_nodes = int(local_max)

@@ -228,7 +228,9 @@ class Graph:
 
         edge_index = _as_edge_index(edge_index)
         if num_nodes is None:
-            num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+            # at least 0: ids that are all negative must fail the range check naming the column, not as a
+            # "num_nodes must be >= 0" the caller never passed
+            num_nodes = max(int(edge_index.max()) + 1, 0) if edge_index.numel() else 0
         n = check_num_nodes(num_nodes)
         # rowptr, the degree count and the key sort: ~40 bytes per vertex and per column.
         check_allocation(40 * (n + edge_index.shape[1]) if edge_index.device.type == "cpu" else 0,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .arguments import check_int
 
 
@@ -16,6 +18,8 @@ class GuardShortfallWarning(UserWarning):
 def check_guards(min_degree, keep_connected) -> tuple[int, bool]:
     """``min_degree`` an int >= 0 (0: no degree guard), ``keep_connected`` a bool."""
     min_degree = check_int("min_degree", min_degree, 0)
+    if isinstance(keep_connected, np.bool_):  # numpy's bool (as numpy ints pass check_int); it was refused as
+        keep_connected = bool(keep_connected)  # "must be a bool, got bool"
     if not isinstance(keep_connected, bool):
         raise TypeError(f"keep_connected must be a bool, got {type(keep_connected).__name__}")
     return min_degree, keep_connected

@@ -9,6 +9,13 @@ import threading
 import torch
 
 
+def check_progress(progress) -> None:
+    """TypeError unless ``progress`` is None, a bool or a callable (what :func:`progress_reporter` takes); for entry
+    points whose methods may never report, so a bad value is refused up front instead of ignored."""
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise TypeError(f"progress must be None, a bool or a callable (done, total), got {type(progress).__name__}")
+
+
 def progress_reporter(progress, total: int, unit: str = "edge", desc: str = "WIS", unit_scale: bool = False):
     """(report, close) from ``progress``: (None, None) when it is None / False; for True a tqdm bar (a line
     on stderr without tqdm); for a callable, ``progress(done, total)``. ``report(done)`` takes the count so far."""

@@ -48,6 +48,7 @@ import torch
 from .. import ops
 from .container import Graph, GraphInput
 from .arguments import check_int, check_seed, removal_count
+from .progress import check_progress
 from .guards import GuardShortfallWarning, check_guards, warn_shortfall  # noqa: F401  (GuardShortfallWarning: public)
 from .result import Removal, SparsifyResult, result_for_input
 from .wis import wis_order
@@ -174,6 +175,7 @@ def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str =
     check_method(method, kw)
     seed = check_seed(seed)
     min_degree, keep_connected = check_guards(min_degree, keep_connected)
+    check_progress(progress)  # random, degree, ... never report: a bad value was silently ignored there
     budget = kw.pop("k", None)
     if budget is not None:  # k_neighbor's per-vertex budget fixes the count itself
         budget = check_int("k", budget, 1)
