@@ -63,7 +63,7 @@ struct Candidate {
 };
 
 // A rank's lazy queue of own candidates (edge slots with stored keys), best first. Two forms with one interface:
-// packed keys in a monotone radix heap (the 1-WIS greedy's layout, cpu/wis_greedy_cpu.cpp: keys only get worse,
+// packed keys in a monotone radix heap (the 1-WIS key packing, cpu/wis_score.h: keys only get worse,
 // so most pushes are >= the last key popped; the few that are not, the proposals handed back after a round,
 // wait in a small binary heap beside it), and a binary heap of unpacked keys when (low, high, slot) do not fit
 // in 64 bits.

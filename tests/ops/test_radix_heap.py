@@ -1,7 +1,8 @@
-"""cpu::RadixHeap (csrc/ops/cpu/radix_heap.h), the monotone heap under exact 1-WIS and the distributed rounds,
+"""The lazy greedies' monotone queues, cpu::RadixHeap (csrc/ops/cpu/radix_heap.h: the distributed rounds) and
+cpu::DegreeClassQueue (csrc/ops/cpu/class_queue.h: exact 1-WIS),
 against std::priority_queue: tests/ops/cpp/radix_heap_check.cpp compiled with g++ and run (it prints "ok ..."
-when popped keys follow the reference and every item comes out exactly once). The WIS tests check the heap
-through the greedy's output; this one reaches its chunk recycling and its side heap directly."""
+when popped keys follow the reference and every item comes out exactly once). The WIS tests check the queues
+through the greedy's output; this one reaches their chunk recycling and side heaps directly."""
 import shutil
 import subprocess
 from pathlib import Path

@@ -11,9 +11,9 @@
 #include <queue>
 #include <vector>
 
+#include "ops/cpu/class_queue.h"
 #include "ops/cpu/hub_groups.h"
 #include "ops/cpu/progress_slot.h"
-#include "ops/cpu/radix_heap.h"
 #include "ops/cpu/removal_guards.h"
 #include "ops/cpu/wis_score.h"
 
@@ -83,7 +83,8 @@ int64_t degree_greedy_binary_heap(std::vector<int64_t>& deg, const std::vector<i
 // Exact 1-WIS by a lazy greedy over (min deg, max deg, smallest id). Degrees only fall, so a popped
 // entry whose stored key still matches the edge's current degrees is the maximum; a stale one goes
 // back with its current key. The key packs into one uint64 (ascending = better first) for a monotone
-// radix heap when the degree and id ranges fit, else a binary heap. The edges of hubs (initial degree
+// queue with one bucket per degree class (cpu/class_queue.h) when the degree and id ranges fit, else a
+// binary heap. The edges of hubs (initial degree
 // >= hub_degree()) are not entries of their own: each hub's group (cpu/hub_groups.h) has one entry keyed
 // by its best edge, so a hub losing an edge re-keys one entry instead of all of its edges (a star with
 // D leaves: D log D instead of D^2 / 2 stale pops).
@@ -142,18 +143,20 @@ int64_t degree_greedy(std::vector<int64_t> deg, const std::vector<int32_t>& eu, 
 
   // The payload carries the endpoints (the id is the key's low bits): a stale check reads two degrees
   // and nothing else, the heap being bound by such random reads.
-  // Edges of one (min deg, max deg) class are popped in id order: the heap's radix levels split classes
-  // only, and a class is sorted by id once when it becomes the best. A stale entry always moves to a
+  // Edges of one (min deg, max deg) class are popped in id order: an entry goes straight to its class's
+  // bucket, and a class is sorted by id once when it becomes the best. A stale entry always moves to a
   // strictly worse class (one of its degrees fell); only because the look-ahead below pops up to 16
-  // entries early can that class already be the heap's current one (the heap's side heap takes it).
-  RadixHeap heap(packing.id_bits);
+  // entries early can that class already be the queue's current one (the queue's side heap takes it).
+  // Plain entries have both degrees below the hub threshold (their owner is no hub), so their classes are
+  // all dense buckets; group entries of hubs above it wait in the queue's binary heap.
+  DegreeClassQueue heap(packing, std::min<int64_t>(max_deg + 1, hub_min_degree));
   int64_t in_heap = 0;
   {
-    std::vector<RadixHeap::Item> initial;
+    std::vector<DegreeClassQueue::Item> initial;
     initial.reserve(static_cast<size_t>(m) + static_cast<size_t>(num_groups));
     for (int64_t id = 0; id < m; ++id) {
       const int32_t u = eu[id], v = ev[id];
-      const int32_t owner = deg[u] > deg[v] ? u : v, other = owner == u ? v : u;
+      const int32_t owner = deg32[u] > deg32[v] ? u : v, other = owner == u ? v : u;
       const int32_t g = groups.group_of(owner);
       if (g >= 0) {
         groups.append(g, {deg32[other], static_cast<int32_t>(id), other});
@@ -179,16 +182,16 @@ int64_t degree_greedy(std::vector<int64_t> deg, const std::vector<int32_t>& eu, 
   // improve a group, or hand out an edge whose key is already in the window's range) wait in `below`,
   // a binary min-heap; the next entry is the smaller of its top and the window's first.
   constexpr int kAhead = 16;
-  std::array<RadixHeap::Item, kAhead + 1> window;
+  std::array<DegreeClassQueue::Item, kAhead + 1> window;
   int head = 0, size = 0;  // window[head .. head + size) in a ring of kAhead + 1
   uint64_t heap_floor = 0;
-  std::priority_queue<RadixHeap::Item, std::vector<RadixHeap::Item>, std::greater<RadixHeap::Item>> below;
+  std::priority_queue<DegreeClassQueue::Item, std::vector<DegreeClassQueue::Item>, std::greater<DegreeClassQueue::Item>> below;
   auto prefetch = [&](uint64_t ends) {
     if (ends & kGroupFlag) return;
     __builtin_prefetch(&deg32[ends >> 32]);
     __builtin_prefetch(&deg32[ends & 0xffffffffULL]);
   };
-  auto at = [&](int i) -> RadixHeap::Item& { return window[(head + i) % (kAhead + 1)]; };
+  auto at = [&](int i) -> DegreeClassQueue::Item& { return window[(head + i) % (kAhead + 1)]; };
   auto refill = [&] {
     while (size < kAhead && in_heap > 0) {
       const auto item = heap.pop();
@@ -242,7 +245,7 @@ int64_t degree_greedy(std::vector<int64_t> deg, const std::vector<int32_t>& eu, 
       refill();
       if (size == 0 && below.empty()) return step;  // the guards forbid every edge left
       const bool from_window = below.empty() || (size > 0 && at(0).first < below.top().first);
-      RadixHeap::Item item;
+      DegreeClassQueue::Item item;
       if (from_window) {
         item = at(0);
         head = (head + 1) % (kAhead + 1);
@@ -267,7 +270,8 @@ int64_t degree_greedy(std::vector<int64_t> deg, const std::vector<int32_t>& eu, 
         groups.entry_key(g) = HubGroups::kNoEntry;
         const bool removed = guards.try_remove(edge.id);  // else forbidden for good: dropped from the group
         if (removed) {
-          out.put(step, edge.id, eu[edge.id], ev[edge.id]);
+          const int32_t hub = groups.hub(g);  // the endpoints without a random read of eu / ev
+          out.put(step, edge.id, std::min(hub, edge.other), std::max(hub, edge.other));
           lose_edge(groups.hub(g));
           lose_edge(edge.other);
         }

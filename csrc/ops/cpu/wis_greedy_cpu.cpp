@@ -4,7 +4,7 @@
 // whose stored key still equals the edge's current key is the true maximum (every other entry's
 // current key is at most its stored key, which is at most the top's); a stale one is pushed back
 // with its current key. Edge ids follow the lexicographic (u, v) order, so "smallest id" is the tie
-// rule of docs/definitions.md §2. The key packs into a uint64 for a monotone radix heap (a binary heap when
+// rule of docs/definitions.md §2. The key packs into a uint64 for a monotone degree-class queue (a binary heap when
 // the ranges do not fit). No dense matrix.
 // L >= 3: cpu/wis_walk_engine.h, seeded with scores from the closed_walk_counts host code.
 #include <ATen/Dispatch.h>
@@ -25,7 +25,6 @@
 #include "ops/cpu/degree_greedy.h"
 #include "ops/cpu/hub_groups.h"
 #include "ops/cpu/progress_slot.h"
-#include "ops/cpu/radix_heap.h"
 #include "ops/cpu/removal_guards.h"
 #include "ops/cpu/wis_walk_engine.h"
 #include "ops/wis_greedy.h"

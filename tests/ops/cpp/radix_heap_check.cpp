@@ -1,7 +1,9 @@
-// cpu::RadixHeap (csrc/ops/cpu/radix_heap.h) against std::priority_queue on monotone random workloads: an initial
-// assign, then pushes (keys >= the last popped one, many into the group being consumed) mixed with pops. Popped
-// keys must come out in the reference's order and every (key, payload) exactly once. Buckets far above the
-// 1024-item chunk size are exercised, and so is reuse: a second heap lives after the first is destroyed.
+// The lazy greedies' monotone queues against std::priority_queue on random workloads: an initial assign, then
+// pushes (keys >= the last popped one, many into the group being consumed) mixed with pops. Popped keys must come
+// out in the reference's order and every (key, payload) exactly once.
+//  * cpu::RadixHeap (csrc/ops/cpu/radix_heap.h): buckets far above its 1024-item chunks, chunk reuse;
+//  * cpu::DegreeClassQueue (csrc/ops/cpu/class_queue.h): 1-WIS keys (low <= high) in dense classes and outside
+//    them (high >= the bound), pushes into the class being consumed and into classes its cursor has passed.
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -10,14 +12,17 @@
 #include <random>
 #include <vector>
 
+#include "ops/cpu/class_queue.h"
 #include "ops/cpu/radix_heap.h"
 
+using rankcore::ops::cpu::DegreeClassQueue;
+using rankcore::ops::cpu::PackedDegreeKey;
 using rankcore::ops::cpu::RadixHeap;
 
 static int failures = 0;
 
 static void check(bool ok, const char* what, int shift, uint64_t seed) {
-  if (!ok && failures++ < 10) std::printf("FAIL %s (shift %d, seed %llu)\n", what, shift, (unsigned long long)seed);
+  if (!ok && failures++ < 10) std::printf("FAIL %s (shift or bound %d, seed %llu)\n", what, shift, (unsigned long long)seed);
 }
 
 // key_bits: the width of random keys above the group bits; group_share: chance that a push lands in the
@@ -81,7 +86,61 @@ static void run(int shift, int key_bits, size_t initial, size_t steps, double gr
   check(outstanding.empty(), "items lost", shift, seed);
 }
 
+// DegreeClassQueue: keys are packed (low, high, id) with low <= high <= max_deg; bound: the dense classes' limit.
+static void run_class_queue(int64_t max_deg, int64_t bound, size_t initial, size_t steps, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const int64_t num_ids = 5000;
+  const PackedDegreeKey packing(max_deg, max_deg, num_ids);
+  auto random_key = [&] {
+    const int64_t a = static_cast<int64_t>(rng() % (max_deg + 1)), b = static_cast<int64_t>(rng() % (max_deg + 1));
+    return packing.pack(std::min(a, b), std::max(a, b), static_cast<int64_t>(rng() % num_ids));
+  };
+  using Item = DegreeClassQueue::Item;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> reference;
+  std::map<Item, int64_t> outstanding;
+  DegreeClassQueue queue(packing, bound);
+  std::vector<Item> items;
+  uint64_t payload = 0;
+  for (size_t i = 0; i < initial; ++i) {
+    const Item it{random_key(), payload++};
+    items.push_back(it);
+    reference.push(it);
+    ++outstanding[it];
+  }
+  queue.assign(std::move(items));
+  uint64_t last = 0;
+  auto pop_and_check = [&] {
+    const Item got = queue.pop();
+    check(got.first == reference.top().first, "class queue: popped key differs from the reference's smallest",
+          static_cast<int>(bound), seed);
+    reference.pop();
+    last = got.first;
+    auto found = outstanding.find(got);
+    check(found != outstanding.end(), "class queue: popped an item never pushed", static_cast<int>(bound), seed);
+    if (found != outstanding.end() && --found->second == 0) outstanding.erase(found);
+  };
+  for (size_t s = 0; s < steps; ++s) {
+    if (reference.empty() || rng() % 2 == 0) {
+      uint64_t key = random_key();
+      for (int tries = 0; key < last && tries < 20; ++tries) key = random_key();
+      if (key < last) {  // the class being consumed: the last key's class with another id
+        const auto k = packing.key(last);
+        key = packing.pack(k.low, k.high, packing.id(last) + static_cast<int64_t>(rng() % (num_ids - packing.id(last))));
+      }
+      const Item it{key, payload++};
+      queue.push(it.first, it.second);
+      reference.push(it);
+      ++outstanding[it];
+    } else {
+      pop_and_check();
+    }
+  }
+  while (!reference.empty()) pop_and_check();
+  check(outstanding.empty(), "class queue: items lost", static_cast<int>(bound), seed);
+}
+
 int main() {
+  std::setvbuf(stdout, nullptr, _IONBF, 0);  // a FAIL line survives a later crash (a lost item: pop on empty)
   int runs = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     for (int shift : {0, 8, 24}) {
@@ -91,6 +150,13 @@ int main() {
       runs += 3;
     }
   }
-  if (failures == 0) std::printf("ok %d radix heap workloads\n", runs);
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    run_class_queue(12, 13, 2'000, 40'000, seed);    // every class dense
+    run_class_queue(40, 8, 2'000, 40'000, seed);     // most keys outside the dense classes
+    run_class_queue(600, 512, 20'000, 200'000, seed);  // the production bound, hubs above it
+    run_class_queue(5, 1, 500, 10'000, seed);        // bound 1: the side heap only
+    runs += 4;
+  }
+  if (failures == 0) std::printf("ok %d radix heap and class queue workloads\n", runs);
   return failures == 0 ? 0 : 1;
 }
