@@ -128,6 +128,25 @@ def test_int64_overflow_is_detected_and_named(device):
     assert torch.allclose(approx.cpu(), torch.full((n,), 20.0**15, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("k", [3, 7, 12])
+def test_overflow_names_the_first_length_over_every_column_block(k):
+    # k not a block width: the CPU op runs column blocks one after another. The first block's sources sit in a
+    # small clique (K_4: counts overflow late), the last one in K_16 (overflow at 17). The error named the first
+    # block's length, 33; it must name the first length that overflows anywhere, as the reference does.
+    edges = [(u, v) for u in range(16) for v in range(16) if u != v]
+    edges += [(u, v) for u in range(16, 20) for v in range(16, 20) if u != v]
+    ei = torch.tensor(edges).t()
+    sources = torch.zeros(k, 20, dtype=torch.bool)
+    sources[:-1, 16] = True
+    sources[-1, 0] = True
+    with pytest.raises(OverflowError, match="length 17 "):
+        count_walks_reference(ei, 20, 40, sources)
+    with pytest.raises(OverflowError, match="length 17 "):
+        rankcore.count_walks(ei, 20, 40, sources)
+    with pytest.raises(OverflowError, match="length 33 "):  # the small clique alone overflows at 33
+        rankcore.count_walks(ei, 20, 40, sources[:-1])
+
+
 def test_walk_index_sum_overflow():
     # K_20, depth 15: every (Â^14 1)_i = 20^14 fits, but the sum over a 20-vertex boundary does not.
     n = 20

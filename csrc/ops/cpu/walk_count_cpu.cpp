@@ -317,6 +317,16 @@ void check_step(const StepState& state, const index_t* col, int64_t n, int64_t s
               " exceed the int64 range (2^63 - 1)");
 }
 
+// run_block's form of check_step: raises for an out-of-range column; returns `step` when the step overflowed int64
+// (0 when not), so that the caller can name the first length that overflowed in ANY column block.
+template <typename index_t>
+int64_t overflow_step(const StepState& state, const index_t* col, int64_t n, int64_t step) {
+  const int64_t bad = state.bad_col.load();
+  TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]), " is out of range for ",
+                    n, " vertices");
+  return state.overflow.load() ? step : 0;
+}
+
 // How many of the first `length` steps provably fit int32 when every start count is <= xmax: a row sum
 // is at most (longest row + 1) * max(x) (narrow_fits).
 inline int64_t narrow_step_count(int64_t xmax, int64_t max_row, int64_t length) {
@@ -417,11 +427,15 @@ void unpack_columns(const S* src, StridedMatrix<D> dst, int64_t n, int64_t c0) {
 // `packed_is_out`: `packed` is out's own storage (one block of a column-major out), so the last step
 // must land in `spare`, to be unpacked from there: the first int64 buffer is chosen by the parity of
 // the int64 steps, and one narrow step is given up when that parity cannot be chosen otherwise.
+//
+// Returns 0, or the first step whose counts overflow int64 (out is then not written). Steps beyond `limit` are not
+// run: an earlier block overflowed at limit + 1, and only an earlier overflow changes the length the error names
+// (the blocks run one after another, so the first block to overflow is not the first length to).
 template <typename Policy, typename index_t, int W>
-void run_block(const int64_t* rowptr, const index_t* col, StridedMatrix<const typename Policy::value_t> start,
-               StridedMatrix<typename Policy::value_t> out, int64_t n, int64_t c0, int64_t length,
-               typename Policy::value_t xmax, const std::vector<int64_t>& bounds, int64_t max_row,
-               typename Policy::value_t* packed, typename Policy::value_t* spare, bool packed_is_out) {
+int64_t run_block(const int64_t* rowptr, const index_t* col, StridedMatrix<const typename Policy::value_t> start,
+                  StridedMatrix<typename Policy::value_t> out, int64_t n, int64_t c0, int64_t length, int64_t limit,
+                  typename Policy::value_t xmax, const std::vector<int64_t>& bounds, int64_t max_row,
+                  typename Policy::value_t* packed, typename Policy::value_t* spare, bool packed_is_out) {
   using value_t = typename Policy::value_t;
   int64_t narrow_steps = 0;
   if constexpr (std::is_same_v<value_t, int64_t>) narrow_steps = narrow_step_count(xmax, max_row, length);
@@ -436,27 +450,30 @@ void run_block(const int64_t* rowptr, const index_t* col, StridedMatrix<const ty
     int32_t* ny = nx + n * W;
     pack_columns<W>(start, nx, n, c0);
     for (; step <= narrow_steps; ++step) {
+      if (step > limit) return 0;
       StepState state;
       xmax = step_block<NarrowCount, index_t, W>(rowptr, col, nx, ny, n, 0, step == 1, bounds, state);
-      check_step(state, col, n, step);
+      if (overflow_step(state, col, n, step) != 0) return step;
       std::swap(nx, ny);
     }
     if (narrow_steps == length) {
       unpack_columns<W>(nx, out, n, c0);
-      return;
+      return 0;
     }
     copy_converted(nx, x, n * W);
   } else {
     pack_columns<W>(start, x, n, c0);
   }
   for (; step <= length; ++step) {
+    if (step > limit) return 0;
     StepState state;
     xmax = step_block<Policy, index_t, W>(rowptr, col, x, y, n, xmax, /*check_cols=*/step == 1, bounds, state);
-    check_step(state, col, n, step);
+    if (overflow_step(state, col, n, step) != 0) return step;
     std::swap(x, y);
   }
   TORCH_INTERNAL_ASSERT(!packed_is_out || x == spare, "walk_count: the last step must not land in out's storage");
   unpack_columns<W>(x, out, n, c0);
+  return 0;
 }
 
 // True for the transpose of a contiguous [k, n] (k, n > 1): count_walks passes its [k, n] source masks
@@ -531,9 +548,13 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   const StridedMatrix<value_t> result{out.data_ptr<value_t>(), out.stride(0), out.stride(1)};
   // Blocks of kBlock columns, then one block each of the remaining 8, 4, 2, 1 (compile-time widths).
   int64_t c0 = 0;
+  int64_t first_overflow = 0;  // the smallest length at which some block overflowed (0: none so far)
   auto run = [&]<int W>() {
-    run_block<Policy, index_t, W>(rowptr, col, in, result, n, c0, length, xmax, bounds, max_row,
-                                  packed.data_ptr<value_t>(), spare.data_ptr<value_t>(), packed_is_out);
+    const int64_t limit = first_overflow > 0 ? first_overflow - 1 : length;
+    const int64_t overflowed =
+        run_block<Policy, index_t, W>(rowptr, col, in, result, n, c0, length, limit, xmax, bounds, max_row,
+                                      packed.data_ptr<value_t>(), spare.data_ptr<value_t>(), packed_is_out);
+    if (overflowed > 0) first_overflow = overflowed;  // <= limit: earlier than any before
     c0 += W;
   };
   while (k - c0 >= kBlock) run.template operator()<kBlock>();
@@ -541,6 +562,8 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   if (k - c0 >= 4) run.template operator()<4>();
   if (k - c0 >= 2) run.template operator()<2>();
   if (k - c0 >= 1) run.template operator()<1>();
+  TORCH_CHECK(first_overflow == 0, kOverflowPrefix, " walk counts of length ", first_overflow,
+              " exceed the int64 range (2^63 - 1)");
   return out;
 }
 
