@@ -376,6 +376,13 @@ def test_bad_protocol_settings(tmp_path, monkeypatch, key, value):
         lr.run(out_dir=tmp_path, task="pathfinder", cfg=dict(MICRO["pathfinder"], **{key: value}))
 
 
+def test_lambdas_equal_to_six_digits_are_refused():
+    # the summaries key lambdas by f"{lam:g}": 0.1 and 0.1000001 merged into one row
+    with pytest.raises(ValueError, match="6 significant digits"):
+        lr.check_lambda_grid([0, 0.1, 0.1000001])
+    assert lr.check_lambda_grid([0.3, 0, 0.1, 0.3]) == (0.0, 0.1, 0.3)
+
+
 @pytest.mark.parametrize("ranges", [(3, 2), (3, 2, 3), (3, 3)])
 def test_ranges_are_sorted_without_repeats(tmp_path, monkeypatch, ranges):
     """The verdicts read ranges[0] as the shortest and ranges[-1] as the longest range: through the Python API,

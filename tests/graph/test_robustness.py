@@ -388,6 +388,13 @@ def test_spectral_huge_sketch_is_refused_up_front(monkeypatch):
         rankcore.sparsify(ei, n, "spectral", ratio=0.5, eps=1e-6)
 
 
+def test_spectral_eps_of_the_wrong_type_is_a_clear_error():
+    pytest.importorskip("scipy")
+    ei, n = random_undirected(20, 0.3, seed=0)
+    with pytest.raises(TypeError, match="eps must be a number"):  # "1" failed inside a comparison
+        rankcore.sparsify(ei, n, "spectral", ratio=0.5, eps="1")
+
+
 def test_huge_num_nodes_refused_up_front(monkeypatch):
     monkeypatch.setattr(arguments, "available_memory_bytes", lambda: 2**30)
     with pytest.raises(MemoryError, match="relabel"):

@@ -362,6 +362,9 @@ def test_spectral_progress(capsys):
     # methods that never report ignored a bad progress value
     (dict(method="random", ratio=0.5, progress="yes"), TypeError, "progress must be None, a bool or a callable"),
     (dict(method="degree", ratio=0.5, progress=1), TypeError, "progress must be None, a bool or a callable"),
+    # only "wis" reads depth; elsewhere a bad one passed silently
+    (dict(method="random", ratio=0.5, depth="x"), TypeError, "depth"),
+    (dict(method="degree", ratio=0.5, depth=1), ValueError, "depth"),
 ])
 def test_bad_arguments(kwargs, error, message):
     g = karate_club()

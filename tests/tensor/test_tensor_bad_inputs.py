@@ -148,3 +148,33 @@ def test_global_adaptive_gd_rejects_per_group_beta_and_eps():
     with pytest.raises(ValueError, match="beta is global"):
         opt.add_param_group({"params": [b], "beta": 0.5})
     assert len(opt.param_groups) == 1
+
+
+def test_global_adaptive_gd_rejects_a_bad_group_lr_and_eps():
+    # a group's own lr skipped __init__'s check (a negative one climbs the loss); eps <= 0 can divide by zero
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    for lr in (-1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr must be finite and > 0"):
+            GlobalAdaptiveGD([{"params": [a]}, {"params": [b], "lr": lr}])
+    for eps in (-1e-8, 0.0, float("nan")):
+        with pytest.raises(ValueError, match="eps must be finite and > 0"):
+            GlobalAdaptiveGD([a], eps=eps)
+
+
+def test_train_top_k_and_matricize_modes_are_checked():
+    from rankcore.tensor import CPFactorization
+    from rankcore.tensor.problems import CompletionProblem
+    from rankcore.tensor.ranks import matricize
+    from rankcore.tensor.training import train
+
+    np = pytest.importorskip("numpy")
+
+    t = torch.randn(2, 3, 4)
+    for modes in ([True], [1.0]):  # True was read as mode 1, 1.0 as mode 1
+        with pytest.raises(TypeError, match="modes must be ints"):
+            matricize(t, modes)
+    assert matricize(t, [np.int64(2)]).shape == (4, 6)
+    model = CPFactorization((3, 3), 2, 0.1)
+    problem = CompletionProblem.random((3, 3), 1, 5, seed=0)
+    with pytest.raises(ValueError, match="top_k"):  # [:-1] silently dropped the last norm
+        train(model, problem, max_iterations=1, top_k=-1)

@@ -239,7 +239,10 @@ def check_lambda_grid(lambdas, name: str = "cfg['lambdas']") -> tuple:
     values = [float(v) for v in lambdas]
     if any(not lam >= 0 or lam == float("inf") for lam in values) or 0.0 not in values:
         raise ValueError(f"{name} must be finite, >= 0 and include 0 (the baseline), got {lambdas}")
-    return tuple(sorted(set(values)))
+    grid = tuple(sorted(set(values)))
+    if len({f"{lam:g}" for lam in grid}) < len(grid):  # the summaries key lambdas by f"{lam:g}": they would merge
+        raise ValueError(f"{name} has lambdas equal to 6 significant digits (their results would merge), got {lambdas}")
+    return grid
 
 
 def _regularizer(sampler, penalty: str, batch: int, form: str = "cosine"):

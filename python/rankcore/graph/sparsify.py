@@ -176,6 +176,7 @@ def sparsify(edge_index: GraphInput, num_nodes: int | None = None, method: str =
     seed = check_seed(seed)
     min_degree, keep_connected = check_guards(min_degree, keep_connected)
     check_progress(progress)  # random, degree, ... never report: a bad value was silently ignored there
+    depth = check_int("depth", depth, 2)  # only "wis" reads it, but depth="x" must not pass silently elsewhere
     budget = kw.pop("k", None)
     if budget is not None:  # k_neighbor's per-vertex budget fixes the count itself
         budget = check_int("k", budget, 1)

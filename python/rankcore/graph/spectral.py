@@ -275,6 +275,8 @@ def effective_resistances(graph: Graph, edges: torch.Tensor, *, sketch_dim=None,
     if m == 0:
         return torch.zeros(0, dtype=torch.float64)
     if sketch_dim is None:
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
+            raise TypeError(f"eps must be a number > 0, got {type(eps).__name__}")  # "1" failed inside a comparison
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps}")
         sketch_dim = 24 * math.log(max(n, 2)) / eps**2

@@ -19,6 +19,9 @@ def effective_rank(matrix: torch.Tensor) -> float:
 
 def matricize(tensor: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
     """[[W]]_I: rows indexed by the modes in ``modes``, columns by the rest (row-major)."""
+    modes = list(modes)
+    if any(isinstance(m, bool) or not isinstance(m, numbers.Integral) for m in modes):  # True read as mode 1
+        raise TypeError(f"matricize: modes must be ints, got {modes!r}")
     bad = [int(m) for m in modes if not -tensor.dim() <= int(m) < tensor.dim()]
     if bad:  # m % dim would read mode 5 of an order-3 tensor as mode 2
         raise ValueError(f"matricize: modes {bad} out of range for an order-{tensor.dim()} tensor")

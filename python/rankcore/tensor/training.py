@@ -25,12 +25,18 @@ class GlobalAdaptiveGD(torch.optim.Optimizer):
             raise ValueError(f"lr must be > 0, got {lr}")
         if not 0 <= beta < 1:
             raise ValueError(f"beta must be in [0, 1), got {beta}")
+        if not 0 < eps < float("inf"):  # eps <= 0 can divide by zero (or flip the step) once the gradient vanishes
+            raise ValueError(f"eps must be finite and > 0, got {eps}")
         super().__init__(params, dict(lr=lr, beta=beta, eps=eps))
         self.state["global"] = {"v": 0.0, "t": 0}
 
     def add_param_group(self, param_group: dict) -> None:
         """A group may have its own lr; beta and eps belong to the one global average, so they must agree."""
         super().add_param_group(param_group)
+        lr = self.param_groups[-1]["lr"]
+        if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):  # a group's own lr skipped __init__'s check
+            self.param_groups.pop()
+            raise ValueError(f"GlobalAdaptiveGD: a parameter group's lr must be finite and > 0, got {lr!r}")
         first = self.param_groups[0]
         for key in ("beta", "eps"):
             if self.param_groups[-1][key] != first[key]:
@@ -90,6 +96,8 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
     """
     if max_iterations < 0 or log_every < 1:
         raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:  # [:-1] silently dropped the last norm
+        raise ValueError(f"top_k must be an int >= 0, got {top_k!r}")
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr, beta)
 
     hist = History()
