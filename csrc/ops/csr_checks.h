@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <vector>
 
 namespace rankcore::ops {
 
@@ -49,8 +51,28 @@ inline void check_host_rowptr(const int64_t* rowptr, int64_t n, int64_t nnz, con
 
 // The symmetric CSR of a simple undirected graph, as rankcore.Graph stores it: every col entry in
 // [0, n), rows strictly increasing (sorted, no duplicates), no self-loops, and every entry v of row u
-// matched by an entry u of row v. Runs in parallel, O(nnz log(max degree)); rowptr must already have
-// passed check_host_rowptr. Reports the first offending position of each kind.
+// matched by an entry u of row v. Runs in parallel; rowptr must already have passed check_host_rowptr.
+// Reports the first offending position of each kind.
+//
+// Mirrors, fast: with rows sorted without duplicates, the CSR is symmetric iff for every vertex v the set of
+// rows u < v that hold v equals the set of entries u < v of row v. One pass compares the two sets through sums of
+// a 64-bit hash of u, seeded afresh on every call: a differing pair of sets has equal sums with probability about
+// 2^-64, and no fixed input can aim at it. The pass reads the CSR in order with one random add per edge (a tenth
+// of the per-entry binary search it replaced: 0.07 s against 0.65 s at 20M entries, 2 threads, 2026-12-07). Any
+// finding reruns the exact O(nnz log(max degree)) search over every entry, which names the first offending one.
+inline uint64_t mirror_hash(uint64_t x, uint64_t seed) {  // splitmix64's finaliser
+  x += seed + 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+inline uint64_t mirror_hash_seed() {
+  static std::atomic<uint64_t> calls{0};
+  const uint64_t now = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return mirror_hash(now ^ (calls.fetch_add(1, std::memory_order_relaxed) << 32), 0x5eed);
+}
+
 template <typename index_t>
 void check_host_simple_symmetric(const int64_t* rowptr, const index_t* col, int64_t n, const char* op) {
   const int64_t nnz = rowptr[n];
@@ -60,36 +82,52 @@ void check_host_simple_symmetric(const int64_t* rowptr, const index_t* col, int6
     while (e < cur && !slot.compare_exchange_weak(cur, e)) {
     }
   };
-  // Mirrors: searching only the entries v > u suffices when the rows hold as many entries below as
-  // above the diagonal (u -> v is then a bijection from the upper entries onto the lower ones), which
-  // halves the binary searches on valid input; any mismatch reruns the search over every entry so that
-  // the first offending position is reported.
-  std::atomic<int64_t> upper_minus_lower{0};
-  auto scan = [&](bool every_entry) {
+  // The fingerprint pass: balance[v] = sum of hash(u) over rows u < v holding v, minus the same over the
+  // entries u < v of row v; zero everywhere for a symmetric CSR (wrapping arithmetic).
+  {
+    const uint64_t seed = mirror_hash_seed();
+    std::vector<uint64_t> balance(static_cast<size_t>(n), 0);
+    std::atomic<bool> clean{true};
     at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
-      int64_t balance = 0;
+      bool ok = true;
       for (int64_t u = begin; u < end; ++u) {
+        const uint64_t hash_u = mirror_hash(static_cast<uint64_t>(u), seed);
+        uint64_t lower = 0;
+        int64_t previous = -1;
         for (int64_t e = rowptr[u]; e < rowptr[u + 1]; ++e) {
           const int64_t v = static_cast<int64_t>(col[e]);
-          if (v < 0 || v >= n) {
-            record(bad_range, e);
-            continue;
+          ok &= v >= 0 && v < n && v != u && v > previous;  // range, self-loop, order: reported by the exact scan
+          previous = v;
+          if (v > u && v < n) {
+            std::atomic_ref<uint64_t>(balance[v]).fetch_add(hash_u, std::memory_order_relaxed);
+          } else if (v < u && v >= 0) {
+            lower += mirror_hash(static_cast<uint64_t>(v), seed);
           }
-          if (v == u) record(bad_loop, e);
-          if (e > rowptr[u] && static_cast<int64_t>(col[e - 1]) >= v) record(bad_order, e);
-          balance += v > u ? 1 : (v < u ? -1 : 0);
-          if (!every_entry && v < u) continue;
-          const index_t* row_v = col + rowptr[v];
-          const index_t* row_v_end = col + rowptr[v + 1];
-          const index_t* it = std::lower_bound(row_v, row_v_end, static_cast<index_t>(u));
-          if (it == row_v_end || static_cast<int64_t>(*it) != u) record(bad_mirror, e);
         }
+        std::atomic_ref<uint64_t>(balance[u]).fetch_sub(lower, std::memory_order_relaxed);
       }
-      upper_minus_lower.fetch_add(balance, std::memory_order_relaxed);
+      if (!ok) clean.store(false, std::memory_order_relaxed);
     });
-  };
-  scan(false);
-  if (bad_mirror.load() != nnz || upper_minus_lower.load() != 0) scan(true);
+    if (clean.load() && std::all_of(balance.begin(), balance.end(), [](uint64_t b) { return b == 0; })) return;
+  }
+  // The exact scan (only after a finding): every entry's range, order, self-loop and mirror (binary search).
+  at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      for (int64_t e = rowptr[u]; e < rowptr[u + 1]; ++e) {
+        const int64_t v = static_cast<int64_t>(col[e]);
+        if (v < 0 || v >= n) {
+          record(bad_range, e);
+          continue;
+        }
+        if (v == u) record(bad_loop, e);
+        if (e > rowptr[u] && static_cast<int64_t>(col[e - 1]) >= v) record(bad_order, e);
+        const index_t* row_v = col + rowptr[v];
+        const index_t* row_v_end = col + rowptr[v + 1];
+        const index_t* it = std::lower_bound(row_v, row_v_end, static_cast<index_t>(u));
+        if (it == row_v_end || static_cast<int64_t>(*it) != u) record(bad_mirror, e);
+      }
+    }
+  });
   auto row_of = [&](int64_t e) { return std::upper_bound(rowptr, rowptr + n + 1, e) - rowptr - 1; };
   int64_t e = bad_range.load();
   TORCH_CHECK_INDEX(e == nnz, op, ": col[", e, "] = ", e < nnz ? static_cast<int64_t>(col[e]) : 0,

@@ -112,6 +112,26 @@ def test_bad_csr(op, rows, match):
         getattr(torch.ops.rankcore, op)(*args)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_one_moved_entry_breaks_symmetry_and_is_found(seed):
+    # The symmetry check compares per-vertex hash sums first (csrc/ops/csr_checks.h): one entry moved to another
+    # column keeps every count, so only the sums can tell; the exact search then names the first bad edge.
+    gen = torch.Generator().manual_seed(seed)
+    g = rankcore.Graph.from_input(power_law_graph(300, 2000, seed=seed), 300, symmetrize=True)
+    rows = [g.col[g.rowptr[u]:g.rowptr[u + 1]].tolist() for u in range(300)]
+    torch.ops.rankcore.closed_walk_counts(g.rowptr, g.col, 2)  # the valid CSR passes
+    while True:
+        u = int(torch.randint(300, (1,), generator=gen))
+        w = int(torch.randint(300, (1,), generator=gen))
+        if rows[u] and w != u and w not in rows[u]:
+            break
+    moved = sorted(rows[u][1:] + [w])  # drop u's first entry, add w: row u keeps its length
+    bad = rows[:u] + [moved] + rows[u + 1:]
+    rowptr, col = _csr(bad, 300)
+    with pytest.raises(ValueError, match="has no reverse entry"):
+        torch.ops.rankcore.closed_walk_counts(rowptr, col, 2)
+
+
 def test_bad_arguments():
     rowptr, col = _csr([[1], [0]], 2)
     with pytest.raises(ValueError, match="length must be >= 0"):
