@@ -57,8 +57,8 @@ def power_law_graph(num_nodes: int, num_edges: int, exponent: float = 2.5, seed:
     ``[2, 2 * num_edges]`` int64 edge_index holding both directions; a few self-loops and duplicate
     edges occur, as in real edge lists (rankcore drops / merges them).
     """
-    if num_nodes < 1 or num_edges < 0:
-        raise ValueError(f"need num_nodes >= 1 and num_edges >= 0, got {num_nodes}, {num_edges}")
+    # ints: 2.5 vertices was an obscure cast error, and load("power-law", num_nodes=10.7) truncated to 10
+    num_nodes, num_edges = check_int("num_nodes", num_nodes, 1), check_int("num_edges", num_edges, 0)
     if not (math.isfinite(exponent) and exponent > 2):  # NaN passed "<= 2" and drew one vertex for every end
         raise ValueError(f"exponent must be a finite number > 2, got {exponent}")
     gen = torch.Generator().manual_seed(check_seed(seed))  # torch would wrap -1 to 2^64 - 1
@@ -84,8 +84,11 @@ def sbm_graph(block_sizes=(100, 100, 100), p_in: float = 0.1, p_out: float = 0.0
     It draws every vertex pair (O(n^2) time and memory): for large graphs use :func:`csbm`.
     """
     sizes = [int(s) for s in block_sizes]
-    if not sizes or any(s < 1 for s in sizes):
-        raise ValueError(f"block_sizes must be positive, got {block_sizes}")
+    if not sizes or any(s < 1 for s in sizes) or list(block_sizes) != sizes:  # 2.7 was truncated to 2
+        raise ValueError(f"block_sizes must be positive ints, got {block_sizes}")
+    num_features = check_int("num_features", num_features, 0)
+    if not math.isfinite(float(feature_noise)):  # NaN / inf features, silently
+        raise ValueError(f"feature_noise must be finite, got {feature_noise}")
     for name, p in (("p_in", p_in), ("p_out", p_out)):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
@@ -295,12 +298,13 @@ def load(name: str, root=None, *, seed: int = 0, **kw):
         g = karate_club()
         return Data(x=torch.eye(34), y=g.communities.long(), edge_index=g.edge_index, num_nodes=34, name="karate")
     if key == "power-law":
-        n = int(kw.pop("num_nodes", 1000))
-        m = int(kw.pop("num_edges", 4000))
+        n = kw.pop("num_nodes", 1000)  # checked by power_law_graph (int() truncated 10.7 to 10)
+        m = kw.pop("num_edges", 4000)
         exponent = float(kw.pop("exponent", 2.5))
         if kw:
             raise TypeError(f"unexpected keyword argument(s) for power-law: {', '.join(sorted(kw))}")
         ei = power_law_graph(n, m, exponent, seed)
+        n = int(n)
         from .graph import Graph
 
         ei = Graph.from_input(ei, n).edge_index()  # simple graph: no self-loops or duplicates

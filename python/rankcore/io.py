@@ -177,7 +177,8 @@ def load_graph(spec: str | None, root: str | None = None, relabel: bool = False)
         g = datasets.BUILTIN[spec or "karate"]()
         return g.name, g.edge_index, g.num_nodes, g.communities
     path = Path(spec)
-    if not path.exists() and datasets.canonical_name(spec) in datasets.NAMES:
+    # a folder is never a graph file: "Cora" run inside a Planetoid root (which holds Cora/) names the dataset
+    if (not path.exists() or path.is_dir()) and datasets.canonical_name(spec) in datasets.NAMES:
         return spec, load_dataset(spec, root), None, None
     if not path.exists():
         known = ", ".join(sorted(set(datasets.BUILTIN) | set(datasets.NAMES)))
@@ -373,12 +374,17 @@ def check_output_path(path: str, graph_spec: str | None = None) -> None:
 
 def write_sparsified(path: str, graph_input, result, num_nodes: int, meta: dict) -> None:
     """Writes the sparsified graph in the format the suffix names; every file goes to a temporary file
-    first and replaces ``path`` only once complete (rankcore.io.atomic_output)."""
+    first and replaces ``path`` only once complete (rankcore.io.AtomicFile). Under --relabel the id map
+    ``path.ids.txt`` is written too, and both are renamed into place only once both are complete (the map
+    first): a failed write never leaves a relabelled output without its map, or beside an earlier run's."""
     check_output_path(path)
     out = Path(path)
     suffix = out.suffix.lower()
     kept = result.edge_index.cpu()
+    ids = meta.get("ids") if suffix != ".pt" else None  # a .pt holds its ids itself
+    files = []
     try:
+        files.append(AtomicFile(out))
         if suffix == ".pt":
             if hasattr(graph_input, "edge_index") and not isinstance(graph_input, torch.Tensor) \
                     and hasattr(graph_input, "is_edge_attr"):
@@ -388,20 +394,24 @@ def write_sparsified(path: str, graph_input, result, num_nodes: int, meta: dict)
             else:
                 obj = {"edge_index": kept, "num_nodes": num_nodes, "removed": result.removed.cpu(),
                        "keep_mask": result.keep_mask.cpu(), **meta}
-            with atomic_output(out) as tmp:
-                torch.save(obj, tmp)
+            torch.save(obj, files[0].tmp)
         elif suffix == ".npz":
-            with atomic_output(out) as tmp:
-                write_npz(tmp, kept, num_nodes)
+            write_npz(files[0].tmp, kept, num_nodes)
         else:
             sep = b"," if suffix == ".csv" else b" "
-            with atomic_output(out) as tmp, open(tmp, "wb") as f:
+            with open(files[0].tmp, "wb") as f:
                 f.write(edge_list_header(meta["method"], num_nodes, kept.shape[1]))
                 f.writelines(pair_blocks(kept, sep))
-        ids = meta.get("ids")
-        if ids is not None and suffix != ".pt":  # --relabel: the id map next to the output
-            with atomic_output(f"{out}.ids.txt") as tmp, open(tmp, "wb") as f:
+        if ids is not None:  # --relabel: the id map next to the output
+            files.append(AtomicFile(f"{out}.ids.txt"))
+            with open(files[1].tmp, "wb") as f:
                 f.write(b"# vertex original_id\n")
                 f.writelines(pair_blocks(torch.stack([torch.arange(ids.numel()), ids.cpu()]), b" "))
+        for file in reversed(files):  # the map first: the output is replaced only once its map is in place
+            file.commit()
+        files = []
     except OSError as err:
         raise GraphFileError(f"could not write {path}: {err.strerror or err}") from None
+    finally:
+        for file in files:  # a failure (Ctrl-C included): no temporary file left, no target replaced
+            file.discard()

@@ -37,6 +37,14 @@ def test_defaults_leave_the_configuration_alone(recorded, tmp_path, capsys):
     assert kw["penalty_form"] == "cosine" and "cfg" not in kw
 
 
+def test_out_that_is_a_file_fails_before_training(recorded, tmp_path, capsys):
+    """--out naming a file was a traceback at the first write, after the whole run."""
+    (tmp_path / "file").write_text("precious\n")
+    assert main(["experiment", "locality-regularizer", "--out", str(tmp_path / "file")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert not recorded
+
+
 @pytest.mark.parametrize("lambdas", [["0.1", "1"], ["0", "-1"], ["0", "inf"], ["0", "nan"]])
 def test_bad_lambda_grids_are_one_line_errors(recorded, tmp_path, capsys, lambdas):
     assert main(["experiment", "locality-regularizer", "--out", str(tmp_path), "--lambdas", *lambdas]) == 2

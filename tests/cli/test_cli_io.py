@@ -201,6 +201,28 @@ def test_relabel_id_map_over_the_input_is_refused(tmp_path, capsys):
     assert src.read_bytes() == before and not out.exists()
 
 
+def test_relabel_output_is_never_left_without_its_id_map(tmp_path, capsys):
+    """The id map was written after the output had replaced OUT: when it failed, OUT held relabelled ids with no
+    map (or beside an earlier run's map) and the error said OUT could not be written."""
+    src = _edges_file(tmp_path, [(10, 20), (20, 30)])
+    out = tmp_path / "out.txt"
+    out.write_text("precious\n")
+    (tmp_path / "out.txt.ids.txt").mkdir()  # the map cannot be renamed into place
+    assert cli.main(["sparsify", str(src), "--relabel", "--num-remove", "1", "-o", str(out)]) == 2
+    assert "could not write" in capsys.readouterr().err
+    assert out.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.txt", "out.txt", "out.txt.ids.txt"]  # no temporaries
+
+
+def test_dataset_name_beside_a_folder_of_that_name(tmp_path, capsys, monkeypatch):
+    """A folder named like a dataset (a Planetoid root holds Cora/) was read as the graph file: "is a directory"."""
+    pytest.importorskip("torch_geometric")
+    (tmp_path / "SBM").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sparsify", "SBM", "--method", "degree", "--num-remove", "1"]) == 0, capsys.readouterr().err
+    assert "SBM: 300 vertices" in capsys.readouterr().out
+
+
 def test_non_regular_inputs_are_one_line_errors(tmp_path, capsys):
     src = _edges_file(tmp_path, [(0, 1), (1, 2)])
     folder = tmp_path / "parts.txt"

@@ -117,6 +117,9 @@ ERRORS = [
     (["sparsify", "-o", "{tmp}/out.xyz"], "unknown output format"),
     (["sparsify", "-o", "{tmp}/no/such/dir/out.pt"], "does not exist"),
     (["sparsify", "--bogus"], "unrecognized arguments"),
+    (["sparsify", "-o", ""], "-o needs a file name"),  # ran and wrote nothing, exit 0
+    (["sparsify", "--min-degree", str(2**70)], "--min-degree must be <= "),  # was a traceback from the op call
+    (["walk-index", "{tmp}/sparse_ids.txt", "--relabel", "--target", str(2**70)], "is not a vertex of the graph"),
     (["evaluate", "--methods", "wis,nope"], "unknown method"),
     (["evaluate", "--ratios", "0,abc"], "--ratios must be"),
     (["evaluate", "--ratios", "0,1.0", "--dataset", "karate"], "ratios must be in"),
@@ -135,6 +138,7 @@ def _error_files(tmp_path):
     (tmp_path / "bad.txt").write_text("0 x\n")
     (tmp_path / "directed.txt").write_text("0 1\n1 2\n2 1\n")
     (tmp_path / "broken.pt").write_bytes(b"not a torch file")
+    (tmp_path / "sparse_ids.txt").write_text("10 20\n20 10\n")
 
 
 @pytest.mark.parametrize("case", range(len(ERRORS)))
@@ -150,6 +154,21 @@ def test_errors_are_one_line(tmp_path, monkeypatch, case):
     err_lines = stderr.strip().splitlines()
     assert len(err_lines) == 1, stderr
     assert re.search(message, err_lines[0]), err_lines[0]
+
+
+@pytest.mark.parametrize("out", ["file.txt", "file.txt/sub"])
+def test_evaluate_out_that_is_a_file_fails_before_training(tmp_path, monkeypatch, out):
+    """--out naming a file (or a folder under one) was a traceback at the first write, after every training."""
+    from rankcore.experiments import sparsification
+
+    def trained(*args, **kw):
+        raise AssertionError("trained before --out was checked")
+    monkeypatch.setattr(sparsification, "run", trained)
+    (tmp_path / "file.txt").write_text("precious\n")
+    result = run_cli("evaluate", "--dataset", "karate", "--out", str(tmp_path / out), "--quiet")
+    assert result.returncode == 2 and "is not a directory" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert (tmp_path / "file.txt").read_text() == "precious\n"
 
 
 def test_spectral_solver_failure_is_one_line(monkeypatch, capsys):

@@ -70,6 +70,13 @@ def test_csbm_is_registered():
     (lambda: datasets.load("csbm", bogus=1), TypeError, "unexpected keyword"),
     (lambda: datasets.load("csbm", p_out=float("nan")), ValueError, "probability"),
     (lambda: datasets.load("cora", foo=1), TypeError, "unexpected keyword"),
+    # fractional sizes were truncated (10.7 vertices -> 10), NaN noise gave NaN features, 2.5 an obscure error
+    (lambda: datasets.load("power-law", num_nodes=10.7), TypeError, "num_nodes must be an int"),
+    (lambda: datasets.power_law_graph(2.5, 3), TypeError, "num_nodes must be an int"),
+    (lambda: datasets.power_law_graph(3, 2.5), TypeError, "num_edges must be an int"),
+    (lambda: datasets.sbm_graph(block_sizes=(2.7, 3)), ValueError, "positive ints"),
+    (lambda: datasets.sbm_graph(block_sizes=(2, 3), num_features=-1), ValueError, "num_features must be >= 0"),
+    (lambda: datasets.sbm_graph(block_sizes=(2, 3), feature_noise=float("nan")), ValueError, "feature_noise"),
 ])
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):

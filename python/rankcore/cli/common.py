@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
 
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
+
+
+def check_out_dir(path: str, option: str = "--out") -> None:
+    """An output folder that exists or can be created (its first existing ancestor a writable folder), checked
+    before any work: a file there was a traceback at the first write, after the whole run, its results lost."""
+    p = Path(path).absolute()
+    first = next((a for a in (p, *p.parents) if a.exists()), None)
+    if first is not None and not first.is_dir():
+        raise CliError(f"{option} {path}: {first} is not a directory")
+    if first is not None and not os.access(first, os.W_OK | os.X_OK):
+        raise CliError(f"{option} {path}: cannot write into {first} (permission denied)")
 
 
 def default_partitions(n: int, default_part, random_half: bool) -> tuple[list, list[str]]:

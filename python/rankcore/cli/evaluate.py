@@ -8,7 +8,7 @@ from .. import datasets
 from ..experiments import sparsification
 from ..graph.progress import progress_reporter
 from ..io import load_dataset
-from .common import CliError
+from .common import CliError, check_out_dir
 
 # What `rankcore evaluate` runs when an option is not given; a preset replaces some of them.
 EVALUATE_DEFAULTS = {"methods": "wis,random,spectral", "models": "gcn,gin", "seeds": 3,
@@ -42,6 +42,7 @@ def cmd_evaluate(args) -> int:
         if model not in sparsification.MODELS:
             raise CliError(f"unknown model {model!r}; expected one of {', '.join(sparsification.MODELS)}")
     names = split(args.dataset)
+    check_out_dir(args.out)  # before any training: the results are written only at the end
     loaded = [(name, load_dataset(name, args.root)) for name in names]  # every dataset found before any run
     for name, data in loaded:
         total = len(methods) * len(ratios) * len(models) * args.seeds

@@ -6,7 +6,7 @@ import importlib
 import inspect
 
 from ..experiments import EXPERIMENTS
-from .common import CliError
+from .common import CliError, check_out_dir
 
 
 def cmd_experiment(args) -> int:
@@ -55,6 +55,7 @@ def cmd_experiment(args) -> int:
             raise CliError(f"experiment {args.name} has no --set option")
         overrides = _config_overrides(module, args)
         extra.setdefault("cfg", {}).update(overrides)
+    check_out_dir(args.out)  # before any training: the results are written only at the end
     try:
         module.run(out_dir=args.out, quick=args.quick, seed=args.seed, **extra)
     except RuntimeError as err:  # missing optional dependency (matplotlib, scikit-learn), no CUDA

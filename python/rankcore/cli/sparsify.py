@@ -12,7 +12,7 @@ from ..command_options import add_sparsify_options
 from ..distributed import run as dist_run
 from ..distributed.launch import RankFailed, run_local
 from ..graph import Graph, singleton_scores, walk_index
-from ..graph.arguments import check_seed, removal_count
+from ..graph.arguments import check_int, check_seed, removal_count
 from ..graph.result import result_for_input
 from ..graph.sparsify import removal_order
 from ..io import check_output_path, load_graph, relabel_ids, require_module, write_sparsified
@@ -22,8 +22,9 @@ from .common import CliError, default_partitions
 def cmd_sparsify(args) -> int:
     if args.depth < 2:
         raise CliError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {args.depth}")
-    if args.min_degree < 0:
-        raise CliError(f"--min-degree must be >= 0, got {args.min_degree}")
+    if args.output == "":  # -o "$UNSET": nothing was written, exit 0
+        raise CliError("-o needs a file name (.pt, .txt, .csv or .npz), got ''")
+    check_int("--min-degree", args.min_degree, 0)  # also <= 2^63 - 1: a larger K was a traceback in the op call
     if args.nproc is not None:
         return _sparsify_nproc(args)
     ratio = args.ratio if args.num_remove is None and args.ratio is not None else None

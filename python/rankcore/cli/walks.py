@@ -21,7 +21,8 @@ def cmd_walk_index(args) -> int:
         graph_input, ids = relabel_ids(graph_input)
         num_nodes, default_part = int(ids.numel()), None
         if target is not None:  # --target names an original id, like the partition file
-            target = int(dense_ids(torch.tensor([target]), ids)[0])
+            # an id beyond int64 is no vertex (torch.tensor raised "Overflow when unpacking long long")
+            target = int(dense_ids(torch.tensor([target]), ids)[0]) if -2**63 <= target < 2**63 else -1
             if target < 0:
                 raise CliError(f"--target {args.target} is not a vertex of the graph (an original id under "
                                f"--relabel)")
