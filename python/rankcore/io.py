@@ -243,6 +243,11 @@ def _graph_from_pt(obj):
         if "edge_index" not in obj:
             raise GraphFileError(f"a .pt dict must hold an 'edge_index' tensor, got keys {sorted(map(str, obj))}")
         num_nodes = obj.get("num_nodes")
+        if isinstance(num_nodes, torch.Tensor) and num_nodes.numel() == 1 and not num_nodes.is_floating_point():
+            num_nodes = int(num_nodes)
+        if num_nodes is not None and (isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer))):
+            # int() truncated 5.7 to 5 vertices
+            raise GraphFileError(f"a .pt dict's 'num_nodes' must be an int, got {num_nodes!r}")
         return obj["edge_index"], (int(num_nodes) if num_nodes is not None else None)
     if isinstance(obj, torch.Tensor) or hasattr(obj, "edge_index"):
         return obj, None

@@ -33,9 +33,9 @@ try:
 except ImportError as err:  # keep the core importable; say what to install
     raise ImportError("rankcore.pyg needs torch_geometric (pip install torch_geometric)") from err
 
-from .graph.arguments import check_int
+from .graph.arguments import check_int, removal_count
 from .graph.guards import check_guards
-from .graph.sparsify import sparsify
+from .graph.sparsify import check_method, sparsify
 
 __all__ = ["DegreeSparsification", "EdgeSparsification", "KNeighborSparsification", "LocalDegreeSparsification",
            "RandomEdgeSparsification", "SpectralSparsification", "WalkIndexSparsification", "apply_keep_mask",
@@ -121,8 +121,8 @@ def _guards(min_degree, keep_connected) -> dict:
 
 
 def _check_amount(ratio, num_remove) -> None:
-    if (ratio is None) == (num_remove is None):
-        raise ValueError("pass exactly one of ratio (fraction of undirected edges to remove) and num_remove")
+    # the values too (removal_count with as many edges as any graph can have): a bad ratio failed on the first graph
+    removal_count(2**62, ratio, num_remove)
 
 
 class EdgeSparsification(BaseTransform):
@@ -142,6 +142,10 @@ class EdgeSparsification(BaseTransform):
     def __init__(self, method: str, ratio=None, num_remove=None, *, seed=None, symmetrize=False, min_degree=0,
                  keep_connected=False, **kw):
         _check_amount(ratio, num_remove)
+        # the method and its options, and depth, checked here: a bad one failed only on the first graph
+        check_method(method, {k: v for k, v in kw.items() if k != "depth"})
+        if "depth" in kw:
+            kw["depth"] = check_int("depth", kw["depth"], 2)
         self.method, self.ratio, self.num_remove = method, ratio, num_remove
         self.seed, self.symmetrize, self.kw = seed, symmetrize, {**kw, **_guards(min_degree, keep_connected)}
 

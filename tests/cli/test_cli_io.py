@@ -270,3 +270,16 @@ def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys):
         parser._subparsers._group_actions[0].choices[command].set_defaults(func=interrupted)
         assert cli.main([command]) == 130
         assert capsys.readouterr().err == f"rankcore {command}: interrupted\n"
+
+
+def test_pt_dict_num_nodes_must_be_an_int(tmp_path):
+    # int() truncated num_nodes 5.7 to 5 vertices; an int tensor is fine
+    ei = torch.tensor([[0, 1], [1, 0]])
+    for value, ok in ((5.7, False), ("5", False), (True, False), (5, True), (torch.tensor(5), True)):
+        path = tmp_path / "g.pt"
+        torch.save({"edge_index": ei, "num_nodes": value}, path)
+        if ok:
+            assert graph_io.load_graph(str(path))[2] == 5
+        else:
+            with pytest.raises(graph_io.GraphFileError, match="num_nodes' must be an int"):
+                graph_io.load_graph(str(path))

@@ -9,7 +9,7 @@ from torch_geometric.transforms import Compose, BaseTransform  # noqa: E402
 
 import rankcore  # noqa: E402
 from rankcore.datasets import karate_club, power_law_graph  # noqa: E402
-from rankcore.pyg import (LocalDegreeSparsification, RandomEdgeSparsification, SpectralSparsification,  # noqa: E402
+from rankcore.pyg import (EdgeSparsification, LocalDegreeSparsification, RandomEdgeSparsification, SpectralSparsification,  # noqa: E402
                           WalkIndexSparsification)
 
 # (factory, the sparsify() call it must agree with)
@@ -87,6 +87,21 @@ def test_compose_and_dataset():
         after_wis = m - (m // 2 + m % 2)  # ratio 0.5 rounds half up
         assert out.edge_index.shape[1] == 2 * (after_wis - 5)
         assert out.edge_weight.shape == (out.edge_index.shape[1],)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: RandomEdgeSparsification(ratio=1.5), ValueError, "ratio must be in"),
+    (lambda: RandomEdgeSparsification(ratio="0.5"), TypeError, "ratio must be a number"),
+    (lambda: RandomEdgeSparsification(num_remove=-1), ValueError, "num_remove"),
+    (lambda: WalkIndexSparsification(ratio=0.5, depth=1), ValueError, "depth"),
+    (lambda: WalkIndexSparsification(ratio=0.5, depth="x"), TypeError, "depth"),
+    (lambda: EdgeSparsification("wiss", ratio=0.5), ValueError, "unknown sparsification method"),
+    (lambda: EdgeSparsification("random", ratio=0.5, eps=1.0), TypeError, "unexpected keyword"),
+])
+def test_bad_transform_arguments_fail_at_construction(make, error, match):
+    # they failed only on the first graph, after a dataset had begun loading
+    with pytest.raises(error, match=match):
+        make()
 
 
 def test_transform_errors_and_symmetrize():
