@@ -28,8 +28,7 @@ class DegreeClassQueue {
 
   // Dense classes: low <= high < bound (a 1-WIS key always has low <= high). bound * bound buckets.
   DegreeClassQueue(const PackedDegreeKey& packing, int64_t bound)
-      : packing_(packing), bound_(std::max<int64_t>(bound, 1)),
-        buckets_(static_cast<size_t>(bound_ * bound_)) {}
+      : packing_(packing), bound_(std::max<int64_t>(bound, 1)), buckets_(static_cast<size_t>(bound_ * bound_)) {}
   DegreeClassQueue(const DegreeClassQueue&) = delete;
   DegreeClassQueue& operator=(const DegreeClassQueue&) = delete;
   ~DegreeClassQueue() {
@@ -179,8 +178,8 @@ class DegreeClassQueue {
   int64_t bound_;
   std::vector<Bucket> buckets_;
   std::vector<Chunk*> free_chunks_;
-  int64_t cursor_ = 0;   // the class being consumed (when loaded_) or the next one to look at
-  bool loaded_ = false;  // current_ / pending_ hold class cursor_
+  int64_t cursor_ = 0;         // the class being consumed (when loaded_) or the next one to look at
+  bool loaded_ = false;        // current_ / pending_ hold class cursor_
   std::vector<Item> current_;  // the loaded class, id descending
   std::vector<Item> pending_;  // min-heap of pushes into the loaded class
   std::vector<Item> scratch_;

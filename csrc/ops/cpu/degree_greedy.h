@@ -185,7 +185,8 @@ int64_t degree_greedy(std::vector<int64_t> deg, const std::vector<int32_t>& eu, 
   std::array<DegreeClassQueue::Item, kAhead + 1> window;
   int head = 0, size = 0;  // window[head .. head + size) in a ring of kAhead + 1
   uint64_t heap_floor = 0;
-  std::priority_queue<DegreeClassQueue::Item, std::vector<DegreeClassQueue::Item>, std::greater<DegreeClassQueue::Item>> below;
+  std::priority_queue<DegreeClassQueue::Item, std::vector<DegreeClassQueue::Item>, std::greater<DegreeClassQueue::Item>>
+      below;
   auto prefetch = [&](uint64_t ends) {
     if (ends & kGroupFlag) return;
     __builtin_prefetch(&deg32[ends >> 32]);

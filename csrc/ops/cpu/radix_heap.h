@@ -154,9 +154,9 @@ class RadixHeap {
     return diff == 0 ? 0 : 64 - __builtin_clzll(diff);
   }
 
-  std::vector<Item> current_;           // bucket 0
-  std::array<Bucket, 65> buckets_;      // [0] unused
-  std::vector<Item*> free_chunks_;      // recycled chunks (freed with the heap)
+  std::vector<Item> current_;       // bucket 0
+  std::array<Bucket, 65> buckets_;  // [0] unused
+  std::vector<Item*> free_chunks_;  // recycled chunks (freed with the heap)
   uint64_t last_ = 0;
   std::vector<Item> pending_;  // min-heap of pushes into the group being consumed
   std::vector<Item> scratch_;  // the radix sort's second buffer

@@ -22,7 +22,8 @@ using rankcore::ops::cpu::RadixHeap;
 static int failures = 0;
 
 static void check(bool ok, const char* what, int shift, uint64_t seed) {
-  if (!ok && failures++ < 10) std::printf("FAIL %s (shift or bound %d, seed %llu)\n", what, shift, (unsigned long long)seed);
+  if (!ok && failures++ < 10)
+    std::printf("FAIL %s (shift or bound %d, seed %llu)\n", what, shift, (unsigned long long)seed);
 }
 
 // key_bits: the width of random keys above the group bits; group_share: chance that a push lands in the
@@ -125,7 +126,8 @@ static void run_class_queue(int64_t max_deg, int64_t bound, size_t initial, size
       for (int tries = 0; key < last && tries < 20; ++tries) key = random_key();
       if (key < last) {  // the class being consumed: the last key's class with another id
         const auto k = packing.key(last);
-        key = packing.pack(k.low, k.high, packing.id(last) + static_cast<int64_t>(rng() % (num_ids - packing.id(last))));
+        key =
+            packing.pack(k.low, k.high, packing.id(last) + static_cast<int64_t>(rng() % (num_ids - packing.id(last))));
       }
       const Item it{key, payload++};
       queue.push(it.first, it.second);
@@ -151,10 +153,10 @@ int main() {
     }
   }
   for (uint64_t seed = 1; seed <= 6; ++seed) {
-    run_class_queue(12, 13, 2'000, 40'000, seed);    // every class dense
-    run_class_queue(40, 8, 2'000, 40'000, seed);     // most keys outside the dense classes
+    run_class_queue(12, 13, 2'000, 40'000, seed);      // every class dense
+    run_class_queue(40, 8, 2'000, 40'000, seed);       // most keys outside the dense classes
     run_class_queue(600, 512, 20'000, 200'000, seed);  // the production bound, hubs above it
-    run_class_queue(5, 1, 500, 10'000, seed);        // bound 1: the side heap only
+    run_class_queue(5, 1, 500, 10'000, seed);          // bound 1: the side heap only
     runs += 4;
   }
   if (failures == 0) std::printf("ok %d radix heap and class queue workloads\n", runs);
