@@ -101,6 +101,18 @@ def test_statistics_against_scipy():
         assert S.t_quantile_975(dof) == pytest.approx(scipy_stats.t.ppf(0.975, dof), abs=1e-3)
 
 
+def test_t_quantile_without_scipy_beyond_the_table(monkeypatch):
+    """Without scipy, dof > 30 used the normal 1.960 (t is 2.040 at 31 dof): every CI over 32+ seeds too narrow."""
+    import sys
+
+    scipy_stats = pytest.importorskip("scipy.stats")
+    exact = {dof: float(scipy_stats.t.ppf(0.975, dof)) for dof in (1, 9, 30, 31, 40, 60, 100, 1000)}
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)  # import fails: the fallback
+    from rankcore.experiments._stats import t_quantile_975
+    for dof, q in exact.items():
+        assert t_quantile_975(dof) == pytest.approx(q, abs=1e-3)
+
+
 def test_winner_needs_a_paired_ci_above_zero():
     per = {"a": {0.5: [0.80, 0.82, 0.81, 0.83, 0.79]}, "b": {0.5: [0.78, 0.80, 0.79, 0.81, 0.77]},
            "c": {0.5: [0.60, 0.61, 0.62, 0.60, 0.61]}}
@@ -162,6 +174,8 @@ def test_harness_bad_arguments():
         S.run("karate", ["random"], [1.0], ["gcn"], 1, data=data, plot=False)
     with pytest.raises(ValueError, match="unknown model"):
         S.run("karate", ["random"], [0.0], ["gat"], 1, data=data, plot=False)
+    with pytest.raises(ValueError, match="differ at 2 decimals"):  # both were results["0.12"]: one overwrote
+        S.run("karate", ["random"], [0.12, 0.125], ["gcn"], 1, data=data, plot=False)
     with pytest.raises(ValueError, match="wis:L"):
         S.parse_method("wis:x")
     assert S.parse_method("wis:3") == ("wis", {"depth": 3})
@@ -235,3 +249,18 @@ def test_gains_and_recommendation_rule():
     assert rec["qualified"] == ["good"]
     assert rec["worst_cell"]["bad"][:3] == ("A", "gcn", "0.50")
     assert rec["mean_gain"]["bad"] > rec["mean_gain"]["good"] > 0 >= rec["mean_gain"]["tie"]
+
+
+def test_recommendation_never_qualifies_a_method_missing_cells():
+    """A method absent from some runs (spectral is not in the csbm sweep) passed those cells untested and was
+    ranked by a mean over fewer cells: it qualified with the sweep "included"."""
+    def out(name, runs):
+        return {"dataset": name, "results": {"gcn": {spec: {k: {"runs": v} for k, v in per.items()}
+                                                     for spec, per in runs.items()}}}
+    a = out("A", {"random": {"0.50": [0.70, 0.72, 0.71, 0.69]}, "good": {"0.50": [0.75, 0.76, 0.76, 0.74]},
+                  "partial": {"0.50": [0.72, 0.73, 0.73, 0.71]}})
+    b = out("B", {"random": {"0.50": [0.50, 0.52, 0.51, 0.49]}, "good": {"0.50": [0.51, 0.53, 0.52, 0.50]}})
+    rec = S.recommend([a, b], ratios=(0.5,))
+    assert rec["qualified"] == ["good"]
+    assert rec["missing_cells"] == {"good": 0, "partial": 1}
+    assert S.recommend([a], ratios=(0.5,))["qualified"] == ["good", "partial"]  # tested everywhere: qualifies

@@ -199,6 +199,9 @@ def run(dataset="cora", methods=("wis", "random", "spectral"), ratios=DEFAULT_RA
     ratios = [float(r) for r in ratios]
     if not ratios or any(not 0.0 <= r < 1.0 for r in ratios):
         raise ValueError(f"ratios must be in [0, 1), got {ratios}")
+    keys = [f"{r:.2f}" for r in ratios]  # results, winners and tables are keyed so: 0.12 and 0.125 merged
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"ratios must differ at 2 decimals (the results are keyed by r:.2f), got {ratios}")
     models = [m.strip() for m in models] if not isinstance(models, str) else [m.strip() for m in models.split(",")]
     for m in models:
         if m not in MODELS:
@@ -405,19 +408,28 @@ def recommend(outs: list[dict], baseline: str = "random", ratios=(0.5, 0.7, 0.9)
     """The methods that, on every (dataset, model, ratio) cell of ``outs``, are never significantly worse than
     ``baseline`` (the upper end of the paired 95% CI of the gain is >= 0) and beat it on average over all
     cells (mean gain > 0). Returns {"qualified": [specs by mean gain, best first], "mean_gain": {spec: ...},
-    "worst_cell": {spec: (dataset, model, ratio, mean, ci95)}}."""
+    "worst_cell": {spec: (dataset, model, ratio, mean, ci95)}, "missing_cells": {spec: count}}.
+
+    A method that was not run on some cell where ``baseline`` was (e.g. spectral, absent from the csbm sweep)
+    is never qualified: it would pass those cells untested and its mean gain would average other cells than
+    the rest's; ``missing_cells`` counts them."""
     cells: dict[str, list] = {}
+    universe = 0  # the (out, model, ratio) cells where the baseline was run
     for out in outs:
+        for model, per in out["results"].items():
+            universe += sum(f"{r:.2f}" in per.get(baseline, {}) for r in ratios)
         for model, per in gains_over(out, baseline, ratios).items():
             for spec, by_ratio in per.items():
                 for key, g in by_ratio.items():
                     cells.setdefault(spec, []).append((out["dataset"], model, key, g["mean"], g["ci95"]))
     mean_gain = {spec: sum(c[3] for c in cs) / len(cs) for spec, cs in cells.items()}
     worst = {spec: min(cs, key=lambda c: c[3] + (0.0 if math.isnan(c[4]) else c[4])) for spec, cs in cells.items()}
+    missing = {spec: universe - len(cs) for spec, cs in cells.items()}
     qualified = [spec for spec, cs in cells.items()
-                 if mean_gain[spec] > 0 and all(c[3] + (0.0 if math.isnan(c[4]) else c[4]) >= 0 for c in cs)]
+                 if not missing[spec] and mean_gain[spec] > 0
+                 and all(c[3] + (0.0 if math.isnan(c[4]) else c[4]) >= 0 for c in cs)]
     return {"qualified": sorted(qualified, key=lambda spec: -mean_gain[spec]), "mean_gain": mean_gain,
-            "worst_cell": worst}
+            "worst_cell": worst, "missing_cells": missing}
 
 
 def format_gains(out: dict, baseline: str = "random", ratios=(0.5, 0.7, 0.9)) -> str:
