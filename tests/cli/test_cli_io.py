@@ -214,6 +214,16 @@ def test_relabel_output_is_never_left_without_its_id_map(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.txt", "out.txt", "out.txt.ids.txt"]  # no temporaries
 
 
+def test_rerun_without_relabel_warns_about_the_earlier_id_map(tmp_path, capsys):
+    # the earlier run's OUT.ids.txt stayed beside the new OUT, silently, though its ids no longer apply
+    src = _edges_file(tmp_path, [(10, 20), (20, 30), (30, 10)])
+    out = tmp_path / "out.txt"
+    assert cli.main(["sparsify", str(src), "--relabel", "--num-remove", "1", "-o", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert cli.main(["sparsify", str(src), "--num-remove", "1", "-o", str(out)]) == 0
+    assert "out.txt.ids.txt is from an earlier --relabel run" in capsys.readouterr().err
+
+
 def test_dataset_name_beside_a_folder_of_that_name(tmp_path, capsys, monkeypatch):
     """A folder named like a dataset (a Planetoid root holds Cora/) was read as the graph file: "is a directory"."""
     pytest.importorskip("torch_geometric")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -124,6 +125,10 @@ def _finish_sparsify(args, graph_input, result, n: int, k: int) -> int:
         timings["write"] = time.perf_counter() - t_write
         print(f"wrote {args.output}" + (f" (vertex id map: {args.output}.ids.txt)"
                                          if "ids" in meta and not args.output.endswith(".pt") else ""))
+        stale_map = f"{args.output}.ids.txt"
+        if "ids" not in meta and os.path.exists(stale_map):  # an earlier --relabel run's map, not this output's
+            print(f"rankcore: warning: {stale_map} is from an earlier --relabel run and does not apply to "
+                  f"{args.output} (its ids are the input's own)", file=sys.stderr)
     if getattr(args, "timings", False):
         print("timings: " + ", ".join(f"{k} {v:.3f} s" for k, v in timings.items()))
     return 0
