@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/cpu/radix_heap.h"
 #include "ops/cpu/wis_score.h"
 
 namespace rankcore::ops::cpu {
@@ -153,25 +154,8 @@ class DegreeClassQueue {
       c = next;
     }
     bucket = Bucket{};
-    sort_descending(current_);
+    sort_low_bits_descending(current_, scratch_, packing_.id_bits);
     loaded_ = true;
-  }
-
-  // LSD radix sort on the id bits, 8 per pass (a pass whose digit is the same everywhere is skipped).
-  void sort_descending(std::vector<Item>& group) {
-    if (group.size() < 256) {
-      std::sort(group.begin(), group.end(), std::greater<Item>());
-      return;
-    }
-    scratch_.resize(group.size());
-    for (int bit = 0; bit < packing_.id_bits; bit += 8) {
-      std::array<size_t, 257> start{};
-      for (const Item& it : group) ++start[256 - ((it.first >> bit) & 255)];  // digit 255 first
-      if (*std::max_element(start.begin(), start.end()) == group.size()) continue;
-      for (int d = 1; d < 257; ++d) start[d] += start[d - 1];
-      for (const Item& it : group) scratch_[start[255 - ((it.first >> bit) & 255)]++] = it;
-      group.swap(scratch_);
-    }
   }
 
   PackedDegreeKey packing_;

@@ -17,6 +17,27 @@
 
 namespace rankcore::ops::cpu {
 
+// Sorts (key, payload) items descending by key when they differ only in the key's lowest `low_bits` bits (one
+// group of a lazy greedy's queue: the same class, other ids): LSD radix sort, 8 bits per pass (a pass whose digit
+// is the same everywhere is skipped), small groups by std::sort. `scratch`: the second buffer, kept by the caller.
+inline void sort_low_bits_descending(std::vector<std::pair<uint64_t, uint64_t>>& group,
+                                     std::vector<std::pair<uint64_t, uint64_t>>& scratch, int low_bits) {
+  using Item = std::pair<uint64_t, uint64_t>;
+  if (group.size() < 256) {
+    std::sort(group.begin(), group.end(), std::greater<Item>());
+    return;
+  }
+  scratch.resize(group.size());
+  for (int bit = 0; bit < low_bits; bit += 8) {
+    std::array<size_t, 257> start{};
+    for (const Item& it : group) ++start[256 - ((it.first >> bit) & 255)];  // digit 255 first
+    if (*std::max_element(start.begin(), start.end()) == group.size()) continue;
+    for (int d = 1; d < 257; ++d) start[d] += start[d - 1];
+    for (const Item& it : group) scratch[start[255 - ((it.first >> bit) & 255)]++] = it;
+    group.swap(scratch);
+  }
+}
+
 class RadixHeap {
  public:
   using Item = std::pair<uint64_t, uint64_t>;  // 16 bytes either way: a wider payload is free
@@ -75,7 +96,7 @@ class RadixHeap {
       current_sorted_ = false;
     }
     if (!current_sorted_) {  // descending, so that back() is the smallest
-      if (shift_ > 0) sort_group_descending(current_);
+      if (shift_ > 0) sort_low_bits_descending(current_, scratch_, shift_);
       current_sorted_ = true;
     }
     if (!pending_.empty() && (current_.empty() || pending_.front().first < current_.back().first)) {
@@ -129,24 +150,6 @@ class RadixHeap {
   void release_all(Bucket& bucket) {
     for (Item* chunk : bucket.chunks) std::free(chunk);
     bucket.chunks.clear();
-  }
-
-  // A group differs in the low shift_ bits only: LSD radix sort on them, 8 bits per pass (a pass whose
-  // digit is the same everywhere is skipped); small groups by std::sort.
-  void sort_group_descending(std::vector<Item>& group) {
-    if (group.size() < 256) {
-      std::sort(group.begin(), group.end(), std::greater<Item>());
-      return;
-    }
-    scratch_.resize(group.size());
-    for (int bit = 0; bit < shift_; bit += 8) {
-      std::array<size_t, 257> start{};
-      for (const Item& it : group) ++start[256 - ((it.first >> bit) & 255)];  // digit 255 first
-      if (*std::max_element(start.begin(), start.end()) == group.size()) continue;
-      for (int d = 1; d < 257; ++d) start[d] += start[d - 1];
-      for (const Item& it : group) scratch_[start[255 - ((it.first >> bit) & 255)]++] = it;
-      group.swap(scratch_);
-    }
   }
 
   int bucket_of(uint64_t key) const {
