@@ -27,9 +27,13 @@ class DegreeClassQueue {
  public:
   using Item = std::pair<uint64_t, uint64_t>;  // (packed key, payload)
 
-  // Dense classes: low <= high < bound (a 1-WIS key always has low <= high). bound * bound buckets.
+  // Dense classes: low <= high < bound and low <= packing.max_low (a 1-WIS key always has low <= high; the smaller
+  // degree of an edge rarely comes near the largest: Cora's is 30-odd against 168). (max_low + 1) * bound buckets.
   DegreeClassQueue(const PackedDegreeKey& packing, int64_t bound)
-      : packing_(packing), bound_(std::max<int64_t>(bound, 1)), buckets_(static_cast<size_t>(bound_ * bound_)) {}
+      : packing_(packing),
+        bound_(std::max<int64_t>(bound, 1)),
+        lows_(std::min<int64_t>(std::max<int64_t>(packing.max_low, 0), bound_ - 1) + 1),
+        buckets_(static_cast<size_t>(lows_ * bound_)) {}
   DegreeClassQueue(const DegreeClassQueue&) = delete;
   DegreeClassQueue& operator=(const DegreeClassQueue&) = delete;
   ~DegreeClassQueue() {
@@ -107,8 +111,8 @@ class DegreeClassQueue {
   // The bucket of a key, or -1 when its class is not dense. Smaller = better, as the packed key.
   int64_t dense_class(uint64_t key) const {
     const DegreeKeyL2 k = packing_.key(key);
-    if (k.high >= bound_ || k.low > k.high) return -1;
-    return (bound_ - 1 - k.low) * bound_ + (bound_ - 1 - k.high);
+    if (k.high >= bound_ || k.low > k.high || k.low >= lows_) return -1;
+    return (lows_ - 1 - k.low) * bound_ + (bound_ - 1 - k.high);
   }
 
   void append(Bucket& bucket, const Item& item) {
@@ -160,6 +164,7 @@ class DegreeClassQueue {
 
   PackedDegreeKey packing_;
   int64_t bound_;
+  int64_t lows_;  // dense low degrees: 0 .. lows_ - 1
   std::vector<Bucket> buckets_;
   std::vector<Chunk*> free_chunks_;
   int64_t cursor_ = 0;         // the class being consumed (when loaded_) or the next one to look at

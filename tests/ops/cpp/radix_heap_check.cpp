@@ -87,14 +87,18 @@ static void run(int shift, int key_bits, size_t initial, size_t steps, double gr
   check(outstanding.empty(), "items lost", shift, seed);
 }
 
-// DegreeClassQueue: keys are packed (low, high, id) with low <= high <= max_deg; bound: the dense classes' limit.
-static void run_class_queue(int64_t max_deg, int64_t bound, size_t initial, size_t steps, uint64_t seed) {
+// DegreeClassQueue: keys are packed (low, high, id) with low <= max_low and low <= high <= max_deg; bound: the dense
+// classes' limit.
+static void run_class_queue(int64_t max_deg, int64_t bound, size_t initial, size_t steps, uint64_t seed,
+                            int64_t max_low = -1) {
   std::mt19937_64 rng(seed);
   const int64_t num_ids = 5000;
-  const PackedDegreeKey packing(max_deg, max_deg, num_ids);
+  if (max_low < 0) max_low = max_deg;
+  const PackedDegreeKey packing(max_low, max_deg, num_ids);
   auto random_key = [&] {
-    const int64_t a = static_cast<int64_t>(rng() % (max_deg + 1)), b = static_cast<int64_t>(rng() % (max_deg + 1));
-    return packing.pack(std::min(a, b), std::max(a, b), static_cast<int64_t>(rng() % num_ids));
+    const int64_t low = static_cast<int64_t>(rng() % (max_low + 1));
+    const int64_t high = low + static_cast<int64_t>(rng() % (max_deg - low + 1));
+    return packing.pack(low, high, static_cast<int64_t>(rng() % num_ids));
   };
   using Item = DegreeClassQueue::Item;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> reference;
@@ -157,7 +161,8 @@ int main() {
     run_class_queue(40, 8, 2'000, 40'000, seed);       // most keys outside the dense classes
     run_class_queue(600, 512, 20'000, 200'000, seed);  // the production bound, hubs above it
     run_class_queue(5, 1, 500, 10'000, seed);          // bound 1: the side heap only
-    runs += 4;
+    run_class_queue(40, 30, 2'000, 40'000, seed, 6);   // few low degrees (max_low 6): the dense rows they need
+    runs += 5;
   }
   if (failures == 0) std::printf("ok %d radix heap and class queue workloads\n", runs);
   return failures == 0 ? 0 : 1;
