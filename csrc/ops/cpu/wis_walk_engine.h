@@ -128,9 +128,10 @@ class WalkGreedy {
       if (scratch.expander.overflow()) overflow = true;
     });
     check_overflow(overflow.load());
+    std::vector<int32_t> plain;
     for (int64_t e = 0; e < m; ++e) {
       if (owner_[e] < 0 && (L_ != 3 || !cn_member[e])) {
-        queue_.insert(static_cast<int32_t>(e));
+        plain.push_back(static_cast<int32_t>(e));
       } else {
         const int32_t g = owner_[e] >= 0 ? subgroup_for(owner_[e], common_count[e])
                                          : cn_group_for(hub_commons(static_cast<int32_t>(e)));
@@ -138,6 +139,7 @@ class WalkGreedy {
         sg_of_[e] = g;
       }
     }
+    queue_.insert_all(plain);
     for (int32_t g = 0; g < static_cast<int32_t>(subgroups_.size()); ++g) queue_token(g);
   }
 
@@ -456,6 +458,18 @@ class WalkGreedy {
       QEntry entry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id};
       slot(id) = entry;
       set_.insert(entry);
+    }
+    // Inserts many ids at once: sorted first and then appended with the end hint (amortised O(1) each), a
+    // third of the engine's setup when inserted one by one (1M edges: scattered tree nodes, 20 compares each).
+    void insert_all(const std::vector<int32_t>& ids) {
+      std::vector<QEntry> entries;
+      entries.reserve(ids.size());
+      for (const int32_t id : ids) {
+        entries.push_back(QEntry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id});
+        slot(id) = entries.back();
+      }
+      std::sort(entries.begin(), entries.end(), Order{self_});
+      for (const QEntry& entry : entries) set_.insert(set_.end(), entry);
     }
     void erase(int32_t id) { set_.erase(slot(id)); }
     // True when `id` (not queued, its key current) goes before every queued element.
