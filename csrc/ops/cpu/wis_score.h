@@ -23,18 +23,23 @@ inline int64_t singleton_score_l2(int64_t deg) { return deg == 0 ? 0 : closed_wa
 // D_e as (score value, signed count) pairs, ascending by value, counts non-zero.
 using ScoreDelta = std::vector<std::pair<int64_t, int32_t>>;
 
+// -1 when removing the edge with delta `a` leaves a lexicographically larger sorted score vector than removing
+// the edge with delta `b` (a is better), +1 when b's is larger, 0 when the deltas are equal. One walk where a
+// strict order needs both delta_better(a, b) and delta_better(b, a).
+inline int delta_compare(const ScoreDelta& a, const ScoreDelta& b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  const bool a_end = i == a.size(), b_end = i == b.size();
+  if (a_end && b_end) return 0;
+  const int64_t va = a_end ? INT64_MAX : a[i].first, vb = b_end ? INT64_MAX : b[i].first;
+  const int64_t v = std::min(va, vb);
+  const int32_t ca = va == v ? a[i].second : 0, cb = vb == v ? b[i].second : 0;
+  return ca < cb ? -1 : (cb < ca ? 1 : 0);
+}
+
 // True when removing the edge with delta `a` leaves a lexicographically larger sorted score vector
 // than removing the edge with delta `b`.
-inline bool delta_better(const ScoreDelta& a, const ScoreDelta& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size() && a[i] == b[j]) ++i, ++j;
-  const bool a_end = i == a.size(), b_end = j == b.size();
-  if (a_end && b_end) return false;
-  const int64_t va = a_end ? INT64_MAX : a[i].first, vb = b_end ? INT64_MAX : b[j].first;
-  const int64_t v = std::min(va, vb);
-  const int32_t ca = va == v ? a[i].second : 0, cb = vb == v ? b[j].second : 0;
-  return ca < cb;
-}
+inline bool delta_better(const ScoreDelta& a, const ScoreDelta& b) { return delta_compare(a, b) < 0; }
 
 // Sorts raw (value, ±1) entries by value, merges equal values and drops zero counts.
 inline void normalize_delta(ScoreDelta& d) {

@@ -284,8 +284,8 @@ class WalkGreedy {
     Subgroup& group = subgroups_[g];
     full_key(g, xkeys_[e], fresh_key_);
     if (group.queued) {
-      const bool better =
-          delta_better(fresh_key_, group.key) || (!delta_better(group.key, fresh_key_) && e < group.top_edge);
+      const int order = delta_compare(fresh_key_, group.key);
+      const bool better = order < 0 || (order == 0 && e < group.top_edge);
       if (!better) return;
       queue_.erase(static_cast<int32_t>(m_) + g);
     }
@@ -299,9 +299,8 @@ class WalkGreedy {
   struct XOrder {
     const WalkGreedy* self;
     bool operator()(int32_t x, int32_t y) const {
-      if (delta_better(self->xkeys_[x], self->xkeys_[y])) return true;
-      if (delta_better(self->xkeys_[y], self->xkeys_[x])) return false;
-      return x < y;
+      const int order = delta_compare(self->xkeys_[x], self->xkeys_[y]);
+      return order != 0 ? order < 0 : x < y;
     }
   };
 
@@ -438,10 +437,8 @@ class WalkGreedy {
         if (a.count[i] != b.count[i]) return a.count[i] < b.count[i];
       }
       if (a.more || b.more) {  // equal on two entries: the rest decides
-        const ScoreDelta& kx = self->queue_key(x.id);
-        const ScoreDelta& ky = self->queue_key(y.id);
-        if (delta_better(kx, ky)) return true;
-        if (delta_better(ky, kx)) return false;
+        const int order = delta_compare(self->queue_key(x.id), self->queue_key(y.id));
+        if (order != 0) return order < 0;
       }
       if (x.edge != y.edge) return x.edge < y.edge;
       return x.id < y.id;
