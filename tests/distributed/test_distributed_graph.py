@@ -277,6 +277,16 @@ def test_all_negative_ids_with_inferred_num_nodes_name_the_column(tmp_path):
             rd.DistGraph.from_local_edges(torch.tensor([[-5], [-3]]))
 
 
+def test_guards_are_refused_with_a_clear_error(tmp_path):
+    # the guards run on one process only: a TypeError "unexpected keyword argument" did not say so
+    with one_process_group(tmp_path):
+        dg = rd.DistGraph.from_local_edges(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3)
+        for kw in (dict(min_degree=1), dict(keep_connected=True)):
+            with pytest.raises(ValueError, match="run on one process only"):
+                rd.sparsify(dg, "wis", num_remove=1, **kw)
+        assert rd.sparsify(dg, "wis", num_remove=1).shape == (1, 2)
+
+
 def _stress_graph(seed: int):
     """Small random graphs of every shape the WIS protocol has to get right: dense parts (many triangles,
     so 2-WIS common-neighbour sets shrink all the time), hubs, sparse ones."""

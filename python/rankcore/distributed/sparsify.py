@@ -38,7 +38,7 @@ def _own_edges(dg: DistGraph) -> torch.Tensor:
 
 
 def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0, depth=2, batch: int | None = None,
-             stats: dict | None = None) -> torch.Tensor:
+             stats: dict | None = None, min_degree: int = 0, keep_connected: bool = False) -> torch.Tensor:
     """The first N edges of ``method``'s removal order on the whole graph, on every rank (collective).
 
     Args:
@@ -53,10 +53,15 @@ def sparsify(dg: DistGraph, method: str, *, ratio=None, num_remove=None, seed=0,
             common neighbours shrank would beat, so larger batches do not cut the rounds). Capped at the removals
             asked for and 2^20.
         stats: a dict filled with ``rounds`` (collective rounds of the WIS protocol) and ``removed``.
+        min_degree, keep_connected: the guards of :func:`rankcore.sparsify` run on one process only; anything but
+            their defaults raises ``ValueError`` (before any collective, the same on every rank).
 
     Returns:
         ``[N, 2]`` int64 (u < v) in removal order: ``rankcore.sparsify(...).removed`` of the whole graph.
     """
+    if min_degree != 0 or keep_connected is not False:  # same arguments on every rank: no collective needed
+        raise ValueError("min_degree / keep_connected run on one process only (rankcore.sparsify); the distributed "
+                         "protocol has no guards")
     edges = _own_edges(dg)
     counts = all_gather_objects(int(edges.shape[0]), dg.group)
     m = sum(counts)
