@@ -11,9 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdlib>
 #include <functional>
-#include <new>
 #include <queue>
 #include <utility>
 #include <vector>
@@ -40,11 +38,10 @@ class DegreeClassQueue {
     for (Bucket& bucket : buckets_) {
       for (Chunk* c = bucket.head; c != nullptr;) {
         Chunk* next = c->next;
-        std::free(c);
+        chunks_.give(c);
         c = next;
       }
     }
-    for (Chunk* c : free_chunks_) std::free(c);
   }
 
   // Loads `items` into an empty queue; `items` is freed.
@@ -117,7 +114,7 @@ class DegreeClassQueue {
 
   void append(Bucket& bucket, const Item& item) {
     if (bucket.tail_fill == kChunk) {
-      Chunk* chunk = new_chunk();
+      Chunk* chunk = chunks_.take();
       chunk->next = nullptr;
       if (bucket.tail == nullptr) {
         bucket.head = chunk;
@@ -128,17 +125,6 @@ class DegreeClassQueue {
       bucket.tail_fill = 0;
     }
     bucket.tail->items[bucket.tail_fill++] = item;
-  }
-
-  Chunk* new_chunk() {
-    if (!free_chunks_.empty()) {
-      Chunk* chunk = free_chunks_.back();
-      free_chunks_.pop_back();
-      return chunk;
-    }
-    void* memory = std::malloc(sizeof(Chunk));
-    if (memory == nullptr) throw std::bad_alloc();
-    return static_cast<Chunk*>(memory);
   }
 
   // Moves the cursor to the next non-empty class (if any) and loads it into current_, sorted by id descending
@@ -154,7 +140,7 @@ class DegreeClassQueue {
       const size_t fill = c == bucket.tail ? bucket.tail_fill : kChunk;
       current_.insert(current_.end(), c->items, c->items + fill);
       Chunk* next = c->next;
-      free_chunks_.push_back(c);
+      chunks_.give(c);
       c = next;
     }
     bucket = Bucket{};
@@ -164,9 +150,9 @@ class DegreeClassQueue {
 
   PackedDegreeKey packing_;
   int64_t bound_;
-  int64_t lows_;  // dense low degrees: 0 .. lows_ - 1
+  int64_t lows_;                // dense low degrees: 0 .. lows_ - 1
+  BlockPool<Chunk, 1> chunks_;  // before the buckets: destroyed after them
   std::vector<Bucket> buckets_;
-  std::vector<Chunk*> free_chunks_;
   int64_t cursor_ = 0;         // the class being consumed (when loaded_) or the next one to look at
   bool loaded_ = false;        // current_ / pending_ hold class cursor_
   std::vector<Item> current_;  // the loaded class, id descending

@@ -38,6 +38,36 @@ inline void sort_low_bits_descending(std::vector<std::pair<uint64_t, uint64_t>>&
   }
 }
 
+// Fixed-size blocks of `count` T (trivially copyable items) for a queue's buckets, recycled through a free list
+// and freed with the pool: buckets that grow and shrink by blocks never reallocate and never hand memory back to
+// the kernel while the queue lives (glibc unmaps freed buffers of megabytes, and the next ones page-fault fresh
+// zeroed pages: half of 1-WIS's greedy time on 10M edges, measured 2026-12-07). Declare the pool before the
+// buckets, and give their blocks back in the owner's destructor.
+template <typename T, size_t count>
+class BlockPool {
+ public:
+  BlockPool() = default;
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+  ~BlockPool() {
+    for (T* block : free_) std::free(block);
+  }
+  T* take() {
+    if (!free_.empty()) {
+      T* block = free_.back();
+      free_.pop_back();
+      return block;
+    }
+    void* memory = std::malloc(count * sizeof(T));
+    if (memory == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(memory);
+  }
+  void give(T* block) { free_.push_back(block); }
+
+ private:
+  std::vector<T*> free_;
+};
+
 class RadixHeap {
  public:
   using Item = std::pair<uint64_t, uint64_t>;  // 16 bytes either way: a wider payload is free
@@ -51,8 +81,9 @@ class RadixHeap {
   RadixHeap(const RadixHeap&) = delete;
   RadixHeap& operator=(const RadixHeap&) = delete;
   ~RadixHeap() {
-    for (auto& bucket : buckets_) release_all(bucket);
-    for (Item* chunk : free_chunks_) std::free(chunk);
+    for (auto& bucket : buckets_) {
+      for (Item* chunk : bucket.chunks) chunks_.give(chunk);
+    }
   }
 
   // Loads `items` into an empty heap (none pushed or popped yet); `items` is freed.
@@ -89,7 +120,7 @@ class RadixHeap {
       for (size_t c = 0; c < from.chunks.size(); ++c) {
         Item* chunk = from.chunks[c];
         for (size_t k = 0, fill = from.fill(c); k < fill; ++k) append(bucket_of(chunk[k].first), chunk[k]);
-        free_chunks_.push_back(chunk);
+        chunks_.give(chunk);
       }
       from.chunks.clear();
       from.tail = kChunk;
@@ -111,11 +142,9 @@ class RadixHeap {
   }
 
  private:
-  // Buckets 1..64 are lists of fixed-size chunks recycled through a free list: a bucket never reallocates,
-  // and no memory goes back to the kernel while the heap lives. (With one std::vector per bucket, freeing
-  // and growing buckets of megabytes made glibc unmap them and the next ones page-fault fresh zeroed pages:
-  // half of 1-WIS's greedy time on 10M edges, measured 2026-12-07.) Bucket 0, the group being consumed, is
-  // one vector (it is sorted in place); it keeps its capacity.
+  // Buckets 1..64 are lists of fixed-size chunks from a BlockPool (one std::vector per bucket made glibc unmap
+  // and page-fault them back). Bucket 0, the group being consumed, is one vector (it is sorted in place); it
+  // keeps its capacity.
   static constexpr size_t kChunk = 1024;  // items: 16 KiB, below glibc's mmap threshold
   struct Bucket {
     std::vector<Item*> chunks;
@@ -130,26 +159,10 @@ class RadixHeap {
     }
     Bucket& bucket = buckets_[b];
     if (bucket.tail == kChunk) {
-      bucket.chunks.push_back(new_chunk());
+      bucket.chunks.push_back(chunks_.take());
       bucket.tail = 0;
     }
     bucket.chunks.back()[bucket.tail++] = item;
-  }
-
-  Item* new_chunk() {
-    if (!free_chunks_.empty()) {
-      Item* chunk = free_chunks_.back();
-      free_chunks_.pop_back();
-      return chunk;
-    }
-    void* memory = std::malloc(kChunk * sizeof(Item));
-    if (memory == nullptr) throw std::bad_alloc();
-    return static_cast<Item*>(memory);
-  }
-
-  void release_all(Bucket& bucket) {
-    for (Item* chunk : bucket.chunks) std::free(chunk);
-    bucket.chunks.clear();
   }
 
   int bucket_of(uint64_t key) const {
@@ -157,9 +170,9 @@ class RadixHeap {
     return diff == 0 ? 0 : 64 - __builtin_clzll(diff);
   }
 
+  BlockPool<Item, kChunk> chunks_;  // before the buckets: destroyed after them
   std::vector<Item> current_;       // bucket 0
   std::array<Bucket, 65> buckets_;  // [0] unused
-  std::vector<Item*> free_chunks_;  // recycled chunks (freed with the heap)
   uint64_t last_ = 0;
   std::vector<Item> pending_;  // min-heap of pushes into the group being consumed
   std::vector<Item> scratch_;  // the radix sort's second buffer
