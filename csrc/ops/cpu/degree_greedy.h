@@ -273,7 +273,7 @@ int64_t degree_greedy(std::vector<int64_t> deg, const std::vector<int32_t>& eu, 
         if (removed) {
           const int32_t hub = groups.hub(g);  // the endpoints without a random read of eu / ev
           out.put(step, edge.id, std::min(hub, edge.other), std::max(hub, edge.other));
-          lose_edge(groups.hub(g));
+          lose_edge(hub);
           lose_edge(edge.other);
         }
         if (!groups.empty(g)) {

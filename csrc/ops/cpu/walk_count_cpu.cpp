@@ -307,24 +307,26 @@ value_t checked_max(const value_t* x, int64_t count) {
   return *std::max_element(partial.begin(), partial.end());
 }
 
-// Raises the error a step recorded: an out-of-range column (step 1 checks them) or an int64 overflow.
-template <typename index_t>
-void check_step(const StepState& state, const index_t* col, int64_t n, int64_t step) {
-  const int64_t bad = state.bad_col.load();
-  TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]), " is out of range for ",
-                    n, " vertices");
-  TORCH_CHECK(!state.overflow.load(), kOverflowPrefix, " walk counts of length ", step,
-              " exceed the int64 range (2^63 - 1)");
-}
-
-// run_block's form of check_step: raises for an out-of-range column; returns `step` when the step overflowed int64
-// (0 when not), so that the caller can name the first length that overflowed in ANY column block.
+// Raises for an out-of-range column a step recorded (step 1 checks them); returns `step` when the step overflowed
+// int64, 0 when not (run_block collects it, to name the first length that overflowed in ANY column block).
 template <typename index_t>
 int64_t overflow_step(const StepState& state, const index_t* col, int64_t n, int64_t step) {
   const int64_t bad = state.bad_col.load();
   TORCH_CHECK_INDEX(bad < 0, "walk_count: col[", bad, "] = ", static_cast<int64_t>(col[bad]), " is out of range for ",
                     n, " vertices");
   return state.overflow.load() ? step : 0;
+}
+
+// The overflow error of the first overflowing length (0: none).
+inline void check_no_overflow(int64_t overflowed_at) {
+  TORCH_CHECK(overflowed_at == 0, kOverflowPrefix, " walk counts of length ", overflowed_at,
+              " exceed the int64 range (2^63 - 1)");
+}
+
+// Raises the error a step recorded: an out-of-range column or an int64 overflow.
+template <typename index_t>
+void check_step(const StepState& state, const index_t* col, int64_t n, int64_t step) {
+  check_no_overflow(overflow_step(state, col, n, step));
 }
 
 // How many of the first `length` steps provably fit int32 when every start count is <= xmax: a row sum
@@ -562,8 +564,7 @@ at::Tensor walk_count_impl(const at::Tensor& rowptr_t, const at::Tensor& col_t, 
   if (k - c0 >= 4) run.template operator()<4>();
   if (k - c0 >= 2) run.template operator()<2>();
   if (k - c0 >= 1) run.template operator()<1>();
-  TORCH_CHECK(first_overflow == 0, kOverflowPrefix, " walk counts of length ", first_overflow,
-              " exceed the int64 range (2^63 - 1)");
+  check_no_overflow(first_overflow);
   return out;
 }
 

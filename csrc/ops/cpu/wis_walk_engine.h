@@ -452,7 +452,7 @@ class WalkGreedy {
     int32_t top() const { return set_.begin()->id; }
     void pop_top() { set_.erase(set_.begin()); }
     void insert(int32_t id) {
-      QEntry entry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id};
+      const QEntry entry = entry_of(id);
       slot(id) = entry;
       set_.insert(entry);
     }
@@ -462,7 +462,7 @@ class WalkGreedy {
       std::vector<QEntry> entries;
       entries.reserve(ids.size());
       for (const int32_t id : ids) {
-        entries.push_back(QEntry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id});
+        entries.push_back(entry_of(id));
         slot(id) = entries.back();
       }
       std::sort(entries.begin(), entries.end(), Order{self_});
@@ -472,10 +472,12 @@ class WalkGreedy {
     // True when `id` (not queued, its key current) goes before every queued element.
     bool leads(int32_t id) const {
       if (set_.empty()) return true;
-      return Order{self_}(QEntry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id}, *set_.begin());
+      return Order{self_}(entry_of(id), *set_.begin());
     }
 
    private:
+    // The set element of `id` from its current key.
+    QEntry entry_of(int32_t id) const { return QEntry{prefix_of(self_->queue_key(id)), self_->queue_edge(id), id}; }
     QEntry& slot(int32_t id) {
       const size_t i = static_cast<size_t>(id);
       if (i >= entries_.size()) entries_.resize(std::max(i + 1, 2 * entries_.size()));
