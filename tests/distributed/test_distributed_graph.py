@@ -67,6 +67,15 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
                                                rankcore.count_walks(ei, n, 3, masks))
     out["count_walks_long"] = torch.equal(full(rd.count_walks(dg, 40, masks[0], dtype=torch.float64)),
                                           rankcore.count_walks(ei, n, 40, masks[0], dtype=torch.float64))
+    # directed: lengths far past graph.walks.BINOMIAL_AFTER end in the binomial form, each decision agreed by
+    # the ranks (an acyclic part: polynomial counts, exact or overflowing at the same length; float64 equal bits)
+    dag = ei[:, ei[0] < ei[1]]
+    chain = torch.tensor([[0, 1, 40, 41, 60, 3], [1, 2, 90, 95, 99, 70]])
+    out["count_walks_binomial"] = all(
+        _same_outcome(lambda: full(rd.count_walks(rd.DistGraph.from_local_edges(g[:, rank::world], n), length,
+                                                  masks[1], dtype=dtype)),
+                      lambda: rankcore.count_walks(g, n, length, masks[1], dtype=dtype))
+        for g in (dag, chain) for length in (200, 10**6, 2**62) for dtype in (torch.int64, torch.float64))
     out["boundary"] = torch.equal(full(rd.boundary(dg, masks)), rankcore.boundary(ei, n, masks))
     out["walk_index"] = torch.equal(rd.walk_index(dg, masks, 3), rankcore.walk_index(ei, n, masks, 3))
     out["walk_index_1d"] = torch.equal(rd.walk_index(dg, masks[1], 2), rankcore.walk_index(ei, n, masks[1], 2))
@@ -103,6 +112,14 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
     huge = rd.sparsify(dg, "wis", num_remove=7, depth=2, batch=10**15)
     out["wis huge batch"] = torch.equal(huge, rankcore.sparsify(ei, n, "wis", num_remove=7).removed)
     return out
+
+
+def _same_outcome(distributed, single) -> bool:
+    """Both return equal tensors, or both raise the same error."""
+    got_error, want_error = capture_error(distributed), capture_error(single)
+    if got_error or want_error:
+        return got_error == want_error
+    return torch.equal(distributed(), single())
 
 
 def _bad_inputs(seed: int) -> dict:
@@ -174,7 +191,7 @@ def per_rank(request, rank_results):
 
 
 EQUIVALENCE_CHECKS = ["count_walks", "count_walks_float64", "count_walks_masks", "count_walks_own_masks",
-                      "count_walks_long", "boundary", "walk_index", "walk_index_1d", "walk_index_target",
+                      "count_walks_long", "count_walks_binomial", "boundary", "walk_index", "walk_index_1d", "walk_index_target",
                       "walk_index_fits_beside_overflow", "common_neighbors", "closed_walks", "singleton_scores"]
 SPARSIFY_CHECKS = [f"sparsify {m} {kw} batch {b}" for m, kw, b in
                    (("random", "{'seed': %d}" % (SEED % 1000), 256), ("local_degree", "{}", 256),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import math
 import os
 import pathlib
 import signal
@@ -196,6 +197,79 @@ def test_huge_lengths_overflow_at_once():
         _quick(lambda: rankcore.count_walks(ei, 3, 2**62))
     # isolated vertices only: every closed walk count is 1 at any length
     assert rankcore.closed_walk_counts(torch.zeros(2, 0, dtype=torch.long), 4, 10**9).tolist() == [1] * 4
+
+
+def _binomial_walks(edges, n, length, sources):
+    """Â^length applied to the sources on an acyclic directed graph, as sum_{j < n} C(length, j) A^j
+    (A^n = 0) in Python ints: the test's own closed form, dense."""
+    a = np.zeros((n, n), dtype=object)
+    for i, j in edges:
+        a[i, j] = 1
+    term = np.array([int(s) for s in sources], dtype=object)
+    total = term.copy()
+    for j in range(1, n):
+        term = term.dot(a)
+        total = total + math.comb(length, j) * term
+    return [int(v) for v in total]
+
+
+def _first_overflow(edges, n, length, sources):
+    """The smallest length whose closed-form count passes int64 (counts grow with the length), or None."""
+    if max(_binomial_walks(edges, n, length, sources)) <= 2**63 - 1:
+        return None
+    fits, over = 0, length
+    while over - fits > 1:
+        mid = (fits + over) // 2
+        if max(_binomial_walks(edges, n, mid, sources)) <= 2**63 - 1:
+            fits = mid
+        else:
+            over = mid
+    return over
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.float64])
+def test_directed_acyclic_huge_lengths_return_at_once(dtype):
+    # Counts on an acyclic reachable part grow only polynomially: step by step, 2^40 steps took a day (the
+    # binomial form ends after the longest path). Exact values, or the first overflowing length, at once.
+    cases = [
+        ([(0, 1)], 2, [True, True]),
+        ([(0, 1), (1, 2)], 3, [True, False, True]),
+        ([(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)], 6, [True, True, False, False, False, True]),  # 5 isolated
+        ([(0, 4), (1, 4), (2, 4), (3, 4)], 5, [True] * 5),  # in-star
+    ]
+    for edges, n, sources in cases:
+        ei = torch.tensor(edges).t()
+        for length in (129, 1000, 10**6, 10**12, 2**62, 2**63 - 1):
+            want = _binomial_walks(edges, n, length, sources)
+            call = lambda: rankcore.count_walks(ei, n, length, torch.tensor(sources), dtype=dtype)  # noqa: E731
+            if dtype == torch.float64:
+                got = _quick(call).tolist()
+                assert got == pytest.approx([float(w) if w < 2**1000 else math.inf for w in want], rel=1e-12)
+                continue
+            first = _first_overflow(edges, n, length, sources)
+            if first is None:
+                assert _quick(call).tolist() == want, (edges, length)
+            else:
+                with pytest.raises(OverflowError, match=f"of length {first} "):
+                    _quick(call)
+
+
+def test_a_long_count_reaching_a_cycle_still_ends():
+    # a path into a directed cycle and on out of it: int64 overflows (at its true length), float64 turns inf
+    # everywhere the cycle reaches and stays exact before it
+    edges = [(0, 1), (1, 2), (2, 3), (3, 1), (3, 4), (5, 6)]
+    ei = torch.tensor(edges).t()
+    with pytest.raises(OverflowError) as err:
+        _quick(lambda: rankcore.count_walks(ei, 7, 2**62))
+    step_by_step = None
+    try:
+        rankcore.count_walks(ei, 7, 128)
+    except OverflowError as e:
+        step_by_step = str(e)
+    assert step_by_step is not None and str(err.value) == step_by_step
+    out = _quick(lambda: rankcore.count_walks(ei, 7, 10**15, dtype=torch.float64))
+    assert out[0] == 1 and out[5] == 1 and out[6] == 10**15 + 1
+    assert torch.isinf(out[1:5]).all()
 
 
 def test_overflow_length_is_the_true_length_across_native_calls():

@@ -44,6 +44,29 @@ def test_count_walks_float64_matches_int64(device, graph, length, data):
     assert torch.equal(approx, exact.to(torch.float64))  # small counts are exact in float64
 
 
+@settings(max_examples=60, deadline=None)
+@given(graph=edge_lists(max_nodes=8, max_edges=10, undirected=False), length=st.integers(129, 300), data=st.data())
+def test_long_counts_match_reference(device, graph, length, data):
+    # Beyond BINOMIAL_AFTER (128) steps the count continues in the binomial form: sparse directed graphs,
+    # acyclic or not, against the step-by-step reference (exact values, or the same first overflowing length).
+    edge_index, n, _ = graph
+    if data.draw(st.booleans()):  # acyclic half the time: the counts fit and the binomial sum ends early
+        edge_index = edge_index[:, edge_index[0] < edge_index[1]]
+    sources = None if data.draw(st.booleans()) else masks(data.draw, data.draw(st.sampled_from([None, 3])), n)
+    call = lambda dtype: rankcore.count_walks(edge_index.to(device), n, length,  # noqa: E731
+                                              None if sources is None else sources.to(device), dtype=dtype)
+    try:
+        expected = count_walks_reference(edge_index, n, length, sources)
+    except OverflowError as err:
+        first = str(err).split("of length ")[1].split()[0]
+        with pytest.raises(OverflowError, match=f"of length {first} "):
+            call(torch.int64)
+        return
+    assert torch.equal(call(torch.int64).cpu(), expected)
+    approx = call(torch.float64).cpu()
+    assert torch.allclose(approx, expected.to(torch.float64), rtol=1e-12, atol=0)
+
+
 @SETTINGS
 @given(graph=edge_lists(undirected=True), data=st.data())
 def test_boundary_matches_reference(device, graph, data):

@@ -19,8 +19,8 @@ import torch.distributed as dist
 
 from .. import ops
 from ..graph.arguments import INT64_MAX, check_int
-from ..graph.walks import (boundary_by_one_step, check_bool_mask, check_target, check_walk_dtype, combine_halves,
-                           walk_index_halves, walk_index_start)
+from ..graph.walks import (BINOMIAL_AFTER, adjacency_matrix, boundary_by_one_step, check_bool_mask, check_target,
+                           check_walk_dtype, combine_halves, long_walks, walk_index_halves, walk_index_start)
 from .graph import DistGraph, _try, agree, all_gather_objects
 
 __all__ = ["count_walks", "boundary", "walk_index", "gather"]
@@ -56,7 +56,30 @@ _CHECK = 16  # steps between the collective overflow / fixed-point checks
 
 def walks_from(dg: DistGraph, start: torch.Tensor, length: int) -> torch.Tensor:
     """Own rows ``[n_local, k]`` of non-negative start counts -> own rows after ``length`` steps on Â
-    (collective). Raises the same :class:`OverflowError` on every rank."""
+    (collective): up to BINOMIAL_AFTER steps one by one, the rest in the binomial form, as on one process
+    (graph.walks.long_walks, whose every decision is agreed by an all_reduce). Raises the same
+    :class:`OverflowError` on every rank."""
+    x, settled = _step_walks(dg, start, min(length, BINOMIAL_AFTER))
+    if settled or length <= BINOMIAL_AFTER:
+        return x
+    plan = dg.halo()
+    adjacency = None if x.dtype == torch.int64 else adjacency_matrix(plan.ext_rowptr, plan.ext_col)
+
+    def a_step(w: torch.Tensor) -> torch.Tensor:
+        if adjacency is None:
+            return _step_walks(dg, w, 1)[0] - w
+        return (adjacency @ dg.exchange(w.contiguous()))[:dg.num_local_nodes]
+
+    def agree_max(flags: torch.Tensor) -> torch.Tensor:
+        if dg.world_size > 1:
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=dg.group)
+        return flags
+
+    return long_walks(x, length - BINOMIAL_AFTER, BINOMIAL_AFTER, a_step, agree_max)
+
+
+def _step_walks(dg: DistGraph, start: torch.Tensor, length: int) -> tuple[torch.Tensor, bool]:
+    """``length`` collective steps on Â; returns the own rows and whether they settled before the end."""
     plan = dg.halo()
     n_local = dg.num_local_nodes
     x = start
@@ -83,8 +106,8 @@ def walks_from(dg: DistGraph, start: torch.Tensor, length: int) -> torch.Tensor:
         if int(flags[0]) != INT64_MAX:
             raise OverflowError(f"walk counts of length {int(flags[0])} exceed the int64 range (2^63 - 1)")
         if done < length and int(flags[1]) == 0:
-            break  # a fixed point on every rank: every later step returns it (see graph.walks)
-    return x if x is not start else x.clone()
+            return (x if x is not start else x.clone()), True  # a fixed point on every rank (see graph.walks)
+    return (x if x is not start else x.clone()), False
 
 
 def count_walks(dg: DistGraph, length, sources=None, *, dtype=torch.int64) -> torch.Tensor:

@@ -5,8 +5,10 @@ Everything here is sparse: one CSR, a few ``[n, k]`` blocks, never an n x n matr
 
 from __future__ import annotations
 
+import math
 import re
 import time
+import warnings
 
 import torch
 
@@ -47,12 +49,31 @@ def check_walk_dtype(dtype) -> torch.dtype:
 
 
 _CHUNK_SECONDS = 0.25  # a native call runs at most about this long, so Ctrl-C is honoured promptly
+# Lengths beyond this many Â steps continue in the binomial form (long_walks): a directed graph whose
+# reachable part is acyclic has counts that grow only polynomially, so step by step a huge length never ends.
+BINOMIAL_AFTER = 128
 
 
 @eager_only  # a data-dependent loop of native calls: nothing for a compiler to fuse
 def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
     """[n, k] non-negative start counts -> [n, k] counts after `length` steps on Â (following edge
-    direction).
+    direction): up to BINOMIAL_AFTER steps one by one (:func:`step_walks`), the rest by :func:`long_walks`."""
+    x, settled = step_walks(graph, start, min(length, BINOMIAL_AFTER))
+    if settled or length <= BINOMIAL_AFTER:
+        return x
+
+    adjacency = None if x.dtype == torch.int64 else adjacency_matrix(graph.rowptr, graph.col)
+
+    def a_step(w: torch.Tensor) -> torch.Tensor:
+        if adjacency is None:  # int64: Â w - w is exact (and an overflow of Â w is a real one)
+            return ops.walk_count(graph.rowptr, graph.col, w, 1) - w
+        return adjacency @ w  # float64: A alone (fl(w + A w) - w would lose A w beside a large w)
+
+    return long_walks(x, length - BINOMIAL_AFTER, BINOMIAL_AFTER, a_step, lambda flags: flags)
+
+
+def step_walks(graph: Graph, start: torch.Tensor, length: int) -> tuple[torch.Tensor, bool]:
+    """`length` steps on Â in native calls; returns the counts and whether they settled before the end.
 
     The steps run in native calls: the first of up to 16 steps (the usual lengths: one call, as fast as
     ever), then calls of doubling size kept under about ``_CHUNK_SECONDS`` each, with two consequences:
@@ -73,11 +94,112 @@ def _walks_from(graph: Graph, start: torch.Tensor, length: int) -> torch.Tensor:
             raise OverflowError(_shift_length(str(err), done)) from None
         done += steps
         if done < length and torch.equal(x, y):
-            break
+            return (x if x is not start else x.clone()), True
         x = y
         if time.perf_counter() - t0 < _CHUNK_SECONDS / 4:
             chunk = min(2 * chunk, 1 << 20)
-    return x if x is not start else x.clone()
+    return (x if x is not start else x.clone()), False
+
+
+def adjacency_matrix(rowptr: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+    """The in-neighbour CSR as a float64 sparse matrix (row j sums the sources of the edges i -> j)."""
+    n = rowptr.numel() - 1
+    values = torch.ones(col.numel(), dtype=torch.float64, device=col.device)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": a user can do nothing about it
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(rowptr, col.to(torch.int64), values, (n, n), check_invariants=False)
+
+
+class _LongOverflow(Exception):
+    """The binomial form's count overflowed int64 (the length is found by :func:`long_walks`)."""
+
+
+def long_walks(x: torch.Tensor, length: int, offset: int, a_step, agree_max) -> torch.Tensor:
+    """Â^length x for a long length, by the binomial form Â^k = (I + A)^k = sum_j C(k, j) A^j.
+
+    The j-th term needs j steps of A, and the sum ends at the first j with A^j x = 0: a directed graph
+    whose part reachable from x is acyclic, with longest path D, is done in D + 1 steps whatever the length
+    (step by step, length 2^40 took a day). Where a cycle is reachable A^j x never vanishes, but then the
+    count is huge: in int64, C(k, j) alone passes 2^63 by j = 64 for k >= 128 (an OverflowError), and in
+    float64 every entry the cycle reaches becomes inf (see _binomial_sum_float). So the loop runs at most
+    about min(length, D + 1, 64 + the distance to a cycle) steps.
+
+    ``a_step(w)`` returns A w (for int64: may raise OverflowError when Â w overflows, which implies the
+    count does: it is at least w_j + w_{j+1} entrywise for j < length). ``agree_max(flags)`` returns the
+    entrywise maximum of a small int64 tensor over the processes that hold the rows (identity on one process;
+    an all_reduce on a DistGraph, whose ranks then take the same branches). ``offset`` is the number of steps
+    that produced x, for the error message. An int64 overflow names the first length that overflows: the
+    counts grow with the length (Â = I + A, A >= 0), so a bisection over the binomial form finds it.
+    """
+    if x.dtype != torch.int64:
+        return _binomial_sum_float(x, length, a_step, agree_max)
+    try:
+        return _binomial_sum_int(x, length, a_step, agree_max)
+    except _LongOverflow:
+        pass
+    fits, overflows = 0, length  # Â^0 x = x fits; Â^length x does not
+    while overflows - fits > 1:
+        mid = (fits + overflows) // 2
+        try:
+            _binomial_sum_int(x, mid, a_step, agree_max)
+            fits = mid
+        except _LongOverflow:
+            overflows = mid
+    raise OverflowError(f"walk counts of length {offset + overflows} exceed the int64 range (2^63 - 1)")
+
+
+def _binomial_sum_int(x: torch.Tensor, length: int, a_step, agree_max) -> torch.Tensor:
+    """sum_j C(length, j) A^j x in exact int64, or _LongOverflow (every term is >= 0, so a term or a partial
+    sum past 2^63 - 1 means the count is)."""
+    result, w, coefficient = x.clone(), x, 1
+    for j in range(1, length + 1):
+        try:
+            w = a_step(w)
+            overflow = False
+        except OverflowError:
+            overflow = True
+        coefficient = coefficient * (length - j + 1) // j  # C(length, j), exact
+        nonzero = not overflow and bool(w.any())
+        if nonzero:
+            if coefficient > INT64_MAX or int(w.max()) > INT64_MAX // coefficient:
+                overflow = True
+            else:
+                term = w * coefficient
+                overflow = bool((result > INT64_MAX - term).any())
+                result += term
+        flags = agree_max(torch.tensor([int(overflow), int(nonzero)], dtype=torch.int64))
+        if int(flags[0]):
+            raise _LongOverflow
+        if not int(flags[1]):
+            break  # A^j x = 0 on every process: every later term is 0
+    return result
+
+
+def _binomial_sum_float(x: torch.Tensor, length: int, a_step, agree_max) -> torch.Tensor:
+    """sum_j C(length, j) A^j x in float64. Besides A^j x = 0, the sum stops once it cannot change: every
+    entry A^j x reaches is inf, and so is every out-neighbour of an inf entry (then every later A^i x, i > j,
+    is non-zero only on inf entries). For a huge length C(length, j) is inf after a few dozen j, so entries a
+    cycle reaches (non-zero for ever more j) turn inf and the others stop being reached."""
+    result, w, coefficient = x.clone(), x, 1
+    for j in range(1, length + 1):
+        w = a_step(w)
+        coefficient = coefficient * (length - j + 1) // j
+        try:
+            scale = float(coefficient)
+        except OverflowError:
+            scale = math.inf
+        reached = w > 0
+        result += torch.where(reached, w * scale, 0.0)  # 0 * inf would be nan
+        inf = torch.isinf(result)
+        flags = agree_max(torch.tensor([int(bool(reached.any())), int(bool((reached & ~inf).any()))],
+                                       dtype=torch.int64))
+        if not int(flags[0]):
+            break
+        if not int(flags[1]):  # nothing finite reached now: is the inf set closed under out-neighbours?
+            leaks = (a_step(inf.to(torch.float64)) > 0) & ~inf
+            if not int(agree_max(torch.tensor([int(bool(leaks.any()))], dtype=torch.int64))[0]):
+                break
+    return result
 
 
 def _shift_length(message: str, offset: int) -> str:
