@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .graph.arguments import MAX_NODES
+from .graph.arguments import MAX_NODES, parse_int
 
 __all__ = ["GraphFileError", "MAX_DENSE_ID", "AtomicFile", "atomic_output", "check_output_path", "dense_ids",
            "edge_list_header", "format_pairs", "pair_blocks", "load_dataset", "load_graph", "read_edge_list_file", "read_partitions", "relabel_ids",
@@ -243,7 +243,8 @@ def _graph_from_pt(obj):
         if "edge_index" not in obj:
             raise GraphFileError(f"a .pt dict must hold an 'edge_index' tensor, got keys {sorted(map(str, obj))}")
         num_nodes = obj.get("num_nodes")
-        if isinstance(num_nodes, torch.Tensor) and num_nodes.numel() == 1 and not num_nodes.is_floating_point():
+        if isinstance(num_nodes, torch.Tensor) and num_nodes.numel() == 1 and not num_nodes.is_floating_point() \
+                and num_nodes.dtype != torch.bool:  # int() read a True tensor as 1 vertex
             num_nodes = int(num_nodes)
         if num_nodes is not None and (isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer))):
             # int() truncated 5.7 to 5 vertices
@@ -331,10 +332,10 @@ def read_partitions(path: str, n: int, ids: torch.Tensor | None = None) -> list[
             continue
         mask = torch.zeros(n, dtype=torch.bool)
         for field in line.split():
-            try:
-                v = int(field)
-            except ValueError:
-                raise GraphFileError(f"{path}:{lineno}: vertex ids must be integers, got {field[:40]!r}") from None
+            try:  # not int(): it read "1_0" as vertex 10, "+1" and "١" as vertex 1
+                v = parse_int(field, f"{path}:{lineno}: vertex id")
+            except ValueError as err:
+                raise GraphFileError(str(err)) from None
             dense = int(dense_ids(torch.tensor([v]), ids)[0]) if -2**63 <= v < 2**63 else -1
             if ids is not None and dense < 0:
                 raise GraphFileError(f"{path}:{lineno}: vertex {v} is not a vertex of the graph (ids are the "

@@ -53,6 +53,9 @@ def test_walk_index_with_files(tmp_path):
     (["walk-index", "--partition", "{tmp}/nope.txt"], "no such partition file"),
     (["walk-index", "--partition", "{tmp}/outside.txt"], "outside \\[0, 34\\)"),
     (["walk-index", "--target", "99"], "target must be a vertex"),
+    # type=int read "1_0" as 10 and "١" (an Arabic-Indic digit) as 1
+    (["walk-index", "--depth", "1_0"], "argument --depth: the value must be a plain decimal integer"),
+    (["walk-index", "--target", "١"], "argument --target: the value must be a plain decimal integer"),
 ])
 def test_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "g.xyz").write_text("0 1\n")
@@ -65,6 +68,16 @@ def test_errors_are_one_line(tmp_path, args, message):
     err_lines = result.stderr.strip().splitlines()
     assert len(err_lines) == 1
     assert re.search(message, err_lines[0]), err_lines[0]
+
+
+@pytest.mark.parametrize("args", [["--target", "99"], ["--depth", "2", "200"]])
+def test_walk_index_errors_come_before_any_output(args):
+    """A --target beyond the graph printed the header, then the error; a depth whose walk counts overflow int64
+    printed the header of a table without rows. stdout is the whole table or nothing."""
+    result = run_cli("walk-index", *args)
+    assert result.returncode == 2
+    assert result.stdout == "", result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_build_info():

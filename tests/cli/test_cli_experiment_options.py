@@ -106,12 +106,24 @@ def test_set_replaces_configuration_entries_with_their_types(recorded, tmp_path,
     ("pathfinder", "width=wide", "expected int"), ("is-same", "canvas=8,x", "expected tuple"),
     ("pathfinder", "augment=maybe", "expected bool"), ("pathfinder", "lambdas=0,1", "use --lambdas"),
     ("is-same", "seeds=3", "use --seeds"),
+    # int() read "1_0" as 10 and "+8" as 8
+    ("pathfinder", "width=1_0", "expected int"), ("is-same", "canvas=+8,104", "expected tuple"),
 ])
 def test_bad_set_items_are_one_line_errors(recorded, tmp_path, capsys, task, item, message):
     argv = ["experiment", "locality-regularizer", "--out", str(tmp_path), "--task", task, "--set", item]
     assert main(argv) != 0
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    assert recorded == []
+
+
+@pytest.mark.parametrize("option", [["--ranges", "1_0"], ["--seeds", "+3"], ["--seed", "١"], ["--jobs", " 2"]])
+def test_integer_options_are_plain_decimal_integers(recorded, tmp_path, capsys, option):
+    """type=int read "1_0" as 10, "+3" as 3 and "١" (an Arabic-Indic digit) as 1."""
+    with pytest.raises(SystemExit):
+        main(["experiment", "locality-regularizer", "--out", str(tmp_path), *option])
+    err = capsys.readouterr().err
+    assert f"argument {option[0]}: the value must be a plain decimal integer" in err and err.count("\n") == 1
     assert recorded == []
 
 

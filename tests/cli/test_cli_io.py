@@ -283,9 +283,10 @@ def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys):
 
 
 def test_pt_dict_num_nodes_must_be_an_int(tmp_path):
-    # int() truncated num_nodes 5.7 to 5 vertices; an int tensor is fine
+    # int() truncated num_nodes 5.7 to 5 vertices and read a True tensor as 1; an int tensor is fine
     ei = torch.tensor([[0, 1], [1, 0]])
-    for value, ok in ((5.7, False), ("5", False), (True, False), (5, True), (torch.tensor(5), True)):
+    for value, ok in ((5.7, False), ("5", False), (True, False), (torch.tensor(True), False), (5, True),
+                      (torch.tensor(5), True)):
         path = tmp_path / "g.pt"
         torch.save({"edge_index": ei, "num_nodes": value}, path)
         if ok:
@@ -293,3 +294,28 @@ def test_pt_dict_num_nodes_must_be_an_int(tmp_path):
         else:
             with pytest.raises(graph_io.GraphFileError, match="num_nodes' must be an int"):
                 graph_io.load_graph(str(path))
+
+
+@pytest.mark.parametrize("token", ["1_0", "+1", "١", "1.0"])
+def test_partition_ids_are_plain_decimal_integers(tmp_path, capsys, token):
+    """int() read "1_0" as vertex 10 and "+1" or "١" (an Arabic-Indic digit) as vertex 1."""
+    part = tmp_path / "p.txt"
+    part.write_text(f"0 1\n2 {token}\n", encoding="utf-8")
+    assert cli.main(["walk-index", "--partition", str(part)]) == 2
+    err = capsys.readouterr().err
+    assert f"p.txt:2: vertex id must be a plain decimal integer (ASCII digits, optionally a leading '-'), got " \
+           f"{token!r}" in err and err.count("\n") == 1, err
+    part.write_text("0 1\n2 -1\n")  # a negative id is read, then refused as no vertex
+    assert cli.main(["walk-index", "--partition", str(part)]) == 2
+    assert "p.txt:2: vertex -1 is outside [0, 34)" in capsys.readouterr().err
+
+
+def test_parse_int_takes_plain_ascii_decimal_integers_only():
+    from rankcore.graph.arguments import parse_int
+
+    assert parse_int("-12", "x") == -12 and parse_int("007", "x") == 7 and parse_int("9" * 30, "x") == int("9" * 30)
+    for text in ("1_0", " 1 ", "+1", "١", "1\n", "", "-", "1e3", "0x10", "１", 10):
+        with pytest.raises(ValueError, match="^x must be a plain decimal integer"):
+            parse_int(text, "x")
+    with pytest.raises(ValueError, match="^x is out of range"):  # int() refuses more than 4300 digits
+        parse_int("9" * 5000, "x")

@@ -119,6 +119,10 @@ ERRORS = [
     (["sparsify", "--bogus"], "unrecognized arguments"),
     (["sparsify", "-o", ""], "-o needs a file name"),  # ran and wrote nothing, exit 0
     (["sparsify", "--min-degree", str(2**70)], "--min-degree must be <= "),  # was a traceback from the op call
+    # type=int read "1_0" as 10 and "+1" as 1
+    (["sparsify", "--num-remove", "1_0"], "argument --num-remove: the value must be a plain decimal integer"),
+    (["sparsify", "--seed", "+1"], "argument --seed: the value must be a plain decimal integer"),
+    (["evaluate", "--dataset", "nope", "--jobs", "1_0"], "argument --jobs: the value must be a plain decimal"),
     (["walk-index", "{tmp}/sparse_ids.txt", "--relabel", "--target", str(2**70)], "is not a vertex of the graph"),
     (["evaluate", "--methods", "wis,nope"], "unknown method"),
     (["evaluate", "--ratios", "0,abc"], "--ratios must be"),
@@ -154,6 +158,37 @@ def test_errors_are_one_line(tmp_path, monkeypatch, case):
     err_lines = stderr.strip().splitlines()
     assert len(err_lines) == 1, stderr
     assert re.search(message, err_lines[0]), err_lines[0]
+
+
+def test_sparsify_checks_depth_before_any_output(tmp_path):
+    """--depth beyond int64 was found by the statistics, after the header and the sparsification."""
+    result = run_cli("sparsify", "--method", "random", "--depth", str(2**63))
+    assert result.returncode == 2 and "--depth must be <= " in result.stderr
+    assert result.stdout == "", result.stdout
+
+
+def test_sparsify_writes_its_output_when_only_the_statistics_overflow(tmp_path):
+    """--method random --depth 200: the sparsification is fine, the walk-index statistics at L = 200 overflow int64;
+    that error lost the output (exit 2, nothing written). Now a warning, and the output is written."""
+    out = tmp_path / "out.txt"
+    result = run_cli("sparsify", "--method", "random", "--depth", "200", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "warning: no walk-index statistics at L=200" in result.stderr
+    assert f"wrote {out}" in result.stdout
+    lines = out.read_text().splitlines()
+    assert lines[0] == "# random sparsification: 34 vertices, 78 edge columns kept" and len(lines) == 79
+
+
+@pytest.mark.parametrize("option", ["--dataset", "--methods", "--models"])
+def test_evaluate_lists_that_name_nothing_are_one_line_errors(tmp_path, option):
+    """--dataset ',' ran nothing and exited 0; --models ',' wrote the JSON of no model, then failed in the plot;
+    --methods ',' was a StopIteration traceback."""
+    lists = {"--dataset": "karate", "--methods": "random", "--models": "gcn", option: " , "}
+    result = run_cli("evaluate", *[x for item in lists.items() for x in item], "--ratios", "0.5", "--seeds", "1",
+                     "--epochs", "1", "--quiet", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"rankcore evaluate: error: {option} names nothing, got ' , '\n"
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("out", ["file.txt", "file.txt/sub"])

@@ -437,7 +437,7 @@ def test_other_entry_points_reject_bad_regions_and_numbers():
         reg = AntiLocalityRegularizer(lambda h, w, g, sampled=sampled: sampled)
         with pytest.raises((ValueError, TypeError), match="disjoint|does not fit|pair of regions|Region"):
             reg(model, x)
-    with pytest.raises(ValueError, match="blocks"):
+    with pytest.raises(TypeError, match=r"blocks\[1\] must be an int"):  # check_int's rule (was a ValueError)
         ResNet(blocks=(2, True, 2, 2))
 
 
@@ -516,8 +516,11 @@ def test_lazy_regularisation_penalises_one_step_in_every_with_every_times_lambda
         with pytest.raises(ValueError, match="NaN or inf"):
             train_step(lazy_model, lazy_opt, bad, y, lazy, lam=0.2, generator=torch.Generator().manual_seed(step))
         lazy.take_turn()
-    for every in (0, -1, 1.5, True):
+    for every in (0, -1):
         with pytest.raises(ValueError, match="every"):
+            AntiLocalityRegularizer(sampler, every=every)
+    for every in (1.5, True):  # check_int's rule: a float or bool is a TypeError (was a ValueError)
+        with pytest.raises(TypeError, match="every must be an int"):
             AntiLocalityRegularizer(sampler, every=every)
 
 
@@ -538,6 +541,9 @@ def test_resnet18_errors():
         resnet18(stem="cifar")
     with pytest.raises(ValueError, match="width"):
         resnet18(width=0)
+    for value in (2.0, True):  # check_int's rule: a float or bool is a TypeError (was a ValueError)
+        with pytest.raises(TypeError, match="width must be an int"):
+            resnet18(width=value)
     with pytest.raises(ValueError, match=r"\[B, 1, H, W\]"):
         resnet18(width=2)(torch.randn(2, 3, 8, 8))
 
@@ -566,8 +572,11 @@ def test_penalty_on_a_random_subset_equals_the_penalty_of_that_subset():
     stats = train_step(model, torch.optim.SGD(model.parameters(), lr=1e-3), x, (x.sum((1, 2, 3)) > 0).double(),
                        reg, lam=1.0)
     assert stats["penalty"] is not None and stats["task_loss"] > 0
-    for bad in (1, 0, True, 2.5):
+    for bad in (1, 0):
         with pytest.raises(ValueError, match="samples"):
+            AntiLocalityRegularizer(fixed, samples=bad)
+    for bad in (True, 2.5):  # check_int's rule: a float or bool is a TypeError (was a ValueError)
+        with pytest.raises(TypeError, match="samples must be an int"):
             AntiLocalityRegularizer(fixed, samples=bad)
 
 

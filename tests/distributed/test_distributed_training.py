@@ -184,9 +184,18 @@ def test_ddp_gradients_rejects_a_count_below_one():
         idx, vals = torch.tensor([[0, 1, 1], [2, 3, 0]]), torch.tensor([1.0, 2.0], dtype=torch.float64)
         loss, grads = ddp_gradients(model, idx, vals)
         assert loss == pytest.approx(float(((model(idx) - vals) ** 2).mean()))
-        for count in (-2, 0, 1.5, True):
+        for count in (-2, 0):
             with pytest.raises(ValueError, match="count must be"):
                 ddp_gradients(model, idx, vals, count=count)
+        for count in (1.5, True):  # check_int's rule: a float or bool is a TypeError (was a ValueError)
+            with pytest.raises(TypeError, match="count must be an int"):
+                ddp_gradients(model, idx, vals, count=count)
+        # a one-element int tensor is an int (check_int); the loss is the one of the count all_reduce finds
+        assert ddp_gradients(model, idx, vals, count=torch.tensor(2))[0] == pytest.approx(loss)
+        # distributed_train checks its integers like train(): top_k -1 silently dropped the last norm
+        for kw, kind in (({"top_k": -1}, ValueError), ({"top_k": 2.5}, TypeError), ({"log_every": 1.5}, TypeError)):
+            with pytest.raises(kind, match=f"{next(iter(kw))} must be"):
+                distributed_train(model, idx, vals, max_iterations=1, **kw)
         with pytest.raises(ValueError, match="no rank holds any entry"):
             ddp_gradients(model, idx[:0], vals[:0])
     finally:

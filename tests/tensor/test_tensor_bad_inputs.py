@@ -45,8 +45,11 @@ def test_matricize_rejects_out_of_range_modes():
 def test_random_cp_tensor_needs_a_positive_rank():
     t = random_cp_tensor((3, 3, 3), 2, generator=torch.Generator().manual_seed(0))
     assert math.isclose(float(t.double().norm()), 1.0, rel_tol=1e-6)
-    for rank in (0, -1, 1.5, True):
+    for rank in (0, -1):
         with pytest.raises(ValueError, match="rank"):
+            random_cp_tensor((3, 3), rank)
+    for rank in (1.5, True):  # check_int's rule: a float or bool is a TypeError (was a ValueError)
+        with pytest.raises(TypeError, match="rank must be an int"):
             random_cp_tensor((3, 3), rank)
 
 
@@ -136,6 +139,35 @@ def test_rank_measures_reject_bad_tolerances_and_counts():
     for key in ("max_rank", "restarts", "iterations"):
         with pytest.raises(ValueError, match=key):
             cp_rank_estimate(t, **{key: 0})
+
+
+def test_integer_arguments_follow_check_int():
+    """cp_rank_estimate, train, the problems and default_tree checked their integers by hand: a float or bool was a
+    ValueError (or passed the range check and failed later, in a slice or in range()); check_int's rule is TypeError
+    for the wrong kind and ValueError out of range, as for every other integer argument."""
+    from rankcore.tensor.ht import default_tree
+    from rankcore.tensor.training import train
+
+    t = torch.outer(torch.arange(1.0, 4.0), torch.arange(1.0, 3.0))
+    model = CPFactorization((3, 3), 2, 0.1)
+    problem = CompletionProblem.random((3, 3), 1, 5, seed=0)
+    wrong_kind = [lambda: cp_rank_estimate(t, max_rank=2.0), lambda: cp_rank_estimate(t, restarts=True),
+                  lambda: cp_rank_estimate(t, iterations=1.5), lambda: train(model, problem, top_k=2.5),
+                  lambda: train(model, problem, top_k=True), lambda: train(model, problem, max_iterations=1.5),
+                  lambda: train(model, problem, log_every=True),
+                  lambda: CompletionProblem.random((3, 3), 1, 2.5), lambda: SensingProblem.random((3, 3), 1, 2.5),
+                  lambda: default_tree(2.5), lambda: default_tree(4, 2.0)]
+    for call in wrong_kind:
+        with pytest.raises(TypeError, match="must be an int"):
+            call()
+    out_of_range = [lambda: cp_rank_estimate(t, restarts=-1), lambda: train(model, problem, max_iterations=-1),
+                    lambda: train(model, problem, log_every=0), lambda: CompletionProblem.random((3, 3), 1, 10),
+                    lambda: SensingProblem.random((3, 3), 1, 0), lambda: default_tree(0), lambda: default_tree(4, 1)]
+    for call in out_of_range:
+        with pytest.raises(ValueError, match="must be (>=|<=)"):
+            call()
+    np = pytest.importorskip("numpy")
+    assert cp_rank_estimate(t, max_rank=np.int64(2)) == 1  # numpy integers are ints
 
 
 def test_global_adaptive_gd_rejects_per_group_beta_and_eps():

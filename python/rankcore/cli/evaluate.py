@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from .. import datasets
+from ..command_options import plain_int
 from ..experiments import sparsification
 from ..graph.progress import progress_reporter
 from ..io import load_dataset
@@ -42,6 +43,11 @@ def cmd_evaluate(args) -> int:
         if model not in sparsification.MODELS:
             raise CliError(f"unknown model {model!r}; expected one of {', '.join(sparsification.MODELS)}")
     names = split(args.dataset)
+    # An empty list ran nothing and exited 0 (--dataset ","), trained no model and failed in the plot after writing
+    # the JSON (--models ","), or was a StopIteration traceback (--methods ",").
+    for option, given in (("--dataset", names), ("--methods", methods), ("--models", models)):
+        if not given:
+            raise CliError(f"{option} names nothing, got {getattr(args, option[2:])!r}")
     check_out_dir(args.out)  # before any training: the results are written only at the end
     loaded = [(name, load_dataset(name, args.root)) for name in names]  # every dataset found before any run
     for name, data in loaded:
@@ -96,16 +102,16 @@ def add_evaluate_parser(sub) -> None:
                     "k_neighbor, k_neighbor:degree, degree; default wis,random,spectral)")
     ev.add_argument("--ratios", default=None, help="comma-separated fractions removed (default 0,0.1,...,0.9)")
     ev.add_argument("--models", default=None, help="comma-separated: gcn, gin (default both)")
-    ev.add_argument("--seeds", type=int, default=None, help="runs per point (split + init seeds 0..S-1; default 3)")
-    ev.add_argument("--epochs", type=int, default=None, help="most epochs per run (early stopping on validation "
+    ev.add_argument("--seeds", type=plain_int, default=None, help="runs per point (split + init seeds 0..S-1; default 3)")
+    ev.add_argument("--epochs", type=plain_int, default=None, help="most epochs per run (early stopping on validation "
                     "accuracy; default 200, or 10000 with --training published)")
     ev.add_argument("--training", choices=sorted(sparsification.TRAINING), default="default",
                     help="default: a random 80/10/10 split per seed, Adam lr 0.01 wd 5e-4, patience 50; published: the "
                          "published code's configuration (one fixed split, Adam lr 5e-4 wd 1e-3, patience 1000)")
-    ev.add_argument("--wis-depth", type=int, default=2, help="L of the (L-1)-WIS used for 'wis' (default 2: 1-WIS)")
-    ev.add_argument("--threads", type=int, default=1, help="torch threads per job (default 1: small graphs train "
+    ev.add_argument("--wis-depth", type=plain_int, default=2, help="L of the (L-1)-WIS used for 'wis' (default 2: 1-WIS)")
+    ev.add_argument("--threads", type=plain_int, default=1, help="torch threads per job (default 1: small graphs train "
                     "faster)")
-    ev.add_argument("--jobs", type=int, default=1, help="trainings side by side in N processes (results equal "
+    ev.add_argument("--jobs", type=plain_int, default=1, help="trainings side by side in N processes (results equal "
                     "the one-process run's)")
     ev.add_argument("--root", default=None, help="dataset folder (default $RANKCORE_DATA)")
     ev.add_argument("--out", default="rankcore_results", help="output folder (default ./rankcore_results; the committed results are in results/)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import inspect
 
+from ..command_options import plain_int
 from ..experiments import EXPERIMENTS
+from ..graph.arguments import parse_int
 from .common import CliError, check_out_dir
 
 
@@ -109,13 +111,13 @@ def _config_overrides(module, args) -> dict:
         try:
             if isinstance(old, tuple):
                 kind = type(old[0]) if old else int
-                value = tuple(kind(part) for part in text.split(","))
+                value = tuple(_read_as(kind, part) for part in text.split(","))
             elif isinstance(old, bool):
                 if text.lower() not in ("true", "false"):
                     raise ValueError(text)
                 value = text.lower() == "true"
             else:
-                value = type(old)(text)
+                value = _read_as(type(old), text)
         except ValueError:
             expected = f"{type(old).__name__} like the configuration's {old!r}"
             raise CliError(f"--set {key}={text}: expected {expected}") from None
@@ -123,12 +125,17 @@ def _config_overrides(module, args) -> dict:
     return out
 
 
+def _read_as(kind: type, text: str):
+    """``text`` as a value of ``kind``; an int by the rule of every integer the user types (int() read 1_0 as 10)."""
+    return parse_int(text, "the value") if kind is int else kind(text)
+
+
 def add_experiment_parser(sub) -> None:
     ex = sub.add_parser("experiment", help="run an experiment of rankcore.experiments (writes JSON + PNG)")
     ex.add_argument("name", choices=sorted(EXPERIMENTS))
     ex.add_argument("--out", default="rankcore_results", help="output folder (default ./rankcore_results; the committed results are in results/)")
     ex.add_argument("--quick", action="store_true", help="smaller, faster configuration")
-    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--seed", type=plain_int, default=0)
     ex.add_argument("--task", choices=("is-same", "pathfinder"), default=None,
                     help="locality-regularizer: the long-range task (default is-same)")
     ex.add_argument("--device", default="cpu", help="locality-regularizer: torch device, e.g. cuda (default cpu)")
@@ -144,10 +151,10 @@ def add_experiment_parser(sub) -> None:
                     "push does not vanish at R = 1 (docs/definitions.md section 4)")
     ex.add_argument("--lambdas", type=float, nargs="+", default=None, metavar="LAMBDA",
                     help="locality-regularizer: the lambda grid, 0 included (default: the configuration's)")
-    ex.add_argument("--ranges", type=int, nargs="+", default=None, metavar="RANGE",
+    ex.add_argument("--ranges", type=plain_int, nargs="+", default=None, metavar="RANGE",
                     help="locality-regularizer: the distances (is-same, px) or path lengths (pathfinder) to run "
                     "(default: the configuration's)")
-    ex.add_argument("--seeds", type=int, default=None, metavar="N",
+    ex.add_argument("--seeds", type=plain_int, default=None, metavar="N",
                     help="locality-regularizer: how many seeds, --seed, --seed + 1, ... (default: the configuration's)")
     ex.add_argument("--no-equal-compute", action="store_true",
                     help="locality-regularizer: skip lambda 0's equal-compute readings (the converged runs are the same)")
@@ -158,6 +165,6 @@ def add_experiment_parser(sub) -> None:
     ex.add_argument("--pool", nargs="+", default=None, metavar="RESULT_JSON",
                     help="locality-regularizer: print the pooled table of committed results of one configuration "
                     "(disjoint seeds) at the one --ranges VALUE; trains nothing")
-    ex.add_argument("--jobs", type=int, default=1,
+    ex.add_argument("--jobs", type=plain_int, default=1,
                     help="locality-regularizer: CPU processes training side by side, one thread each (default 1)")
     ex.set_defaults(func=cmd_experiment)

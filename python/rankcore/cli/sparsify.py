@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..command_options import add_sparsify_options
+from ..command_options import add_sparsify_options, plain_int
 from ..distributed import run as dist_run
 from ..distributed.launch import RankFailed, run_local
 from ..graph import Graph, singleton_scores, walk_index
@@ -23,6 +23,7 @@ from .common import CliError, default_partitions
 def cmd_sparsify(args) -> int:
     if args.depth < 2:
         raise CliError(f"--depth must be >= 2 (the GNN depth L of (L-1)-WIS), got {args.depth}")
+    check_int("--depth", args.depth, 2)  # also <= 2^63 - 1: a larger L was found by the statistics, after the output
     if args.output == "":  # -o "$UNSET": nothing was written, exit 0
         raise CliError("-o needs a file name (.pt, .txt, .csv or .npz), got ''")
     check_int("--min-degree", args.min_degree, 0)  # also <= 2^63 - 1: a larger K was a traceback in the op call
@@ -73,15 +74,21 @@ def cmd_sparsify(args) -> int:
     depth = args.depth
     if n == 0:
         return _finish_sparsify(args, graph_input, result, n, k)
-    s_before = singleton_scores(graph, n, depth).double()
-    s_after = singleton_scores(after, n, depth).double()
+    try:
+        s_before = singleton_scores(graph, n, depth).double()
+        s_after = singleton_scores(after, n, depth).double()
+        parts, labels = default_partitions(n, default_part, random_half=False)
+        masks = torch.stack(parts)
+        wi_before = walk_index(graph, n, masks, depth).tolist()
+        wi_after = walk_index(after, n, masks, depth).tolist()
+    except OverflowError as err:
+        # Only the report overflows (e.g. --method random --depth 200): the sparsified graph is still written;
+        # it was lost, the run exiting 2 with nothing written.
+        print(f"rankcore: warning: no walk-index statistics at L={depth}: {err}", file=sys.stderr)
+        return _finish_sparsify(args, graph_input, result, n, k)
     print(f"singleton walk index s_t = WI_(L-1),t({{t}}), L={depth}: mean {s_before.mean():.2f} -> "
           f"{s_after.mean():.2f}, min {int(s_before.min())} -> {int(s_after.min())}, "
           f"isolated vertices {int((graph.degree() == 0).sum())} -> {int((after.degree() == 0).sum())}")
-    parts, labels = default_partitions(n, default_part, random_half=False)
-    masks = torch.stack(parts)
-    wi_before = walk_index(graph, n, masks, depth).tolist()
-    wi_after = walk_index(after, n, masks, depth).tolist()
     for label, b, a in zip(labels, wi_before, wi_after):
         print(f"walk index (L={depth}, graph prediction) of {label}: {b} -> {a}")
     return _finish_sparsify(args, graph_input, result, n, k)
@@ -143,10 +150,10 @@ def add_sparsify_parser(sub) -> None:
                     help="relabel arbitrary vertex ids densely 0..n-1 (sorted); the id map is written to OUT.ids.txt "
                          "(or inside the .pt)")
     sp.add_argument("--root", default=None, help="dataset folder for named datasets (default $RANKCORE_DATA)")
-    sp.add_argument("--nproc", type=int, default=None,
+    sp.add_argument("--nproc", type=plain_int, default=None,
                     help="run on N local processes (torch.distributed, gloo), each reading its byte range of an "
                          "edge-list file; same output file")
-    sp.add_argument("--min-degree", type=int, default=0, metavar="K",
+    sp.add_argument("--min-degree", type=plain_int, default=0, metavar="K",
                     help="guard: no vertex loses edges below min(K, its degree) (default 0: off)")
     sp.add_argument("--keep-connected", action="store_true",
                     help="guard: never split a connected component (bridges are kept)")

@@ -6,7 +6,9 @@ import time
 
 import torch
 
+from ..command_options import plain_int
 from ..graph import Graph, boundary, walk_index
+from ..graph.walks import check_target
 from ..io import dense_ids, load_graph, read_partitions, relabel_ids
 from .common import CliError, default_partitions
 
@@ -29,6 +31,7 @@ def cmd_walk_index(args) -> int:
     t0 = time.perf_counter()
     graph = Graph.from_input(graph_input, num_nodes, require_undirected=True, symmetrize=args.symmetrize)
     n = graph.num_nodes
+    target = check_target(target, n)  # before any output: a bad --target printed the header, then the error
     if args.partition:
         parts = read_partitions(args.partition, n, ids)
         labels = [f"partition {i + 1}" for i in range(len(parts))]
@@ -36,11 +39,12 @@ def cmd_walk_index(args) -> int:
         parts, labels = default_partitions(n, default_part, random_half=True)
     masks = torch.stack(parts)
     boundary_sizes = boundary(graph, n, masks).sum(dim=1).tolist()
+    # Every number before the first line: an overflowing depth raised after the header (a table with no rows).
+    columns = [walk_index(graph, n, masks, d, target).tolist() for d in args.depth]
     where = "graph prediction" if args.target is None else f"vertex prediction at {args.target}"
     print(f"{name}: {n} vertices, {graph.num_edges // 2} undirected edges; walk index, {where}")
     header = f"{'partition':<24}{'|I|':>6}{'|C_I|':>7}" + "".join(f"{'L=' + str(d):>14}" for d in args.depth)
     print(header)
-    columns = [walk_index(graph, n, masks, d, target).tolist() for d in args.depth]
     for row, (label, mask) in enumerate(zip(labels, parts)):
         cells = "".join(f"{col[row]:>14}" for col in columns)
         print(f"{label:<24}{int(mask.sum()):>6}{boundary_sizes[row]:>7}{cells}")
@@ -53,8 +57,8 @@ def add_walk_index_parser(sub) -> None:
     wi.add_argument("graph", nargs="?", default=None, help="built-in name (default karate) or a file")
     wi.add_argument("--partition", help="file with one partition per line (vertex ids of I; the file's "
                     "original ids under --relabel)")
-    wi.add_argument("--depth", type=int, nargs="+", default=[1, 2, 3, 4], help="GNN depths L (default 1 2 3 4)")
-    wi.add_argument("--target", type=int, default=None, help="vertex for vertex prediction (default: graph "
+    wi.add_argument("--depth", type=plain_int, nargs="+", default=[1, 2, 3, 4], help="GNN depths L (default 1 2 3 4)")
+    wi.add_argument("--target", type=plain_int, default=None, help="vertex for vertex prediction (default: graph "
                     "prediction; an original id under --relabel)")
     wi.add_argument("--symmetrize", action="store_true", help="add missing reverse edges instead of failing")
     wi.add_argument("--relabel", action="store_true", help="relabel arbitrary vertex ids densely 0..n-1 (sorted)")

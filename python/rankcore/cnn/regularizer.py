@@ -80,6 +80,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from ..graph.arguments import check_int
 from .regions import Region, check_region_pair
 
 
@@ -387,12 +388,11 @@ class AntiLocalityRegularizer(torch.nn.Module):
             raise TypeError(f"sampler must be callable as sampler(height, width, generator) -> (I, J), "
                             f"got {type(sampler).__name__}")
         _check_eps(eps)
-        if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 2):
-            raise ValueError(f"samples must be None (the whole batch) or an int >= 2, got {samples!r}")
+        if samples is not None:  # None: the whole batch; check_int: a float or bool is a TypeError
+            samples = check_int("samples", samples, 2)
         _check_estimator(estimator, fd_step)
         _check_form(form)
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1 (evaluate R on every k-th training step), got {every!r}")
+        every = check_int("every", every, 1)  # evaluate R on every k-th training step
         self.sampler, self.eps, self.samples = sampler, float(eps), samples
         self.estimator, self.fd_step, self.form, self.every = estimator, fd_step, form, every
         self.calls = 0  # training steps seen (take_turn)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..graph.arguments import check_int
+
 STEMS = ("small", "imagenet")
 
 
@@ -53,14 +55,15 @@ class ResNet(nn.Module):
     def __init__(self, blocks=(2, 2, 2, 2), in_channels: int = 1, num_outputs: int = 1, width: int = 64,
                  stem: str = "small"):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("num_outputs", num_outputs), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        # check_int: a float or bool is a TypeError, a value below 1 a ValueError (both were ValueErrors)
+        in_channels = check_int("in_channels", in_channels, 1)
+        num_outputs = check_int("num_outputs", num_outputs, 1)
+        width = check_int("width", width, 1)
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
-        if (not isinstance(blocks, (tuple, list)) or len(blocks) != 4
-                or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in blocks)):
+        if not isinstance(blocks, (tuple, list)) or len(blocks) != 4:
             raise ValueError(f"blocks must be four positive ints (blocks per stage), got {blocks!r}")
+        blocks = tuple(check_int(f"blocks[{i}]", b, 1) for i, b in enumerate(blocks))
         self.in_channels = in_channels
         if stem == "small":
             self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),

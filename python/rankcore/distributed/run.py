@@ -31,7 +31,7 @@ import torch
 import torch.distributed as dist
 
 from .. import io as graph_io
-from ..command_options import OneLineParser, add_sparsify_options
+from ..command_options import OneLineParser, add_sparsify_options, plain_int
 from ..graph.arguments import MAX_NODES
 from .graph import _try as _try_args
 from .graph import agree, all_sum_ints
@@ -291,7 +291,7 @@ def add_sparsify_arguments(parser: argparse.ArgumentParser) -> None:
     add_sparsify_options(parser)
     parser.add_argument("-o", "--output", "--out", dest="output", default=None,
                         help="write the result (.txt/.csv edge list, .pt, .npz)")
-    parser.add_argument("--num-nodes", type=int, default=None, help="vertex count (default: largest id + 1)")
+    parser.add_argument("--num-nodes", type=plain_int, default=None, help="vertex count (default: largest id + 1)")
 
 
 def options_from_args(args) -> dict:

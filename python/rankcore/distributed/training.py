@@ -36,7 +36,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ..tensor.training import History, descent_loop, make_optimizer
+from ..graph.arguments import check_int
+from ..tensor.training import History, check_loop_arguments, descent_loop, make_optimizer
 from .graph import _try, agree
 
 __all__ = ["shard_range", "shard_entries", "global_count", "wrap_ddp", "ddp_gradients", "distributed_train"]
@@ -117,12 +118,12 @@ def ddp_gradients(model: torch.nn.Module, indices: torch.Tensor, values: torch.T
 
     def check():
         _check_shard(_unwrapped(model), indices, values)
-        # the gradients are scaled by world_size / count: a negative count flipped their sign, 0 divided by zero
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-            raise ValueError(f"ddp_gradients: count must be None or an int >= 1 (the global number of entries), "
-                             f"got {count!r}")
-    _, err = _try(check)
+        # the gradients are scaled by world_size / count: a negative count flipped their sign, 0 divided by zero;
+        # check_int's rule: a float or bool count is a TypeError, as everywhere else
+        return None if count is None else check_int("ddp_gradients: count", count, 1)
+    checked_count, err = _try(check)
     agree(err, group, {"count": count, "the dtype of values": getattr(values, "dtype", None)})
+    count = checked_count  # a numpy or one-element tensor count as a Python int
     ddp = wrap_ddp(model, group)
     if count is None:
         count = global_count(indices.shape[0], device=values.device, group=group)
@@ -153,8 +154,7 @@ def distributed_train(model: torch.nn.Module, indices: torch.Tensor, values: tor
     module = _unwrapped(model)
 
     def check():
-        if max_iterations < 0 or log_every < 1:
-            raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
+        check_loop_arguments(max_iterations, log_every, top_k)  # train()'s rule; top_k -1 dropped the last norm
         _check_shard(module, indices, values)
         return make_optimizer([p for p in module.parameters() if p.requires_grad], optimizer, lr, beta)
     opt, err = _try(check)

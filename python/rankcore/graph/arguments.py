@@ -8,6 +8,7 @@ would otherwise fail with pybind's "Unable to cast").
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import torch
@@ -36,6 +37,23 @@ def check_int(name: str, value, minimum: int, maximum: int = INT64_MAX) -> int:
     if value > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return value
+
+
+# ASCII digits only: [0-9] in a str pattern is the ten code points, never other scripts' digits (as \d would be).
+_PLAIN_INT = re.compile(r"-?[0-9]+")
+
+
+def parse_int(text: str, name: str) -> int:
+    """``text`` (a token of a user's file or command line) as an int, when it is a plain ASCII decimal integer:
+    digits with an optional leading ``-``. ``int()`` also reads ``1_0`` as 10 and accepts ``' 1 '``, ``+1`` and
+    other scripts' digits (``'١'``): in an id list those are typos or another format, silently misread."""
+    if not isinstance(text, str) or _PLAIN_INT.fullmatch(text) is None:
+        raise ValueError(f"{name} must be a plain decimal integer (ASCII digits, optionally a leading '-'), "
+                         f"got {str(text)[:40]!r}")
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits): far beyond int64 anyway
+        raise ValueError(f"{name} is out of range: an integer of {len(text.lstrip('-'))} digits") from None
 
 
 def check_num_nodes(num_nodes) -> int:

@@ -30,10 +30,9 @@ def default_tree(order: int, pool_size: int = 2):
     ``default_tree(5, 2)`` is ``(((0, 1), (2, 3)), ((4,),))``: every leaf sits at the same depth, a
     remainder forms its own (smaller) node.
     """
-    if order < 1:
-        raise ValueError(f"default_tree: order must be >= 1, got {order}")
-    if pool_size < 2:
-        raise ValueError(f"default_tree: pool_size must be >= 2, got {pool_size}")
+    # check_int: a float order failed in range() with Python's message, a float pool_size in the slices
+    order = check_int("default_tree: order", order, 1)
+    pool_size = check_int("default_tree: pool_size", pool_size, 2)
     level = list(range(order))
     while True:
         level = [tuple(level[s:s + pool_size]) for s in range(0, len(level), pool_size)]

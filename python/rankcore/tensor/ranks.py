@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
+from ..graph.arguments import check_int
+
 
 def effective_rank(matrix: torch.Tensor) -> float:
     """exp(H(p)) with p = sigma / sum(sigma) (Roy & Vetterli); 0 for the zero matrix."""
@@ -104,11 +106,11 @@ def cp_rank_estimate(tensor: torch.Tensor, *, max_rank: int | None = None, tol: 
     """
     x = tensor.detach().double()
     _require_finite(x, "cp_rank_estimate")
-    for name, value in (("max_rank", 1 if max_rank is None else max_rank), ("restarts", restarts),
-                        ("iterations", iterations)):
-        # 0 or fewer ended in "no CP-ALS fit ... reached MSE < tol" (or a reshape error), as if the tensor were hard
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"cp_rank_estimate: {name} must be an int >= 1, got {value!r}")
+    # 0 or fewer ended in "no CP-ALS fit ... reached MSE < tol" (or a reshape error), as if the tensor were hard;
+    # check_int: a float or bool is a TypeError (it was a ValueError here), as for every other integer argument
+    max_rank = None if max_rank is None else check_int("cp_rank_estimate: max_rank", max_rank, 1)
+    restarts = check_int("cp_rank_estimate: restarts", restarts, 1)
+    iterations = check_int("cp_rank_estimate: iterations", iterations, 1)
     if float((x ** 2).mean()) < tol:
         return 0
     if max_rank is None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..graph.arguments import check_int
+
 
 class GlobalAdaptiveGD(torch.optim.Optimizer):
     """Gradient descent with one global adaptive step size.
@@ -94,10 +96,7 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
     reconstruction error (``track_error`` and a problem with a target) and the ``top_k`` component
     norms. Stops early once the loss is below ``stop_loss``.
     """
-    if max_iterations < 0 or log_every < 1:
-        raise ValueError(f"need max_iterations >= 0 and log_every >= 1, got {max_iterations}, {log_every}")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:  # [:-1] silently dropped the last norm
-        raise ValueError(f"top_k must be an int >= 0, got {top_k!r}")
+    max_iterations, log_every, top_k = check_loop_arguments(max_iterations, log_every, top_k)
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr, beta)
 
     hist = History()
@@ -120,6 +119,14 @@ def train(model, problem, *, lr: float = 1e-2, max_iterations: int = 10_000, opt
                  stop_loss=stop_loss)
     hist.seconds = time.perf_counter() - start
     return hist
+
+
+def check_loop_arguments(max_iterations, log_every, top_k) -> tuple[int, int, int]:
+    """The integers of :func:`train` (and of the distributed trainer) by check_int's rule: TypeError for a float
+    or bool (top_k's was a ValueError, a max_iterations of 1.5 failed in range()), ValueError when out of range (a
+    top_k of -1 sliced [:-1] and silently dropped the last norm; the distributed trainer did not check top_k)."""
+    return (check_int("max_iterations", max_iterations, 0), check_int("log_every", log_every, 1),
+            check_int("top_k", top_k, 0))
 
 
 def make_optimizer(params, optimizer: str, lr: float, beta: float) -> torch.optim.Optimizer:
