@@ -37,3 +37,13 @@ def random_undirected(n: int, p: float, seed: int = 0) -> tuple[torch.Tensor, in
     upper = torch.triu(torch.rand(n, n, generator=gen) < p, diagonal=1)
     u, v = upper.nonzero().t()
     return torch.cat([torch.stack([u, v]), torch.stack([v, u])], dim=1), n
+
+
+def path_between_cliques(length: int, clique: int):
+    """A path p_0 .. p_length with a clique K_clique hung on each end (on p_0 and on p_length): undirected."""
+    edges = [(i, i + 1) for i in range(length)]
+    first, second = length + 1, length + 1 + clique
+    for base, end in ((first, 0), (second, length)):
+        edges += [(base + a, base + b) for a in range(clique) for b in range(a + 1, clique)] + [(end, base)]
+    ei = torch.tensor(edges).t()
+    return torch.cat([ei, ei.flip(0)], dim=1), length + 1 + 2 * clique

@@ -16,6 +16,7 @@ import random
 import pytest
 import torch
 from errors import capture_error
+from graphs import path_between_cliques
 from shared_group import one_process_group, register
 
 import rankcore
@@ -89,6 +90,14 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
     out["walk_index_fits_beside_overflow"] = all(
         torch.equal(rd.walk_index(dg_k8, side, 22, target=t), rankcore.walk_index(k8, 10, side, 22, target=t))
         for t in (None, 0, 9))
+    # and vertex prediction where the counts from both ends overflow (a clique at each) while the walk index fits
+    pc, n_pc = path_between_cliques(20, 20)
+    dg_pc = rd.DistGraph.from_local_edges(pc[:, rank::world], n_pc)
+    sides = torch.zeros(2, n_pc, dtype=torch.bool)
+    sides[0, 0] = sides[1, 5] = True
+    out["walk_index_fits_beside_overflow"] &= all(
+        _same_outcome(lambda: rd.walk_index(dg_pc, sides, depth, target=20),
+                      lambda: rankcore.walk_index(pc, n_pc, sides, depth, target=20)) for depth in (22, 45))
     out["common_neighbors"] = torch.equal(full(rd.edge_common_neighbors(dg)), rankcore.edge_common_neighbors(graph))
     out["closed_walks"] = all(torch.equal(full(rd.closed_walk_counts(dg, L)), rankcore.closed_walk_counts(ei, n, L))
                               for L in range(6))

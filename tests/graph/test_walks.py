@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import rankcore
 from rankcore.reference import boundary_reference, count_walks_reference, walk_index_reference
 
-from graphs import edge_lists, masks
+from graphs import edge_lists, masks, path_between_cliques
 
 SETTINGS = settings(max_examples=150, deadline=None)
 
@@ -507,6 +507,44 @@ def test_walk_index_that_fits_is_returned_when_other_walk_counts_overflow():
     clique_side[0] = True  # its boundary is in K8: the walk index itself exceeds int64
     with pytest.raises(OverflowError, match="not representable"):
         rankcore.walk_index(ei, n, clique_side, 22)
+
+
+def test_vertex_prediction_fits_when_counts_overflow_near_both_ends():
+    # I = {p_0}: walks from its boundary overflow in the first clique, walks from the target p_20 in the second,
+    # yet the walks between them fit (a known issue until 2026-12-07: it raised OverflowError)
+    ei, n = path_between_cliques(20, 20)
+    part = torch.zeros(n, dtype=torch.bool)
+    part[0] = True
+    both = torch.stack([part, part.roll(5)])  # and I = {p_5}, whose boundary is on the path
+    for depth in (21, 22, 25, 30):
+        want = torch.stack([walk_index_reference(ei, n, m, depth, target=20) for m in both])
+        assert torch.equal(rankcore.walk_index(ei, n, both, depth, target=20), want), depth
+    # far enough to detour into a clique: the walk index itself overflows, and says so
+    with pytest.raises(OverflowError):
+        walk_index_reference(ei, n, part, 45, target=20)
+    with pytest.raises(OverflowError, match="not representable: walk counts of length .* on the way to the target"):
+        rankcore.walk_index(ei, n, part, 45, target=20)
+
+
+@settings(max_examples=25, deadline=None)
+@given(path=st.integers(3, 14), clique=st.integers(12, 16), depth=st.integers(8, 30), data=st.data())
+def test_vertex_prediction_beside_cliques_matches_reference(path, clique, depth, data):
+    # sides of one or two path vertices (boundaries on the path or at a clique's foot), and sometimes any mask
+    ei, n = path_between_cliques(path, clique)
+    partition = torch.zeros(3, n, dtype=torch.bool)
+    for row in range(3):
+        for v in data.draw(st.lists(st.integers(0, path), min_size=1, max_size=2)):
+            partition[row, v] = True
+    if data.draw(st.booleans()):
+        partition[2] = masks(data.draw, None, n)
+    target = data.draw(st.integers(0, path) if data.draw(st.booleans()) else st.integers(0, n - 1))
+    try:
+        want = torch.stack([walk_index_reference(ei, n, m, depth, target=target) for m in partition])
+    except OverflowError:
+        with pytest.raises(OverflowError, match="not representable"):
+            rankcore.walk_index(ei, n, partition, depth, target=target)
+        return
+    assert torch.equal(rankcore.walk_index(ei, n, partition, depth, target=target), want)
 
 
 def test_networkx_ids_are_its_integer_labels_in_any_insertion_order():

@@ -165,7 +165,14 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
     d, t, (masks, squeeze) = checked
     start, what = walk_index_start(dg.num_local_nodes, t, d, lo=dg.lo)
     # collective both ways: every rank raises (and falls back) alike (walks_from)
-    halves = walk_index_halves(_boundary(dg, masks), start, lambda x, length: walks_from(dg, x, length), d - 1, what)
+    def agree_any(flag: bool) -> bool:
+        flags = torch.tensor([int(flag)], dtype=torch.int64)
+        if dg.world_size > 1:
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=dg.group)
+        return bool(flags[0])
+
+    halves = walk_index_halves(_boundary(dg, masks), start, lambda x, length: walks_from(dg, x, length), d - 1, what,
+                               t is not None, agree_any)
     if dg.world_size > 1:
         dist.all_reduce(halves, group=dg.group)  # half-sums of disjoint vertex sets add without wrapping
     result = combine_halves(halves, what)

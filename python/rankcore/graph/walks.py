@@ -315,26 +315,62 @@ def walk_index_start(n: int, target, depth: int, lo: int = 0, device=None) -> tu
     return start, f"the walk index at target {target} (depth {depth})"
 
 
-def walk_index_halves(boundaries: torch.Tensor, start: torch.Tensor, walks, length: int, what: str) -> torch.Tensor:
+def walk_index_halves(boundaries: torch.Tensor, start: torch.Tensor, walks, length: int, what: str,
+                      vertex_prediction: bool, agree_any=bool) -> torch.Tensor:
     """:func:`masked_sum_halves` of the walk index of ``k`` boundaries ([k, n] bool) as sum_{i in C} (Â^L start)_i.
 
-    ``walks(start, length)`` counts walks ([n, j] -> [n, j]; a DistGraph's collective count on its own rows).
+    ``walks(start, length)`` counts walks ([n, j] -> [n, j]; a DistGraph's collective count on its own rows);
+    ``agree_any(flag)`` is True when the flag is True on any process that holds rows (``bool`` on one process).
     Â^L start (one column for all k partitions) can overflow at a vertex outside every C_I while the sums over
-    C_I fit: then each is counted from its boundary instead, sum_i start_i (Â^L 1_C)_i (the same number, Â being
-    symmetric). For graph prediction every entry of that count is at most the walk index and every step is
-    monotone, so it overflows only when the walk index does. With a target both counts can still overflow away
-    from it while its walk index fits (a clique near C_I and another near t): that case still raises; an exact
-    answer would count on the vertices within distance L of both, which is not done."""
+    C_I fit. Then:
+    * graph prediction counts each from its boundary, sum_i start_i (Â^L 1_C)_i (the same number, Â being
+      symmetric): every entry of that count is at most the walk index and every step is monotone, so it
+      overflows only when the walk index does;
+    * vertex prediction at t counts from the boundaries too, but a count from C can overflow away from t (a
+      clique beside C) while the one at t fits, so each step keeps only the vertices close enough to t to still
+      reach it (:func:`_walks_towards`): every count kept is at most the walk index."""
     try:
         return masked_sum_halves(boundaries, walks(start, length)[:, 0])
     except OverflowError:
         pass
+    rows = start[:, 0].to(torch.bool).expand_as(boundaries)  # every vertex, or the target alone
+    from_boundaries = boundaries.t().to(torch.int64).contiguous()  # [n, k]
     try:
-        from_boundaries = walks(boundaries.t().to(torch.int64).contiguous(), length)  # [n, k]
+        if vertex_prediction:
+            counts = _walks_towards(from_boundaries, start, walks, length, agree_any)
+        else:
+            counts = walks(from_boundaries, length)
     except OverflowError as err:
         raise walk_index_overflow(what, err) from None
-    rows = start[:, 0].to(torch.bool).expand_as(boundaries)  # every vertex, or the target alone
-    return masked_sum_halves(rows, from_boundaries.t())
+    return masked_sum_halves(rows, counts.t())
+
+
+def _walks_towards(x: torch.Tensor, target: torch.Tensor, walks, length: int, agree_any) -> torch.Tensor:
+    """``length`` steps of Â from ``x`` ([n, k]) keeping, after step s, only the rows of vertices within distance
+    ``length - s`` of the target (``target`` the [n, 1] indicator of t); row t of the result is exact
+    (sum_i x_i (Â^length)_{i t}).
+
+    A walk counted at step s at a vertex w within ``length - s`` of t extends (waiting at w on its self-loop,
+    then walking to t) to a walk of full length ending at t, and distinct walks extend to distinct ones: so every
+    kept count is at most the final count at t, and overflows only when that one does. A dropped vertex cannot
+    reach t in the steps left, so no walk to t passes through it then: the kept counts are the true ones."""
+    distance = torch.where(target[:, 0] > 0, 0, length + 1)  # from t, capped at length + 1 (not reached)
+    reached = target
+    for step in range(1, length + 1):
+        grown = (walks(reached, 1) > 0).to(torch.int64)  # a 0/1 column: no count here can overflow
+        if not agree_any(bool((grown != reached).any())):
+            break  # t's whole component is reached
+        distance = torch.where((grown[:, 0] > 0) & (distance > step), step, distance)
+        reached = grown
+    for step in range(1, length + 1):
+        if not agree_any(bool(x.any())):
+            break  # no walk left that can still reach t: its count is 0
+        try:
+            x = walks(x, 1)
+        except OverflowError as err:  # a kept count is at most the walk index: it overflows too
+            raise OverflowError(_shift_length(str(err), step - 1) + " on the way to the target") from None
+        x[distance > length - step] = 0
+    return x
 
 
 def walk_index_overflow(what: str, err: OverflowError) -> OverflowError:
@@ -360,6 +396,6 @@ def walk_index(edge_index: GraphInput, num_nodes: int | None, partition: torch.T
     target = check_target(target, n)
     start, what = walk_index_start(n, target, depth, device=graph.device)
     halves = walk_index_halves(_boundary(graph, masks), start, lambda x, length: _walks_from(graph, x, length),
-                               depth - 1, what)
+                               depth - 1, what, target is not None)
     result = combine_halves(halves, what)
     return result[0] if squeeze else result
