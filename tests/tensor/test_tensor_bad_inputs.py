@@ -10,6 +10,7 @@ from rankcore.tensor.dmf import DeepMatrixFactorization
 from rankcore.tensor.problems import CompletionProblem, SensingProblem, all_indices, random_cp_tensor
 from rankcore.tensor.ht import HTFactorization
 from rankcore.tensor.ranks import (
+    cp_als,
     cp_rank_estimate,
     effective_rank,
     hierarchical_effective_ranks,
@@ -168,6 +169,28 @@ def test_integer_arguments_follow_check_int():
             call()
     np = pytest.importorskip("numpy")
     assert cp_rank_estimate(t, max_rank=np.int64(2)) == 1  # numpy integers are ints
+
+
+def test_cp_als_rejects_bad_inputs():
+    """cp_als checked nothing: a 0-dim tensor was an IndexError (cp_rank_estimate's too), rank 0 a reshape error,
+    0 iterations returned the random start with MSE inf, NaN entries a LinAlgError that did not say why."""
+    t = torch.outer(torch.arange(1.0, 4.0), torch.arange(1.0, 3.0))
+    factors, mse = cp_als(t, 1, generator=torch.Generator().manual_seed(0))
+    assert [f.shape for f in factors] == [(3, 1), (2, 1)] and mse < 1e-12
+    for call, kind, match in [
+            (lambda: cp_als(torch.tensor(3.0), 1), ValueError, "at least one mode"),
+            (lambda: cp_rank_estimate(torch.tensor(3.0)), ValueError, "at least one mode"),
+            (lambda: cp_als(torch.ones(2, 0), 1), ValueError, "no empty mode"),
+            (lambda: cp_als([[1.0]], 1), TypeError, "torch.Tensor"),
+            (lambda: cp_als(torch.ones(2, 2, dtype=torch.complex64), 1), TypeError, "real"),
+            (lambda: cp_als(torch.tensor([[float("nan")]]), 1), ValueError, "NaN or infinite"),
+            (lambda: cp_als(t, 0), ValueError, "rank must be >= 1"),
+            (lambda: cp_als(t, 1.5), TypeError, "must be an int"),
+            (lambda: cp_als(t, 1, iterations=0), ValueError, "iterations must be >= 1"),
+            (lambda: cp_als(t, 1, tol=float("nan")), ValueError, "tol"),
+            (lambda: cp_als(t, 1, tol=-1.0), ValueError, "tol")]:
+        with pytest.raises(kind, match=match):
+            call()
 
 
 def test_global_adaptive_gd_rejects_per_group_beta_and_eps():

@@ -44,6 +44,20 @@ def _require_finite(tensor: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name}: the tensor has NaN or infinite entries")
 
 
+def _cp_input(tensor, name: str) -> torch.Tensor:
+    """The tensor a CP fit reads, in float64: a real tensor with at least one mode, no empty mode, finite
+    (a 0-dim tensor was an IndexError, an empty one a NaN fit, NaN a LinAlgError that did not say why)."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.is_complex():
+        raise TypeError(f"{name}: expected a real tensor, got {tensor.dtype}")
+    if tensor.dim() == 0 or tensor.numel() == 0:
+        raise ValueError(f"{name}: the tensor needs at least one mode and no empty mode, got shape "
+                         f"{list(tensor.shape)}")
+    _require_finite(tensor, name)
+    return tensor.detach().double()
+
+
 def _check_rtol(rtol, name: str) -> None:
     # NaN compared False with every singular value (rank 0); a negative rtol counted the zero ones too
     if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < float("inf"):
@@ -70,7 +84,12 @@ def cp_als(tensor: torch.Tensor, rank: int, *, iterations: int = 500, tol: float
     X_(n) is the mode-n unfolding, KR_n the Khatri-Rao product of the other factors in the unfolding's
     (row-major) order and G_m = A_m^T A_m. Stops when the MSE changes by less than tol (relative).
     """
-    x = tensor.detach().double()
+    x = _cp_input(tensor, "cp_als")
+    # a rank of 0 failed in a reshape, 0 iterations returned the random start with MSE inf, a NaN tol stopped at once
+    rank = check_int("cp_als: rank", rank, 1)
+    iterations = check_int("cp_als: iterations", iterations, 1)
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < float("inf"):
+        raise ValueError(f"cp_als: tol must be a finite number >= 0, got {tol!r}")
     shape, n_modes = x.shape, x.dim()
     factors = [torch.randn(d, rank, generator=generator, dtype=torch.float64) for d in shape]
     prev = float("inf")
@@ -104,8 +123,7 @@ def cp_rank_estimate(tensor: torch.Tensor, *, max_rank: int | None = None, tol: 
     assumes the fit improves with R. ``max_rank`` defaults to the product of all dims but the largest
     (an upper bound on the CP rank); raises ValueError if even max_rank does not reach tol.
     """
-    x = tensor.detach().double()
-    _require_finite(x, "cp_rank_estimate")
+    x = _cp_input(tensor, "cp_rank_estimate")
     # 0 or fewer ended in "no CP-ALS fit ... reached MSE < tol" (or a reshape error), as if the tensor were hard;
     # check_int: a float or bool is a TypeError (it was a ValueError here), as for every other integer argument
     max_rank = None if max_rank is None else check_int("cp_rank_estimate: max_rank", max_rank, 1)
