@@ -5,6 +5,7 @@
 // a key only while its entry is out, or through replace_top); the top is then exactly the set's begin().
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -13,7 +14,8 @@
 namespace rankcore::ops::cpu {
 
 // Less(a, b): a goes first. IdOf(entry): its id, an index into `positions` (shared by heaps whose ids are
-// disjoint; -1: in no heap). Positions grow on demand.
+// disjoint; -1: in no heap). Positions grow on demand. Shared positions make contains(id) true for an id of any
+// of those heaps, so erase(id) must only be given ids of this heap (the engine erases an edge from its subgroup).
 template <typename Entry, typename Less, typename IdOf>
 class IndexedHeap {
  public:
@@ -37,8 +39,8 @@ class IndexedHeap {
   void erase(int32_t id) {
     if (contains(id)) erase_at(static_cast<size_t>((*positions_)[static_cast<size_t>(id)]));
   }
-  // The top's key changed (for the worse or better): `entry` replaces it; true when it is still the top, i.e. it
-  // goes before every other entry.
+  // The top's key changed (for the worse or better): `entry`, with the top's id, replaces it; true when it is still
+  // the top, i.e. it goes before every other entry.
   bool replace_top(const Entry& entry) {
     heap_.front() = entry;
     return sift_down(0) == 0;
