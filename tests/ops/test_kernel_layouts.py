@@ -17,34 +17,15 @@ test_cp.py, test_walks.py and test_ht.py run the kernels themselves where a GPU 
   shared buffer fits, global atomics only when not one column fits) and that the strip / element arithmetic
   writes every (row, column) of a table exactly once.
 """
-import shutil
-import subprocess
-from pathlib import Path
-
-import background
+import host_programs
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = ["cp_warp_emulation", "walk_step_emulation", "ht_strip_check"]
-
-
-def _compile_and_run(folder: str, program: str) -> subprocess.CompletedProcess:
-    exe = Path(folder) / program
-    subprocess.run(["g++", "-std=c++20", "-O1", "-I", str(ROOT / "csrc"), str(ROOT / f"tests/ops/cpp/{program}.cpp"),
-                    "-o", str(exe)], check=True)
-    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
-
-
-if shutil.which("g++") is not None:  # compiled and run in the background beside the other tests
-    for _program in PROGRAMS:
-        background.register(f"ops: kernel layout replay {_program}", _compile_and_run, _program,
-                            needed_by="test_kernel_layout_replay")
+host_programs.register("ops: kernel layout replay", PROGRAMS, "test_kernel_layout_replay")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler (g++)")
+@pytest.mark.skipif(not host_programs.HAVE_GXX, reason="needs a host C++ compiler (g++)")
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_kernel_layout_replay(background_result, program):
-    result = background_result(f"ops: kernel layout replay {program}")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("ok ")
+    host_programs.check_output(background_result(f"ops: kernel layout replay {program}"))

@@ -13,33 +13,14 @@ AddressSanitizer / UBSan and run (each prints "ok ..." on success):
   (the last group of fewer than 4) reads on silently.
 
 The WIS tests check both through the greedy's output."""
-import shutil
-import subprocess
-from pathlib import Path
-
-import background
+import host_programs
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHECKS = ("radix_heap_check", "indexed_heap_check")
+CHECKS = ["radix_heap_check", "indexed_heap_check"]
+host_programs.register("ops: queue check", CHECKS, "test_queue_matches_the_standard_library", host_programs.SANITIZE)
 
 
-def _compile_and_run(folder: str, check: str) -> subprocess.CompletedProcess:
-    exe = Path(folder) / check
-    subprocess.run(["g++", "-std=c++20", "-O1", "-fsanitize=address,undefined", "-I", str(ROOT / "csrc"),
-                    str(ROOT / "tests/ops/cpp" / f"{check}.cpp"), "-o", str(exe)], check=True)
-    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
-
-
-if shutil.which("g++") is not None:  # compiled and run in the background beside the other tests
-    for _check in CHECKS:
-        background.register(f"ops: {_check}", _compile_and_run, _check,
-                            needed_by="test_queue_matches_the_standard_library")
-
-
-@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler (g++)")
+@pytest.mark.skipif(not host_programs.HAVE_GXX, reason="needs a host C++ compiler (g++)")
 @pytest.mark.parametrize("check", CHECKS)
 def test_queue_matches_the_standard_library(background_result, check):
-    result = background_result(f"ops: {check}")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("ok ")
+    host_programs.check_output(background_result(f"ops: queue check {check}"))
