@@ -77,6 +77,17 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
                                                   masks[1], dtype=dtype)),
                       lambda: rankcore.count_walks(g, n, length, masks[1], dtype=dtype))
         for g in (dag, chain) for length in (200, 10**6, 2**62) for dtype in (torch.int64, torch.float64))
+    # float64 on a directed cycle and a path (one source each): a saturated sum ends in a closure of collective
+    # steps (chunk sizes agreed), and a length below the number of vertices gives way to stepping
+    cycle = torch.stack([torch.arange(80), (torch.arange(80) + 1) % 80])
+    ring = torch.cat([cycle, torch.stack([torch.arange(80, 99), torch.arange(81, 100)])], dim=1)
+    ends = torch.zeros(2, n, dtype=torch.bool)
+    ends[0, 5] = ends[1, 80] = True
+    out["count_walks_binomial"] &= all(
+        _same_outcome(lambda: full(rd.count_walks(rd.DistGraph.from_local_edges(ring[:, rank::world], n), length,
+                                                  ends, dtype=torch.float64)),
+                      lambda: rankcore.count_walks(ring, n, length, ends, dtype=torch.float64))
+        for length in (150, 1000, 5000, 2**62))
     out["boundary"] = torch.equal(full(rd.boundary(dg, masks)), rankcore.boundary(ei, n, masks))
     out["walk_index"] = torch.equal(rd.walk_index(dg, masks, 3), rankcore.walk_index(ei, n, masks, 3))
     out["walk_index_1d"] = torch.equal(rd.walk_index(dg, masks[1], 2), rankcore.walk_index(ei, n, masks[1], 2))
@@ -98,6 +109,15 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
     out["walk_index_fits_beside_overflow"] &= all(
         _same_outcome(lambda: rd.walk_index(dg_pc, sides, depth, target=20),
                       lambda: rankcore.walk_index(pc, n_pc, sides, depth, target=20)) for depth in (22, 45))
+    # the search from t deepened as the count needs it (the boundary 90 edges away; a clique at t), and an
+    # overflow found at the first radius
+    pc, n_pc = path_between_cliques(100, 16)
+    dg_pc = rd.DistGraph.from_local_edges(pc[:, rank::world], n_pc)
+    far = torch.zeros(n_pc, dtype=torch.bool)
+    far[10] = True
+    out["walk_index_fits_beside_overflow"] &= all(
+        _same_outcome(lambda: rd.walk_index(dg_pc, far, depth, target=100),
+                      lambda: rankcore.walk_index(pc, n_pc, far, depth, target=100)) for depth in (92, 100, 10**6))
     out["common_neighbors"] = torch.equal(full(rd.edge_common_neighbors(dg)), rankcore.edge_common_neighbors(graph))
     out["closed_walks"] = all(torch.equal(full(rd.closed_walk_counts(dg, L)), rankcore.closed_walk_counts(ei, n, L))
                               for L in range(6))

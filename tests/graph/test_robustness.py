@@ -272,6 +272,54 @@ def test_a_long_count_reaching_a_cycle_still_ends():
     assert torch.isinf(out[1:5]).all()
 
 
+class _CountingProducts:
+    """Stands in for graph.walks.adjacency_matrix's sparse matrix: counts the products A w (one per float64
+    term of the binomial sum, one per leak check)."""
+
+    def __init__(self, matrix, calls):
+        self.matrix, self.calls = matrix, calls
+
+    def __matmul__(self, other):
+        self.calls[0] += 1
+        return self.matrix @ other
+
+
+def _as_float(value: int) -> float:
+    return float(value) if value < 2**1024 else math.inf
+
+
+@pytest.mark.parametrize("length", [2**62, 10**12, 1000])
+def test_float64_long_chains_do_not_take_a_term_per_vertex(monkeypatch, length):
+    # A directed cycle and a directed path of 3000 vertices, each walked from one vertex (two source columns).
+    # The binomial sum took a term (a sparse product and a leak check) per vertex reached: the cycle from one
+    # source at 2^62 took 10 s at 30000 vertices (0.5 s by stepping), the path 176 s at 10^5; and a length below
+    # the number of vertices (1000 here) a term per unit of length (1.6 s at 20000 vertices, 0.09 s stepping).
+    # Now a saturated coefficient ends the sum with a closure in native steps, and a long sum gives way to
+    # stepping; the values are the closed form's (C(length, v) at path vertex v; inf on the cycle).
+    from rankcore.graph import walks
+
+    calls, real = [0], walks.adjacency_matrix
+    monkeypatch.setattr(walks, "adjacency_matrix", lambda rowptr, col: _CountingProducts(real(rowptr, col), calls))
+    n = 3000
+    cycle = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+    path = torch.stack([torch.arange(n, 2 * n - 1), torch.arange(n + 1, 2 * n)])
+    sources = torch.zeros(2, 2 * n, dtype=torch.bool)
+    sources[0, 0] = sources[1, n] = True
+    out = _quick(lambda: rankcore.count_walks(torch.cat([cycle, path], 1), 2 * n, length, sources,
+                                              dtype=torch.float64))
+    assert calls[0] < 100, calls[0]
+    coefficient, on_path = 1, []
+    for v in range(n):
+        on_path.append(_as_float(coefficient))
+        coefficient = coefficient * (length - v) // (v + 1)
+    assert out[1, n:].tolist() == pytest.approx(on_path, rel=1e-12)
+    assert (out[1, :n] == 0).all() and (out[0, n:] == 0).all()
+    if length > 2 * n:  # every cycle vertex is reached at some j with C(length, j) > 2^1024
+        assert torch.isinf(out[0, :n]).all()
+    else:  # the cycle is longer than the walks: vertex v has C(length, v), as on the path
+        assert out[0, :n].tolist() == pytest.approx(on_path, rel=1e-12)
+
+
 def test_overflow_length_is_the_true_length_across_native_calls():
     # the count is split into several native calls: the error must name the global step
     ei = torch.tensor([[0, 1], [1, 0]])  # (Â^L)1 = 2^L * 1: overflows at L = 63

@@ -541,10 +541,63 @@ def test_vertex_prediction_beside_cliques_matches_reference(path, clique, depth,
     try:
         want = torch.stack([walk_index_reference(ei, n, m, depth, target=target) for m in partition])
     except OverflowError:
-        with pytest.raises(OverflowError, match="not representable"):
+        # a count overflowing on the way ("not representable: walk counts of length ..."), or counts that fit
+        # summing past int64 over a large boundary (the sum is named: a random mask at depth 18 did that)
+        with pytest.raises(OverflowError, match=rf"the walk index at target {target} \(depth {depth}\) "
+                                                r"(is not representable|= \d+ exceeds the int64 range)"):
             rankcore.walk_index(ei, n, partition, depth, target=target)
         return
     assert torch.equal(rankcore.walk_index(ei, n, partition, depth, target=target), want)
+
+
+def _walk_index_at(edge_index, n, partition, depth, target) -> list[int]:
+    """The walk index at the target in Python ints, from the boundaries' reference and (Â^(depth-1) e_t) by
+    sparse steps (Â symmetric): unbounded, so a fitting row of a batch is known when another overflows."""
+    nbrs = [set() for _ in range(n)]
+    for i, j in edge_index.t().tolist():
+        if i != j:
+            nbrs[i].add(j)
+    count = [int(v == target) for v in range(n)]
+    for _ in range(depth - 1):
+        count = [count[v] + sum(count[u] for u in nbrs[v]) for v in range(n)]
+    rows = boundary_reference(edge_index, n, partition).reshape(-1, n).tolist()
+    return [sum(c for c, inside in zip(count, row) if inside) for row in rows]
+
+
+def test_vertex_prediction_fallback_searches_only_as_deep_as_needed(monkeypatch):
+    # The fallback found every vertex's distance to t first, an Â step on the whole graph per level: t in the
+    # middle of a path of 10^5 vertices took 18 s (a path of 3000 here: 1500 steps) before the count from the
+    # boundary overflowed within 50 steps near t. Now the search deepens as the count needs it (the vertices not
+    # seen yet are dropped too: every kept count is then at most the true one, so an overflow is real).
+    from rankcore.graph import walks
+
+    calls, real = [0], walks._walks_from
+
+    def counting(graph, start, length):
+        calls[0] += 1
+        return real(graph, start, length)
+
+    monkeypatch.setattr(walks, "_walks_from", counting)
+    ei, n = path_between_cliques(3000, 16)
+    first_half = torch.zeros(n, dtype=torch.bool)
+    first_half[:1500] = True
+    with pytest.raises(OverflowError, match="not representable: walk counts of length .* on the way to the target"):
+        rankcore.walk_index(ei, n, first_half, 10**6, target=1500)
+    assert calls[0] < 300, calls[0]
+    # exact where the search must go past its first radius (the boundary 90 edges from t, a clique at t)
+    ei, n = path_between_cliques(100, 16)
+    near, far = torch.zeros(2, n, dtype=torch.bool)
+    far[10] = near[60] = True
+    for depth in (91, 92, 95, 100):
+        want = _walk_index_at(ei, n, far, depth, 100)
+        assert rankcore.walk_index(ei, n, far, depth, target=100).tolist() == want[0], depth
+    # a batch shares one count: one partition's walk index overflowing (walks from p_60 reach the clique at t
+    # early) raises for the whole batch, as the reference does, although the other one fits
+    both = torch.stack([far, near])
+    want = _walk_index_at(ei, n, both, 92, 100)
+    assert want[0] <= 2**63 - 1 < want[1]
+    with pytest.raises(OverflowError, match="not representable"):
+        rankcore.walk_index(ei, n, both, 92, target=100)
 
 
 def test_networkx_ids_are_its_integer_labels_in_any_insertion_order():

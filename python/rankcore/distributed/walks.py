@@ -75,7 +75,10 @@ def walks_from(dg: DistGraph, start: torch.Tensor, length: int) -> torch.Tensor:
             dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=dg.group)
         return flags
 
-    return long_walks(x, length - BINOMIAL_AFTER, BINOMIAL_AFTER, a_step, agree_max)
+    def steps(y: torch.Tensor, count: int) -> torch.Tensor:  # collective: every rank passes the same count
+        return _step_walks(dg, y.contiguous(), count)[0]  # float64 only (no overflow)
+
+    return long_walks(x, length - BINOMIAL_AFTER, BINOMIAL_AFTER, a_step, agree_max, steps, dg.num_nodes)
 
 
 def _step_walks(dg: DistGraph, start: torch.Tensor, length: int) -> tuple[torch.Tensor, bool]:
