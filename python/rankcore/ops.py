@@ -517,6 +517,21 @@ def _undirected_edges_fake(rowptr, col):
     return rowptr.new_empty(m, 2), rowptr.new_empty(m), rowptr.new_empty(m)
 
 
+def removal_keep_mask(upper: torch.Tensor, mirror: torch.Tensor, ids: torch.Tensor, nnz: int,
+                      slot: torch.Tensor | None = None) -> torch.Tensor:
+    """Which entries stay after removing the edges ``ids`` (rows of :func:`undirected_edges`, whose ``upper`` /
+    ``mirror`` slot arrays are passed): bool ``[nnz]``, False at both CSR slots of every removed edge; or, with
+    ``slot`` (int64 ``[C]``, each input column's CSR slot, -1 for a self-loop column: :func:`build_csr`), bool
+    ``[C]``, False at every column whose slot was removed. All int64 on the CPU; an out-of-range id or slot is
+    an ``IndexError``. One fused native pass (a bitset of the removed slots)."""
+    return _call_native(torch.ops.rankcore.removal_keep_mask.default, upper, mirror, ids, nnz, slot)
+
+
+@torch.library.register_fake("rankcore::removal_keep_mask")
+def _removal_keep_mask_fake(upper, mirror, ids, nnz, slot):
+    return upper.new_empty(nnz if slot is None else slot.shape[0], dtype=torch.bool)
+
+
 def read_edge_list(path: str, progress: torch.Tensor | None = None, begin: int = 0,
                    end: int | None = None, max_id: int | None = None) -> torch.Tensor:
     """Parse an edge-list text file into an int64 ``[2, m]`` tensor (native, parallel chunks): one edge

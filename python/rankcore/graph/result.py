@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import torch
 
+from .. import ops
 from .container import Graph
 
 
@@ -64,6 +65,9 @@ def result_for_graph(graph: Graph, removed: torch.Tensor, ids: torch.Tensor | No
 def _kept_slots(graph: Graph, removed: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
     """bool [nnz]: False at both CSR slots (u -> v and v -> u) of every removed edge: read off the canonical
     edge list's slot arrays when the removal comes as edge ids (O(m)), else found by a sorted search."""
+    if ids is not None and graph.col.device.type == "cpu":
+        _, upper, mirror = graph.undirected_edges()
+        return ops.removal_keep_mask(upper, mirror, ids.cpu(), graph.col.numel())
     keep = torch.ones(graph.col.numel(), dtype=torch.bool, device=graph.col.device)
     if ids is not None:
         _, upper, mirror = graph.undirected_edges()
@@ -100,6 +104,10 @@ def _result_from_slots(columns: torch.Tensor, graph: Graph, slot: torch.Tensor, 
     removed = removed.to(slot.device)
     if 2 * removed.shape[0] == graph.col.numel():  # the full removal order: only self-loop columns stay
         keep = slot < 0
+        return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
+    if ids is not None and slot.device.type == "cpu":  # one native pass (the torch path below: about 3x slower)
+        _, upper, mirror = graph.undirected_edges()
+        keep = ops.removal_keep_mask(upper, mirror, ids.cpu(), graph.col.numel(), slot)
         return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
     keep_slot = torch.cat([_kept_slots(graph, removed, ids), torch.ones(1, dtype=torch.bool, device=slot.device)])
     keep = keep_slot[torch.where(slot >= 0, slot, graph.col.numel())]  # the appended True: self-loops
