@@ -227,16 +227,43 @@ def canonical_name(name: str) -> str:
     return {"karateclub": "karate", "karate-club": "karate", "powerlaw": "power-law"}.get(key, key)
 
 
+def _cache_root():
+    """``$RANKCORE_CACHE`` (``~`` expanded), default ``~/.cache/rankcore``; an empty variable counts as unset (it
+    named the working directory), as for rankcore.cnn.data."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("RANKCORE_CACHE", "")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rankcore"
+
+
+def _raw_digest(raw) -> str:
+    """The key of a cached copy of the raw folder ``raw``: its absolute path and the names and bytes of its files
+    (keyed by the path alone, a source whose files changed kept answering with the old copy's graph)."""
+    import hashlib
+
+    digest = hashlib.sha256(str(raw.resolve()).encode())
+    for path in sorted(p for p in raw.rglob("*") if p.is_file()):
+        digest.update(b"\0" + str(path.relative_to(raw)).encode() + b"\0")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 def _planetoid_root(name: str, root) -> str:
     """A Planetoid root for ``name``: ``root`` itself when it holds processed files or nothing (download),
     else a cached copy of its raw files.
 
     A raw folder (such as the shared, read-only datasets) is copied to ``$RANKCORE_CACHE`` (default
-    ``~/.cache/rankcore``) keyed by its absolute path, so processing happens once per source.
+    ``~/.cache/rankcore``) keyed by its absolute path and its files' contents, and processed there, so processing
+    happens once per source. The copy is made and processed in a temporary folder beside the entry and renamed
+    into place only once complete: an interrupted or failed build (Ctrl-C, a crash, a full disk) leaves no entry,
+    and concurrent loaders never see a half-processed one.
     """
-    import hashlib
     import os
     import shutil
+    import tempfile
     from pathlib import Path
 
     root = Path(root).expanduser()
@@ -246,19 +273,31 @@ def _planetoid_root(name: str, root) -> str:
     if not raw.exists():
         return str(root)  # no raw files: Planetoid downloads them into root
     # Raw files only: process a cached copy, never write into the source folder (shared, maybe read-only).
-    cache = Path(os.environ.get("RANKCORE_CACHE", Path.home() / ".cache" / "rankcore"))
+    cache = _cache_root()
     if cache.exists() and not cache.is_dir():
         raise OSError(f"$RANKCORE_CACHE={cache} is not a directory (it names the folder rankcore caches "
                       f"datasets in)")
-    digest = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
+    digest = _raw_digest(raw)
     target = cache / "planetoid" / digest
-    if not (target / name / "raw").exists():
-        tmp = cache / "planetoid" / f"{digest}.tmp{os.getpid()}"
-        shutil.copytree(raw, tmp / name / "raw")
+    if not target.is_dir():
+        from torch_geometric.datasets import Planetoid
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{digest}.", suffix=".tmp", dir=target.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # a plain folder's mode (mkdtemp's 0700 would lock out a shared cache's users)
         try:
-            os.replace(tmp, target)  # atomic: concurrent loaders never see a half copy
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
+            shutil.copytree(raw, tmp / name / "raw")
+            Planetoid(str(tmp), name)  # processed here, before the entry has its name
+            try:
+                os.replace(tmp, target)  # atomic: concurrent loaders never see a half copy
+            except OSError:
+                if not target.is_dir():
+                    raise
+                # another process won the race: its entry is complete
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # gone after the rename; else a failed build's leftovers
     return str(target)
 
 

@@ -333,6 +333,18 @@ def test_guards_are_refused_with_a_clear_error(tmp_path):
         assert rd.sparsify(dg, "wis", num_remove=1).shape == (1, 2)
 
 
+def test_degree_is_not_shared_state(tmp_path):
+    # DistGraph.degree() returned its cached tensor: a caller's in-place change to it changed later results
+    from rankcore.datasets import karate_club
+
+    with one_process_group(tmp_path):
+        dg = rd.DistGraph.from_local_edges(karate_club().edge_index, 34)
+        expected = rd.sparsify(dg, "local_degree", num_remove=20)
+        dg.degree().zero_()  # the caller's own scratch copy
+        assert torch.equal(rd.sparsify(dg, "local_degree", num_remove=20), expected)
+        assert torch.equal(dg.degree(), dg.rowptr.diff())
+
+
 def _stress_graph(seed: int):
     """Small random graphs of every shape the WIS protocol has to get right: dense parts (many triangles,
     so 2-WIS common-neighbour sets shrink all the time), hubs, sparse ones."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -108,6 +109,65 @@ def test_from_input_keeps_slot_and_non_contiguous_input():
     g2 = rankcore.Graph.from_input(ei.t().contiguous().t(), 3)  # non-contiguous
     assert torch.equal(g2.rowptr, g.rowptr) and torch.equal(g2.col, g.col)
     assert torch.equal(g.degree(), g.rowptr.diff())
+
+
+def test_slot_map_is_not_offered_for_a_tensor_at_a_reused_address():
+    """The slot map is keyed by the edge_index's address, shape, stride, dtype and version; once that tensor is
+    freed, a new tensor with other columns at the same address (version 0 again) has the same key: slot_for
+    answered it with the freed columns' slots. Here the memory is a numpy buffer, so the reuse is certain (a
+    freed torch tensor's memory is often, not always, reused by the next tensor of its size)."""
+    buf = np.array([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    g = rankcore.Graph.from_input(torch.from_numpy(buf), 4)  # that tensor is freed after the call
+    buf[:] = [[3, 2, 2, 1, 1, 0], [2, 3, 1, 2, 0, 1]]
+    other = torch.from_numpy(buf)  # a new tensor at the same address, version 0, other columns
+    assert g.slot_for(other) is None
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # alive: the map is offered (the fast column mapping)
+    g = rankcore.Graph.from_input(ei, 3)
+    assert g.slot_for(ei) is g.slot
+    arr = ei.numpy().copy()  # a numpy edge_index: offered while the array lives, for a fresh tensor of it
+    g = rankcore.Graph.from_input(arr, 3)
+    assert g.slot_for(torch.from_numpy(arr)) is g.slot
+    del arr
+    assert g.slot_for(torch.from_numpy(ei.numpy().copy())) is None
+
+
+def test_a_graph_pickles_without_its_slot_map_owner():
+    """The slot map's owner is a weak reference, which does not pickle (torch.save, worker processes): a graph
+    pickles without it, and the unpickled graph offers its slot map to no tensor (they live elsewhere)."""
+    import io
+    import pickle
+
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    g = rankcore.Graph.from_input(ei, 3)
+    h = pickle.loads(pickle.dumps(g))
+    assert torch.equal(h.rowptr, g.rowptr) and torch.equal(h.col, g.col) and h.slot_for(ei) is None
+    assert g.slot_for(ei) is g.slot  # the original keeps it
+    buffer = io.BytesIO()
+    torch.save(g, buffer)
+    buffer.seek(0)
+    assert torch.equal(torch.load(buffer, weights_only=False).col, g.col)
+
+
+def test_degree_and_derived_values_are_not_shared_state():
+    """Graph.degree() returned its cached tensor: a caller's in-place change to it changed every later result
+    on the graph (here the degree sparsifier's order). dataclasses.replace carried the cached canonical edge
+    list of the old CSR to the new one."""
+    import dataclasses
+
+    from rankcore.datasets import karate_club
+
+    k = karate_club()
+    g = rankcore.Graph.from_input(k.edge_index, k.num_nodes)
+    expected = rankcore.sparsify(g, method="degree", num_remove=20).removed
+    g.degree().zero_()  # the caller's own scratch copy
+    assert torch.equal(rankcore.sparsify(g, method="degree", num_remove=20).removed, expected)
+    assert torch.equal(g.degree(), g.rowptr.diff())
+
+    path = rankcore.Graph.from_input(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3)
+    star = rankcore.Graph.from_input(torch.tensor([[0, 1, 0, 2], [1, 0, 2, 0]]), 3)
+    path.undirected_edges()
+    moved = dataclasses.replace(path, rowptr=star.rowptr, col=star.col)
+    assert torch.equal(moved.undirected_edges()[0], star.undirected_edges()[0])
 
 
 def test_fake_kernel_shapes():

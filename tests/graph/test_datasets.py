@@ -1,6 +1,8 @@
 """rankcore.datasets.load: offline loaders (Planetoid from a read-only raw folder, karate, synthetic)."""
 
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,94 @@ def test_planetoid_offline_from_a_read_only_folder(tmp_path, monkeypatch, name, 
     monkeypatch.setenv("RANKCORE_DATA", str(SHARED))
     again = datasets.load(name)
     assert torch.equal(again.edge_index, data.edge_index)
+
+
+def _cora_source(tmp_path) -> Path:
+    """A writable copy of the shared Cora raw folder (a root holding raw files only)."""
+    if not (SHARED / "Cora" / "raw").exists():
+        pytest.skip(f"no {SHARED / 'Cora' / 'raw'}")
+    shutil.copytree(SHARED / "Cora" / "raw", tmp_path / "source" / "Cora" / "raw")
+    return tmp_path / "source"
+
+
+def _drop_an_edge(source: Path) -> None:
+    """Remove one undirected edge from the raw adjacency lists (PyG reads them with pickle, latin1)."""
+    path = source / "Cora" / "raw" / "ind.cora.graph"
+    with open(path, "rb") as f:
+        graph = pickle.load(f, encoding="latin1")
+    u = next(v for v, nbrs in graph.items() if nbrs and all(w != v for w in nbrs))
+    w = graph[u][0]
+    graph[u] = [x for x in graph[u] if x != w]
+    graph[w] = [x for x in graph[w] if x != u]
+    with open(path, "wb") as f:
+        pickle.dump(graph, f, protocol=2)
+
+
+def test_planetoid_cache_follows_changes_of_the_raw_files(tmp_path, monkeypatch):
+    # the cached copy was keyed by the raw folder's path alone: after the source's files changed, load kept
+    # returning the graph processed from the old files
+    source = _cora_source(tmp_path)
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "cache"))
+    before = datasets.load("cora", str(source))
+    _drop_an_edge(source)
+    after = datasets.load("cora", str(source))
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "fresh"))
+    fresh = datasets.load("cora", str(source))
+    assert torch.equal(after.edge_index, fresh.edge_index)
+    assert after.edge_index.shape[1] < before.edge_index.shape[1]
+
+
+def test_an_interrupted_planetoid_build_leaves_no_cache_entry(tmp_path, monkeypatch):
+    # a Ctrl-C while PyG wrote the processed file left it truncated inside the cache entry, and every later
+    # load read it back (a torch.load error until the cache was deleted by hand); a Ctrl-C during the copy
+    # left a temporary folder named by the process id that made the next load in the same process fail
+    from torch_geometric.datasets import Planetoid
+
+    source = _cora_source(tmp_path)
+    monkeypatch.setenv("RANKCORE_CACHE", str(tmp_path / "reference"))
+    expected = datasets.load("cora", str(source))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RANKCORE_CACHE", str(cache))
+
+    def killed_while_saving(self):
+        with open(self.processed_paths[0], "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(Planetoid, "process", killed_while_saving)
+        with pytest.raises(KeyboardInterrupt):
+            datasets.load("cora", str(source))
+    real_copytree = shutil.copytree
+
+    def killed_while_copying(src, dst, *args, **kwargs):
+        real_copytree(src, dst, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(shutil, "copytree", killed_while_copying)
+        with pytest.raises(KeyboardInterrupt):
+            datasets.load("cora", str(source))
+    assert list((cache / "planetoid").iterdir()) == []  # no entry and no temporary folder left
+    again = datasets.load("cora", str(source))
+    assert torch.equal(again.edge_index, expected.edge_index) and torch.equal(again.x, expected.x)
+    assert [p.name.startswith(".") for p in (cache / "planetoid").iterdir()] == [False]
+
+
+def test_an_empty_rankcore_cache_is_the_default_folder(tmp_path, monkeypatch):
+    # RANKCORE_CACHE="" wrote the cached copy into the working directory (rankcore.cnn.data reads an empty
+    # variable as unset); "~/..." made a folder named "~" there
+    source = _cora_source(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("RANKCORE_CACHE", "")
+    assert datasets.load("cora", str(source)).num_nodes == 2708
+    assert (tmp_path / "home" / ".cache" / "rankcore" / "planetoid").is_dir()
+    monkeypatch.setenv("RANKCORE_CACHE", "~/elsewhere")
+    assert datasets.load("cora", str(source)).num_nodes == 2708
+    assert (tmp_path / "home" / "elsewhere" / "planetoid").is_dir()
+    assert list((tmp_path / "work").iterdir()) == []
 
 
 def test_karate_and_synthetic():

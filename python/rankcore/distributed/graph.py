@@ -243,7 +243,6 @@ class DistGraph:
         self.hi = int(ranges[self.rank + 1])
         self._halo: HaloPlan | None = None
         self._balls: dict[int, Ball] = {}
-        self._degree: torch.Tensor | None = None
 
     # -- basic facts
     @property
@@ -256,10 +255,9 @@ class DistGraph:
         return int(self.col.numel())
 
     def degree(self) -> torch.Tensor:
-        """In-degree (the degree, when undirected) of the own vertices, int64 ``[n_local]``."""
-        if self._degree is None:
-            self._degree = self.rowptr.diff()
-        return self._degree
+        """In-degree (the degree, when undirected) of the own vertices, int64 ``[n_local]``: a new tensor on every
+        call (a cached one was shared: a caller's in-place change to it changed later results)."""
+        return self.rowptr.diff()
 
     def local_edge_index(self) -> torch.Tensor:
         """The own rows' edges as a global-id ``[2, nnz_local]`` edge_index (sorted by target, source)."""

@@ -10,6 +10,7 @@ duplicate edges merged, and the self-loops of Â = A + I stay implicit (never st
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,8 +119,10 @@ class Graph:
         undirected: True when every edge is present in both directions (then the CSR is symmetric).
         slot: optional int64 ``[m]``: for each column of the edge_index the graph was built from, the
             CSR position of its edge (-1 for a self-loop column); None when not known.
-        source: optional ``(data_ptr, shape, stride, version)`` of that edge_index, so results can tell
-            whether they are asked for exactly the columns the slot map describes.
+        source: optional ``(data_ptr, shape, stride, dtype, device, version)`` of that edge_index, so results
+            can tell whether they are asked for exactly the columns the slot map describes (only while the
+            caller's edge_index, or the numpy array it shares memory with, is alive: once it is freed, a new
+            tensor at the same address has the same fingerprint).
 
     Build one with :meth:`Graph.from_input` and pass it to any graph function in place of
     ``edge_index`` to skip re-validation.
@@ -131,12 +134,21 @@ class Graph:
     undirected: bool
     slot: torch.Tensor | None = field(default=None, repr=False)
     source: tuple | None = field(default=None, repr=False)
-    _degree: torch.Tensor | None = field(default=None, repr=False)
-    _undirected: tuple | None = field(default=None, repr=False)
+    # derived values, never constructor arguments (dataclasses.replace must not carry them to other tensors)
+    _undirected: tuple | None = field(default=None, init=False, repr=False)
+    _source_owner: Any = field(default=None, init=False, repr=False)  # weakref to what keeps `source` alive
+
+    def __getstate__(self) -> dict:
+        # a weak reference does not pickle (torch.save, worker processes); unpickled, the slot map is offered to
+        # nothing: the tensor it describes lives in another process, or is gone
+        return {**self.__dict__, "_source_owner": None}
 
     def slot_for(self, columns: torch.Tensor) -> torch.Tensor | None:
-        """The slot map when ``columns`` are exactly the edge_index this graph was built from, else None."""
+        """The slot map when ``columns`` are exactly the edge_index this graph was built from, else None
+        (also once that edge_index was freed: its address may hold another tensor by now)."""
         if self.slot is None or self.source is None or not isinstance(columns, torch.Tensor):
+            return None
+        if self._source_owner is None or self._source_owner() is None:
             return None
         return self.slot if _fingerprint(columns) == self.source else None
 
@@ -177,10 +189,9 @@ class Graph:
         return self._undirected
 
     def degree(self) -> torch.Tensor:
-        """In-degree of every vertex (the degree, for an undirected graph), int64 ``[n]``."""
-        if self._degree is None:
-            object.__setattr__(self, "_degree", self.rowptr.diff())
-        return self._degree
+        """In-degree of every vertex (the degree, for an undirected graph), int64 ``[n]``: a new tensor on every
+        call (a cached one was shared: a caller's in-place change to it changed the graph's later results)."""
+        return self.rowptr.diff()
 
     def to(self, device) -> "Graph":
         if torch.device(device) == self.device:
@@ -226,6 +237,7 @@ class Graph:
         else:
             edge_index = graph
 
+        given = edge_index
         edge_index = _as_edge_index(edge_index)
         if num_nodes is None:
             # at least 0: ids that are all negative must fail the range check naming the column, not as a
@@ -241,7 +253,8 @@ class Graph:
         if edge_index.device.type == "cpu" and edge_index.shape[1] < 2**32 - 1:
             # Built afresh on every call: a cache keyed by the tensor's identity and version counter
             # answered for an old graph after writes the counter does not see (numpy views, .data, DLPack).
-            return _build_native(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
+            return _build_native(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize,
+                                 owner=_memory_owner(given, edge_index))
         return _build(edge_index, n, require_undirected=require_undirected, symmetrize=symmetrize)
 
 
@@ -253,15 +266,29 @@ def _fingerprint(t: torch.Tensor) -> tuple:
     return (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t.device, version)
 
 
-def _build_native(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool) -> Graph:
+def _memory_owner(given, edge_index: torch.Tensor):
+    """What keeps the memory of ``edge_index`` (``given`` converted) alive: the caller's own tensor, or the numpy
+    array it shares memory with; else ``edge_index``, a conversion (a copy) that dies with the call."""
+    if isinstance(given, torch.Tensor) and given is edge_index:
+        return given
+    if isinstance(given, np.ndarray) and given.size and given.__array_interface__["data"][0] == edge_index.data_ptr():
+        return given
+    return edge_index
+
+
+def _build_native(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool,
+                  owner=None) -> Graph:
     """The native build (rankcore::build_csr); same result and messages as :func:`_build`, plus the
-    input-column -> CSR-slot map."""
+    input-column -> CSR-slot map. ``owner``: what keeps the memory of ``edge_index`` alive (see
+    :func:`_memory_owner`); the slot map is offered only while it lives (``Graph.slot_for``)."""
     from .. import ops
 
     rowptr, col, undirected, slot = ops.build_csr(edge_index.contiguous(), n, symmetrize,
                                                   require_undirected and not symmetrize)
-    return Graph(num_nodes=n, rowptr=rowptr, col=col, undirected=undirected, slot=slot,
-                 source=_fingerprint(edge_index))
+    graph = Graph(num_nodes=n, rowptr=rowptr, col=col, undirected=undirected, slot=slot,
+                  source=_fingerprint(edge_index))
+    object.__setattr__(graph, "_source_owner", weakref.ref(edge_index if owner is None else owner))
+    return graph
 
 
 def _build(edge_index: torch.Tensor, n: int, *, require_undirected: bool, symmetrize: bool) -> Graph:
