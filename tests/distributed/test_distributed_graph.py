@@ -143,12 +143,19 @@ def _equivalence(seed: int, shard_mode: str, balance: bool) -> dict:
     return out
 
 
+def _outcome(fn):
+    """``("ok", tensor)`` or ``("error", (type name, message))`` of one call of ``fn`` (collective calls run once)."""
+    out = []
+    error = capture_error(lambda: out.append(fn()))
+    return ("error", error) if error else ("ok", out[0])
+
+
 def _same_outcome(distributed, single) -> bool:
     """Both return equal tensors, or both raise the same error."""
-    got_error, want_error = capture_error(distributed), capture_error(single)
-    if got_error or want_error:
-        return got_error == want_error
-    return torch.equal(distributed(), single())
+    (got_kind, got), (want_kind, want) = _outcome(distributed), _outcome(single)
+    if got_kind != want_kind:
+        return False
+    return got == want if got_kind == "error" else torch.equal(got, want)
 
 
 def _bad_inputs(seed: int) -> dict:
