@@ -191,6 +191,23 @@ def test_evaluate_lists_that_name_nothing_are_one_line_errors(tmp_path, option):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--dataset", "karate,karate", "--dataset names karate more than once"),
+    ("--methods", "random, wis,random", "--methods names random more than once"),
+    ("--models", "gcn,gcn", "--models names gcn more than once"),
+    ("--threads", "0", "--threads must be >= 1, got 0"),
+    ("--wis-depth", "1", "--wis-depth must be >= 2, got 1")])
+def test_evaluate_options_are_checked_before_training(tmp_path, option, value, message):
+    """A repeated dataset trained everything twice and wrote the same files twice (a repeated method or model merged
+    or doubled its rows); --threads 0 and --wis-depth 1 failed with library messages that named no option."""
+    given = {"--dataset": "karate", "--methods": "random", "--models": "gcn", option: value}
+    result = run_cli("evaluate", *[x for item in given.items() for x in item], "--ratios", "0.5", "--seeds", "1",
+                     "--epochs", "1", "--quiet", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"rankcore evaluate: error: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("out", ["file.txt", "file.txt/sub"])
 def test_evaluate_out_that_is_a_file_fails_before_training(tmp_path, monkeypatch, out):
     """--out naming a file (or a folder under one) was a traceback at the first write, after every training."""

@@ -179,6 +179,10 @@ def test_walk_index_sum_overflow():
     assert int(rankcore.walk_index(ei, n, part, 14)) == n * 20**13
     with pytest.raises(OverflowError, match="walk index"):
         rankcore.walk_index(ei, n, part, 15)
+    # in a batch the error names the partition whose sum overflows (the empty side's walk index is 0 and fits)
+    batch = torch.stack([torch.zeros(n, dtype=torch.bool), part])
+    with pytest.raises(OverflowError, match=r"\(depth 15\) of partition 1 of the batch = \d+ exceeds"):
+        rankcore.walk_index(ei, n, batch, 15)
 
 
 def test_inputs_in_other_formats_agree():

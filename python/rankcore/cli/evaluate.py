@@ -32,9 +32,11 @@ def cmd_evaluate(args) -> int:
         ratios = [float(r) for r in split(args.ratios)]
     except ValueError:
         raise CliError(f"--ratios must be comma-separated numbers in [0, 1), got {args.ratios!r}") from None
-    for option in ("seeds", "epochs", "jobs"):
-        if getattr(args, option) is not None and getattr(args, option) < 1:
-            raise CliError(f"--{option} must be >= 1, got {getattr(args, option)}")
+    # --threads 0 and --wis-depth 1 failed with the library's words ("set_num_threads expects a positive integer",
+    # "depth must be >= 2"), which name no option
+    for option, least in (("seeds", 1), ("epochs", 1), ("jobs", 1), ("threads", 1), ("wis_depth", 2)):
+        if getattr(args, option) is not None and getattr(args, option) < least:
+            raise CliError(f"--{option.replace('_', '-')} must be >= {least}, got {getattr(args, option)}")
     methods = split(args.methods)
     for spec in methods:
         sparsification.parse_method(spec)  # ValueError before loading anything
@@ -43,6 +45,10 @@ def cmd_evaluate(args) -> int:
         if model not in sparsification.MODELS:
             raise CliError(f"unknown model {model!r}; expected one of {', '.join(sparsification.MODELS)}")
     names = split(args.dataset)
+    for option, given in (("--dataset", names), ("--methods", methods), ("--models", models)):
+        repeated = sorted({item for item in given if given.count(item) > 1})
+        if repeated:  # "karate,karate" trained everything twice and wrote the same files twice
+            raise CliError(f"{option} names {', '.join(repeated)} more than once")
     # An empty list ran nothing and exited 0 (--dataset ","), trained no model and failed in the plot after writing
     # the JSON (--models ","), or was a StopIteration traceback (--methods ",").
     for option, given in (("--dataset", names), ("--methods", methods), ("--models", models)):

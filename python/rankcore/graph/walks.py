@@ -339,9 +339,10 @@ def masked_sum_halves(masks: torch.Tensor, values: torch.Tensor) -> torch.Tensor
 def combine_halves(halves: torch.Tensor, what: str) -> torch.Tensor:
     """The exact sums from :func:`masked_sum_halves` (combined in Python ints), or OverflowError."""
     totals = [h * 2**31 + lo for lo, h in zip(halves[0].tolist(), halves[1].tolist())]
-    for total in totals:
-        if total > INT64_MAX:
-            raise OverflowError(f"{what} = {total} exceeds the int64 range (2^63 - 1)")
+    for i, total in enumerate(totals):
+        if total > INT64_MAX:  # in a batch, say which entry: the others may fit
+            where = f" of partition {i} of the batch" if len(totals) > 1 else ""
+            raise OverflowError(f"{what}{where} = {total} exceeds the int64 range (2^63 - 1)")
     return torch.tensor(totals, dtype=torch.int64, device=halves.device)
 
 
