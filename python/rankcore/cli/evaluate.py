@@ -46,14 +46,13 @@ def cmd_evaluate(args) -> int:
             raise CliError(f"unknown model {model!r}; expected one of {', '.join(sparsification.MODELS)}")
     names = split(args.dataset)
     for option, given in (("--dataset", names), ("--methods", methods), ("--models", models)):
+        # An empty list ran nothing and exited 0 (--dataset ","), trained no model and failed in the plot after
+        # writing the JSON (--models ","), or was a StopIteration traceback (--methods ",").
+        if not given:
+            raise CliError(f"{option} names nothing, got {getattr(args, option[2:])!r}")
         repeated = sorted({item for item in given if given.count(item) > 1})
         if repeated:  # "karate,karate" trained everything twice and wrote the same files twice
             raise CliError(f"{option} names {', '.join(repeated)} more than once")
-    # An empty list ran nothing and exited 0 (--dataset ","), trained no model and failed in the plot after writing
-    # the JSON (--models ","), or was a StopIteration traceback (--methods ",").
-    for option, given in (("--dataset", names), ("--methods", methods), ("--models", models)):
-        if not given:
-            raise CliError(f"{option} names nothing, got {getattr(args, option[2:])!r}")
     check_out_dir(args.out)  # before any training: the results are written only at the end
     loaded = [(name, load_dataset(name, args.root)) for name in names]  # every dataset found before any run
     for name, data in loaded:

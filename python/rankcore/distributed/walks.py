@@ -70,15 +70,18 @@ def walks_from(dg: DistGraph, start: torch.Tensor, length: int) -> torch.Tensor:
             return _step_walks(dg, w, 1)[0] - w
         return (adjacency @ dg.exchange(w.contiguous()))[:dg.num_local_nodes]
 
-    def agree_max(flags: torch.Tensor) -> torch.Tensor:
-        if dg.world_size > 1:
-            dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=dg.group)
-        return flags
-
     def steps(y: torch.Tensor, count: int) -> torch.Tensor:  # collective: every rank passes the same count
         return _step_walks(dg, y.contiguous(), count)[0]  # float64 only (no overflow)
 
-    return long_walks(x, length - BINOMIAL_AFTER, BINOMIAL_AFTER, a_step, agree_max, steps, dg.num_nodes)
+    return long_walks(x, length - BINOMIAL_AFTER, BINOMIAL_AFTER, a_step, lambda flags: _all_max(dg, flags), steps,
+                      dg.num_nodes)
+
+
+def _all_max(dg: DistGraph, flags: torch.Tensor) -> torch.Tensor:
+    """The entrywise maximum of a small int64 tensor over the ranks (in place; collective)."""
+    if dg.world_size > 1:
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=dg.group)
+    return flags
 
 
 def _step_walks(dg: DistGraph, start: torch.Tensor, length: int) -> tuple[torch.Tensor, bool]:
@@ -168,14 +171,9 @@ def walk_index(dg: DistGraph, partition, depth, target=None) -> torch.Tensor:
     d, t, (masks, squeeze) = checked
     start, what = walk_index_start(dg.num_local_nodes, t, d, lo=dg.lo)
     # collective both ways: every rank raises (and falls back) alike (walks_from)
-    def agree_any(flag: bool) -> bool:
-        flags = torch.tensor([int(flag)], dtype=torch.int64)
-        if dg.world_size > 1:
-            dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=dg.group)
-        return bool(flags[0])
-
     halves = walk_index_halves(_boundary(dg, masks), start, lambda x, length: walks_from(dg, x, length), d - 1, what,
-                               t is not None, agree_any)
+                               t is not None,
+                               lambda flag: bool(_all_max(dg, torch.tensor([int(flag)], dtype=torch.int64))[0]))
     if dg.world_size > 1:
         dist.all_reduce(halves, group=dg.group)  # half-sums of disjoint vertex sets add without wrapping
     result = combine_halves(halves, what)

@@ -58,16 +58,19 @@ def result_for_graph(graph: Graph, removed: torch.Tensor, ids: torch.Tensor | No
                               keep_mask=torch.zeros(graph.col.numel(), dtype=torch.bool, device=device),
                               edge_index=torch.empty(2, 0, dtype=torch.int64, device=device))
     ei = graph.edge_index()
-    keep = _kept_slots(graph, removed, ids)
+    keep = _keep_mask(graph, removed, ids)
     return SparsifyResult(removed=removed.to(ei.device), keep_mask=keep, edge_index=ei[:, keep])
 
 
-def _kept_slots(graph: Graph, removed: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+def _keep_mask(graph: Graph, removed: torch.Tensor, ids: torch.Tensor | None = None,
+                slot: torch.Tensor | None = None) -> torch.Tensor:
     """bool [nnz]: False at both CSR slots (u -> v and v -> u) of every removed edge: read off the canonical
-    edge list's slot arrays when the removal comes as edge ids (O(m)), else found by a sorted search."""
-    if ids is not None and graph.col.device.type == "cpu":
+    edge list's slot arrays when the removal comes as edge ids (O(m)), else found by a sorted search. With
+    ``slot`` (each input column's CSR slot, -1 for a self-loop column), bool [C] over those columns instead:
+    a column stays unless its slot was removed."""
+    if ids is not None and graph.col.device.type == "cpu":  # one native pass (the torch path: about 3-5x slower)
         _, upper, mirror = graph.undirected_edges()
-        return ops.removal_keep_mask(upper, mirror, ids.cpu(), graph.col.numel())
+        return ops.removal_keep_mask(upper, mirror, ids.cpu(), graph.col.numel(), slot)
     keep = torch.ones(graph.col.numel(), dtype=torch.bool, device=graph.col.device)
     if ids is not None:
         _, upper, mirror = graph.undirected_edges()
@@ -76,7 +79,10 @@ def _kept_slots(graph: Graph, removed: torch.Tensor, ids: torch.Tensor | None = 
     elif removed.numel():
         u, v = removed[:, 0], removed[:, 1]
         keep[graph.slots_of(torch.cat([u, v]), torch.cat([v, u]))] = False
-    return keep
+    if slot is None:
+        return keep
+    keep = torch.cat([keep, torch.ones(1, dtype=torch.bool, device=keep.device)])  # the appended True: self-loops
+    return keep[torch.where(slot >= 0, slot, graph.col.numel())]
 
 
 def result_for_input(graph_input, graph: Graph, removed: torch.Tensor, ids: torch.Tensor | None = None
@@ -105,10 +111,5 @@ def _result_from_slots(columns: torch.Tensor, graph: Graph, slot: torch.Tensor, 
     if 2 * removed.shape[0] == graph.col.numel():  # the full removal order: only self-loop columns stay
         keep = slot < 0
         return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
-    if ids is not None and slot.device.type == "cpu":  # one native pass (the torch path below: about 3x slower)
-        _, upper, mirror = graph.undirected_edges()
-        keep = ops.removal_keep_mask(upper, mirror, ids.cpu(), graph.col.numel(), slot)
-        return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])
-    keep_slot = torch.cat([_kept_slots(graph, removed, ids), torch.ones(1, dtype=torch.bool, device=slot.device)])
-    keep = keep_slot[torch.where(slot >= 0, slot, graph.col.numel())]  # the appended True: self-loops
+    keep = _keep_mask(graph, removed, ids, slot)
     return SparsifyResult(removed=removed.to(columns.device), keep_mask=keep, edge_index=columns[:, keep])

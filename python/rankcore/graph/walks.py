@@ -413,10 +413,9 @@ def _walks_towards(x: torch.Tensor, target: torch.Tensor, walks, length: int, ag
 
     The distances come from a search from t, one Â step per level: a full search costs a step on the whole graph
     per level (t in the middle of a path of 10^5 vertices: 18 s, before a count that overflows within 50 steps
-    near t). So the search
-    goes only as deep as it must: to radius r, dropping the vertices not seen yet as well (their walks are left
-    out: every count kept is then a count of a subset of those walks, at most the true one, so an overflow is
-    still the walk index's). The count is exact when no walk was left out that way (every unseen vertex had
+    near t). So the search goes only as deep as it must: to radius r, dropping the vertices not seen yet as well
+    (their walks are left out: every count kept is then a count of a subset of those walks, at most the true
+    one, so an overflow is still the walk index's). The count is exact when no walk was left out that way (every unseen vertex had
     count 0 when it was dropped: then each step kept what the rule keeps), or when the search has seen t's
     whole component or every vertex within ``length - 1`` of t (then the unseen ones are the ones the rule
     drops). Otherwise the search goes on to 2r, 4r, ... and the count is made again."""
